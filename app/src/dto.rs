@@ -1,0 +1,63 @@
+//! Data exchanged between the server and the pages.
+
+use serde::{Deserialize, Serialize};
+
+/// The role of an organization user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Role {
+    Sender,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Sender => "sender",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+/// The signed-in organization user, as the pages may show them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Viewer {
+    pub email: String,
+    pub role: Role,
+    pub must_change_password: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NoticeKind {
+    Error,
+    Success,
+}
+
+/// A message for the person in front of the page, e.g. why a form was refused.
+/// The server attaches it to the request that re-renders a page after a POST.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    pub kind: NoticeKind,
+    pub text: String,
+    /// What the person typed into the email field, so they need not type it again.
+    pub email: Option<String>,
+}
+
+impl Notice {
+    pub fn error(text: impl Into<String>) -> Self {
+        Notice {
+            kind: NoticeKind::Error,
+            text: text.into(),
+            email: None,
+        }
+    }
+}
+
+/// Everything a page needs to know about the request it renders for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageContext {
+    pub viewer: Option<Viewer>,
+    /// The CSRF token every POST form carries in its hidden `csrf` field.
+    pub csrf_token: String,
+    pub notice: Option<Notice>,
+    pub version: String,
+}

@@ -1,0 +1,48 @@
+use super::{CsrfField, Frame, LoadError, NoticeBox, use_page_context};
+use leptos::prelude::*;
+use leptos_router::components::Redirect;
+
+/// The start page of a signed-in organization user.
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let context = use_page_context();
+    let (details_open, set_details_open) = signal(false);
+    view! {
+        <Frame title="sealpost">
+            <Suspense>
+                {move || Suspend::new(async move {
+                    match context.await {
+                        Err(error) => view! { <LoadError error/> }.into_any(),
+                        Ok(ctx) => match ctx.viewer.clone() {
+                            None => view! { <Redirect path="/login"/> }.into_any(),
+                            Some(viewer) if viewer.must_change_password => {
+                                view! { <Redirect path="/account/password"/> }.into_any()
+                            }
+                            Some(viewer) => view! {
+                                <NoticeBox notice=ctx.notice.clone()/>
+                                <p id="signed-in-as">"Signed in as " <strong>{viewer.email.clone()}</strong>
+                                    {format!(" ({})", viewer.role.as_str())}</p>
+                                <nav aria-label="Account">
+                                    <a href="/account/password">"Change password"</a>
+                                    <form method="post" action="/logout" class="inline">
+                                        <CsrfField token=ctx.csrf_token.clone()/>
+                                        <button type="submit" class="secondary">"Sign out"</button>
+                                    </form>
+                                </nav>
+                                <button type="button" class="secondary" id="toggle-details"
+                                    aria-expanded=move || details_open.get().to_string()
+                                    aria-controls="details"
+                                    on:click=move |_| set_details_open.update(|o| *o = !*o)>
+                                    "About this deployment"
+                                </button>
+                                <div id="details" hidden=move || !details_open.get()>
+                                    <p>"sealpost version " {ctx.version.clone()}</p>
+                                </div>
+                            }.into_any(),
+                        },
+                    }
+                })}
+            </Suspense>
+        </Frame>
+    }
+}

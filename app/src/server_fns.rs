@@ -1,0 +1,18 @@
+//! Server functions: thin adapters over the service the server provides.
+
+use crate::dto::PageContext;
+use leptos::prelude::*;
+
+#[server(endpoint = "page_context")]
+pub async fn load_page_context() -> Result<PageContext, ServerFnError> {
+    use crate::service::AccountService;
+    use std::sync::Arc;
+
+    let service = expect_context::<Arc<dyn AccountService>>();
+    let parts = use_context::<http::request::Parts>()
+        .ok_or_else(|| ServerFnError::new("no request in context"))?;
+    service
+        .page_context(&parts)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))
+}

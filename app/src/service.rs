@@ -1,0 +1,19 @@
+//! The interface the server implements for the pages (server side only).
+
+use crate::dto::PageContext;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// Shown to the user as is; the cause went to the server log.
+    #[error("sealpost cannot answer right now. Please try again in a moment.")]
+    Unavailable,
+}
+
+#[async_trait::async_trait]
+pub trait AccountService: Send + Sync + 'static {
+    /// Who is asking, their CSRF token and any notice for the page.
+    async fn page_context(
+        &self,
+        request: &http::request::Parts,
+    ) -> Result<PageContext, ServiceError>;
+}

@@ -1,0 +1,441 @@
+//! The `sealpost` command line. Exit status: 0 done; 1 refused (not found,
+//! already exists); 2 usage or configuration error. Errors are one line on
+//! stderr.
+
+use crate::auth::password;
+use crate::config::{ConfigError, SETTINGS, Settings, env_name};
+use crate::domain::EmailAddress;
+use crate::startup::{self, Application, StartupError};
+use crate::store::{Event, NewUser, StoreError};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "sealpost",
+    version,
+    about = "The organization's encrypted-mail gateway and recipient portal"
+)]
+struct Cli {
+    /// TOML file with settings (same names as the SEALPOST_* variables, in lower case, without the prefix)
+    #[arg(long, global = true, env = "SEALPOST_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the web portal and the SMTP intake
+    Serve(Box<ServeArgs>),
+    /// Manage organization users
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage the key-encryption keys
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// Every setting can also come from the environment or the TOML file;
+/// precedence: flag, environment, file, default.
+#[derive(Args, Debug, Default)]
+struct ServeArgs {
+    #[arg(long, value_name = "DIR", help = setting_help("data_dir", "Directory for the SQLite database and the root key file"))]
+    data_dir: Option<String>,
+    #[arg(long, value_name = "URL", help = setting_help("database_url", "sqlite://FILE or postgres://USER@HOST/DB"))]
+    database_url: Option<String>,
+    #[arg(long, value_name = "ADDR", help = setting_help("http_addr", "Web portal listen address"))]
+    http_addr: Option<String>,
+    #[arg(long, value_name = "ADDR", help = setting_help("smtp_addr", "SMTP intake listen address"))]
+    smtp_addr: Option<String>,
+    #[arg(long, value_name = "URL", help = setting_help("public_url", "Base of the links in emails"))]
+    public_url: Option<String>,
+    #[arg(long, value_name = "URL", help = setting_help("relay_url", "Onward SMTP relay: smtp://host:port or smtps://host:port"))]
+    relay_url: Option<String>,
+    #[arg(long, value_name = "DOMAINS", help = setting_help("internal_domains", "The organization's own mail domains, comma-separated"))]
+    internal_domains: Option<String>,
+    #[arg(long, value_name = "NETS", help = setting_help("smtp_relay_networks", "Networks allowed to relay through the intake, comma-separated"))]
+    smtp_relay_networks: Option<String>,
+    #[arg(long, value_name = "BASE64", help = setting_help("master_key", "Root key (base64 of 32 bytes) instead of the key file"))]
+    master_key: Option<String>,
+    #[arg(long, value_name = "LANG", help = setting_help("language", "Language of emails: en or ja"))]
+    language: Option<String>,
+    #[arg(long, value_name = "EMAIL", help = setting_help("admin_email", "The administrator the first start creates"))]
+    admin_email: Option<String>,
+    #[arg(long, value_name = "BOOL", help = setting_help("dev_mode", "Development mode (loopback HTTP address only)"))]
+    dev_mode: Option<String>,
+    #[arg(long, value_name = "DIR", help = setting_help("site_dir", "The client bundle built by Trunk"))]
+    site_dir: Option<String>,
+}
+
+fn setting_help(key: &str, text: &str) -> String {
+    let info = SETTINGS
+        .iter()
+        .find(|s| s.key == key)
+        .expect("every flag is a setting");
+    format!(
+        "{text} [env: {}] [default: {}]",
+        env_name(key),
+        info.default
+    )
+}
+
+impl ServeArgs {
+    fn flags(&self) -> BTreeMap<&'static str, String> {
+        let pairs = [
+            ("data_dir", &self.data_dir),
+            ("database_url", &self.database_url),
+            ("http_addr", &self.http_addr),
+            ("smtp_addr", &self.smtp_addr),
+            ("public_url", &self.public_url),
+            ("relay_url", &self.relay_url),
+            ("internal_domains", &self.internal_domains),
+            ("smtp_relay_networks", &self.smtp_relay_networks),
+            ("master_key", &self.master_key),
+            ("language", &self.language),
+            ("admin_email", &self.admin_email),
+            ("dev_mode", &self.dev_mode),
+            ("site_dir", &self.site_dir),
+        ];
+        pairs
+            .into_iter()
+            .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
+            .collect()
+    }
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCommand {
+    /// Add an organization user (password from a prompt, or --password-stdin)
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Read the password from the first line of standard input
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a new password for a user (also lifts a required change)
+    SetPassword {
+        #[arg(long)]
+        email: String,
+        /// Read the password from the first line of standard input
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List the organization users
+    List,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum RoleArg {
+    Sender,
+    Admin,
+}
+
+#[derive(Subcommand, Debug)]
+enum KeysCommand {
+    /// Add a new current key-encryption key; older keys keep opening what they sealed
+    Rotate,
+    /// List the key-encryption keys
+    List,
+}
+
+/// A command's failure, with the exit status it means.
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error("{0}")]
+    Refused(String),
+    #[error("{0}")]
+    Usage(String),
+    #[error("configuration error: {0}")]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Startup(#[from] StartupError),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+impl CliError {
+    fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Refused(_) => 1,
+            CliError::Store(e) if !e.is_unreachable() => 1,
+            _ => 2,
+        }
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    crate::telemetry::init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("sealpost: cannot start: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sealpost: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn load_settings(
+    config: Option<&PathBuf>,
+    flags: &BTreeMap<&'static str, String>,
+) -> Result<Settings, CliError> {
+    let names: Vec<String> = std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .collect();
+    Ok(Settings::load(
+        flags,
+        config.map(PathBuf::as_path),
+        &|k| std::env::var(k).ok(),
+        &names,
+    )?)
+}
+
+async fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Serve(args) => serve(load_settings(cli.config.as_ref(), &args.flags())?).await,
+        Command::User(cmd) => {
+            user(load_settings(cli.config.as_ref(), &BTreeMap::new())?, cmd).await
+        }
+        Command::Keys(cmd) => {
+            keys(load_settings(cli.config.as_ref(), &BTreeMap::new())?, cmd).await
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> Result<(), CliError> {
+    if settings.dev_mode {
+        tracing::warn!("development mode is on: never use it in production");
+    }
+    let app = Application::build(settings).await?;
+    if let Some(admin) = &app.first_admin {
+        // Standard output, never the logs: the password is shown this once.
+        println!("sealpost: created the first administrator.");
+        println!(
+            "  Sign in at {}/login",
+            app.settings.public_url.as_str().trim_end_matches('/')
+        );
+        println!("  Email:    {}", admin.email);
+        println!("  Password: {}", admin.password);
+        println!("  This password works once: you will choose your own at the first sign-in.");
+    }
+    tracing::info!(http = %app.http_addr(), smtp = %app.smtp_addr(), version = env!("CARGO_PKG_VERSION"), "sealpost is running");
+    app.run_until(startup::shutdown_signal())
+        .await
+        .map_err(|e| CliError::Usage(format!("the web server stopped: {e}")))
+}
+
+fn read_password(from_stdin: bool) -> Result<String, CliError> {
+    let password = if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+            CliError::Usage(format!("cannot read the password from standard input: {e}"))
+        })?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    } else {
+        if !std::io::stdin().is_terminal() {
+            return Err(CliError::Usage(
+                "no terminal to ask for the password on: use --password-stdin".into(),
+            ));
+        }
+        let first = rpassword::prompt_password("Password: ")
+            .map_err(|e| CliError::Usage(format!("cannot read the password: {e}")))?;
+        let second = rpassword::prompt_password("Password again: ")
+            .map_err(|e| CliError::Usage(format!("cannot read the password: {e}")))?;
+        if first != second {
+            return Err(CliError::Usage("the two passwords differ".into()));
+        }
+        first
+    };
+    password::check_policy(&password).map_err(|e| CliError::Usage(e.to_string()))?;
+    Ok(password)
+}
+
+fn parse_email(text: &str) -> Result<EmailAddress, CliError> {
+    EmailAddress::parse(text).map_err(|e| CliError::Usage(format!("--email: {e}")))
+}
+
+async fn user(settings: Settings, cmd: UserCommand) -> Result<(), CliError> {
+    match cmd {
+        UserCommand::Add {
+            email,
+            role,
+            password_stdin,
+        } => {
+            let email = parse_email(&email)?;
+            let password = read_password(password_stdin)?;
+            let (store, _) = startup::open(&settings).await?;
+            let role = match role {
+                RoleArg::Sender => "sender",
+                RoleArg::Admin => "admin",
+            };
+            let hash = password::hash(password).await;
+            let new = NewUser {
+                email: &email,
+                role,
+                password_hash: &hash,
+                must_change_password: false,
+            };
+            match store.insert_user(new).await {
+                Ok(_) => {}
+                Err(e @ StoreError::Conflict(_)) => return Err(CliError::Refused(format!("{e}."))),
+                Err(e) => return Err(e.into()),
+            }
+            store
+                .record_event(Event {
+                    kind: "user added",
+                    actor: Some("command line"),
+                    detail: Some(&format!("{email} ({role})")),
+                    ..Event::default()
+                })
+                .await?;
+            println!("Added {email} as {role}.");
+            Ok(())
+        }
+        UserCommand::SetPassword {
+            email,
+            password_stdin,
+        } => {
+            let email = parse_email(&email)?;
+            let password = read_password(password_stdin)?;
+            let (store, _) = startup::open(&settings).await?;
+            let user = store
+                .user_by_email(&email)
+                .await?
+                .ok_or_else(|| CliError::Refused(format!("No user with the email {email}.")))?;
+            let hash = password::hash(password).await;
+            store.set_password(&user.id, &hash, false).await?;
+            store
+                .record_event(Event {
+                    kind: "password set",
+                    actor: Some("command line"),
+                    detail: Some(email.as_str()),
+                    ..Event::default()
+                })
+                .await?;
+            println!("The password of {email} was changed.");
+            Ok(())
+        }
+        UserCommand::List => {
+            let (store, _) = startup::open(&settings).await?;
+            let users = store.list_users().await?;
+            let blocks: Vec<String> = users
+                .iter()
+                .map(|u| {
+                    format_list(&[
+                        ("Email", u.email.clone()),
+                        ("Role", u.role.clone()),
+                        ("MustChangePassword", title_bool(u.must_change_password)),
+                        ("CreatedAt", rfc3339(u.created_at)),
+                    ])
+                })
+                .collect();
+            println!("{}", blocks.join("\n"));
+            Ok(())
+        }
+    }
+}
+
+async fn keys(settings: Settings, cmd: KeysCommand) -> Result<(), CliError> {
+    match cmd {
+        KeysCommand::Rotate => {
+            let store = crate::store::Store::connect(&settings.database_url).await?;
+            let id = crate::keys::rotate(&store, &settings)
+                .await
+                .map_err(StartupError::from)?;
+            store
+                .record_event(Event {
+                    kind: "key rotated",
+                    actor: Some("command line"),
+                    detail: Some(&id.to_hex()),
+                    ..Event::default()
+                })
+                .await?;
+            println!(
+                "{}",
+                format_list(&[("KeyId", id.to_hex()), ("IsCurrent", "True".into())])
+            );
+            println!(
+                "New messages are sealed with this key; older keys still open what they sealed."
+            );
+            Ok(())
+        }
+        KeysCommand::List => {
+            let (store, _) = startup::open(&settings).await?;
+            let blocks: Vec<String> = store
+                .keys()
+                .await?
+                .iter()
+                .map(|k| {
+                    format_list(&[
+                        ("KeyId", k.key_id.clone()),
+                        ("IsCurrent", title_bool(k.is_current)),
+                        ("Origin", k.origin.clone()),
+                        ("CreatedAt", rfc3339(k.created_at)),
+                    ])
+                })
+                .collect();
+            println!("{}", blocks.join("\n"));
+            Ok(())
+        }
+    }
+}
+
+/// PowerShell's Format-List layout: one field per line, names aligned.
+pub fn format_list(fields: &[(&str, String)]) -> String {
+    let width = fields.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+    fields
+        .iter()
+        .map(|(name, value)| format!("{name:<width$} : {value}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub fn title_bool(value: bool) -> String {
+    if value { "True" } else { "False" }.to_string()
+}
+
+/// `2026-11-23T09:15:02Z` from Unix milliseconds.
+pub fn rfc3339(ms: i64) -> String {
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_list_aligns_names() {
+        let text = format_list(&[("Subject", "Hi".into()), ("IsRevocable", "True".into())]);
+        assert_eq!(text, "Subject     : Hi\nIsRevocable : True");
+    }
+
+    #[test]
+    fn times_are_utc_seconds() {
+        assert_eq!(rfc3339(1_795_425_302_000), "2026-11-23T09:15:02Z");
+    }
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

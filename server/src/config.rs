@@ -1,0 +1,486 @@
+//! Settings: command-line flag, then `SEALPOST_*` environment variable, then
+//! the TOML file, then the default. Every bad value stops start-up with one
+//! line naming the setting (exit 2).
+
+use crate::domain::{EmailAddress, domain_is_valid};
+use ipnet::IpNet;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use url::Url;
+
+/// One setting: its TOML key (the environment name is derived from it).
+pub struct SettingInfo {
+    pub key: &'static str,
+    pub default: &'static str,
+}
+
+/// Every setting this version implements, in `serve --help` order.
+pub const SETTINGS: &[SettingInfo] = &[
+    SettingInfo {
+        key: "data_dir",
+        default: "./data",
+    },
+    SettingInfo {
+        key: "database_url",
+        default: "sqlite://<data dir>/sealpost.db",
+    },
+    SettingInfo {
+        key: "http_addr",
+        default: "127.0.0.1:3000",
+    },
+    SettingInfo {
+        key: "smtp_addr",
+        default: "127.0.0.1:2525",
+    },
+    SettingInfo {
+        key: "public_url",
+        default: "http://127.0.0.1:3000",
+    },
+    SettingInfo {
+        key: "relay_url",
+        default: "unset = local outbox",
+    },
+    SettingInfo {
+        key: "internal_domains",
+        default: "empty",
+    },
+    SettingInfo {
+        key: "smtp_relay_networks",
+        default: "127.0.0.0/8,::1/128",
+    },
+    SettingInfo {
+        key: "master_key",
+        default: "unset = <data dir>/master.key",
+    },
+    SettingInfo {
+        key: "language",
+        default: "en",
+    },
+    SettingInfo {
+        key: "admin_email",
+        default: "admin@localhost",
+    },
+    SettingInfo {
+        key: "dev_mode",
+        default: "false",
+    },
+    SettingInfo {
+        key: "site_dir",
+        default: "./target/site",
+    },
+];
+
+pub fn env_name(key: &str) -> String {
+    format!("SEALPOST_{}", key.to_uppercase())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{setting}: {message}")]
+    Invalid { setting: String, message: String },
+    #[error("configuration file {path}: {message}")]
+    File { path: String, message: String },
+}
+
+fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        setting: env_name(key),
+        message: message.into(),
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Language {
+    En,
+    Ja,
+}
+
+/// Where mail goes onward. Parsed now so a typo stops start-up; the outbound
+/// queue uses it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RelayUrl(Url);
+
+impl RelayUrl {
+    fn parse(raw: &str) -> Result<Self, String> {
+        let url = Url::parse(raw).map_err(|e| format!("'{raw}' is not a URL ({e})"))?;
+        if !matches!(url.scheme(), "smtp" | "smtps") {
+            return Err(format!("'{raw}' must start with smtp:// or smtps://"));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(format!("'{raw}' names no host"));
+        }
+        Ok(RelayUrl(url))
+    }
+
+    /// The relay without credentials, for `/healthz` and logs.
+    pub fn display_safe(&self) -> String {
+        let port = self.0.port().map(|p| format!(":{p}")).unwrap_or_default();
+        format!(
+            "{}://{}{}",
+            self.0.scheme(),
+            self.0.host_str().unwrap_or_default(),
+            port
+        )
+    }
+}
+
+/// The resolved settings of one sealpost process.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub http_addr: SocketAddr,
+    pub smtp_addr: SocketAddr,
+    pub public_url: Url,
+    pub relay_url: Option<RelayUrl>,
+    pub internal_domains: Vec<String>,
+    pub smtp_relay_networks: Vec<IpNet>,
+    /// Base64 of the 32-byte root key, when given instead of the key file.
+    pub master_key: Option<String>,
+    pub language: Language,
+    pub admin_email: EmailAddress,
+    pub dev_mode: bool,
+    pub site_dir: PathBuf,
+}
+
+impl Settings {
+    pub fn master_key_file(&self) -> PathBuf {
+        self.data_dir.join("master.key")
+    }
+
+    pub fn cookies_secure(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+
+    /// Resolve from flags (already parsed by clap), the environment and the
+    /// optional TOML file.
+    pub fn load(
+        flags: &BTreeMap<&'static str, String>,
+        config_file: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+        env_names: &[String],
+    ) -> Result<Settings, ConfigError> {
+        check_unknown_env(env_names)?;
+        let file = match config_file {
+            Some(path) => read_file(path)?,
+            None => BTreeMap::new(),
+        };
+        let raw = |key: &str| -> Option<String> {
+            flags
+                .get(key)
+                .cloned()
+                .or_else(|| env(&env_name(key)))
+                .or_else(|| file.get(key).cloned())
+                .filter(|v| !v.trim().is_empty())
+        };
+
+        let data_dir = PathBuf::from(raw("data_dir").unwrap_or_else(|| "./data".into()));
+        let database_url = match raw("database_url") {
+            Some(url) => {
+                if !(url.starts_with("sqlite:")
+                    || url.starts_with("postgres://")
+                    || url.starts_with("postgresql://"))
+                {
+                    return Err(invalid(
+                        "database_url",
+                        format!(
+                            "'{}' must start with sqlite:// or postgres://",
+                            redact_url(&url)
+                        ),
+                    ));
+                }
+                url
+            }
+            None => format!("sqlite://{}", data_dir.join("sealpost.db").display()),
+        };
+        let addr = |key: &str, default: &str| -> Result<SocketAddr, ConfigError> {
+            let value = raw(key).unwrap_or_else(|| default.into());
+            value.parse().map_err(|_| {
+                invalid(
+                    key,
+                    format!(
+                        "'{value}' is not an address of the form host:port, e.g. 127.0.0.1:3000"
+                    ),
+                )
+            })
+        };
+        let http_addr = addr("http_addr", "127.0.0.1:3000")?;
+        let smtp_addr = addr("smtp_addr", "127.0.0.1:2525")?;
+
+        let public_url_raw = raw("public_url").unwrap_or_else(|| "http://127.0.0.1:3000".into());
+        let public_url = Url::parse(public_url_raw.trim_end_matches('/'))
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+            .ok_or_else(|| {
+                invalid(
+                    "public_url",
+                    format!("'{public_url_raw}' is not an http:// or https:// URL"),
+                )
+            })?;
+
+        let relay_url = raw("relay_url")
+            .map(|v| RelayUrl::parse(&v).map_err(|m| invalid("relay_url", m)))
+            .transpose()?;
+
+        let internal_domains = split_list(raw("internal_domains"))
+            .into_iter()
+            .map(|d| {
+                let d = d.to_lowercase();
+                if domain_is_valid(&d) {
+                    Ok(d)
+                } else {
+                    Err(invalid(
+                        "internal_domains",
+                        format!("'{d}' is not a domain name"),
+                    ))
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let networks = raw("smtp_relay_networks").unwrap_or_else(|| "127.0.0.0/8,::1/128".into());
+        let smtp_relay_networks = split_list(Some(networks))
+            .into_iter()
+            .map(|n| {
+                n.parse::<IpNet>()
+                    .or_else(|_| n.parse::<std::net::IpAddr>().map(IpNet::from))
+                    .map_err(|_| {
+                        invalid(
+                            "smtp_relay_networks",
+                            format!("'{n}' is not a network such as 10.0.0.0/8"),
+                        )
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let master_key = raw("master_key");
+        if let Some(key) = &master_key {
+            crate::crypto::RootKey::from_base64(key)
+                .map_err(|_| invalid("master_key", "must be the base64 of exactly 32 bytes"))?;
+        }
+
+        let language = match raw("language")
+            .unwrap_or_else(|| "en".into())
+            .to_lowercase()
+            .as_str()
+        {
+            "en" => Language::En,
+            "ja" => Language::Ja,
+            other => {
+                return Err(invalid(
+                    "language",
+                    format!("'{other}' is not one of: en, ja"),
+                ));
+            }
+        };
+
+        let admin_email_raw = raw("admin_email").unwrap_or_else(|| "admin@localhost".into());
+        let admin_email = EmailAddress::parse(&admin_email_raw)
+            .map_err(|e| invalid("admin_email", e.to_string()))?;
+
+        let dev_mode = parse_bool("dev_mode", raw("dev_mode"))?;
+        if dev_mode && !http_addr.ip().is_loopback() {
+            return Err(invalid(
+                "dev_mode",
+                format!(
+                    "true is only allowed when SEALPOST_HTTP_ADDR is a loopback address, not {http_addr}"
+                ),
+            ));
+        }
+
+        let site_dir = PathBuf::from(raw("site_dir").unwrap_or_else(|| "./target/site".into()));
+
+        Ok(Settings {
+            data_dir,
+            database_url,
+            http_addr,
+            smtp_addr,
+            public_url,
+            relay_url,
+            internal_domains,
+            smtp_relay_networks,
+            master_key,
+            language,
+            admin_email,
+            dev_mode,
+            site_dir,
+        })
+    }
+}
+
+/// Names of `SEALPOST_*` variables that are not settings; tests and tools use them.
+fn env_is_known(name: &str) -> bool {
+    name == "SEALPOST_CONFIG"
+        || name.starts_with("SEALPOST_TEST_")
+        || SETTINGS.iter().any(|s| env_name(s.key) == name)
+}
+
+fn check_unknown_env(names: &[String]) -> Result<(), ConfigError> {
+    match names
+        .iter()
+        .find(|n| n.starts_with("SEALPOST_") && !env_is_known(n))
+    {
+        Some(name) => Err(ConfigError::Invalid {
+            setting: name.clone(),
+            message: "is not a setting of this version (see `sealpost serve --help`)".into(),
+        }),
+        None => Ok(()),
+    }
+}
+
+fn read_file(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
+    let file_err = |message: String| ConfigError::File {
+        path: path.display().to_string(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| file_err(e.to_string()))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| file_err(e.message().to_string()))?;
+    let mut out = BTreeMap::new();
+    for (key, value) in table {
+        if !SETTINGS.iter().any(|s| s.key == key) {
+            return Err(file_err(format!("unknown setting '{key}'")));
+        }
+        let text = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            toml::Value::Array(items) => items
+                .into_iter()
+                .map(|v| match v {
+                    toml::Value::String(s) => Ok(s),
+                    other => Err(file_err(format!(
+                        "'{key}' must be a list of strings, found {other}"
+                    ))),
+                })
+                .collect::<Result<Vec<_>, _>>()?
+                .join(","),
+            other => {
+                return Err(file_err(format!(
+                    "'{key}' has an unsupported value {other}"
+                )));
+            }
+        };
+        out.insert(key, text);
+    }
+    Ok(out)
+}
+
+fn split_list(value: Option<String>) -> Vec<String> {
+    value
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+fn parse_bool(key: &str, value: Option<String>) -> Result<bool, ConfigError> {
+    match value.as_deref().map(str::to_lowercase).as_deref() {
+        None | Some("false") | Some("0") | Some("no") => Ok(false),
+        Some("true") | Some("1") | Some("yes") => Ok(true),
+        Some(other) => Err(invalid(
+            key,
+            format!("'{other}' is not one of: true, false"),
+        )),
+    }
+}
+
+/// A database URL without its password, for messages.
+pub fn redact_url(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(flags: &[(&'static str, &str)], env: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let flags = flags.iter().map(|(k, v)| (*k, v.to_string())).collect();
+        let env_map: BTreeMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let names: Vec<String> = env_map.keys().cloned().collect();
+        Settings::load(&flags, None, &|k| env_map.get(k).cloned(), &names)
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_deployment() {
+        let s = load(&[], &[]).unwrap();
+        assert_eq!(s.http_addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(s.smtp_addr.to_string(), "127.0.0.1:2525");
+        assert_eq!(s.database_url, "sqlite://./data/sealpost.db");
+        assert!(s.relay_url.is_none());
+        assert!(!s.dev_mode);
+    }
+
+    #[test]
+    fn a_flag_wins_over_the_environment() {
+        let s = load(
+            &[("http_addr", "127.0.0.1:4000")],
+            &[("SEALPOST_HTTP_ADDR", "127.0.0.1:5000")],
+        )
+        .unwrap();
+        assert_eq!(s.http_addr.port(), 4000);
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let err = load(&[], &[("SEALPOST_HTTP_ADDR", "nonsense")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("SEALPOST_HTTP_ADDR:"), "{err}");
+        let err = load(&[], &[("SEALPOST_RELAY_URL", "http://x")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("SEALPOST_RELAY_URL:"), "{err}");
+        let err = load(&[], &[("SEALPOST_HTTP_ADRR", "x")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("SEALPOST_HTTP_ADRR:"), "{err}");
+    }
+
+    #[test]
+    fn dev_mode_is_refused_off_loopback() {
+        let err = load(
+            &[],
+            &[
+                ("SEALPOST_DEV_MODE", "true"),
+                ("SEALPOST_HTTP_ADDR", "0.0.0.0:3000"),
+            ],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("SEALPOST_DEV_MODE:"), "{err}");
+        assert!(
+            load(&[], &[("SEALPOST_DEV_MODE", "TRUE")])
+                .unwrap()
+                .dev_mode
+        );
+    }
+
+    #[test]
+    fn the_relay_is_shown_without_credentials() {
+        let s = load(
+            &[],
+            &[(
+                "SEALPOST_RELAY_URL",
+                "smtp://user:pw@relay.corp.example:587",
+            )],
+        )
+        .unwrap();
+        assert_eq!(
+            s.relay_url.unwrap().display_safe(),
+            "smtp://relay.corp.example:587"
+        );
+    }
+}

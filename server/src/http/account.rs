@@ -1,0 +1,116 @@
+use super::page_service::signed_in_user;
+use super::{AppState, see_other};
+use crate::auth::{csrf, password};
+use crate::store::Event;
+use app::dto::Notice;
+use axum::body::Body;
+use axum::extract::{FromRequest, State};
+use axum::http::{Request, StatusCode};
+use axum::response::Response;
+use serde::Deserialize;
+use tower_sessions::Session;
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    new: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+/// POST /account/password.
+pub async fn change_password(
+    State(state): State<AppState>,
+    session: Session,
+    request: Request<Body>,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(axum::Form(form)) =
+        axum::Form::<PasswordForm>::from_request(Request::from_parts(parts.clone(), body), &state)
+            .await
+    else {
+        return state
+            .render_with_notice(
+                parts,
+                Notice::error("The form was incomplete."),
+                StatusCode::BAD_REQUEST,
+            )
+            .await;
+    };
+    let user = match signed_in_user(&state, &session).await {
+        Ok(Some(user)) => user,
+        Ok(None) => return see_other("/login"),
+        Err(e) => {
+            tracing::error!(error = %e, "password change failed");
+            return state
+                .render_with_notice(
+                    parts,
+                    Notice::error(
+                        "sealpost cannot answer right now. Please try again in a moment.",
+                    ),
+                    StatusCode::SERVICE_UNAVAILABLE,
+                )
+                .await;
+        }
+    };
+    let session_id = session.id().map(|id| id.to_string());
+    let refuse =
+        |text: String, status| state.render_with_notice(parts.clone(), Notice::error(text), status);
+    if !csrf::verify(&state.csrf_key, session_id.as_deref(), &form.csrf) {
+        return refuse(
+            "This form has expired. Please try again.".into(),
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+    }
+    if !password::verify(form.current, Some(user.password_hash.clone())).await {
+        return refuse(
+            "The current password is wrong.".into(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    if form.new != form.confirm {
+        return refuse(
+            "The two new passwords differ.".into(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    if let Err(e) = password::check_policy(&form.new) {
+        return refuse(e.to_string(), StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    if password::verify(form.new.clone(), Some(user.password_hash.clone())).await {
+        return refuse(
+            "The new password must differ from the current one.".into(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let hash = password::hash(form.new).await;
+    match state.store.set_password(&user.id, &hash, false).await {
+        Ok(_) => {
+            let _ = state
+                .store
+                .record_event(Event {
+                    kind: "password changed",
+                    actor: Some(&user.email),
+                    ..Event::default()
+                })
+                .await;
+            see_other("/")
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "password change failed");
+            refuse(
+                "sealpost cannot answer right now. Please try again in a moment.".into(),
+                StatusCode::SERVICE_UNAVAILABLE,
+            )
+            .await
+        }
+    }
+}

@@ -1,0 +1,185 @@
+use super::page_service::{ensure_session_id, signed_in_user};
+use super::{AppState, see_other};
+use crate::auth::{SESSION_USER_ID, csrf, password, throttle};
+use crate::domain::EmailAddress;
+use crate::store::{Event, now_ms};
+use app::dto::Notice;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, FromRequest, State};
+use axum::http::{HeaderValue, Request, StatusCode, header};
+use axum::response::Response;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use tower_sessions::Session;
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+const WRONG: &str = "Wrong email or password.";
+const STALE_FORM: &str = "This form has expired. Please sign in again.";
+
+/// POST /login: the password sign-in form.
+pub async fn submit(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    session: Session,
+    request: Request<Body>,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let form = match axum::Form::<LoginForm>::from_request(
+        Request::from_parts(parts.clone(), body),
+        &state,
+    )
+    .await
+    {
+        Ok(axum::Form(form)) => form,
+        Err(_) => {
+            return state
+                .render_with_notice(parts, Notice::error(WRONG), StatusCode::BAD_REQUEST)
+                .await;
+        }
+    };
+    let typed = form.email.trim().chars().take(254).collect::<String>();
+    let notice = |text: &str| Notice {
+        email: Some(typed.clone()),
+        ..Notice::error(text)
+    };
+    let session_id = session.id().map(|id| id.to_string());
+    if !csrf::verify(&state.csrf_key, session_id.as_deref(), &form.csrf) {
+        // Give the person a session (and so a token) for the next try.
+        let _ = ensure_session_id(&session).await;
+        return state
+            .render_with_notice(parts, notice(STALE_FORM), StatusCode::FORBIDDEN)
+            .await;
+    }
+    let account = typed.to_lowercase();
+    let ip = peer.ip().to_string();
+    match throttle::blocked_until(&state.store, &account, &ip).await {
+        Ok(Some(until)) => return too_many(&state, parts, notice, until).await,
+        Ok(None) => {}
+        Err(e) => return unavailable(&state, parts, e).await,
+    }
+    let user = match EmailAddress::parse(&typed) {
+        Ok(email) => match state.store.user_by_email(&email).await {
+            Ok(user) => user.filter(|u| !u.disabled),
+            Err(e) => return unavailable(&state, parts, e).await,
+        },
+        Err(_) => None,
+    };
+    let valid = password::verify(
+        form.password,
+        user.as_ref().map(|u| u.password_hash.clone()),
+    )
+    .await;
+    let Some(user) = user.filter(|_| valid) else {
+        if let Err(e) = state.store.record_login_failure(&account, &ip).await {
+            return unavailable(&state, parts, e).await;
+        }
+        tracing::info!(%ip, "sign-in failed");
+        return state
+            .render_with_notice(parts, notice(WRONG), StatusCode::UNPROCESSABLE_ENTITY)
+            .await;
+    };
+    // A new session id at sign-in: a session id planted before sign-in is worthless.
+    let signed_in = async {
+        session.cycle_id().await?;
+        session.insert(SESSION_USER_ID, &user.id).await
+    };
+    if let Err(e) = signed_in.await {
+        return unavailable(&state, parts, e).await;
+    }
+    let _ = state.store.clear_login_failures(&account).await;
+    let _ = state
+        .store
+        .record_event(Event {
+            kind: "user signed in",
+            actor: Some(&user.email),
+            detail: Some(&format!("from {ip}")),
+            ..Event::default()
+        })
+        .await;
+    tracing::info!(user = %user.email, "signed in");
+    if user.must_change_password {
+        see_other("/account/password")
+    } else {
+        see_other("/")
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// POST /logout.
+pub async fn logout(
+    State(state): State<AppState>,
+    session: Session,
+    axum::Form(form): axum::Form<CsrfOnly>,
+) -> Response {
+    let session_id = session.id().map(|id| id.to_string());
+    if !csrf::verify(&state.csrf_key, session_id.as_deref(), &form.csrf) {
+        return see_other("/");
+    }
+    if let Ok(Some(user)) = signed_in_user(&state, &session).await {
+        let _ = state
+            .store
+            .record_event(Event {
+                kind: "user signed out",
+                actor: Some(&user.email),
+                ..Event::default()
+            })
+            .await;
+    }
+    if let Err(e) = session.flush().await {
+        tracing::error!(error = %e, "could not end a session");
+    }
+    see_other("/login")
+}
+
+async fn too_many(
+    state: &AppState,
+    parts: axum::http::request::Parts,
+    notice: impl Fn(&str) -> Notice,
+    until_ms: i64,
+) -> Response {
+    let seconds = ((until_ms - now_ms()) / 1000).max(1);
+    let minutes = (seconds + 59) / 60;
+    let at = time::OffsetDateTime::from_unix_timestamp(until_ms / 1000)
+        .map(|t| format!("{:02}:{:02}", t.hour(), t.minute()))
+        .unwrap_or_default();
+    let text = format!(
+        "Too many failed sign-in attempts. Try again in {minutes} minute{} (at {at} UTC).",
+        if minutes == 1 { "" } else { "s" }
+    );
+    let mut response = state
+        .render_with_notice(parts, notice(&text), StatusCode::TOO_MANY_REQUESTS)
+        .await;
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds as u64));
+    response
+}
+
+async fn unavailable(
+    state: &AppState,
+    parts: axum::http::request::Parts,
+    e: impl std::fmt::Display,
+) -> Response {
+    tracing::error!(error = %e, "sign-in could not be completed");
+    state
+        .render_with_notice(
+            parts,
+            Notice::error("sealpost cannot answer right now. Please try again in a moment."),
+            StatusCode::SERVICE_UNAVAILABLE,
+        )
+        .await
+}

@@ -1,0 +1,140 @@
+//! The HTTP side: router, the page service the UI calls, and the form
+//! handlers that need status codes a server function cannot give
+//! (429 with Retry-After, 403 for a stale form).
+
+mod account;
+mod health;
+mod login;
+mod page_service;
+
+use crate::config::Settings;
+use crate::crypto::SecretKey;
+use crate::keys::KeyMaterial;
+use crate::store::Store;
+use app::dto::Notice;
+use app::service::AccountService;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::FromRef;
+use axum::http::{HeaderValue, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use leptos::prelude::*;
+use leptos_axum::LeptosRoutes;
+use std::sync::Arc;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+pub use page_service::PageService;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub store: Store,
+    pub keys: Arc<KeyMaterial>,
+    pub csrf_key: Arc<SecretKey>,
+    pub leptos_options: LeptosOptions,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+impl AppState {
+    fn service(&self) -> Arc<dyn AccountService> {
+        Arc::new(PageService::new(self.clone()))
+    }
+
+    /// Puts the services into the Leptos context of a request.
+    fn leptos_context(&self) -> impl Fn() + Clone + Send + Sync + 'static {
+        let service = self.service();
+        move || provide_context(service.clone())
+    }
+
+    /// Renders the Leptos page at the request's path with a notice for the
+    /// person (why their form was refused) and the given status.
+    async fn render_with_notice(
+        &self,
+        mut parts: axum::http::request::Parts,
+        notice: Notice,
+        status: StatusCode,
+    ) -> Response {
+        parts.method = axum::http::Method::GET;
+        parts.extensions.insert(notice);
+        let options = self.leptos_options.clone();
+        let handler =
+            leptos_axum::render_app_async_with_context(self.leptos_context(), move || {
+                app::shell(options.clone())
+            });
+        let mut response = handler(Request::from_parts(parts, Body::empty()))
+            .await
+            .into_response();
+        *response.status_mut() = status;
+        response
+    }
+}
+
+pub fn router(
+    state: AppState,
+    sessions: tower_sessions::SessionManagerLayer<crate::auth::session_store::DbSessionStore>,
+) -> Router {
+    let routes = leptos_axum::generate_route_list(app::App);
+    let shell_options = state.leptos_options.clone();
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/login", post(login::submit))
+        .route("/logout", post(login::logout))
+        .route("/account/password", post(account::change_password))
+        .leptos_routes_with_context(&state, routes, state.leptos_context(), move || {
+            app::shell(shell_options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .layer(sessions)
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("frame-ancestors 'none'"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
+                tracing::info_span!("http", method = %req.method(), path = %loggable_path(req.uri().path()))
+            }),
+        )
+        .with_state(state)
+}
+
+/// Link tokens never reach the logs: `/r/<token>` is logged as `/r/…`.
+pub fn loggable_path(path: &str) -> String {
+    match path.strip_prefix("/r/") {
+        Some(_) => "/r/…".to_string(),
+        None => path.to_string(),
+    }
+}
+
+/// 303 See Other: after a successful form post the browser GETs the target.
+fn see_other(location: &str) -> Response {
+    (
+        StatusCode::SEE_OTHER,
+        [(header::LOCATION, location.to_string())],
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn link_tokens_are_not_logged() {
+        assert_eq!(super::loggable_path("/r/abcDEF123"), "/r/…");
+        assert_eq!(super::loggable_path("/login"), "/login");
+    }
+}

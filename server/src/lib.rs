@@ -1,0 +1,13 @@
+//! sealpost: the organization's encrypted-mail gateway and recipient portal.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod domain;
+pub mod http;
+pub mod intake;
+pub mod keys;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,199 @@
+//! Builds a running node from its settings: database, keys, first
+//! administrator, HTTP router and the SMTP port.
+
+use crate::auth::password;
+use crate::auth::session_store::DbSessionStore;
+use crate::config::Settings;
+use crate::domain::EmailAddress;
+use crate::http::{AppState, router};
+use crate::keys::{self, KeyError, KeyMaterial, labels};
+use crate::store::{Event, NewUser, Store, StoreError};
+use leptos::prelude::LeptosOptions;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    #[error("cannot listen on {setting} {addr}: {source}")]
+    Bind {
+        setting: &'static str,
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot set up sessions: {0}")]
+    Sessions(sqlx::Error),
+}
+
+/// The first administrator, created on the first start with an empty
+/// database; the password is shown once and must be changed at sign-in.
+pub struct FirstAdmin {
+    pub email: EmailAddress,
+    pub password: String,
+}
+
+pub struct Application {
+    http: TcpListener,
+    smtp: TcpListener,
+    router: axum::Router,
+    store: Store,
+    pub first_admin: Option<FirstAdmin>,
+    pub settings: Arc<Settings>,
+}
+
+/// Opens the database and the keys: what every command that touches data needs.
+pub async fn open(settings: &Settings) -> Result<(Store, KeyMaterial), StartupError> {
+    let store = Store::connect(&settings.database_url).await?;
+    let keys = keys::load_or_create(&store, settings).await?;
+    store.ensure_default_template().await?;
+    Ok((store, keys))
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Application, StartupError> {
+        let http = bind("SEALPOST_HTTP_ADDR", settings.http_addr).await?;
+        let smtp = bind("SEALPOST_SMTP_ADDR", settings.smtp_addr).await?;
+        let (store, keys) = open(&settings).await?;
+        let first_admin = create_first_admin(&store, &settings.admin_email).await?;
+
+        let sessions = DbSessionStore::new(&store)
+            .await
+            .map_err(StartupError::Sessions)?;
+        let session_layer = SessionManagerLayer::new(sessions)
+            .with_name("sealpost_session")
+            .with_http_only(true)
+            .with_same_site(SameSite::Lax)
+            .with_secure(settings.cookies_secure())
+            .with_expiry(Expiry::OnInactivity(time::Duration::hours(8)));
+
+        let leptos_options = LeptosOptions::builder()
+            .output_name("app")
+            .site_root(settings.site_dir.display().to_string())
+            .site_pkg_dir("pkg")
+            .env(leptos::config::Env::PROD)
+            .site_addr(settings.http_addr)
+            .build();
+        if !settings.site_dir.join("pkg").join("app.js").exists() {
+            tracing::warn!(site_dir = %settings.site_dir.display(),
+                "the client bundle is missing: pages render but do not hydrate (build it with `make site`)");
+        }
+        let settings = Arc::new(settings);
+        let state = AppState {
+            csrf_key: Arc::new(keys.derived(labels::CSRF)),
+            keys: Arc::new(keys),
+            settings: settings.clone(),
+            store: store.clone(),
+            leptos_options,
+        };
+        Ok(Application {
+            router: router(state, session_layer),
+            http,
+            smtp,
+            store,
+            first_admin,
+            settings,
+        })
+    }
+
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn smtp_addr(&self) -> SocketAddr {
+        self.smtp
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let intake = tokio::spawn(crate::intake::run(self.smtp));
+        let app = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(self.http, app)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        intake.abort();
+        self.store.close().await;
+        result
+    }
+}
+
+async fn bind(setting: &'static str, addr: SocketAddr) -> Result<TcpListener, StartupError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartupError::Bind {
+            setting,
+            addr,
+            source,
+        })
+}
+
+async fn create_first_admin(
+    store: &Store,
+    email: &EmailAddress,
+) -> Result<Option<FirstAdmin>, StartupError> {
+    if store.count_users().await? > 0 {
+        return Ok(None);
+    }
+    let one_time = password::generate_one_time();
+    let hash = password::hash(one_time.clone()).await;
+    let created = store
+        .insert_user(NewUser {
+            email,
+            role: "admin",
+            password_hash: &hash,
+            must_change_password: true,
+        })
+        .await;
+    match created {
+        Ok(_) => {
+            store
+                .record_event(Event {
+                    kind: "first administrator created",
+                    actor: Some(email.as_str()),
+                    ..Event::default()
+                })
+                .await?;
+            Ok(Some(FirstAdmin {
+                email: email.clone(),
+                password: one_time,
+            }))
+        }
+        // Another node created it at the same moment.
+        Err(StoreError::Conflict(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,46 @@
+use super::{Result, Store, now_ms, on_pool};
+
+/// One line of the audit trail.
+#[derive(Clone, Debug, Default)]
+pub struct Event<'a> {
+    pub kind: &'a str,
+    pub message_id: Option<&'a str>,
+    pub recipient: Option<&'a str>,
+    pub actor: Option<&'a str>,
+    pub detail: Option<&'a str>,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct EventRow {
+    pub at: i64,
+    pub kind: String,
+    pub actor: Option<String>,
+    pub detail: Option<String>,
+}
+
+impl Store {
+    pub async fn record_event(&self, event: Event<'_>) -> Result<()> {
+        let sql = "INSERT INTO events (at, kind, message_id, recipient, actor, detail) VALUES ($1, $2, $3, $4, $5, $6)";
+        on_pool!(self.db(), |pool| sqlx::query(sql)
+            .bind(now_ms())
+            .bind(event.kind)
+            .bind(event.message_id)
+            .bind(event.recipient)
+            .bind(event.actor)
+            .bind(event.detail)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    pub async fn events_by_actor(&self, actor: &str) -> Result<Vec<EventRow>> {
+        let sql = "SELECT at, kind, actor, detail FROM events WHERE actor = $1 ORDER BY id";
+        Ok(on_pool!(self.db(), |pool| sqlx::query_as::<_, EventRow>(
+            sql
+        )
+        .bind(actor)
+        .fetch_all(pool)
+        .await)?)
+    }
+}

@@ -1,0 +1,30 @@
+use super::{Result, Store, new_id, now_ms, on_pool};
+
+pub const DEFAULT_TEMPLATE_NAME: &str = "Default";
+
+impl Store {
+    /// The default branding template always exists: one-time passcodes and
+    /// social sign-in allowed, messages never expire.
+    pub async fn ensure_default_template(&self) -> Result<()> {
+        let sql = "INSERT INTO templates (id, name, is_default, otp_enabled, social_enabled, expiry_days, created_at, updated_at) \
+                   VALUES ($1, $2, TRUE, TRUE, TRUE, 0, $3, $3) ON CONFLICT DO NOTHING";
+        on_pool!(self.db(), |pool| sqlx::query(sql)
+            .bind(new_id())
+            .bind(DEFAULT_TEMPLATE_NAME)
+            .bind(now_ms())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    pub async fn template_names(&self) -> Result<Vec<(String, bool)>> {
+        let sql = "SELECT name, is_default FROM templates ORDER BY is_default DESC, name";
+        Ok(on_pool!(self.db(), |pool| sqlx::query_as::<
+            _,
+            (String, bool),
+        >(sql)
+        .fetch_all(pool)
+        .await)?)
+    }
+}

@@ -1,0 +1,369 @@
+//! The `sealpost` command line: users, keys and configuration errors, with
+//! the exit statuses scripts rely on.
+
+mod common;
+
+use common::*;
+use server::crypto::Keyring;
+
+async fn an_added_user_can_sign_in(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let out = app.cli(
+        &[
+            "user",
+            "add",
+            "--email",
+            "Dave@Corp.Example",
+            "--role",
+            "sender",
+            "--password-stdin",
+        ],
+        Some("dave's long password\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "Added dave@corp.example as sender.");
+    let r = sign_in(
+        &app.address,
+        &app.client(),
+        "dave@corp.example",
+        "dave's long password",
+    )
+    .await;
+    assert_eq!(location(&r), "/");
+
+    let again = app.cli(
+        &[
+            "user",
+            "add",
+            "--email",
+            "dave@corp.example",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        Some("another long password\n"),
+    );
+    assert_eq!(again.status.code(), Some(1));
+    assert_eq!(
+        stderr(&again).trim(),
+        "sealpost: A user with the email dave@corp.example already exists."
+    );
+
+    let listed = stdout(&app.cli(&["user", "list"], None));
+    assert!(
+        listed.contains("Email              : dave@corp.example\nRole               : sender"),
+        "{listed}"
+    );
+}
+both!(an_added_user_can_sign_in);
+
+async fn set_password_replaces_the_old_one(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_user("erin@corp.example", "sender", "the first password")
+        .await;
+    let out = app.cli(
+        &[
+            "user",
+            "set-password",
+            "--email",
+            "erin@corp.example",
+            "--password-stdin",
+        ],
+        Some("the second password\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        sign_in(
+            &app.address,
+            &app.client(),
+            "erin@corp.example",
+            "the first password"
+        )
+        .await
+        .status(),
+        422
+    );
+    assert_eq!(
+        sign_in(
+            &app.address,
+            &app.client(),
+            "erin@corp.example",
+            "the second password"
+        )
+        .await
+        .status(),
+        303
+    );
+
+    let missing = app.cli(
+        &[
+            "user",
+            "set-password",
+            "--email",
+            "nobody@corp.example",
+            "--password-stdin",
+        ],
+        Some("the second password\n"),
+    );
+    assert_eq!(missing.status.code(), Some(1));
+    assert_eq!(
+        stderr(&missing).trim(),
+        "sealpost: No user with the email nobody@corp.example."
+    );
+}
+both!(set_password_replaces_the_old_one);
+
+#[tokio::test]
+async fn bad_input_is_a_usage_error_naming_what_is_wrong() {
+    let db = TestDatabase::new(Backend::Sqlite).await;
+    let weak = run_cli(
+        &db,
+        &[
+            "user",
+            "add",
+            "--email",
+            "x@corp.example",
+            "--role",
+            "sender",
+            "--password-stdin",
+        ],
+        Some("short\n"),
+        &[],
+    );
+    assert_eq!(weak.status.code(), Some(2));
+    assert_eq!(
+        stderr(&weak).trim(),
+        "sealpost: The password must be at least 12 characters long."
+    );
+
+    let role = run_cli(
+        &db,
+        &["user", "add", "--email", "x@corp.example", "--role", "boss"],
+        None,
+        &[],
+    );
+    assert_eq!(role.status.code(), Some(2));
+    assert!(
+        stderr(&role).contains("[possible values: sender, admin]"),
+        "{}",
+        stderr(&role)
+    );
+
+    let email = run_cli(
+        &db,
+        &[
+            "user",
+            "add",
+            "--email",
+            "not-an-address",
+            "--role",
+            "sender",
+            "--password-stdin",
+        ],
+        Some("long enough password\n"),
+        &[],
+    );
+    assert_eq!(email.status.code(), Some(2));
+    assert!(
+        stderr(&email).contains("'not-an-address' is not a valid email address"),
+        "{}",
+        stderr(&email)
+    );
+
+    let no_tty = run_cli(
+        &db,
+        &[
+            "user",
+            "add",
+            "--email",
+            "x@corp.example",
+            "--role",
+            "sender",
+        ],
+        None,
+        &[],
+    );
+    assert_eq!(no_tty.status.code(), Some(2));
+    assert!(stderr(&no_tty).contains("use --password-stdin"));
+}
+
+#[tokio::test]
+async fn bad_settings_stop_start_up_with_one_line_naming_the_setting() {
+    let db = TestDatabase::new(Backend::Sqlite).await;
+    for (name, value, expected) in [
+        (
+            "SEALPOST_HTTP_ADDR",
+            "localhost",
+            "SEALPOST_HTTP_ADDR: 'localhost' is not an address",
+        ),
+        (
+            "SEALPOST_DATABASE_URL",
+            "mysql://x",
+            "SEALPOST_DATABASE_URL: 'mysql://x' must start with",
+        ),
+        ("SEALPOST_PUBLIC_URL", "ftp://x", "SEALPOST_PUBLIC_URL:"),
+        (
+            "SEALPOST_INTERNAL_DOMAINS",
+            "corp.example,not a domain",
+            "SEALPOST_INTERNAL_DOMAINS: 'not a domain'",
+        ),
+        (
+            "SEALPOST_LANGUAGE",
+            "fr",
+            "SEALPOST_LANGUAGE: 'fr' is not one of: en, ja",
+        ),
+        (
+            "SEALPOST_SMTP_RELAY_NETWORKS",
+            "10.0.0.0/33",
+            "SEALPOST_SMTP_RELAY_NETWORKS:",
+        ),
+        (
+            "SEALPOST_MASTER_KEY",
+            "c2hvcnQ=",
+            "SEALPOST_MASTER_KEY: must be the base64 of exactly 32 bytes",
+        ),
+        (
+            "SEALPOST_NO_SUCH_THING",
+            "1",
+            "SEALPOST_NO_SUCH_THING: is not a setting",
+        ),
+    ] {
+        let out = run_cli(&db, &["serve"], None, &[(name, value)]);
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        assert!(err.contains(expected), "{name}: {err}");
+    }
+    let config = db.dir.path().join("sealpost.toml");
+    std::fs::write(&config, "http_adr = \"127.0.0.1:1\"\n").unwrap();
+    let out = run_cli(
+        &db,
+        &["--config", config.to_str().unwrap(), "serve"],
+        None,
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("unknown setting 'http_adr'"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test]
+async fn serve_help_lists_every_setting_with_its_default() {
+    let db = TestDatabase::new(Backend::Sqlite).await;
+    let help = stdout(&run_cli(&db, &["serve", "--help"], None, &[]));
+    for setting in server::config::SETTINGS {
+        let env = server::config::env_name(setting.key);
+        assert!(help.contains(&env), "{env} missing from serve --help");
+        assert!(
+            help.contains(&format!("[default: {}]", setting.default)),
+            "{}",
+            setting.key
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_http_port_in_use_stops_start_up() {
+    let db = TestDatabase::new(Backend::Sqlite).await;
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = run_cli(
+        &db,
+        &["serve"],
+        None,
+        &[
+            ("SEALPOST_SMTP_ADDR", &addr),
+            ("SEALPOST_HTTP_ADDR", "127.0.0.1:0"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(&format!("cannot listen on SEALPOST_SMTP_ADDR {addr}")),
+        "{}",
+        stderr(&out)
+    );
+}
+
+async fn rotation_keeps_old_ciphertexts_readable(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let settings = test_settings(&app.db, &[]);
+    let before = server::keys::load_or_create(&app.store, &settings)
+        .await
+        .unwrap();
+    let sealed = before.keyring.seal(b"message-1", b"quarterly numbers");
+
+    let out = app.cli(&["keys", "rotate"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let new_id = stdout(&out)
+        .lines()
+        .next()
+        .unwrap()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .to_string();
+
+    let after = server::keys::load_or_create(&app.store, &settings)
+        .await
+        .unwrap();
+    assert_eq!(after.keyring.current().to_hex(), new_id);
+    assert_ne!(after.keyring.current(), before.keyring.current());
+    assert_eq!(
+        after.keyring.open(b"message-1", &sealed).unwrap(),
+        b"quarterly numbers"
+    );
+    let resealed = after.keyring.seal(b"message-2", b"new");
+    assert_eq!(Keyring::key_id_of(&resealed).unwrap().to_hex(), new_id);
+
+    let listed = stdout(&app.cli(&["keys", "list"], None));
+    assert_eq!(listed.matches("KeyId").count(), 2, "{listed}");
+    assert_eq!(listed.matches("IsCurrent : True").count(), 1, "{listed}");
+}
+both!(rotation_keeps_old_ciphertexts_readable);
+
+async fn a_wrong_root_key_stops_start_up(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let other = server::crypto::RootKey::random().to_base64();
+    assert!(
+        app.cli(&["keys", "list"], None).status.success(),
+        "the key file opens"
+    );
+    let out = run_cli(
+        &app.db,
+        &["keys", "list"],
+        None,
+        &[("SEALPOST_MASTER_KEY", &other)],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("the root key does not open the keys in the database"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Without the key file, nothing is silently re-created.
+    std::fs::remove_file(app.db.dir.path().join("master.key")).unwrap();
+    let out = run_cli(&app.db, &["keys", "list"], None, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("the database holds keys, but there is no root key"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!app.db.dir.path().join("master.key").exists());
+}
+both!(a_wrong_root_key_stops_start_up);
+
+#[tokio::test]
+async fn the_root_key_file_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let mode = std::fs::metadata(app.db.dir.path().join("master.key"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}

@@ -1,0 +1,333 @@
+//! Spawns the real sealpost on a free port against a fresh database: a SQLite
+//! file in a temporary directory, or a new PostgreSQL database that is
+//! dropped afterwards (`SEALPOST_TEST_POSTGRES_URL`, default
+//! `postgres://postgres@127.0.0.1:5432/postgres`).
+#![allow(dead_code)]
+
+use server::config::Settings;
+use server::startup::Application;
+use server::store::{NewUser, Store};
+use sqlx::{Connection, Executor, PgConnection};
+use std::collections::BTreeMap;
+use std::process::{Command, Output, Stdio};
+use tempfile::TempDir;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs one async test body on both databases: `both!(name, body_fn)`.
+#[macro_export]
+macro_rules! both {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::common::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::common::Backend::Postgres).await
+            }
+        }
+    };
+}
+
+pub fn postgres_admin_url() -> String {
+    std::env::var("SEALPOST_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+}
+
+/// A database of the test's own; PostgreSQL ones are dropped on drop.
+pub struct TestDatabase {
+    pub url: String,
+    postgres_name: Option<String>,
+    pub dir: TempDir,
+}
+
+impl TestDatabase {
+    pub async fn new(backend: Backend) -> TestDatabase {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        match backend {
+            Backend::Sqlite => TestDatabase {
+                url: format!("sqlite://{}", dir.path().join("sealpost.db").display()),
+                postgres_name: None,
+                dir,
+            },
+            Backend::Postgres => {
+                let name = format!("sealpost_test_{}", uuid::Uuid::new_v4().simple());
+                let admin = postgres_admin_url();
+                let mut conn = PgConnection::connect(&admin).await.unwrap_or_else(|e| {
+                    panic!("PostgreSQL at {admin} is needed for the tests: {e}")
+                });
+                conn.execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
+                    .await
+                    .expect("create the test database");
+                let mut url = url::Url::parse(&admin).expect("SEALPOST_TEST_POSTGRES_URL is a URL");
+                url.set_path(&name);
+                TestDatabase {
+                    url: url.to_string(),
+                    postgres_name: Some(name),
+                    dir,
+                }
+            }
+        }
+    }
+
+    /// Drops a PostgreSQL test database now (its connections too).
+    pub async fn drop_postgres(&self) {
+        if let Some(name) = &self.postgres_name {
+            drop_database(name).await;
+        }
+    }
+}
+
+async fn drop_database(name: &str) {
+    if let Ok(mut conn) = PgConnection::connect(&postgres_admin_url()).await {
+        let _ = conn
+            .execute(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#).as_str())
+            .await;
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some(name) = self.postgres_name.take() {
+            // Drop cannot await: a short-lived runtime on its own thread does it.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(drop_database(&name));
+            })
+            .join();
+        }
+    }
+}
+
+/// Settings for a test node: loopback, port 0 (a free port), its own data dir.
+pub fn test_settings(db: &TestDatabase, extra: &[(&'static str, &str)]) -> Settings {
+    let data_dir = db.dir.path().display().to_string();
+    let mut flags: BTreeMap<&'static str, String> = BTreeMap::from([
+        ("data_dir", data_dir.clone()),
+        ("database_url", db.url.clone()),
+        ("http_addr", "127.0.0.1:0".to_string()),
+        ("smtp_addr", "127.0.0.1:0".to_string()),
+        ("site_dir", format!("{data_dir}/site")),
+    ]);
+    for (k, v) in extra {
+        flags.insert(k, v.to_string());
+    }
+    Settings::load(&flags, None, &|_| None, &[]).expect("valid test settings")
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub smtp_addr: std::net::SocketAddr,
+    pub store: Store,
+    pub db: TestDatabase,
+    pub first_admin: Option<(String, String)>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        let db = TestDatabase::new(backend).await;
+        Self::spawn_on(db).await
+    }
+
+    pub async fn spawn_on(db: TestDatabase) -> TestApp {
+        let (address, smtp_addr, first_admin, shutdown) = start_node(test_settings(&db, &[])).await;
+        let store = Store::connect(&db.url)
+            .await
+            .expect("the test can open the database");
+        TestApp {
+            address,
+            smtp_addr,
+            store,
+            db,
+            first_admin,
+            shutdown: Some(shutdown),
+        }
+    }
+
+    /// Another node on the same database and root key (scale-out).
+    pub async fn second_node(&self) -> (String, tokio::sync::oneshot::Sender<()>) {
+        let (address, _, _, shutdown) = start_node(test_settings(&self.db, &[])).await;
+        (address, shutdown)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// A browser-like client: keeps cookies, does not follow redirects, asks for HTML.
+    pub fn client(&self) -> reqwest::Client {
+        browser()
+    }
+
+    pub async fn add_user(&self, email: &str, role: &str, password: &str) {
+        let email = server::domain::EmailAddress::parse(email).unwrap();
+        let hash = server::auth::password::hash(password.to_string()).await;
+        self.store
+            .insert_user(NewUser {
+                email: &email,
+                role,
+                password_hash: &hash,
+                must_change_password: false,
+            })
+            .await
+            .expect("add a test user");
+    }
+
+    /// The `sealpost` binary with this node's database and data directory.
+    pub fn cli(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        run_cli(&self.db, args, stdin, &[])
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub fn browser() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::ACCEPT, "text/html".parse().unwrap());
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
+async fn start_node(
+    settings: Settings,
+) -> (
+    String,
+    std::net::SocketAddr,
+    Option<(String, String)>,
+    tokio::sync::oneshot::Sender<()>,
+) {
+    let app = Application::build(settings).await.expect("sealpost starts");
+    let address = format!("http://{}", app.http_addr());
+    let smtp = app.smtp_addr();
+    let first_admin = app
+        .first_admin
+        .as_ref()
+        .map(|a| (a.email.to_string(), a.password.clone()));
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async {
+        let _ = rx.await;
+    }));
+    (address, smtp, first_admin, tx)
+}
+
+pub fn run_cli(
+    db: &TestDatabase,
+    args: &[&str],
+    stdin: Option<&str>,
+    env: &[(&str, &str)],
+) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sealpost"));
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("SEALPOST_DATA_DIR", db.dir.path())
+        .env("SEALPOST_DATABASE_URL", &db.url)
+        .env("RUST_LOG", "warn")
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("run the sealpost binary");
+    if let Some(input) = stdin {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The hidden CSRF field of the first form on a page.
+pub fn csrf_of(html: &str) -> String {
+    let start = html
+        .find(r#"name="csrf" value=""#)
+        .expect("the page has a CSRF field")
+        + r#"name="csrf" value=""#.len();
+    html[start..].split('"').next().unwrap().to_string()
+}
+
+/// The text of the page's alert, if any.
+pub fn alert_of(html: &str) -> Option<String> {
+    let at = html.find(r#"role="alert""#)?;
+    let rest = &html[at..];
+    let open = rest.find('>')? + 1;
+    let close = rest[open..].find('<')?;
+    Some(rest[open..open + close].to_string())
+}
+
+/// Opens the sign-in page, then posts the form, as a browser does.
+pub async fn sign_in(
+    app_url: &str,
+    client: &reqwest::Client,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    let page = client
+        .get(format!("{app_url}/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&page);
+    client
+        .post(format!("{app_url}/login"))
+        .form(&[("email", email), ("password", password), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap()
+}
+
+pub fn location(r: &reqwest::Response) -> String {
+    r.headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+pub fn session_cookie(r: &reqwest::Response) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("sealpost_session="))
+        .map(|c| c.split(';').next().unwrap().to_string())
+}

@@ -1,0 +1,38 @@
+//! `/healthz` for monitors.
+
+mod common;
+
+use common::*;
+
+async fn healthz_reports_the_database_and_relay(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let r = reqwest::get(app.url("/healthz")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["database"], "ok");
+    assert_eq!(body["relay"], "none (local outbox)");
+    assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
+}
+both!(healthz_reports_the_database_and_relay);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_is_503_when_the_database_is_gone() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    app.db.drop_postgres().await;
+    let r = reqwest::get(app.url("/healthz")).await.unwrap();
+    assert_eq!(r.status(), 503);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["status"], "degraded");
+    assert_eq!(body["database"], "unreachable");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_smtp_port_is_reserved_and_answers_421() {
+    use tokio::io::AsyncReadExt;
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let mut stream = tokio::net::TcpStream::connect(app.smtp_addr).await.unwrap();
+    let mut greeting = String::new();
+    stream.read_to_string(&mut greeting).await.unwrap();
+    assert!(greeting.starts_with("421 "), "{greeting}");
+}
