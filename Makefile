@@ -1,0 +1,37 @@
+# The two commands of the README:
+#   make run    build everything and start sealpost on its embedded default
+#   make test   every check and test: fmt, clippy, Rust tests on SQLite and
+#               PostgreSQL, end-to-end tests in Chromium
+SHELL := /bin/bash
+TARGET_DIR := $(abspath $(if $(CARGO_TARGET_DIR),$(CARGO_TARGET_DIR),target))
+SITE_DIR := $(TARGET_DIR)/site
+
+.PHONY: run test tools test-deps site lint rust-tests e2e
+
+run: tools site
+	cargo build --release -p server
+	SEALPOST_DEV_MODE=true SEALPOST_SITE_DIR=$(SITE_DIR) $(TARGET_DIR)/release/sealpost serve
+
+test: tools test-deps site lint rust-tests e2e
+
+tools:
+	scripts/install-build-tools.sh
+
+test-deps:
+	scripts/install-test-deps.sh
+
+# The client bundle (hydration): pkg/app.js, pkg/app_bg.wasm, main.css.
+site: tools
+	trunk build --release --dist $(SITE_DIR)
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy -p app --target wasm32-unknown-unknown --features hydrate -- -D warnings
+
+rust-tests:
+	cargo test --workspace
+
+e2e: site
+	cargo build -p server
+	cd end2end && SEALPOST_TEST_SITE_DIR=$(SITE_DIR) npm test
