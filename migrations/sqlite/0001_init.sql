@@ -58,7 +58,7 @@ CREATE TABLE templates (
     privacy_statement_url TEXT,
     otp_enabled BOOLEAN NOT NULL DEFAULT TRUE,
     social_enabled BOOLEAN NOT NULL DEFAULT TRUE,
-    expiry_days INTEGER NOT NULL DEFAULT 0 CHECK (expiry_days BETWEEN 0 AND 730),
+    expiry_days BIGINT NOT NULL DEFAULT 0 CHECK (expiry_days BETWEEN 0 AND 730),
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );
@@ -71,6 +71,7 @@ CREATE TABLE messages (
     sender TEXT NOT NULL,                 -- envelope sender; '' for the null sender
     subject TEXT NOT NULL DEFAULT '',
     source TEXT NOT NULL,                 -- 'smtp', 'web', 'protect'
+    envelope TEXT NOT NULL DEFAULT '{}',  -- JSON: from, to, peer, helo
     envelope_digest BLOB,                 -- envelope + content digest, for duplicate transactions
     content BLOB,                         -- the raw MIME, sealed with the keyring, bound to id
     size BIGINT NOT NULL DEFAULT 0,
@@ -95,7 +96,7 @@ CREATE TABLE recipients (
     experience TEXT NOT NULL CHECK (experience IN ('link', 'inline')),
     state TEXT NOT NULL DEFAULT 'pending',
     token_hash BLOB UNIQUE,               -- SHA-256 of the link token (link-based only)
-    failed_passcodes INTEGER NOT NULL DEFAULT 0,
+    failed_passcodes BIGINT NOT NULL DEFAULT 0,
     passcode_locked_until BIGINT,
     created_at BIGINT NOT NULL
 );
@@ -121,9 +122,13 @@ CREATE TABLE jobs (
     kind TEXT NOT NULL,
     dedupe_key TEXT NOT NULL UNIQUE,
     message_id TEXT REFERENCES messages (id) ON DELETE CASCADE,
+    purpose TEXT,                         -- 'pipeline', 'notification', 'inline', 'relay', 'ndr', 'passcode'
+    recipient_id TEXT,
+    envelope_from TEXT,
+    envelope_to TEXT,                     -- JSON array
     payload BLOB,                         -- sealed when it holds message content
     state TEXT NOT NULL DEFAULT 'ready' CHECK (state IN ('ready', 'done', 'failed', 'cancelled')),
-    attempts INTEGER NOT NULL DEFAULT 0,
+    attempts BIGINT NOT NULL DEFAULT 0,
     run_at BIGINT NOT NULL,
     lease_until BIGINT,
     leased_by TEXT,
@@ -142,3 +147,17 @@ CREATE TABLE login_failures (
 );
 CREATE INDEX login_failures_by_email ON login_failures (email, at);
 CREATE INDEX login_failures_by_ip ON login_failures (ip, at);
+
+-- The local outbox: outgoing mail kept, sealed, when no relay is configured
+-- (shown at /dev/outbox in development mode).
+CREATE TABLE outbox (
+    id TEXT PRIMARY KEY,
+    job_id TEXT NOT NULL UNIQUE,
+    message_id TEXT,
+    envelope_from TEXT NOT NULL,
+    envelope_to TEXT NOT NULL,            -- JSON array
+    subject TEXT NOT NULL DEFAULT '',
+    content BLOB NOT NULL,                 -- the job's sealed payload, bound to job_id
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX outbox_by_time ON outbox (created_at);

@@ -59,6 +59,12 @@ struct ServeArgs {
     internal_domains: Option<String>,
     #[arg(long, value_name = "NETS", help = setting_help("smtp_relay_networks", "Networks allowed to relay through the intake, comma-separated"))]
     smtp_relay_networks: Option<String>,
+    #[arg(long, value_name = "BYTES", help = setting_help("max_message_bytes", "Largest message the intake accepts (25MB accepted)"))]
+    max_message_bytes: Option<String>,
+    #[arg(long, value_name = "TEXT", help = setting_help("subject_tag", "Subject tag that asks for protection (removed from the subject)"))]
+    subject_tag: Option<String>,
+    #[arg(long, value_name = "DURATION", help = setting_help("queue_lifetime", "How long outgoing mail is retried (2d, 12h, 30m)"))]
+    queue_lifetime: Option<String>,
     #[arg(long, value_name = "BASE64", help = setting_help("master_key", "Root key (base64 of 32 bytes) instead of the key file"))]
     master_key: Option<String>,
     #[arg(long, value_name = "LANG", help = setting_help("language", "Language of emails: en or ja"))]
@@ -94,6 +100,9 @@ impl ServeArgs {
             ("relay_url", &self.relay_url),
             ("internal_domains", &self.internal_domains),
             ("smtp_relay_networks", &self.smtp_relay_networks),
+            ("max_message_bytes", &self.max_message_bytes),
+            ("subject_tag", &self.subject_tag),
+            ("queue_lifetime", &self.queue_lifetime),
             ("master_key", &self.master_key),
             ("language", &self.language),
             ("admin_email", &self.admin_email),

@@ -50,6 +50,18 @@ pub const SETTINGS: &[SettingInfo] = &[
         default: "127.0.0.0/8,::1/128",
     },
     SettingInfo {
+        key: "max_message_bytes",
+        default: "26214400",
+    },
+    SettingInfo {
+        key: "subject_tag",
+        default: "[secure]",
+    },
+    SettingInfo {
+        key: "queue_lifetime",
+        default: "2d",
+    },
+    SettingInfo {
         key: "master_key",
         default: "unset = <data dir>/master.key",
     },
@@ -113,6 +125,10 @@ impl RelayUrl {
         Ok(RelayUrl(url))
     }
 
+    pub fn url(&self) -> &Url {
+        &self.0
+    }
+
     /// The relay without credentials, for `/healthz` and logs.
     pub fn display_safe(&self) -> String {
         let port = self.0.port().map(|p| format!(":{p}")).unwrap_or_default();
@@ -136,6 +152,11 @@ pub struct Settings {
     pub relay_url: Option<RelayUrl>,
     pub internal_domains: Vec<String>,
     pub smtp_relay_networks: Vec<IpNet>,
+    pub max_message_bytes: usize,
+    /// Asks for protection when found in a subject (case-insensitive); removed.
+    pub subject_tag: String,
+    /// How long outgoing mail is retried before a non-delivery report.
+    pub queue_lifetime_ms: i64,
     /// Base64 of the 32-byte root key, when given instead of the key file.
     pub master_key: Option<String>,
     pub language: Language,
@@ -253,6 +274,31 @@ impl Settings {
             })
             .collect::<Result<Vec<_>, _>>()?;
 
+        let max_message_bytes = match raw("max_message_bytes") {
+            None => 26_214_400,
+            Some(v) => parse_size(&v)
+                .filter(|n| (1024..=1 << 30).contains(n))
+                .ok_or_else(|| {
+                    invalid(
+                        "max_message_bytes",
+                        format!("'{v}' is not a size between 1KB and 1GB (e.g. 26214400 or 25MB)"),
+                    )
+                })?,
+        };
+        let subject_tag = raw("subject_tag")
+            .unwrap_or_else(|| "[secure]".into())
+            .trim()
+            .to_string();
+        let queue_lifetime_ms = match raw("queue_lifetime") {
+            None => 2 * 86_400_000,
+            Some(v) => parse_duration_ms(&v).filter(|ms| *ms > 0).ok_or_else(|| {
+                invalid(
+                    "queue_lifetime",
+                    format!("'{v}' is not a duration such as 2d, 12h, 30m or 90s"),
+                )
+            })?,
+        };
+
         let master_key = raw("master_key");
         if let Some(key) = &master_key {
             crate::crypto::RootKey::from_base64(key)
@@ -299,6 +345,9 @@ impl Settings {
             relay_url,
             internal_domains,
             smtp_relay_networks,
+            max_message_bytes,
+            subject_tag,
+            queue_lifetime_ms,
             master_key,
             language,
             admin_email,
@@ -365,6 +414,36 @@ fn read_file(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
         out.insert(key, text);
     }
     Ok(out)
+}
+
+/// `26214400`, `25MB`, `512KB`, `1GB` (binary multiples).
+pub fn parse_size(text: &str) -> Option<usize> {
+    let t = text.trim().to_uppercase();
+    let (digits, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: usize = digits.parse().ok()?;
+    let factor = match unit.trim() {
+        "" | "B" => 1,
+        "KB" | "K" => 1 << 10,
+        "MB" | "M" => 1 << 20,
+        "GB" | "G" => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(factor)
+}
+
+/// `2d`, `12h`, `30m`, `90s` in milliseconds.
+pub fn parse_duration_ms(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let (digits, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: i64 = digits.parse().ok()?;
+    let factor = match unit {
+        "s" | "" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return None,
+    };
+    n.checked_mul(factor)
 }
 
 fn split_list(value: Option<String>) -> Vec<String> {
@@ -466,6 +545,20 @@ mod tests {
                 .unwrap()
                 .dev_mode
         );
+    }
+
+    #[test]
+    fn sizes_and_durations_take_units() {
+        assert_eq!(parse_size("10MB"), Some(10 * 1024 * 1024));
+        assert_eq!(parse_size("26214400"), Some(26_214_400));
+        assert_eq!(parse_size("ten"), None);
+        assert_eq!(parse_duration_ms("2d"), Some(172_800_000));
+        assert_eq!(parse_duration_ms("90s"), Some(90_000));
+        assert_eq!(parse_duration_ms("2w"), None);
+        let err = load(&[], &[("SEALPOST_QUEUE_LIFETIME", "soon")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("SEALPOST_QUEUE_LIFETIME:"), "{err}");
     }
 
     #[test]

@@ -6,13 +6,17 @@ use crate::auth::session_store::DbSessionStore;
 use crate::config::Settings;
 use crate::domain::EmailAddress;
 use crate::http::{AppState, router};
+use crate::intake::Intake;
 use crate::keys::{self, KeyError, KeyMaterial, labels};
+use crate::outbound::{Outbound, Transport};
+use crate::pipeline::Pipeline;
 use crate::store::{Event, NewUser, Store, StoreError};
 use leptos::prelude::LeptosOptions;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +31,8 @@ pub enum StartupError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("SEALPOST_RELAY_URL: {0}")]
+    Relay(String),
     #[error("cannot set up sessions: {0}")]
     Sessions(sqlx::Error),
 }
@@ -38,11 +44,34 @@ pub struct FirstAdmin {
     pub password: String,
 }
 
+/// Knobs tests turn; production uses the defaults.
+#[derive(Clone, Debug)]
+pub struct Tuning {
+    /// First delay before an outgoing mail is tried again; doubles per try.
+    pub retry_backoff: std::time::Duration,
+    pub pipeline_workers: usize,
+    pub outbound_workers: usize,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            retry_backoff: std::time::Duration::from_secs(30),
+            pipeline_workers: 2,
+            outbound_workers: 4,
+        }
+    }
+}
+
 pub struct Application {
     http: TcpListener,
     smtp: TcpListener,
     router: axum::Router,
     store: Store,
+    intake: Arc<Intake>,
+    pipeline: Arc<Pipeline>,
+    outbound: Arc<Outbound>,
+    tuning: Tuning,
     pub first_admin: Option<FirstAdmin>,
     pub settings: Arc<Settings>,
 }
@@ -57,6 +86,15 @@ pub async fn open(settings: &Settings) -> Result<(Store, KeyMaterial), StartupEr
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Application, StartupError> {
+        Self::build_tuned(settings, Tuning::default()).await
+    }
+
+    pub async fn build_tuned(
+        settings: Settings,
+        tuning: Tuning,
+    ) -> Result<Application, StartupError> {
+        // One rustls crypto provider for the process (lettre's TLS to the relay).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = bind("SEALPOST_HTTP_ADDR", settings.http_addr).await?;
         let smtp = bind("SEALPOST_SMTP_ADDR", settings.smtp_addr).await?;
         let (store, keys) = open(&settings).await?;
@@ -84,9 +122,46 @@ impl Application {
                 "the client bundle is missing: pages render but do not hydrate (build it with `make site`)");
         }
         let settings = Arc::new(settings);
+        let keys = Arc::new(keys);
+        let hostname = settings
+            .public_url
+            .host_str()
+            .unwrap_or("localhost")
+            .to_string();
+        let transport =
+            Transport::from_settings(settings.relay_url.as_ref()).map_err(StartupError::Relay)?;
+        let wake_pipeline = Arc::new(Notify::new());
+        let wake_outbound = Arc::new(Notify::new());
+        let intake = Arc::new(Intake {
+            store: store.clone(),
+            keys: keys.clone(),
+            hostname: hostname.clone(),
+            max_message_bytes: settings.max_message_bytes,
+            relay_networks: settings.smtp_relay_networks.clone(),
+            queue_lifetime_ms: settings.queue_lifetime_ms,
+            wake: wake_pipeline.clone(),
+        });
+        let pipeline = Arc::new(Pipeline {
+            store: store.clone(),
+            keys: keys.clone(),
+            settings: settings.clone(),
+            hostname: hostname.clone(),
+            stages: Vec::new(),
+            wake: wake_pipeline,
+            wake_outbound: wake_outbound.clone(),
+        });
+        let outbound = Arc::new(Outbound {
+            store: store.clone(),
+            keys: keys.clone(),
+            settings: settings.clone(),
+            transport,
+            hostname,
+            wake: wake_outbound,
+            backoff: tuning.retry_backoff,
+        });
         let state = AppState {
             csrf_key: Arc::new(keys.derived(labels::CSRF)),
-            keys: Arc::new(keys),
+            keys,
             settings: settings.clone(),
             store: store.clone(),
             leptos_options,
@@ -96,6 +171,10 @@ impl Application {
             http,
             smtp,
             store,
+            intake,
+            pipeline,
+            outbound,
+            tuning,
             first_admin,
             settings,
         })
@@ -118,14 +197,32 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let intake = tokio::spawn(crate::intake::run(self.smtp));
+        let node = format!("{}-{}", std::process::id(), crate::store::new_id());
+        let mut tasks = vec![tokio::spawn(crate::intake::run(
+            self.smtp,
+            self.intake.clone(),
+        ))];
+        for n in 0..self.tuning.pipeline_workers {
+            tasks.push(tokio::spawn(
+                self.pipeline.clone().run_worker(format!("{node}-p{n}")),
+            ));
+        }
+        for n in 0..self.tuning.outbound_workers {
+            tasks.push(tokio::spawn(
+                self.outbound.clone().run_worker(format!("{node}-o{n}")),
+            ));
+        }
         let app = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(self.http, app)
             .with_graceful_shutdown(shutdown)
             .await;
-        intake.abort();
+        // Workers stop between jobs or mid-job; a job left mid-way keeps its
+        // lease until it expires and is then taken again from the stored original.
+        for task in tasks {
+            task.abort();
+        }
         self.store.close().await;
         result
     }

@@ -26,13 +26,3 @@ async fn healthz_is_503_when_the_database_is_gone() {
     assert_eq!(body["status"], "degraded");
     assert_eq!(body["database"], "unreachable");
 }
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_smtp_port_is_reserved_and_answers_421() {
-    use tokio::io::AsyncReadExt;
-    let app = TestApp::spawn(Backend::Sqlite).await;
-    let mut stream = tokio::net::TcpStream::connect(app.smtp_addr).await.unwrap();
-    let mut greeting = String::new();
-    stream.read_to_string(&mut greeting).await.unwrap();
-    assert!(greeting.starts_with("421 "), "{greeting}");
-}

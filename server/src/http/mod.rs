@@ -3,6 +3,7 @@
 //! (429 with Retry-After, 403 for a stale form).
 
 mod account;
+mod dev_outbox;
 mod health;
 mod login;
 mod page_service;
@@ -85,6 +86,8 @@ pub fn router(
     let shell_options = state.leptos_options.clone();
     Router::new()
         .route("/healthz", get(health::healthz))
+        .route("/dev/outbox", get(dev_outbox::list))
+        .route("/dev/outbox/{id}", get(dev_outbox::show))
         .route("/login", post(login::submit))
         .route("/logout", post(login::logout))
         .route("/account/password", post(account::change_password))

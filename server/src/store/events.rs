@@ -34,6 +34,16 @@ impl Store {
         Ok(())
     }
 
+    pub async fn events_of_kind(&self, kind: &str) -> Result<Vec<EventRow>> {
+        let sql = "SELECT at, kind, actor, detail FROM events WHERE kind = $1 ORDER BY id";
+        Ok(on_pool!(self.db(), |pool| sqlx::query_as::<_, EventRow>(
+            sql
+        )
+        .bind(kind)
+        .fetch_all(pool)
+        .await)?)
+    }
+
     pub async fn events_by_actor(&self, actor: &str) -> Result<Vec<EventRow>> {
         let sql = "SELECT at, kind, actor, detail FROM events WHERE actor = $1 ORDER BY id";
         Ok(on_pool!(self.db(), |pool| sqlx::query_as::<_, EventRow>(

@@ -3,15 +3,19 @@
 //! whichever pool the database URL chose.
 
 mod events;
+mod jobs;
 mod keys;
+mod messages;
 mod settings;
 mod templates;
 mod throttle;
 mod users;
 
 pub use events::Event;
+pub use jobs::{JobRow, OutboxRow};
 pub use keys::{KeyRow, OrganizationRow};
-pub use templates::DEFAULT_TEMPLATE_NAME;
+pub use messages::{AcceptedMessage, MessageRow, NewJob, NewRecipient, PipelineOutcome};
+pub use templates::{DEFAULT_TEMPLATE_NAME, TemplateRow};
 pub use throttle::FailureCounts;
 pub use users::{NewUser, UserRow};
 

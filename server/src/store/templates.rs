@@ -28,3 +28,28 @@ impl Store {
         .await)?)
     }
 }
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct TemplateRow {
+    pub id: String,
+    pub name: String,
+    pub background_color: Option<String>,
+    pub introduction_text: Option<String>,
+    pub read_button_text: Option<String>,
+    pub email_text: Option<String>,
+    pub disclaimer_text: Option<String>,
+    pub portal_text: Option<String>,
+    pub otp_enabled: bool,
+    pub social_enabled: bool,
+    pub expiry_days: i64,
+}
+
+impl Store {
+    pub async fn default_template(&self) -> Result<TemplateRow> {
+        let sql = "SELECT id, name, background_color, introduction_text, read_button_text, email_text, disclaimer_text, \
+                   portal_text, otp_enabled, social_enabled, expiry_days FROM templates WHERE is_default";
+        Ok(on_pool!(self.db(), |pool| {
+            sqlx::query_as::<_, TemplateRow>(sql).fetch_one(pool).await
+        })?)
+    }
+}

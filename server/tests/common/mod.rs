@@ -5,7 +5,9 @@
 #![allow(dead_code)]
 
 use server::config::Settings;
-use server::startup::Application;
+pub mod catcher;
+
+use server::startup::{Application, Tuning};
 use server::store::{NewUser, Store};
 use sqlx::{Connection, Executor, PgConnection};
 use std::collections::BTreeMap;
@@ -130,6 +132,7 @@ pub struct TestApp {
     pub store: Store,
     pub db: TestDatabase,
     pub first_admin: Option<(String, String)>,
+    pub settings: Vec<(&'static str, String)>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -140,7 +143,15 @@ impl TestApp {
     }
 
     pub async fn spawn_on(db: TestDatabase) -> TestApp {
-        let (address, smtp_addr, first_admin, shutdown) = start_node(test_settings(&db, &[])).await;
+        Self::spawn_with(db, &[]).await
+    }
+
+    /// With extra settings (e.g. the relay); retries are fast in tests.
+    pub async fn spawn_with(db: TestDatabase, extra: &[(&'static str, &str)]) -> TestApp {
+        let settings: Vec<(&'static str, String)> =
+            extra.iter().map(|(k, v)| (*k, v.to_string())).collect();
+        let (address, smtp_addr, first_admin, shutdown) =
+            start_node(node_settings(&db, &settings)).await;
         let store = Store::connect(&db.url)
             .await
             .expect("the test can open the database");
@@ -150,13 +161,14 @@ impl TestApp {
             store,
             db,
             first_admin,
+            settings,
             shutdown: Some(shutdown),
         }
     }
 
-    /// Another node on the same database and root key (scale-out).
+    /// Another node on the same database, root key and settings (scale-out).
     pub async fn second_node(&self) -> (String, tokio::sync::oneshot::Sender<()>) {
-        let (address, _, _, shutdown) = start_node(test_settings(&self.db, &[])).await;
+        let (address, _, _, shutdown) = start_node(node_settings(&self.db, &self.settings)).await;
         (address, shutdown)
     }
 
@@ -197,6 +209,11 @@ impl Drop for TestApp {
     }
 }
 
+fn node_settings(db: &TestDatabase, extra: &[(&'static str, String)]) -> Settings {
+    let extra: Vec<(&'static str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    test_settings(db, &extra)
+}
+
 pub fn browser() -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(reqwest::header::ACCEPT, "text/html".parse().unwrap());
@@ -216,7 +233,13 @@ async fn start_node(
     Option<(String, String)>,
     tokio::sync::oneshot::Sender<()>,
 ) {
-    let app = Application::build(settings).await.expect("sealpost starts");
+    let tuning = Tuning {
+        retry_backoff: std::time::Duration::from_millis(200),
+        ..Tuning::default()
+    };
+    let app = Application::build_tuned(settings, tuning)
+        .await
+        .expect("sealpost starts");
     let address = format!("http://{}", app.http_addr());
     let smtp = app.smtp_addr();
     let first_admin = app

@@ -1,0 +1,142 @@
+//! The SMTP intake. A message is answered `250` only after it is stored,
+//! encrypted, together with its pipeline job, in one transaction.
+
+mod session;
+
+use crate::crypto::sha256;
+use crate::keys::KeyMaterial;
+use crate::store::{AcceptedMessage, Store, StoreError, new_id};
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+/// Who sent the message to whom, as the SMTP client said.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Envelope {
+    /// Empty for the null sender `<>`.
+    pub from: String,
+    pub to: Vec<String>,
+    pub peer: SocketAddr,
+    pub helo: String,
+}
+
+pub struct Intake {
+    pub store: Store,
+    pub keys: Arc<KeyMaterial>,
+    pub hostname: String,
+    pub max_message_bytes: usize,
+    pub relay_networks: Vec<IpNet>,
+    pub queue_lifetime_ms: i64,
+    /// Wakes the pipeline workers when a message arrives.
+    pub wake: Arc<Notify>,
+}
+
+impl Intake {
+    fn may_relay(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6
+                .to_ipv4_mapped()
+                .map(IpAddr::V4)
+                .unwrap_or(IpAddr::V6(v6)),
+            v4 => v4,
+        };
+        self.relay_networks.iter().any(|net| net.contains(&ip))
+    }
+
+    /// Stores the message and its pipeline job; returns the message's id.
+    /// A transaction identical to one already stored (same envelope, same
+    /// content) is acknowledged again and not processed twice.
+    pub async fn accept(&self, envelope: Envelope, raw: Vec<u8>) -> Result<String, StoreError> {
+        let id = new_id();
+        let digest = envelope_digest(&envelope, &raw);
+        let parsed = mail_parser::MessageParser::default().parse_headers(&raw);
+        let message_id = parsed
+            .as_ref()
+            .and_then(|m| m.message_id())
+            .map(|m| format!("<{}>", m.trim_matches(['<', '>'])))
+            .unwrap_or_else(|| format!("<{id}@{}>", self.hostname));
+        let subject = parsed
+            .as_ref()
+            .and_then(|m| m.subject())
+            .unwrap_or_default()
+            .to_string();
+        let received = received_line(&envelope, &self.hostname, &id);
+        let content = [received.as_bytes(), &raw].concat();
+        let size = content.len() as i64;
+        let sealed = self.keys.keyring.seal(id.as_bytes(), &content);
+        let stored = self
+            .store
+            .accept_message(
+                AcceptedMessage {
+                    id: &id,
+                    message_id: &message_id,
+                    sender: &envelope.from,
+                    subject: &subject,
+                    source: "smtp",
+                    envelope: &serde_json::to_string(&envelope).expect("an envelope serialises"),
+                    envelope_digest: &digest,
+                    content: &sealed,
+                    size,
+                },
+                crate::store::now_ms() + self.queue_lifetime_ms,
+            )
+            .await?;
+        if stored == id {
+            tracing::info!(message = %id, recipients = envelope.to.len(), size, "message accepted");
+            self.wake.notify_one();
+        } else {
+            tracing::info!(message = %stored, "identical transaction acknowledged again");
+        }
+        Ok(stored)
+    }
+}
+
+pub async fn run(listener: TcpListener, intake: Arc<Intake>) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                let intake = intake.clone();
+                tokio::spawn(async move {
+                    let _ = stream.set_nodelay(true);
+                    if let Err(e) = session::handle(intake, stream, peer).await {
+                        tracing::debug!(%peer, error = %e, "SMTP connection ended with an error");
+                    }
+                });
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "SMTP accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+fn envelope_digest(envelope: &Envelope, raw: &[u8]) -> Vec<u8> {
+    let mut to = envelope.to.clone();
+    to.sort();
+    let content = sha256(raw);
+    let mut input = Vec::with_capacity(256);
+    input.extend_from_slice(envelope.from.as_bytes());
+    input.push(0);
+    input.extend_from_slice(to.join(",").as_bytes());
+    input.push(0);
+    input.extend_from_slice(&content);
+    sha256(&input).to_vec()
+}
+
+fn received_line(envelope: &Envelope, hostname: &str, id: &str) -> String {
+    let date = crate::mime::rfc2822_now();
+    let helo: String = envelope
+        .helo
+        .chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(100)
+        .collect();
+    format!(
+        "Received: from {helo} ([{}])\r\n\tby {hostname} (sealpost) with ESMTP id {id};\r\n\t{date}\r\n",
+        envelope.peer.ip()
+    )
+}

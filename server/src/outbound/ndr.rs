@@ -1,0 +1,53 @@
+//! Non-delivery reports (RFC 3464 `multipart/report`). They carry fixed
+//! texts and the original's headers only, never its content.
+
+use mail_builder::MessageBuilder;
+use mail_builder::headers::content_type::ContentType;
+use mail_builder::mime::MimePart;
+
+pub fn build(
+    hostname: &str,
+    sender: &str,
+    recipients: &[String],
+    original: &[u8],
+    reason: &str,
+) -> Vec<u8> {
+    let headers_end = original
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| p + 2)
+        .unwrap_or(original.len().min(64 * 1024));
+    let original_headers = String::from_utf8_lossy(&original[..headers_end]).into_owned();
+    let list = recipients.join(", ");
+    let text = format!(
+        "Your message could not be delivered to {list}.\r\n\r\nReason: {reason}\r\n\r\nThis report was sent by sealpost at {hostname}.\r\n"
+    );
+    let mut status = format!("Reporting-MTA: dns; {hostname}\r\n");
+    for r in recipients {
+        status.push_str(&format!(
+            "\r\nFinal-Recipient: rfc822; {r}\r\nAction: failed\r\nStatus: 5.0.0\r\n"
+        ));
+    }
+    let report = MimePart::new(
+        ContentType::new("multipart/report").attribute("report-type", "delivery-status"),
+        vec![
+            MimePart::new(ContentType::new("text/plain"), text),
+            MimePart::new(ContentType::new("message/delivery-status"), status),
+            MimePart::new(ContentType::new("text/rfc822-headers"), original_headers),
+        ],
+    );
+    MessageBuilder::new()
+        .from((
+            "Mail Delivery System".to_string(),
+            format!("mailer-daemon@{hostname}"),
+        ))
+        .to(sender)
+        .subject("Undeliverable: your message could not be delivered")
+        .header(
+            "Auto-Submitted",
+            mail_builder::headers::raw::Raw::new("auto-replied"),
+        )
+        .body(report)
+        .write_to_vec()
+        .expect("writing to memory cannot fail")
+}

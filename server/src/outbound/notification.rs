@@ -1,0 +1,141 @@
+//! The branded notification a link-based recipient gets: who sent a
+//! protected message, its subject, and the link to the portal. It never
+//! carries message content.
+
+use crate::config::Language;
+use crate::store::TemplateRow;
+use mail_builder::MessageBuilder;
+
+pub struct Notice<'a> {
+    pub sender: &'a str,
+    pub recipient: &'a str,
+    pub subject: &'a str,
+    pub link: &'a str,
+    pub template: &'a TemplateRow,
+    pub message_id: &'a str,
+    pub language: Language,
+}
+
+struct Texts {
+    intro: String,
+    button: String,
+    plain_link: &'static str,
+}
+
+fn texts(n: &Notice<'_>) -> Texts {
+    let (intro, button, plain_link) = match n.language {
+        Language::En => (
+            format!("{} has sent you a protected message.", n.sender),
+            "Read the message",
+            "If the button does not work, open this link:",
+        ),
+        Language::Ja => (
+            format!("{} さんから保護されたメッセージが届きました。", n.sender),
+            "メッセージを読む",
+            "ボタンが機能しない場合は、次のリンクを開いてください:",
+        ),
+    };
+    Texts {
+        intro: n
+            .template
+            .introduction_text
+            .clone()
+            .map(|t| format!("{} {t}", intro))
+            .unwrap_or(intro),
+        button: n
+            .template
+            .read_button_text
+            .clone()
+            .unwrap_or_else(|| button.to_string()),
+        plain_link,
+    }
+}
+
+/// Black or white, whichever reads better on the template's color.
+pub fn text_color_on(background: &str) -> &'static str {
+    let hex = background.trim_start_matches('#');
+    let channel = |i: usize| {
+        u8::from_str_radix(hex.get(i..i + 2).unwrap_or("00"), 16).unwrap_or(0) as f64 / 255.0
+    };
+    let linear = |c: f64| {
+        if c <= 0.03928 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    let luminance =
+        0.2126 * linear(channel(0)) + 0.7152 * linear(channel(2)) + 0.0722 * linear(channel(4));
+    if luminance > 0.179 {
+        "#000000"
+    } else {
+        "#ffffff"
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+pub fn build(n: &Notice<'_>) -> Vec<u8> {
+    let t = texts(n);
+    let color = n
+        .template
+        .background_color
+        .clone()
+        .unwrap_or_else(|| "#1f4e79".to_string());
+    let on_color = text_color_on(&color);
+    let mut text = format!("{}\n\n{}\n\n{}: {}\n", t.intro, n.subject, t.button, n.link);
+    let mut html = format!(
+        "<!DOCTYPE html><html><body style=\"font-family:sans-serif;margin:0\">\
+         <div style=\"background:{color};color:{on_color};padding:16px\"><p style=\"margin:0;font-size:18px\">{}</p></div>\
+         <div style=\"padding:16px\"><p><strong>{}</strong></p>\
+         <p><a href=\"{link}\" style=\"display:inline-block;background:{color};color:{on_color};padding:10px 18px;border-radius:6px;text-decoration:none\">{}</a></p>\
+         <p style=\"font-size:13px\">{} <a href=\"{link}\">{link}</a></p>",
+        escape(&t.intro),
+        escape(n.subject),
+        escape(&t.button),
+        t.plain_link,
+        link = escape(n.link),
+    );
+    if let Some(email_text) = &n.template.email_text {
+        text.push_str(&format!("\n{email_text}\n"));
+        html.push_str(&format!("<p>{}</p>", escape(email_text)));
+    }
+    if let Some(disclaimer) = &n.template.disclaimer_text {
+        text.push_str(&format!("\n{disclaimer}\n"));
+        html.push_str(&format!(
+            "<p style=\"font-size:12px;color:#4a5560\">{}</p>",
+            escape(disclaimer)
+        ));
+    }
+    html.push_str("</div></body></html>");
+    MessageBuilder::new()
+        .from(n.sender)
+        .to(n.recipient)
+        .subject(n.subject)
+        .message_id(n.message_id.trim_matches(['<', '>']))
+        .header(
+            "Auto-Submitted",
+            mail_builder::headers::raw::Raw::new("auto-generated"),
+        )
+        .text_body(text)
+        .html_body(html)
+        .write_to_vec()
+        .expect("writing to memory cannot fail")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_stays_readable_on_any_color() {
+        assert_eq!(text_color_on("#1f4e79"), "#ffffff");
+        assert_eq!(text_color_on("#ffff00"), "#000000");
+        assert_eq!(text_color_on("#ffffff"), "#000000");
+    }
+}

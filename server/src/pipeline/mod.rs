@@ -1,0 +1,148 @@
+//! The mail pipeline: every accepted message passes an ordered list of
+//! stages (transport decryption, transport rules, custom agents, antivirus;
+//! each arrives with its issue) and then protection, which decides each
+//! recipient's copy and queues the outgoing mail. A job that runs again
+//! starts from the stored original, and its outcome is written in one
+//! transaction with the job's completion, so nothing is applied twice.
+
+mod protection;
+
+use crate::config::Settings;
+use crate::crypto::CryptoError;
+use crate::intake::Envelope;
+use crate::keys::KeyMaterial;
+use crate::store::{JobRow, Store, StoreError};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+pub use protection::Rights;
+
+/// A message on its way through the stages.
+pub struct InFlight {
+    pub raw: Vec<u8>,
+    pub envelope: Envelope,
+    /// Set by the sender's request (subject tag, compose) or by a rule.
+    pub protection: Option<Rights>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    #[error("transient: {0}")]
+    Transient(String),
+    #[error("{0}")]
+    Permanent(String),
+}
+
+/// One stage of the pipeline. Stages plug in here without touching intake
+/// or outbound.
+#[async_trait::async_trait]
+pub trait Stage: Send + Sync {
+    fn name(&self) -> &str;
+    async fn process(&self, message: &mut InFlight) -> Result<(), StageError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the stored message cannot be opened: {0}")]
+    Crypto(#[from] CryptoError),
+    #[error("the job names no message")]
+    NoMessage,
+    #[error("the stored envelope is unreadable: {0}")]
+    Envelope(#[from] serde_json::Error),
+    #[error("stage {stage}: {error}")]
+    Stage { stage: String, error: StageError },
+}
+
+pub struct Pipeline {
+    pub store: Store,
+    pub keys: Arc<KeyMaterial>,
+    pub settings: Arc<Settings>,
+    pub hostname: String,
+    pub stages: Vec<Arc<dyn Stage>>,
+    pub wake: Arc<Notify>,
+    pub wake_outbound: Arc<Notify>,
+}
+
+const LEASE_MS: i64 = 60_000;
+
+impl Pipeline {
+    /// Takes pipeline jobs until the process ends.
+    pub async fn run_worker(self: Arc<Self>, worker: String) {
+        loop {
+            match self.store.claim_job("pipeline", &worker, LEASE_MS).await {
+                Ok(Some(job)) => {
+                    let id = job.id.clone();
+                    if let Err(e) = self.process(&job).await {
+                        self.failed(&job, &e).await;
+                        tracing::warn!(job = %id, error = %e, "pipeline job failed");
+                    }
+                }
+                Ok(None) => {
+                    tokio::select! {
+                        _ = self.wake.notified() => {}
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+                Err(e) => {
+                    // The database is away: the lease runs out and the job
+                    // is taken again later; nothing is counted as a try.
+                    tracing::warn!(error = %e, "pipeline cannot reach the database");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    async fn process(&self, job: &JobRow) -> Result<(), PipelineError> {
+        let row_id = job.message_id.as_deref().ok_or(PipelineError::NoMessage)?;
+        let message = self
+            .store
+            .message(row_id)
+            .await?
+            .ok_or(PipelineError::NoMessage)?;
+        let sealed = message.content.as_deref().ok_or(PipelineError::NoMessage)?;
+        let raw = self.keys.keyring.open(row_id.as_bytes(), sealed)?;
+        let envelope: Envelope = serde_json::from_str(&message.envelope)?;
+        let mut flight = InFlight {
+            raw,
+            envelope,
+            protection: None,
+        };
+        protection::apply_sender_request(&mut flight, &self.settings.subject_tag);
+        for stage in &self.stages {
+            stage
+                .process(&mut flight)
+                .await
+                .map_err(|error| PipelineError::Stage {
+                    stage: stage.name().to_string(),
+                    error,
+                })?;
+        }
+        let outcome = protection::outcome(self, &message, flight).await?;
+        self.store.complete_pipeline(&job.id, &outcome).await?;
+        self.wake_outbound.notify_waiters();
+        Ok(())
+    }
+
+    async fn failed(&self, job: &JobRow, error: &PipelineError) {
+        if matches!(error, PipelineError::Store(e) if e.is_unreachable()) {
+            return;
+        }
+        let _ = self
+            .store
+            .finish_job(&job.id, "failed", Some(&error.to_string()))
+            .await;
+        let _ = self
+            .store
+            .record_event(crate::store::Event {
+                kind: "failed",
+                message_id: job.message_id.as_deref(),
+                detail: Some(&error.to_string()),
+                ..Default::default()
+            })
+            .await;
+    }
+}

@@ -1,0 +1,202 @@
+//! Protection: which messages are protected, and each recipient's copy:
+//! inline for the organization's own domains, link-based for everyone else.
+
+use super::{InFlight, Pipeline, PipelineError};
+use crate::crypto::{random_bytes, sha256};
+use crate::mime;
+use crate::outbound::notification;
+use crate::store::{MessageRow, NewJob, NewRecipient, PipelineOutcome, new_id, now_ms};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Rights {
+    EncryptOnly,
+    DoNotForward,
+}
+
+impl Rights {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rights::EncryptOnly => "encrypt-only",
+            Rights::DoNotForward => "do-not-forward",
+        }
+    }
+}
+
+/// The sender asks for protection with the subject tag, which is removed.
+pub fn apply_sender_request(flight: &mut InFlight, tag: &str) {
+    let Some(subject) = mail_parser::MessageParser::default()
+        .parse_headers(&flight.raw)
+        .and_then(|m| m.subject().map(str::to_string))
+    else {
+        return;
+    };
+    if let Some(stripped) = mime::strip_tag(&subject, tag) {
+        flight.raw = mime::set_header(
+            &flight.raw,
+            "Subject",
+            &mime::encode_header_value(&stripped),
+        );
+        flight.protection = Some(
+            flight
+                .protection
+                .map_or(Rights::EncryptOnly, |r| r.max(Rights::EncryptOnly)),
+        );
+    }
+}
+
+pub(super) async fn outcome(
+    pipeline: &Pipeline,
+    message: &MessageRow,
+    mut flight: InFlight,
+) -> Result<PipelineOutcome, PipelineError> {
+    if !mime::has_header(&flight.raw, "Message-ID") {
+        flight.raw = mime::prepend_header(&flight.raw, "Message-ID", &message.message_id);
+    }
+    let parsed = mail_parser::MessageParser::default().parse_headers(&flight.raw);
+    let subject = parsed
+        .as_ref()
+        .and_then(|m| m.subject())
+        .unwrap_or_default()
+        .to_string();
+    let settings = &pipeline.settings;
+    let keyring = &pipeline.keys.keyring;
+    let lifetime = now_ms() + settings.queue_lifetime_ms;
+    let sender = flight.envelope.from.clone();
+    let mut recipients = Vec::new();
+    let mut jobs = Vec::new();
+    let mut events = Vec::new();
+    let job = |purpose: &'static str,
+               recipient: Option<(&str, &str)>,
+               to: Vec<String>,
+               from: &str,
+               content: &[u8]| {
+        let id = new_id();
+        let key = match recipient {
+            Some((rid, _)) => format!("{}:{purpose}:{rid}:0", message.id),
+            None => format!("{}:{purpose}:0", message.id),
+        };
+        NewJob {
+            payload: keyring.seal(id.as_bytes(), content),
+            id,
+            kind: "deliver",
+            dedupe_key: key,
+            message_id: Some(message.id.clone()),
+            purpose,
+            recipient_id: recipient.map(|(rid, _)| rid.to_string()),
+            envelope_from: from.to_string(),
+            envelope_to: to,
+            give_up_at: lifetime,
+        }
+    };
+
+    let (protected, rights, template_id, expires_at, state) = match flight.protection {
+        None => {
+            jobs.push(job(
+                "relay",
+                None,
+                flight.envelope.to.clone(),
+                &sender,
+                &flight.raw,
+            ));
+            events.push((
+                "relayed unprotected".to_string(),
+                None,
+                format!("{} recipient(s)", flight.envelope.to.len()),
+            ));
+            (false, None, None, None, "relayed")
+        }
+        Some(rights) => {
+            let template = pipeline.store.default_template().await?;
+            let expires_at =
+                (template.expiry_days > 0).then(|| now_ms() + template.expiry_days * 86_400_000);
+            events.push((
+                "protected".to_string(),
+                None,
+                format!("{} with template {}", rights.as_str(), template.name),
+            ));
+            for address in &flight.envelope.to {
+                let rid = new_id();
+                let domain = address.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+                if settings.internal_domains.iter().any(|d| d == domain) {
+                    recipients.push(NewRecipient {
+                        id: rid.clone(),
+                        address: address.clone(),
+                        experience: "inline",
+                        state: "pending",
+                        token_hash: None,
+                    });
+                    jobs.push(job(
+                        "inline",
+                        Some((&rid, address)),
+                        vec![address.clone()],
+                        &sender,
+                        &flight.raw,
+                    ));
+                    events.push((
+                        "inline copy queued".to_string(),
+                        Some(address.clone()),
+                        String::new(),
+                    ));
+                } else {
+                    let token = B64URL.encode(random_bytes::<32>());
+                    let link = format!(
+                        "{}/r/{token}",
+                        settings.public_url.as_str().trim_end_matches('/')
+                    );
+                    let email = notification::build(&notification::Notice {
+                        sender: &sender,
+                        recipient: address,
+                        subject: &subject,
+                        link: &link,
+                        template: &template,
+                        message_id: &format!("<{}.{rid}@{}>", message.id, pipeline.hostname),
+                        language: settings.language,
+                    });
+                    recipients.push(NewRecipient {
+                        id: rid.clone(),
+                        address: address.clone(),
+                        experience: "link",
+                        state: "pending",
+                        token_hash: Some(sha256(token.as_bytes()).to_vec()),
+                    });
+                    jobs.push(job(
+                        "notification",
+                        Some((&rid, address)),
+                        vec![address.clone()],
+                        &sender,
+                        &email,
+                    ));
+                    events.push((
+                        "notification queued".to_string(),
+                        Some(address.clone()),
+                        String::new(),
+                    ));
+                }
+            }
+            (
+                true,
+                Some(rights.as_str().to_string()),
+                Some(template.id),
+                expires_at,
+                "protected",
+            )
+        }
+    };
+    Ok(PipelineOutcome {
+        message_row: message.id.clone(),
+        subject,
+        message_id: message.message_id.clone(),
+        size: flight.raw.len() as i64,
+        content: keyring.seal(message.id.as_bytes(), &flight.raw),
+        protected,
+        rights,
+        template_id,
+        expires_at,
+        state: state.to_string(),
+        recipients,
+        jobs,
+        events,
+    })
+}

@@ -1,0 +1,204 @@
+use super::{Db, Result, Store, now_ms, on_pool};
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct JobRow {
+    pub id: String,
+    pub kind: String,
+    pub message_id: Option<String>,
+    pub purpose: Option<String>,
+    pub recipient_id: Option<String>,
+    pub envelope_from: Option<String>,
+    pub envelope_to: Option<String>,
+    pub payload: Option<Vec<u8>>,
+    pub attempts: i64,
+    pub give_up_at: i64,
+}
+
+const JOB_COLUMNS: &str = "id, kind, message_id, purpose, recipient_id, envelope_from, envelope_to, payload, attempts, give_up_at";
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct OutboxRow {
+    pub id: String,
+    pub envelope_from: String,
+    pub envelope_to: String,
+    pub subject: String,
+    pub content: Vec<u8>,
+    pub created_at: i64,
+}
+
+impl Store {
+    /// Leases the next ready job of `kind`. A lease that expires (the node
+    /// died) makes the job claimable again. PostgreSQL nodes skip rows
+    /// another node holds; SQLite has a single writer, so the UPDATE is
+    /// the claim.
+    pub async fn claim_job(
+        &self,
+        kind: &str,
+        worker: &str,
+        lease_ms: i64,
+    ) -> Result<Option<JobRow>> {
+        let now = now_ms();
+        let pick = match self.db() {
+            Db::Postgres(_) => {
+                "SELECT id FROM jobs WHERE kind = $1 AND state = 'ready' AND run_at <= $2 \
+                 AND (lease_until IS NULL OR lease_until < $2) ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED"
+            }
+            Db::Sqlite(_) => {
+                "SELECT id FROM jobs WHERE kind = $1 AND state = 'ready' AND run_at <= $2 \
+                 AND (lease_until IS NULL OR lease_until < $2) ORDER BY run_at LIMIT 1"
+            }
+        };
+        let sql = format!(
+            "UPDATE jobs SET lease_until = $3, leased_by = $4, attempts = attempts + 1 \
+             WHERE id = ({pick}) RETURNING {JOB_COLUMNS}"
+        );
+        Ok(on_pool!(self.db(), |pool| sqlx::query_as::<_, JobRow>(
+            &sql
+        )
+        .bind(kind)
+        .bind(now)
+        .bind(now + lease_ms)
+        .bind(worker)
+        .fetch_optional(pool)
+        .await)?)
+    }
+
+    pub async fn finish_job(&self, id: &str, state: &str, error: Option<&str>) -> Result<()> {
+        let sql = "UPDATE jobs SET state = $1, last_error = $2, lease_until = NULL WHERE id = $3";
+        on_pool!(self.db(), |pool| sqlx::query(sql)
+            .bind(state)
+            .bind(error)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Puts a job back for a later try.
+    pub async fn retry_job(&self, id: &str, run_at: i64, error: &str) -> Result<()> {
+        let sql = "UPDATE jobs SET run_at = $1, last_error = $2, lease_until = NULL WHERE id = $3";
+        on_pool!(self.db(), |pool| sqlx::query(sql)
+            .bind(run_at)
+            .bind(error)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    pub async fn job_counts(&self) -> Result<Vec<(String, String, i64)>> {
+        let sql =
+            "SELECT kind, state, COUNT(*) FROM jobs GROUP BY kind, state ORDER BY kind, state";
+        Ok(on_pool!(self.db(), |pool| sqlx::query_as::<
+            _,
+            (String, String, i64),
+        >(sql)
+        .fetch_all(pool)
+        .await)?)
+    }
+
+    /// The local outbox (no relay configured): keeps the mail and completes
+    /// the job in one transaction.
+    pub async fn deliver_to_outbox(
+        &self,
+        job: &JobRow,
+        subject: &str,
+        sealed: &[u8],
+        outbox_id: &str,
+    ) -> Result<()> {
+        let insert = "INSERT INTO outbox (id, job_id, message_id, envelope_from, envelope_to, subject, content, created_at) \
+                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (job_id) DO NOTHING";
+        let done = "UPDATE jobs SET state = 'done', lease_until = NULL WHERE id = $1";
+        on_pool!(self.db(), |pool| async {
+            let mut tx = pool.begin().await?;
+            sqlx::query(insert)
+                .bind(outbox_id)
+                .bind(&job.id)
+                .bind(&job.message_id)
+                .bind(job.envelope_from.as_deref().unwrap_or_default())
+                .bind(job.envelope_to.as_deref().unwrap_or("[]"))
+                .bind(subject)
+                .bind(sealed)
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(done).bind(&job.id).execute(&mut *tx).await?;
+            tx.commit().await
+        }
+        .await)?;
+        Ok(())
+    }
+
+    pub async fn outbox(&self, limit: i64) -> Result<Vec<OutboxRow>> {
+        let sql = "SELECT id, envelope_from, envelope_to, subject, content, created_at FROM outbox ORDER BY created_at DESC, id DESC LIMIT $1";
+        Ok(on_pool!(self.db(), |pool| sqlx::query_as::<_, OutboxRow>(
+            sql
+        )
+        .bind(limit)
+        .fetch_all(pool)
+        .await)?)
+    }
+
+    pub async fn outbox_item(&self, id: &str) -> Result<Option<OutboxRow>> {
+        let sql = "SELECT id, envelope_from, envelope_to, subject, content, created_at FROM outbox WHERE id = $1";
+        Ok(on_pool!(self.db(), |pool| sqlx::query_as::<_, OutboxRow>(
+            sql
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?)
+    }
+
+    pub async fn outbox_job(&self, id: &str) -> Result<Option<String>> {
+        let sql = "SELECT job_id FROM outbox WHERE id = $1";
+        Ok(on_pool!(self.db(), |pool| {
+            sqlx::query_scalar::<_, String>(sql)
+                .bind(id)
+                .fetch_optional(pool)
+                .await
+        })?)
+    }
+
+    /// Marks a recipient copy's state (e.g. `notified`) after a delivery.
+    pub async fn set_recipient_state(&self, recipient_id: &str, state: &str) -> Result<()> {
+        let sql = "UPDATE recipients SET state = $1 WHERE id = $2";
+        on_pool!(self.db(), |pool| sqlx::query(sql)
+            .bind(state)
+            .bind(recipient_id)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Whether a message's link-based copies may still be opened (and so
+    /// whether its pending notifications may still go out).
+    pub async fn message_readable(&self, message_row: &str) -> Result<bool> {
+        let sql = "SELECT COUNT(*) FROM messages WHERE id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)";
+        let n = on_pool!(self.db(), |pool| sqlx::query_scalar::<_, i64>(sql)
+            .bind(message_row)
+            .bind(now_ms())
+            .fetch_one(pool)
+            .await)?;
+        Ok(n == 1)
+    }
+}
+
+impl Store {
+    /// Queues one job on its own (e.g. a non-delivery report); a job with
+    /// the same dedupe key is queued once.
+    pub async fn queue_job(&self, j: &super::NewJob) -> Result<()> {
+        let now = now_ms();
+        on_pool!(self.db(), |pool| super::messages::bind_job!(
+            sqlx::query(super::messages::INSERT_JOB),
+            j,
+            now
+        )
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+}

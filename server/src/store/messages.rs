@@ -1,0 +1,229 @@
+use super::{Result, Store, StoreError, now_ms, on_pool};
+
+/// A message as the intake stores it, before the pipeline ran.
+pub struct AcceptedMessage<'a> {
+    pub id: &'a str,
+    pub message_id: &'a str,
+    pub sender: &'a str,
+    pub subject: &'a str,
+    pub source: &'a str,
+    pub envelope: &'a str,
+    pub envelope_digest: &'a [u8],
+    /// Sealed, bound to `id`.
+    pub content: &'a [u8],
+    pub size: i64,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct MessageRow {
+    pub id: String,
+    pub message_id: String,
+    pub sender: String,
+    pub subject: String,
+    pub envelope: String,
+    pub content: Option<Vec<u8>>,
+    pub protected: bool,
+    pub rights: Option<String>,
+    pub template_id: Option<String>,
+    pub received_at: i64,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// What the pipeline decided for a message, written in one transaction
+/// with the completion of its job, so a job that runs again changes nothing.
+pub struct PipelineOutcome {
+    pub message_row: String,
+    pub subject: String,
+    pub message_id: String,
+    pub content: Vec<u8>,
+    pub size: i64,
+    pub protected: bool,
+    pub rights: Option<String>,
+    pub template_id: Option<String>,
+    pub expires_at: Option<i64>,
+    pub state: String,
+    pub recipients: Vec<NewRecipient>,
+    pub jobs: Vec<NewJob>,
+    pub events: Vec<(String, Option<String>, String)>,
+}
+
+pub struct NewRecipient {
+    pub id: String,
+    pub address: String,
+    pub experience: &'static str,
+    pub state: &'static str,
+    pub token_hash: Option<Vec<u8>>,
+}
+
+pub struct NewJob {
+    pub id: String,
+    pub kind: &'static str,
+    pub dedupe_key: String,
+    pub message_id: Option<String>,
+    pub purpose: &'static str,
+    pub recipient_id: Option<String>,
+    pub envelope_from: String,
+    pub envelope_to: Vec<String>,
+    /// Sealed, bound to the job id.
+    pub payload: Vec<u8>,
+    pub give_up_at: i64,
+}
+
+pub(super) const INSERT_JOB: &str = "INSERT INTO jobs (id, kind, dedupe_key, message_id, purpose, recipient_id, envelope_from, envelope_to, payload, state, attempts, run_at, created_at, give_up_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'ready', 0, $10, $10, $11) ON CONFLICT (dedupe_key) DO NOTHING";
+
+/// Binds a [`NewJob`] to [`INSERT_JOB`]; a macro so one binding list serves
+/// both drivers, in and out of transactions.
+macro_rules! bind_job {
+    ($query:expr, $job:expr, $now:expr) => {
+        $query
+            .bind(&$job.id)
+            .bind($job.kind)
+            .bind(&$job.dedupe_key)
+            .bind(&$job.message_id)
+            .bind($job.purpose)
+            .bind(&$job.recipient_id)
+            .bind(&$job.envelope_from)
+            .bind(serde_json::to_string(&$job.envelope_to).expect("a list of strings serialises"))
+            .bind(&$job.payload)
+            .bind($now)
+            .bind($job.give_up_at)
+    };
+}
+pub(super) use bind_job;
+
+const MESSAGE_COLUMNS: &str = "id, message_id, sender, subject, envelope, content, protected, rights, template_id, received_at, expires_at, revoked_at";
+
+impl Store {
+    /// Stores an incoming message with its pipeline job. Returns the id of
+    /// the stored message: the given one, or the earlier identical one.
+    pub async fn accept_message(&self, m: AcceptedMessage<'_>, give_up_at: i64) -> Result<String> {
+        let now = now_ms();
+        let message_sql = "INSERT INTO messages (id, message_id, sender, subject, source, envelope, envelope_digest, content, size, received_at, state) \
+                           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'received')";
+        let job_sql = "INSERT INTO jobs (id, kind, dedupe_key, message_id, purpose, state, attempts, run_at, created_at, give_up_at) \
+                       VALUES ($1, 'pipeline', $2, $3, 'pipeline', 'ready', 0, $4, $4, $5)";
+        let event_sql =
+            "INSERT INTO events (at, kind, message_id, detail) VALUES ($1, 'received', $2, $3)";
+        let job_id = super::new_id();
+        let detail = format!(
+            "from {} via {}",
+            if m.sender.is_empty() { "<>" } else { m.sender },
+            m.source
+        );
+        let outcome: std::result::Result<(), sqlx::Error> = on_pool!(self.db(), |pool| async {
+            let mut tx = pool.begin().await?;
+            sqlx::query(message_sql)
+                .bind(m.id)
+                .bind(m.message_id)
+                .bind(m.sender)
+                .bind(m.subject)
+                .bind(m.source)
+                .bind(m.envelope)
+                .bind(m.envelope_digest)
+                .bind(m.content)
+                .bind(m.size)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(job_sql)
+                .bind(&job_id)
+                .bind(format!("pipeline:{}", m.id))
+                .bind(m.id)
+                .bind(now)
+                .bind(give_up_at)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(event_sql)
+                .bind(now)
+                .bind(m.id)
+                .bind(&detail)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await
+        }
+        .await);
+        match outcome {
+            Ok(()) => Ok(m.id.to_string()),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                let sql = "SELECT id FROM messages WHERE envelope_digest = $1";
+                let existing = on_pool!(self.db(), |pool| sqlx::query_scalar::<_, String>(sql)
+                    .bind(m.envelope_digest)
+                    .fetch_optional(pool)
+                    .await)?;
+                existing.ok_or(StoreError::Query(sqlx::Error::RowNotFound))
+            }
+            Err(e) => Err(StoreError::Query(e)),
+        }
+    }
+
+    pub async fn message(&self, id: &str) -> Result<Option<MessageRow>> {
+        let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1");
+        Ok(on_pool!(self.db(), |pool| {
+            sqlx::query_as::<_, MessageRow>(&sql)
+                .bind(id)
+                .fetch_optional(pool)
+                .await
+        })?)
+    }
+
+    /// Applies the pipeline's outcome and completes its job, atomically.
+    pub async fn complete_pipeline(&self, job_id: &str, o: &PipelineOutcome) -> Result<()> {
+        let now = now_ms();
+        let update = "UPDATE messages SET subject = $1, message_id = $2, content = $3, size = $4, protected = $5, rights = $6, \
+                      template_id = $7, expires_at = $8, state = $9, protected_at = CASE WHEN $5 THEN CAST($10 AS BIGINT) ELSE NULL END WHERE id = $11";
+        let recipient = "INSERT INTO recipients (id, message_id, address, experience, state, token_hash, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        let event = "INSERT INTO events (at, kind, message_id, recipient, detail) VALUES ($1, $2, $3, $4, $5)";
+        let done = "UPDATE jobs SET state = 'done', lease_until = NULL WHERE id = $1";
+        on_pool!(self.db(), |pool| async {
+            let mut tx = pool.begin().await?;
+            sqlx::query(update)
+                .bind(&o.subject)
+                .bind(&o.message_id)
+                .bind(&o.content)
+                .bind(o.size)
+                .bind(o.protected)
+                .bind(&o.rights)
+                .bind(&o.template_id)
+                .bind(o.expires_at)
+                .bind(&o.state)
+                .bind(now)
+                .bind(&o.message_row)
+                .execute(&mut *tx)
+                .await?;
+            for r in &o.recipients {
+                sqlx::query(recipient)
+                    .bind(&r.id)
+                    .bind(&o.message_row)
+                    .bind(&r.address)
+                    .bind(r.experience)
+                    .bind(r.state)
+                    .bind(&r.token_hash)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for j in &o.jobs {
+                bind_job!(sqlx::query(INSERT_JOB), j, now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for (kind, recipient, detail) in &o.events {
+                sqlx::query(event)
+                    .bind(now)
+                    .bind(kind)
+                    .bind(&o.message_row)
+                    .bind(recipient)
+                    .bind(detail)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query(done).bind(job_id).execute(&mut *tx).await?;
+            tx.commit().await
+        }
+        .await)?;
+        Ok(())
+    }
+}
