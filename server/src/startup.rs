@@ -132,15 +132,15 @@ impl Application {
             Transport::from_settings(settings.relay_url.as_ref()).map_err(StartupError::Relay)?;
         let wake_pipeline = Arc::new(Notify::new());
         let wake_outbound = Arc::new(Notify::new());
-        let intake = Arc::new(Intake {
-            store: store.clone(),
-            keys: keys.clone(),
-            hostname: hostname.clone(),
-            max_message_bytes: settings.max_message_bytes,
-            relay_networks: settings.smtp_relay_networks.clone(),
-            queue_lifetime_ms: settings.queue_lifetime_ms,
-            wake: wake_pipeline.clone(),
-        });
+        let intake = Arc::new(Intake::new(
+            store.clone(),
+            keys.clone(),
+            hostname.clone(),
+            settings.max_message_bytes,
+            settings.smtp_relay_networks.clone(),
+            settings.queue_lifetime_ms,
+            wake_pipeline.clone(),
+        ));
         let pipeline = Arc::new(Pipeline {
             store: store.clone(),
             keys: keys.clone(),

@@ -5,13 +5,13 @@ mod session;
 
 use crate::crypto::sha256;
 use crate::keys::KeyMaterial;
-use crate::store::{AcceptedMessage, Store, StoreError, new_id};
+use crate::store::{AcceptedMessage, Store, new_id};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc, oneshot};
 
 /// Who sent the message to whom, as the SMTP client said.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -24,17 +24,46 @@ pub struct Envelope {
 }
 
 pub struct Intake {
-    pub store: Store,
     pub keys: Arc<KeyMaterial>,
     pub hostname: String,
     pub max_message_bytes: usize,
     pub relay_networks: Vec<IpNet>,
     pub queue_lifetime_ms: i64,
-    /// Wakes the pipeline workers when a message arrives.
-    pub wake: Arc<Notify>,
+    writer: mpsc::Sender<Pending>,
 }
 
+/// The message could not be stored; the client is told to try again (451).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct NotStored(String);
+
+type Pending = (AcceptedMessage, oneshot::Sender<Result<String, NotStored>>);
+
+/// At most this many messages share one commit.
+const BATCH: usize = 64;
+
 impl Intake {
+    pub fn new(
+        store: Store,
+        keys: Arc<KeyMaterial>,
+        hostname: String,
+        max_message_bytes: usize,
+        relay_networks: Vec<IpNet>,
+        queue_lifetime_ms: i64,
+        wake: Arc<Notify>,
+    ) -> Intake {
+        let (writer, queue) = mpsc::channel(BATCH * 4);
+        tokio::spawn(write_batches(store, queue, wake));
+        Intake {
+            keys,
+            hostname,
+            max_message_bytes,
+            relay_networks,
+            queue_lifetime_ms,
+            writer,
+        }
+    }
+
     fn may_relay(&self, ip: IpAddr) -> bool {
         let ip = match ip {
             IpAddr::V6(v6) => v6
@@ -46,10 +75,11 @@ impl Intake {
         self.relay_networks.iter().any(|net| net.contains(&ip))
     }
 
-    /// Stores the message and its pipeline job; returns the message's id.
-    /// A transaction identical to one already stored (same envelope, same
-    /// content) is acknowledged again and not processed twice.
-    pub async fn accept(&self, envelope: Envelope, raw: Vec<u8>) -> Result<String, StoreError> {
+    /// Stores the message and its pipeline job; returns the message's id
+    /// once it is committed. A transaction identical to one already stored
+    /// (same envelope, same content) is acknowledged again and not
+    /// processed twice.
+    pub async fn accept(&self, envelope: Envelope, raw: Vec<u8>) -> Result<String, NotStored> {
         let id = new_id();
         let digest = envelope_digest(&envelope, &raw);
         let parsed = mail_parser::MessageParser::default().parse_headers(&raw);
@@ -65,32 +95,59 @@ impl Intake {
             .to_string();
         let received = received_line(&envelope, &self.hostname, &id);
         let content = [received.as_bytes(), &raw].concat();
-        let size = content.len() as i64;
-        let sealed = self.keys.keyring.seal(id.as_bytes(), &content);
-        let stored = self
-            .store
-            .accept_message(
-                AcceptedMessage {
-                    id: &id,
-                    message_id: &message_id,
-                    sender: &envelope.from,
-                    subject: &subject,
-                    source: "smtp",
-                    envelope: &serde_json::to_string(&envelope).expect("an envelope serialises"),
-                    envelope_digest: &digest,
-                    content: &sealed,
-                    size,
-                },
-                crate::store::now_ms() + self.queue_lifetime_ms,
-            )
-            .await?;
-        if stored == id {
-            tracing::info!(message = %id, recipients = envelope.to.len(), size, "message accepted");
-            self.wake.notify_one();
-        } else {
-            tracing::info!(message = %stored, "identical transaction acknowledged again");
+        let message = AcceptedMessage {
+            size: content.len() as i64,
+            content: self.keys.keyring.seal(id.as_bytes(), &content),
+            id,
+            message_id,
+            sender: envelope.from.clone(),
+            subject,
+            source: "smtp",
+            envelope: serde_json::to_string(&envelope).expect("an envelope serialises"),
+            envelope_digest: digest,
+            give_up_at: crate::store::now_ms() + self.queue_lifetime_ms,
+        };
+        let (done, stored) = oneshot::channel();
+        self.writer
+            .send((message, done))
+            .await
+            .map_err(|_| NotStored("the intake is shutting down".into()))?;
+        stored
+            .await
+            .map_err(|_| NotStored("the intake is shutting down".into()))?
+    }
+}
+
+/// Group commit: messages that arrive while a commit is on its way to disk
+/// share the next one, so concurrent connections do not wait for one flush
+/// each. Every sender hears back only after its message is committed.
+async fn write_batches(store: Store, mut queue: mpsc::Receiver<Pending>, wake: Arc<Notify>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    while queue.recv_many(&mut batch, BATCH).await > 0 {
+        let (messages, replies): (Vec<AcceptedMessage>, Vec<_>) = batch.drain(..).unzip();
+        match store.accept_messages(&messages).await {
+            Ok(ids) => {
+                let mut new = false;
+                for ((message, reply), id) in messages.iter().zip(replies).zip(ids) {
+                    if id == message.id {
+                        new = true;
+                        tracing::info!(message = %id, size = message.size, "message accepted");
+                    } else {
+                        tracing::info!(message = %id, "identical transaction acknowledged again");
+                    }
+                    let _ = reply.send(Ok(id));
+                }
+                if new {
+                    wake.notify_waiters();
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, count = messages.len(), "could not store incoming messages");
+                for reply in replies {
+                    let _ = reply.send(Err(NotStored(e.to_string())));
+                }
+            }
         }
-        Ok(stored)
     }
 }
 

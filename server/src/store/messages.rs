@@ -1,17 +1,20 @@
 use super::{Result, Store, StoreError, now_ms, on_pool};
 
 /// A message as the intake stores it, before the pipeline ran.
-pub struct AcceptedMessage<'a> {
-    pub id: &'a str,
-    pub message_id: &'a str,
-    pub sender: &'a str,
-    pub subject: &'a str,
-    pub source: &'a str,
-    pub envelope: &'a str,
-    pub envelope_digest: &'a [u8],
+#[derive(Clone, Debug)]
+pub struct AcceptedMessage {
+    pub id: String,
+    pub message_id: String,
+    pub sender: String,
+    pub subject: String,
+    pub source: &'static str,
+    pub envelope: String,
+    pub envelope_digest: Vec<u8>,
     /// Sealed, bound to `id`.
-    pub content: &'a [u8],
+    pub content: Vec<u8>,
     pub size: i64,
+    /// When its outgoing mail stops being retried.
+    pub give_up_at: i64,
 }
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -96,66 +99,77 @@ pub(super) use bind_job;
 const MESSAGE_COLUMNS: &str = "id, message_id, sender, subject, envelope, content, protected, rights, template_id, received_at, expires_at, revoked_at";
 
 impl Store {
-    /// Stores an incoming message with its pipeline job. Returns the id of
-    /// the stored message: the given one, or the earlier identical one.
-    pub async fn accept_message(&self, m: AcceptedMessage<'_>, give_up_at: i64) -> Result<String> {
+    /// Stores incoming messages, each with its pipeline job and event, in
+    /// one transaction (one disk flush for the whole batch: group commit).
+    /// Returns, in order, the id each is stored under: its own, or that of
+    /// an earlier identical transaction (same envelope digest).
+    pub async fn accept_messages(&self, batch: &[AcceptedMessage]) -> Result<Vec<String>> {
         let now = now_ms();
         let message_sql = "INSERT INTO messages (id, message_id, sender, subject, source, envelope, envelope_digest, content, size, received_at, state) \
-                           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'received')";
+                           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'received') ON CONFLICT (envelope_digest) DO NOTHING";
         let job_sql = "INSERT INTO jobs (id, kind, dedupe_key, message_id, purpose, state, attempts, run_at, created_at, give_up_at) \
                        VALUES ($1, 'pipeline', $2, $3, 'pipeline', 'ready', 0, $4, $4, $5)";
         let event_sql =
             "INSERT INTO events (at, kind, message_id, detail) VALUES ($1, 'received', $2, $3)";
-        let job_id = super::new_id();
-        let detail = format!(
-            "from {} via {}",
-            if m.sender.is_empty() { "<>" } else { m.sender },
-            m.source
-        );
-        let outcome: std::result::Result<(), sqlx::Error> = on_pool!(self.db(), |pool| async {
+        let inserted: Vec<bool> = on_pool!(self.db(), |pool| async {
             let mut tx = pool.begin().await?;
-            sqlx::query(message_sql)
-                .bind(m.id)
-                .bind(m.message_id)
-                .bind(m.sender)
-                .bind(m.subject)
-                .bind(m.source)
-                .bind(m.envelope)
-                .bind(m.envelope_digest)
-                .bind(m.content)
-                .bind(m.size)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(job_sql)
-                .bind(&job_id)
-                .bind(format!("pipeline:{}", m.id))
-                .bind(m.id)
-                .bind(now)
-                .bind(give_up_at)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(event_sql)
-                .bind(now)
-                .bind(m.id)
-                .bind(&detail)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await
-        }
-        .await);
-        match outcome {
-            Ok(()) => Ok(m.id.to_string()),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                let sql = "SELECT id FROM messages WHERE envelope_digest = $1";
-                let existing = on_pool!(self.db(), |pool| sqlx::query_scalar::<_, String>(sql)
-                    .bind(m.envelope_digest)
-                    .fetch_optional(pool)
-                    .await)?;
-                existing.ok_or(StoreError::Query(sqlx::Error::RowNotFound))
+            let mut inserted = Vec::with_capacity(batch.len());
+            for m in batch {
+                let rows = sqlx::query(message_sql)
+                    .bind(&m.id)
+                    .bind(&m.message_id)
+                    .bind(&m.sender)
+                    .bind(&m.subject)
+                    .bind(m.source)
+                    .bind(&m.envelope)
+                    .bind(&m.envelope_digest)
+                    .bind(&m.content)
+                    .bind(m.size)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if rows == 1 {
+                    sqlx::query(job_sql)
+                        .bind(super::new_id())
+                        .bind(format!("pipeline:{}", m.id))
+                        .bind(&m.id)
+                        .bind(now)
+                        .bind(m.give_up_at)
+                        .execute(&mut *tx)
+                        .await?;
+                    let sender = if m.sender.is_empty() {
+                        "<>"
+                    } else {
+                        m.sender.as_str()
+                    };
+                    sqlx::query(event_sql)
+                        .bind(now)
+                        .bind(&m.id)
+                        .bind(format!("from {sender} via {}", m.source))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                inserted.push(rows == 1);
             }
-            Err(e) => Err(StoreError::Query(e)),
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(inserted)
         }
+        .await)?;
+        let mut ids = Vec::with_capacity(batch.len());
+        for (m, new) in batch.iter().zip(inserted) {
+            if new {
+                ids.push(m.id.clone());
+                continue;
+            }
+            let sql = "SELECT id FROM messages WHERE envelope_digest = $1";
+            let existing = on_pool!(self.db(), |pool| sqlx::query_scalar::<_, String>(sql)
+                .bind(&m.envelope_digest)
+                .fetch_optional(pool)
+                .await)?;
+            ids.push(existing.ok_or(StoreError::Query(sqlx::Error::RowNotFound))?);
+        }
+        Ok(ids)
     }
 
     pub async fn message(&self, id: &str) -> Result<Option<MessageRow>> {

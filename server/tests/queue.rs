@@ -1,0 +1,98 @@
+//! The job queue in the database: leases, and a job whose node died.
+
+mod common;
+
+use common::*;
+use server::store::{NewJob, Store, now_ms};
+
+fn job(key: &str) -> NewJob {
+    NewJob {
+        id: server::store::new_id(),
+        kind: "deliver",
+        dedupe_key: key.to_string(),
+        message_id: None,
+        purpose: "relay",
+        recipient_id: None,
+        envelope_from: "alice@corp.example".into(),
+        envelope_to: vec!["bob@gmail.example".into()],
+        payload: b"sealed".to_vec(),
+        give_up_at: now_ms() + 60_000,
+    }
+}
+
+async fn a_leased_job_is_taken_again_when_its_node_dies(backend: Backend) {
+    let db = TestDatabase::new(backend).await;
+    let store = Store::connect(&db.url).await.unwrap();
+    store.queue_job(&job("k1")).await.unwrap();
+    // Queued twice under one key: one job.
+    store.queue_job(&job("k1")).await.unwrap();
+
+    let first = store
+        .claim_job("deliver", "node-a", 300)
+        .await
+        .unwrap()
+        .expect("a ready job");
+    assert_eq!(first.attempts, 1);
+    assert!(
+        store
+            .claim_job("deliver", "node-b", 300)
+            .await
+            .unwrap()
+            .is_none(),
+        "leased to node-a"
+    );
+
+    // node-a dies without finishing: once the lease runs out, node-b takes it.
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let again = store
+        .claim_job("deliver", "node-b", 300)
+        .await
+        .unwrap()
+        .expect("the job again");
+    assert_eq!(again.id, first.id);
+    assert_eq!(again.attempts, 2);
+    store.finish_job(&again.id, "done", None).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert!(
+        store
+            .claim_job("deliver", "node-c", 300)
+            .await
+            .unwrap()
+            .is_none(),
+        "a done job stays done"
+    );
+}
+both!(a_leased_job_is_taken_again_when_its_node_dies);
+
+async fn concurrent_claims_never_share_a_job(backend: Backend) {
+    let db = TestDatabase::new(backend).await;
+    let store = Store::connect(&db.url).await.unwrap();
+    for i in 0..40 {
+        store.queue_job(&job(&format!("k{i}"))).await.unwrap();
+    }
+    let mut workers = Vec::new();
+    for w in 0..4 {
+        let store = store.clone();
+        workers.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            while let Some(j) = store
+                .claim_job("deliver", &format!("w{w}"), 60_000)
+                .await
+                .unwrap()
+            {
+                mine.push(j.id);
+            }
+            mine
+        }));
+    }
+    let mut all = Vec::new();
+    for w in workers {
+        all.extend(w.await.unwrap());
+    }
+    let total = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(total, 40);
+    assert_eq!(all.len(), 40, "no job was claimed twice");
+}
+both!(concurrent_claims_never_share_a_job);
