@@ -52,6 +52,25 @@ impl Notice {
     }
 }
 
+/// What the compose form needs: the templates to choose from and the size limit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComposeOptions {
+    pub templates: Vec<String>,
+    pub default_template: String,
+    pub max_message_bytes: u64,
+}
+
+/// What the person typed into the compose form, kept when it is refused.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComposeDraft {
+    pub to: String,
+    pub cc: String,
+    pub subject: String,
+    pub body: String,
+    pub rights: String,
+    pub template: String,
+}
+
 /// Everything a page needs to know about the request it renders for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageContext {
@@ -59,5 +78,6 @@ pub struct PageContext {
     /// The CSRF token every POST form carries in its hidden `csrf` field.
     pub csrf_token: String,
     pub notice: Option<Notice>,
+    pub draft: Option<ComposeDraft>,
     pub version: String,
 }

@@ -56,6 +56,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=pages::HomePage ssr=SsrMode::Async/>
                 <Route path=path!("/login") view=pages::LoginPage ssr=SsrMode::Async/>
                 <Route path=path!("/account/password") view=pages::ChangePasswordPage ssr=SsrMode::Async/>
+                <Route path=path!("/compose") view=pages::ComposePage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

@@ -1,6 +1,6 @@
 //! The interface the server implements for the pages (server side only).
 
-use crate::dto::PageContext;
+use crate::dto::{ComposeOptions, PageContext};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -16,4 +16,7 @@ pub trait AccountService: Send + Sync + 'static {
         &self,
         request: &http::request::Parts,
     ) -> Result<PageContext, ServiceError>;
+
+    /// The compose form's choices, for a signed-in user.
+    async fn compose_options(&self) -> Result<ComposeOptions, ServiceError>;
 }

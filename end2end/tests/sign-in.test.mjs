@@ -70,6 +70,25 @@ test('the first administrator signs in, chooses a password and signs out', async
   assert.equal(await page.isVisible('#details'), true);
   assert.match(await page.textContent('#details'), /sealpost version \d+\.\d+\.\d+/);
 
+  // Write a protected message; with no relay it lands in the local outbox.
+  await Promise.all([page.waitForURL(`${node.url}/compose`), page.click('text=Write a protected message')]);
+  await waitForHydration(page);
+  await assertAccessible(page, 'the compose page');
+  await page.fill('#to', 'bob@gmail.example');
+  await page.fill('#subject', 'Quarterly numbers');
+  await page.fill('#body', 'The numbers are up.');
+  await page.setInputFiles('#attachments', { name: 'numbers.csv', mimeType: 'text/csv', buffer: Buffer.from('q,n\n3,42\n') });
+  await page.check('input[value=do-not-forward]');
+  await Promise.all([page.waitForURL(`${node.url}/compose`), page.click('button[type=submit]')]);
+  assert.match(await page.textContent('[role=alert]'), /Your protected message "Quarterly numbers" is on its way to bob@gmail.example\./);
+  let outbox = '';
+  for (let i = 0; i < 50 && !outbox.includes('bob@gmail.example'); i++) {
+    outbox = await (await fetch(`${node.url}/dev/outbox`)).text();
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.match(outbox, /bob@gmail\.example/, 'the notification is in the local outbox');
+
+  await page.goto(`${node.url}/`);
   await Promise.all([page.waitForURL(`${node.url}/login`), page.click('text=Sign out')]);
   await page.goto(`${node.url}/`);
   assert.equal(new URL(page.url()).pathname, '/login', 'signed out: the start page sends to sign-in');

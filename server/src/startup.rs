@@ -161,6 +161,7 @@ impl Application {
         });
         let state = AppState {
             csrf_key: Arc::new(keys.derived(labels::CSRF)),
+            intake: intake.clone(),
             keys,
             settings: settings.clone(),
             store: store.clone(),

@@ -1,10 +1,12 @@
 //! The organization users' pages.
 
 mod account;
+mod compose;
 mod home;
 mod login;
 
 pub use account::ChangePasswordPage;
+pub use compose::ComposePage;
 pub use home::HomePage;
 pub use login::LoginPage;
 

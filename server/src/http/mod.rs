@@ -3,6 +3,7 @@
 //! (429 with Retry-After, 403 for a stale form).
 
 mod account;
+mod compose;
 mod dev_outbox;
 mod health;
 mod login;
@@ -35,6 +36,7 @@ pub struct AppState {
     pub store: Store,
     pub keys: Arc<KeyMaterial>,
     pub csrf_key: Arc<SecretKey>,
+    pub intake: Arc<crate::intake::Intake>,
     pub leptos_options: LeptosOptions,
 }
 
@@ -91,6 +93,13 @@ pub fn router(
         .route("/login", post(login::submit))
         .route("/logout", post(login::logout))
         .route("/account/password", post(account::change_password))
+        .route(
+            "/compose",
+            post(compose::submit).layer(axum::extract::DefaultBodyLimit::max(
+                // Multipart framing and base64 grow what the browser sends.
+                state.settings.max_message_bytes.saturating_mul(3) / 2 + 64 * 1024,
+            )),
+        )
         .leptos_routes_with_context(&state, routes, state.leptos_context(), move || {
             app::shell(shell_options.clone())
         })
@@ -123,6 +132,11 @@ pub fn loggable_path(path: &str) -> String {
         None => path.to_string(),
     }
 }
+
+/// The session key of a one-time notice shown on the next page.
+pub const FLASH: &str = "flash";
+
+pub const UNAVAILABLE: &str = "sealpost cannot answer right now. Please try again in a moment.";
 
 /// 303 See Other: after a successful form post the browser GETs the target.
 fn see_other(location: &str) -> Response {

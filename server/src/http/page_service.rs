@@ -1,7 +1,7 @@
 use super::AppState;
 use crate::auth::{SESSION_USER_ID, csrf};
 use crate::store::{StoreError, UserRow};
-use app::dto::{Notice, PageContext, Role, Viewer};
+use app::dto::{ComposeDraft, ComposeOptions, Notice, PageContext, Role, Viewer};
 use app::service::{AccountService, ServiceError};
 use tower_sessions::Session;
 
@@ -73,8 +73,31 @@ impl AccountService for PageService {
                 must_change_password: u.must_change_password,
             }),
             csrf_token: csrf::token(&self.state.csrf_key, &session_id),
-            notice: request.extensions.get::<Notice>().cloned(),
+            notice: match request.extensions.get::<Notice>() {
+                Some(notice) => Some(notice.clone()),
+                // A notice left by the previous POST (e.g. "sent"), shown once.
+                None => session.remove::<Notice>(super::FLASH).await.ok().flatten(),
+            },
+            draft: request.extensions.get::<ComposeDraft>().cloned(),
             version: env!("CARGO_PKG_VERSION").to_string(),
+        })
+    }
+
+    async fn compose_options(&self) -> Result<ComposeOptions, ServiceError> {
+        let templates = self
+            .state
+            .store
+            .template_names()
+            .await
+            .map_err(unavailable)?;
+        Ok(ComposeOptions {
+            default_template: templates
+                .iter()
+                .find(|(_, is_default)| *is_default)
+                .map(|(name, _)| name.clone())
+                .unwrap_or_default(),
+            templates: templates.into_iter().map(|(name, _)| name).collect(),
+            max_message_bytes: self.state.settings.max_message_bytes as u64,
         })
     }
 }

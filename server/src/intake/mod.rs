@@ -5,6 +5,7 @@ mod session;
 
 use crate::crypto::sha256;
 use crate::keys::KeyMaterial;
+use crate::pipeline::Rights;
 use crate::store::{AcceptedMessage, Store, new_id};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,16 @@ pub struct Envelope {
     pub to: Vec<String>,
     pub peer: SocketAddr,
     pub helo: String,
+    /// Protection the sender asked for outside the message (the compose page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested: Option<Requested>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Requested {
+    pub rights: Rights,
+    /// A branding template by name; the default when absent.
+    pub template: Option<String>,
 }
 
 pub struct Intake {
@@ -79,7 +90,12 @@ impl Intake {
     /// once it is committed. A transaction identical to one already stored
     /// (same envelope, same content) is acknowledged again and not
     /// processed twice.
-    pub async fn accept(&self, envelope: Envelope, raw: Vec<u8>) -> Result<String, NotStored> {
+    pub async fn accept(
+        &self,
+        envelope: Envelope,
+        raw: Vec<u8>,
+        source: &'static str,
+    ) -> Result<String, NotStored> {
         let id = new_id();
         let digest = envelope_digest(&envelope, &raw);
         let parsed = mail_parser::MessageParser::default().parse_headers(&raw);
@@ -102,7 +118,7 @@ impl Intake {
             message_id,
             sender: envelope.from.clone(),
             subject,
-            source: "smtp",
+            source,
             envelope: serde_json::to_string(&envelope).expect("an envelope serialises"),
             envelope_digest: digest,
             give_up_at: crate::store::now_ms() + self.queue_lifetime_ms,

@@ -243,8 +243,9 @@ impl Session {
             to: self.to.iter().map(|a| a.to_string()).collect(),
             peer: self.peer,
             helo: self.helo.clone().unwrap_or_default(),
+            requested: None,
         };
-        match intake.accept(envelope, raw).await {
+        match intake.accept(envelope, raw, "smtp").await {
             Ok(id) => format!("250 2.0.0 Ok: queued as {id}\r\n"),
             Err(e) => {
                 tracing::error!(error = %e, "could not store an incoming message");

@@ -24,6 +24,8 @@ pub struct InFlight {
     pub envelope: Envelope,
     /// Set by the sender's request (subject tag, compose) or by a rule.
     pub protection: Option<Rights>,
+    /// The branding template asked for, by name (the default when none).
+    pub template: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -110,6 +112,7 @@ impl Pipeline {
             raw,
             envelope,
             protection: None,
+            template: None,
         };
         protection::apply_sender_request(&mut flight, &self.settings.subject_tag);
         for stage in &self.stages {

@@ -9,7 +9,10 @@ use crate::store::{MessageRow, NewJob, NewRecipient, PipelineOutcome, new_id, no
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
 pub enum Rights {
     EncryptOnly,
     DoNotForward,
@@ -26,6 +29,14 @@ impl Rights {
 
 /// The sender asks for protection with the subject tag, which is removed.
 pub fn apply_sender_request(flight: &mut InFlight, tag: &str) {
+    if let Some(requested) = flight.envelope.requested.clone() {
+        flight.protection = Some(
+            flight
+                .protection
+                .map_or(requested.rights, |r| r.max(requested.rights)),
+        );
+        flight.template = flight.template.take().or(requested.template);
+    }
     let Some(subject) = mail_parser::MessageParser::default()
         .parse_headers(&flight.raw)
         .and_then(|m| m.subject().map(str::to_string))
@@ -108,7 +119,14 @@ pub(super) async fn outcome(
             (false, None, None, None, "relayed")
         }
         Some(rights) => {
-            let template = pipeline.store.default_template().await?;
+            let chosen = match &flight.template {
+                Some(name) => pipeline.store.template_by_name(name).await?,
+                None => None,
+            };
+            let template = match chosen {
+                Some(template) => template,
+                None => pipeline.store.default_template().await?,
+            };
             let expires_at =
                 (template.expiry_days > 0).then(|| now_ms() + template.expiry_days * 86_400_000);
             events.push((

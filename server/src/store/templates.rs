@@ -29,6 +29,9 @@ impl Store {
     }
 }
 
+const TEMPLATE_COLUMNS: &str = "id, name, background_color, introduction_text, read_button_text, email_text, \
+     disclaimer_text, portal_text, otp_enabled, social_enabled, expiry_days";
+
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct TemplateRow {
     pub id: String,
@@ -45,11 +48,20 @@ pub struct TemplateRow {
 }
 
 impl Store {
-    pub async fn default_template(&self) -> Result<TemplateRow> {
-        let sql = "SELECT id, name, background_color, introduction_text, read_button_text, email_text, disclaimer_text, \
-                   portal_text, otp_enabled, social_enabled, expiry_days FROM templates WHERE is_default";
+    pub async fn template_by_name(&self, name: &str) -> Result<Option<TemplateRow>> {
+        let sql = format!("SELECT {TEMPLATE_COLUMNS} FROM templates WHERE name = $1");
         Ok(on_pool!(self.db(), |pool| {
-            sqlx::query_as::<_, TemplateRow>(sql).fetch_one(pool).await
+            sqlx::query_as::<_, TemplateRow>(&sql)
+                .bind(name)
+                .fetch_optional(pool)
+                .await
+        })?)
+    }
+
+    pub async fn default_template(&self) -> Result<TemplateRow> {
+        let sql = format!("SELECT {TEMPLATE_COLUMNS} FROM templates WHERE is_default");
+        Ok(on_pool!(self.db(), |pool| {
+            sqlx::query_as::<_, TemplateRow>(&sql).fetch_one(pool).await
         })?)
     }
 }

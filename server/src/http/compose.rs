@@ -1,0 +1,276 @@
+//! POST /compose: a signed-in organization user sends a protected message
+//! from the web. It becomes a MIME message and enters the same pipeline as
+//! SMTP mail, with the chosen rights and template.
+
+use super::page_service::signed_in_user;
+use super::{AppState, FLASH, see_other};
+use crate::auth::csrf;
+use crate::domain::EmailAddress;
+use crate::intake::{Envelope, Requested};
+use crate::pipeline::Rights;
+use app::dto::{ComposeDraft, Notice, NoticeKind};
+use axum::body::Body;
+use axum::extract::{ConnectInfo, FromRequest, Multipart, State};
+use axum::http::{Request, StatusCode};
+use axum::response::Response;
+use mail_builder::MessageBuilder;
+use std::net::SocketAddr;
+use tower_sessions::Session;
+
+struct Attachment {
+    name: String,
+    content_type: String,
+    data: Vec<u8>,
+}
+
+#[derive(Default)]
+struct Form {
+    csrf: String,
+    draft: ComposeDraft,
+    attachments: Vec<Attachment>,
+}
+
+enum Refusal {
+    Input(String),
+    TooBig(usize),
+}
+
+async fn read_form(multipart: &mut Multipart, limit: usize) -> Result<Form, Refusal> {
+    let mut form = Form::default();
+    let mut total = 0usize;
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|_| Refusal::Input("The form could not be read. Please try again.".into()))?
+    {
+        let name = field.name().unwrap_or_default().to_string();
+        if name == "attachments" {
+            let file_name = field.file_name().unwrap_or_default().to_string();
+            let content_type = field
+                .content_type()
+                .filter(|t| t.contains('/'))
+                .unwrap_or("application/octet-stream")
+                .to_string();
+            let data = field.bytes().await.map_err(|_| Refusal::TooBig(limit))?;
+            if file_name.is_empty() && data.is_empty() {
+                continue; // the browser sends an empty part when no file was chosen
+            }
+            total += data.len();
+            if total > limit {
+                return Err(Refusal::TooBig(limit));
+            }
+            form.attachments.push(Attachment {
+                name: if file_name.is_empty() {
+                    "attachment".into()
+                } else {
+                    file_name
+                },
+                content_type,
+                data: data.to_vec(),
+            });
+            continue;
+        }
+        let text = field
+            .text()
+            .await
+            .map_err(|_| Refusal::Input("The form could not be read.".into()))?;
+        total += text.len();
+        match name.as_str() {
+            "csrf" => form.csrf = text,
+            "to" => form.draft.to = text,
+            "cc" => form.draft.cc = text,
+            "subject" => form.draft.subject = text,
+            "body" => form.draft.body = text,
+            "rights" => form.draft.rights = text,
+            "template" => form.draft.template = text,
+            _ => {}
+        }
+    }
+    if total > limit {
+        return Err(Refusal::TooBig(limit));
+    }
+    Ok(form)
+}
+
+fn addresses(field: &str, text: &str) -> Result<Vec<EmailAddress>, String> {
+    text.split([',', ';'])
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(|a| EmailAddress::parse(a).map_err(|e| format!("{field}: {e}.")))
+        .collect()
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    session: Session,
+    request: Request<Body>,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let user = match signed_in_user(&state, &session).await {
+        Ok(Some(user)) if !user.must_change_password => user,
+        Ok(_) => return see_other("/login"),
+        Err(e) => {
+            tracing::error!(error = %e, "compose failed");
+            return state
+                .render_with_notice(
+                    parts,
+                    Notice::error(super::UNAVAILABLE),
+                    StatusCode::SERVICE_UNAVAILABLE,
+                )
+                .await;
+        }
+    };
+    let limit = state.settings.max_message_bytes;
+    let mut multipart =
+        match Multipart::from_request(Request::from_parts(parts.clone(), body), &state).await {
+            Ok(m) => m,
+            Err(_) => {
+                return state
+                    .render_with_notice(
+                        parts,
+                        Notice::error("The form could not be read."),
+                        StatusCode::BAD_REQUEST,
+                    )
+                    .await;
+            }
+        };
+    let form = match read_form(&mut multipart, limit).await {
+        Ok(form) => form,
+        Err(Refusal::TooBig(limit)) => {
+            let text = format!(
+                "The message is too big: the limit is {} MB with attachments.",
+                limit / (1024 * 1024)
+            );
+            return state
+                .render_with_notice(parts, Notice::error(text), StatusCode::PAYLOAD_TOO_LARGE)
+                .await;
+        }
+        Err(Refusal::Input(text)) => {
+            return state
+                .render_with_notice(parts, Notice::error(text), StatusCode::BAD_REQUEST)
+                .await;
+        }
+    };
+    let session_id = session.id().map(|id| id.to_string());
+    let mut parts = parts;
+    parts.extensions.insert(form.draft.clone());
+    let refuse = |text: String, status: StatusCode| {
+        state.render_with_notice(parts.clone(), Notice::error(text), status)
+    };
+    if !csrf::verify(&state.csrf_key, session_id.as_deref(), &form.csrf) {
+        return refuse(
+            "This form has expired. Please send it again.".into(),
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+    }
+    let draft = &form.draft;
+    let (to, cc) = match (addresses("To", &draft.to), addresses("Cc", &draft.cc)) {
+        (Ok(to), Ok(cc)) => (to, cc),
+        (Err(e), _) | (_, Err(e)) => return refuse(e, StatusCode::UNPROCESSABLE_ENTITY).await,
+    };
+    if to.is_empty() {
+        return refuse(
+            "Name at least one recipient in To.".into(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    if to.len() + cc.len() > 100 {
+        return refuse(
+            "A message may have at most 100 recipients.".into(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let subject = draft.subject.trim();
+    if subject.is_empty() || subject.contains(['\r', '\n']) {
+        return refuse(
+            "Give the message a subject (one line).".into(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let rights = match draft.rights.as_str() {
+        "" | "encrypt-only" => Rights::EncryptOnly,
+        "do-not-forward" => Rights::DoNotForward,
+        _ => {
+            return refuse(
+                "Choose Encrypt only or Do not forward.".into(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
+    let template = match draft.template.trim() {
+        "" => None,
+        name => match state.store.template_by_name(name).await {
+            Ok(Some(t)) => Some(t.name),
+            Ok(None) => {
+                return refuse(
+                    format!("There is no branding template named '{name}'."),
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "compose failed");
+                return refuse(super::UNAVAILABLE.into(), StatusCode::SERVICE_UNAVAILABLE).await;
+            }
+        },
+    };
+
+    let hostname = state.settings.public_url.host_str().unwrap_or("localhost");
+    let message_id = format!("{}@{hostname}", crate::store::new_id());
+    let mut builder = MessageBuilder::new()
+        .from(user.email.as_str())
+        .to(to.iter().map(|a| a.as_str()).collect::<Vec<_>>())
+        .subject(subject)
+        .message_id(message_id)
+        .text_body(draft.body.replace("\r\n", "\n"));
+    if !cc.is_empty() {
+        builder = builder.cc(cc.iter().map(|a| a.as_str()).collect::<Vec<_>>());
+    }
+    for a in &form.attachments {
+        builder = builder.attachment(a.content_type.clone(), a.name.clone(), a.data.as_slice());
+    }
+    let raw = builder
+        .write_to_vec()
+        .expect("writing to memory cannot fail");
+    if raw.len() > limit {
+        let text = format!(
+            "The message is too big: the limit is {} MB with attachments.",
+            limit / (1024 * 1024)
+        );
+        return refuse(text, StatusCode::PAYLOAD_TOO_LARGE).await;
+    }
+    let mut recipients: Vec<String> = to.iter().chain(cc.iter()).map(|a| a.to_string()).collect();
+    recipients.dedup();
+    let envelope = Envelope {
+        from: user.email.clone(),
+        to: recipients.clone(),
+        peer,
+        helo: "web".into(),
+        requested: Some(Requested { rights, template }),
+    };
+    match state.intake.accept(envelope, raw, "web").await {
+        Ok(id) => {
+            tracing::info!(message = %id, user = %user.email, "message sent from the web");
+            let notice = Notice {
+                kind: NoticeKind::Success,
+                text: format!(
+                    "Your protected message \"{subject}\" is on its way to {}.",
+                    recipients.join(", ")
+                ),
+                email: None,
+            };
+            let _ = session.insert(FLASH, notice).await;
+            see_other("/compose")
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "compose could not be stored");
+            refuse(super::UNAVAILABLE.into(), StatusCode::SERVICE_UNAVAILABLE).await
+        }
+    }
+}
