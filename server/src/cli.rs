@@ -59,6 +59,10 @@ struct ServeArgs {
     internal_domains: Option<String>,
     #[arg(long, value_name = "NETS", help = setting_help("smtp_relay_networks", "Networks allowed to relay through the intake, comma-separated"))]
     smtp_relay_networks: Option<String>,
+    #[arg(long, value_name = "FILE", help = setting_help("smtp_tls_cert", "PEM certificate chain for STARTTLS on the intake"))]
+    smtp_tls_cert: Option<String>,
+    #[arg(long, value_name = "FILE", help = setting_help("smtp_tls_key", "PEM private key for STARTTLS on the intake"))]
+    smtp_tls_key: Option<String>,
     #[arg(long, value_name = "BYTES", help = setting_help("max_message_bytes", "Largest message the intake accepts (25MB accepted)"))]
     max_message_bytes: Option<String>,
     #[arg(long, value_name = "TEXT", help = setting_help("subject_tag", "Subject tag that asks for protection (removed from the subject)"))]
@@ -100,6 +104,8 @@ impl ServeArgs {
             ("relay_url", &self.relay_url),
             ("internal_domains", &self.internal_domains),
             ("smtp_relay_networks", &self.smtp_relay_networks),
+            ("smtp_tls_cert", &self.smtp_tls_cert),
+            ("smtp_tls_key", &self.smtp_tls_key),
             ("max_message_bytes", &self.max_message_bytes),
             ("subject_tag", &self.subject_tag),
             ("queue_lifetime", &self.queue_lifetime),

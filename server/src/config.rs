@@ -50,6 +50,14 @@ pub const SETTINGS: &[SettingInfo] = &[
         default: "127.0.0.0/8,::1/128",
     },
     SettingInfo {
+        key: "smtp_tls_cert",
+        default: "unset = no STARTTLS",
+    },
+    SettingInfo {
+        key: "smtp_tls_key",
+        default: "unset = no STARTTLS",
+    },
+    SettingInfo {
         key: "max_message_bytes",
         default: "26214400",
     },
@@ -152,6 +160,9 @@ pub struct Settings {
     pub relay_url: Option<RelayUrl>,
     pub internal_domains: Vec<String>,
     pub smtp_relay_networks: Vec<IpNet>,
+    /// PEM files for STARTTLS on the intake (both or neither).
+    pub smtp_tls_cert: Option<PathBuf>,
+    pub smtp_tls_key: Option<PathBuf>,
     pub max_message_bytes: usize,
     /// Asks for protection when found in a subject (case-insensitive); removed.
     pub subject_tag: String,
@@ -168,6 +179,14 @@ pub struct Settings {
 impl Settings {
     pub fn master_key_file(&self) -> PathBuf {
         self.data_dir.join("master.key")
+    }
+
+    /// The name sealpost gives itself in SMTP and Message-IDs: the public URL's host.
+    pub fn hostname(&self) -> String {
+        self.public_url
+            .host_str()
+            .unwrap_or("localhost")
+            .to_string()
     }
 
     pub fn cookies_secure(&self) -> bool {
@@ -274,6 +293,8 @@ impl Settings {
             })
             .collect::<Result<Vec<_>, _>>()?;
 
+        let smtp_tls_cert = raw("smtp_tls_cert").map(PathBuf::from);
+        let smtp_tls_key = raw("smtp_tls_key").map(PathBuf::from);
         let max_message_bytes = match raw("max_message_bytes") {
             None => 26_214_400,
             Some(v) => parse_size(&v)
@@ -345,6 +366,8 @@ impl Settings {
             relay_url,
             internal_domains,
             smtp_relay_networks,
+            smtp_tls_cert,
+            smtp_tls_key,
             max_message_bytes,
             subject_tag,
             queue_lifetime_ms,

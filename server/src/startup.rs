@@ -31,6 +31,8 @@ pub enum StartupError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Tls(String),
     #[error("SEALPOST_RELAY_URL: {0}")]
     Relay(String),
     #[error("cannot set up sessions: {0}")]
@@ -95,6 +97,8 @@ impl Application {
     ) -> Result<Application, StartupError> {
         // One rustls crypto provider for the process (lettre's TLS to the relay).
         let _ = rustls::crypto::ring::default_provider().install_default();
+        // Files named by settings are read before anything is bound or opened.
+        let tls = crate::intake::tls::acceptor(&settings).map_err(StartupError::Tls)?;
         let http = bind("SEALPOST_HTTP_ADDR", settings.http_addr).await?;
         let smtp = bind("SEALPOST_SMTP_ADDR", settings.smtp_addr).await?;
         let (store, keys) = open(&settings).await?;
@@ -135,10 +139,8 @@ impl Application {
         let intake = Arc::new(Intake::new(
             store.clone(),
             keys.clone(),
-            hostname.clone(),
-            settings.max_message_bytes,
-            settings.smtp_relay_networks.clone(),
-            settings.queue_lifetime_ms,
+            &settings,
+            tls,
             wake_pipeline.clone(),
         ));
         let pipeline = Arc::new(Pipeline {

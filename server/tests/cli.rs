@@ -227,6 +227,16 @@ async fn bad_settings_stop_start_up_with_one_line_naming_the_setting() {
             "1",
             "SEALPOST_NO_SUCH_THING: is not a setting",
         ),
+        (
+            "SEALPOST_SMTP_TLS_CERT",
+            "/no/cert.pem",
+            "SEALPOST_SMTP_TLS_KEY: must be set with SEALPOST_SMTP_TLS_CERT",
+        ),
+        (
+            "SEALPOST_QUEUE_LIFETIME",
+            "soon",
+            "SEALPOST_QUEUE_LIFETIME: 'soon' is not a duration",
+        ),
     ] {
         let out = run_cli(&db, &["serve"], None, &[(name, value)]);
         assert_eq!(out.status.code(), Some(2), "{name}");

@@ -2,7 +2,9 @@
 //! encrypted, together with its pipeline job, in one transaction.
 
 mod session;
+pub mod tls;
 
+use crate::config::Settings;
 use crate::crypto::sha256;
 use crate::keys::KeyMaterial;
 use crate::pipeline::Rights;
@@ -35,12 +37,22 @@ pub struct Requested {
 }
 
 pub struct Intake {
+    pub store: Store,
+    /// STARTTLS, when a certificate is configured.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
     pub keys: Arc<KeyMaterial>,
     pub hostname: String,
     pub max_message_bytes: usize,
     pub relay_networks: Vec<IpNet>,
     pub queue_lifetime_ms: i64,
     writer: mpsc::Sender<Pending>,
+}
+
+pub(crate) enum AuthOutcome {
+    Accepted(String),
+    Refused,
+    Blocked,
+    Unavailable,
 }
 
 /// The message could not be stored; the client is told to try again (451).
@@ -57,21 +69,61 @@ impl Intake {
     pub fn new(
         store: Store,
         keys: Arc<KeyMaterial>,
-        hostname: String,
-        max_message_bytes: usize,
-        relay_networks: Vec<IpNet>,
-        queue_lifetime_ms: i64,
+        settings: &Settings,
+        tls: Option<tokio_rustls::TlsAcceptor>,
         wake: Arc<Notify>,
     ) -> Intake {
         let (writer, queue) = mpsc::channel(BATCH * 4);
-        tokio::spawn(write_batches(store, queue, wake));
+        tokio::spawn(write_batches(store.clone(), queue, wake));
         Intake {
+            store,
+            tls,
             keys,
-            hostname,
-            max_message_bytes,
-            relay_networks,
-            queue_lifetime_ms,
+            hostname: settings.hostname(),
+            max_message_bytes: settings.max_message_bytes,
+            relay_networks: settings.smtp_relay_networks.clone(),
+            queue_lifetime_ms: settings.queue_lifetime_ms,
             writer,
+        }
+    }
+
+    /// Checks an organization user's password for SMTP AUTH, with the same
+    /// throttle as the web sign-in.
+    pub(crate) async fn authenticate(
+        &self,
+        user: &str,
+        password: String,
+        ip: IpAddr,
+    ) -> AuthOutcome {
+        let account = user.trim().to_lowercase();
+        let ip = ip.to_string();
+        match crate::auth::throttle::blocked_until(&self.store, &account, &ip).await {
+            Ok(Some(_)) => return AuthOutcome::Blocked,
+            Ok(None) => {}
+            Err(_) => return AuthOutcome::Unavailable,
+        }
+        let found = match crate::domain::EmailAddress::parse(&account) {
+            Ok(email) => match self.store.user_by_email(&email).await {
+                Ok(found) => found.filter(|u| !u.disabled),
+                Err(_) => return AuthOutcome::Unavailable,
+            },
+            Err(_) => None,
+        };
+        let valid = crate::auth::password::verify(
+            password,
+            found.as_ref().map(|u| u.password_hash.clone()),
+        )
+        .await;
+        match found.filter(|_| valid) {
+            Some(user) => {
+                let _ = self.store.clear_login_failures(&account).await;
+                AuthOutcome::Accepted(user.email)
+            }
+            None => {
+                let _ = self.store.record_login_failure(&account, &ip).await;
+                tracing::info!(%ip, "SMTP authentication failed");
+                AuthOutcome::Refused
+            }
         }
     }
 

@@ -9,7 +9,7 @@ use smtp_proto::{Error as SmtpError, Request};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// RFC 5321 asks servers to wait at least 5 minutes for the next command.
@@ -21,6 +21,9 @@ struct Session {
     peer: SocketAddr,
     helo: Option<String>,
     may_relay: bool,
+    tls: bool,
+    /// The organization user who authenticated, if any.
+    user: Option<String>,
     from: Option<String>,
     to: Vec<EmailAddress>,
     errors: usize,
@@ -29,47 +32,109 @@ struct Session {
 enum Next {
     Continue,
     Data,
+    StartTls,
+    Auth(AuthStep, Option<String>),
     Quit,
+}
+
+/// Where an AUTH exchange stands while the client sends base64 lines.
+#[derive(Clone)]
+enum AuthStep {
+    Plain,
+    LoginUser,
+    LoginPassword(String),
+}
+
+/// How a conversation over one transport ended.
+enum Ended {
+    Closed,
+    StartTls,
 }
 
 pub async fn handle(
     intake: Arc<Intake>,
-    stream: TcpStream,
+    mut stream: TcpStream,
     peer: SocketAddr,
 ) -> std::io::Result<()> {
-    let (mut reader, mut writer) = stream.into_split();
     let mut session = Session {
         peer,
         helo: None,
         may_relay: intake.may_relay(peer.ip()),
+        tls: false,
+        user: None,
         from: None,
         to: Vec::new(),
         errors: 0,
     };
-    writer
+    stream
         .write_all(format!("220 {} ESMTP sealpost\r\n", intake.hostname).as_bytes())
         .await?;
+    if let Ended::StartTls = converse(&intake, &mut stream, &mut session).await? {
+        let Some(acceptor) = intake.tls.clone() else {
+            return Ok(());
+        };
+        // Whatever the client pipelined after STARTTLS was discarded: only
+        // what arrives inside TLS counts (RFC 3207), and the client starts over.
+        let mut tls = acceptor.accept(stream).await?;
+        session.tls = true;
+        session.helo = None;
+        session.reset();
+        converse(&intake, &mut tls, &mut session).await?;
+    }
+    Ok(())
+}
+
+async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
+    intake: &Intake,
+    stream: &mut S,
+    session: &mut Session,
+) -> std::io::Result<Ended> {
     let mut requests = RequestReceiver::default();
     let mut data: Option<DataReceiver> = None;
+    let mut auth: Option<(AuthStep, Vec<u8>)> = None;
     let mut body: Vec<u8> = Vec::new();
     let mut oversize = false;
     let mut buf = vec![0u8; 64 * 1024];
     loop {
-        let n = match tokio::time::timeout(IDLE_TIMEOUT, reader.read(&mut buf)).await {
+        let n = match tokio::time::timeout(IDLE_TIMEOUT, stream.read(&mut buf)).await {
             Ok(read) => read?,
             Err(_) => {
-                let _ = writer
+                let _ = stream
                     .write_all(b"421 4.4.2 Idle too long, closing connection\r\n")
                     .await;
-                return Ok(());
+                return Ok(Ended::Closed);
             }
         };
         if n == 0 {
-            return Ok(());
+            return Ok(Ended::Closed);
         }
         let mut bytes = buf[..n].iter();
         let mut out = String::new();
         loop {
+            if let Some((step, line)) = auth.as_mut() {
+                let rest = bytes.as_slice();
+                let Some(end) = rest.iter().position(|b| *b == b'\n') else {
+                    line.extend_from_slice(rest);
+                    if line.len() > 4096 {
+                        auth = None;
+                        out.push_str("500 5.5.6 Authentication line too long\r\n");
+                    }
+                    break;
+                };
+                line.extend_from_slice(&rest[..end]);
+                bytes = rest[end + 1..].iter();
+                let text = String::from_utf8_lossy(line).trim().to_string();
+                let step = step.clone();
+                auth = None;
+                match session.auth_step(intake, step, &text).await {
+                    Ok(reply) => out.push_str(&reply),
+                    Err((next, prompt)) => {
+                        out.push_str(&prompt);
+                        auth = Some((next, Vec::new()));
+                    }
+                }
+                continue;
+            }
             if let Some(receiver) = data.as_mut() {
                 let done = receiver.ingest(&mut bytes, &mut body);
                 if body.len() > intake.max_message_bytes {
@@ -88,7 +153,7 @@ pub async fn handle(
                         intake.max_message_bytes
                     )
                 } else {
-                    session.finish(&intake, raw).await
+                    session.finish(intake, raw).await
                 };
                 session.reset();
                 out.push_str(&reply);
@@ -97,14 +162,28 @@ pub async fn handle(
             match requests.ingest(&mut bytes) {
                 Ok(request) => {
                     let request = request.into_owned();
-                    let (reply, next) = session.command(&intake, request);
+                    let (reply, next) = session.command(intake, request);
                     out.push_str(&reply);
                     match next {
                         Next::Continue => {}
                         Next::Data => data = Some(DataReceiver::new()),
+                        Next::StartTls => {
+                            stream.write_all(out.as_bytes()).await?;
+                            return Ok(Ended::StartTls);
+                        }
+                        Next::Auth(step, Some(initial)) => {
+                            match session.auth_step(intake, step, &initial).await {
+                                Ok(reply) => out.push_str(&reply),
+                                Err((next, prompt)) => {
+                                    out.push_str(&prompt);
+                                    auth = Some((next, Vec::new()));
+                                }
+                            }
+                        }
+                        Next::Auth(step, None) => auth = Some((step, Vec::new())),
                         Next::Quit => {
-                            writer.write_all(out.as_bytes()).await?;
-                            return Ok(());
+                            stream.write_all(out.as_bytes()).await?;
+                            return Ok(Ended::Closed);
                         }
                     }
                 }
@@ -114,14 +193,14 @@ pub async fn handle(
                     out.push_str(&syntax_reply(e));
                     if session.errors > MAX_ERRORS {
                         out.push_str("421 4.7.0 Too many errors, closing connection\r\n");
-                        writer.write_all(out.as_bytes()).await?;
-                        return Ok(());
+                        stream.write_all(out.as_bytes()).await?;
+                        return Ok(Ended::Closed);
                     }
                 }
             }
         }
         if !out.is_empty() {
-            writer.write_all(out.as_bytes()).await?;
+            stream.write_all(out.as_bytes()).await?;
         }
     }
 }
@@ -156,10 +235,18 @@ impl Session {
             Request::Ehlo { host } => {
                 self.helo = Some(host);
                 self.reset();
-                let text = format!(
-                    "250-{} greets you\r\n250-SIZE {}\r\n250-8BITMIME\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n250 SMTPUTF8\r\n",
+                let mut text = format!(
+                    "250-{} greets you\r\n250-SIZE {}\r\n250-8BITMIME\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n",
                     intake.hostname, intake.max_message_bytes
                 );
+                if intake.tls.is_some() && !self.tls {
+                    text.push_str("250-STARTTLS\r\n");
+                }
+                // Passwords travel only inside TLS.
+                if self.tls {
+                    text.push_str("250-AUTH PLAIN LOGIN\r\n");
+                }
+                text.push_str("250 SMTPUTF8\r\n");
                 (text, Next::Continue)
             }
             Request::Helo { host } => {
@@ -175,7 +262,7 @@ impl Session {
                 if self.from.is_some() {
                     return reply("503 5.5.1 Sender already given");
                 }
-                if !self.may_relay {
+                if !self.may_relay && self.user.is_none() {
                     return reply("530 5.7.0 Authentication required to relay");
                 }
                 if from.size > intake.max_message_bytes {
@@ -188,7 +275,11 @@ impl Session {
                 if !address.is_empty() && EmailAddress::parse(&address).is_err() {
                     return reply("553 5.1.7 The sender address is not valid");
                 }
-                self.from = Some(address.to_lowercase());
+                let address = address.to_lowercase();
+                if let Some(user) = self.user.as_ref().filter(|u| **u != address) {
+                    return reply(&format!("553 5.7.1 You may send only as {user}"));
+                }
+                self.from = Some(address);
                 reply("250 2.1.0 Sender ok")
             }
             Request::Rcpt { to } => {
@@ -229,10 +320,87 @@ impl Session {
             Request::Vrfy { .. } => reply("252 2.5.2 Cannot verify, but will accept the message"),
             Request::Expn { .. } => reply("502 5.5.1 EXPN is not supported"),
             Request::Help { .. } => reply("214 2.0.0 See RFC 5321; this server speaks ESMTP"),
-            Request::StartTls => reply("454 4.7.0 TLS is not available"),
-            Request::Auth { .. } => reply("503 5.5.1 AUTH is not available"),
+            Request::StartTls if intake.tls.is_none() => reply("454 4.7.0 TLS is not available"),
+            Request::StartTls if self.tls => reply("503 5.5.1 TLS is already active"),
+            Request::StartTls => ("220 2.0.0 Ready to start TLS\r\n".into(), Next::StartTls),
+            Request::Auth { .. } if !self.tls => {
+                reply("538 5.7.11 Encryption required: use STARTTLS first")
+            }
+            Request::Auth { .. } if self.user.is_some() => reply("503 5.5.1 Already authenticated"),
+            Request::Auth {
+                mechanism,
+                initial_response,
+            } => {
+                let initial = Some(initial_response).filter(|r| !r.is_empty());
+                match mechanism {
+                    smtp_proto::AUTH_PLAIN => match initial {
+                        Some(_) => (String::new(), Next::Auth(AuthStep::Plain, initial)),
+                        None => ("334 \r\n".into(), Next::Auth(AuthStep::Plain, None)),
+                    },
+                    smtp_proto::AUTH_LOGIN => match initial {
+                        Some(_) => (String::new(), Next::Auth(AuthStep::LoginUser, initial)),
+                        None => (
+                            "334 VXNlcm5hbWU6\r\n".into(),
+                            Next::Auth(AuthStep::LoginUser, None),
+                        ),
+                    },
+                    _ => {
+                        reply("504 5.5.4 Unrecognized authentication mechanism: use PLAIN or LOGIN")
+                    }
+                }
+            }
             Request::Quit => ("221 2.0.0 Bye\r\n".into(), Next::Quit),
             _ => reply("502 5.5.1 Command not implemented"),
+        }
+    }
+
+    /// One step of AUTH PLAIN or LOGIN: the final reply, or the next step
+    /// with its prompt.
+    async fn auth_step(
+        &mut self,
+        intake: &Intake,
+        step: AuthStep,
+        text: &str,
+    ) -> Result<String, (AuthStep, String)> {
+        use base64::Engine;
+        if text == "*" {
+            return Ok("501 5.0.0 Authentication cancelled\r\n".into());
+        }
+        let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(text) else {
+            return Ok("501 5.5.2 Cannot decode the response\r\n".into());
+        };
+        let decoded = String::from_utf8_lossy(&decoded).into_owned();
+        let (user, password) = match step {
+            AuthStep::Plain => {
+                let mut fields = decoded.split('\0');
+                let (_authzid, user, password) = (fields.next(), fields.next(), fields.next());
+                match (user, password) {
+                    (Some(u), Some(p)) => (u.to_string(), p.to_string()),
+                    _ => return Ok("501 5.5.2 Malformed PLAIN response\r\n".into()),
+                }
+            }
+            AuthStep::LoginUser => {
+                return Err((
+                    AuthStep::LoginPassword(decoded),
+                    "334 UGFzc3dvcmQ6\r\n".into(),
+                ));
+            }
+            AuthStep::LoginPassword(user) => (user, decoded),
+        };
+        match intake.authenticate(&user, password, self.peer.ip()).await {
+            super::AuthOutcome::Accepted(email) => {
+                self.user = Some(email);
+                Ok("235 2.7.0 Authentication succeeded\r\n".into())
+            }
+            super::AuthOutcome::Blocked => {
+                Ok("454 4.7.0 Too many failed attempts, try again later\r\n".into())
+            }
+            super::AuthOutcome::Refused => {
+                Ok("535 5.7.8 Authentication credentials invalid\r\n".into())
+            }
+            super::AuthOutcome::Unavailable => {
+                Ok("454 4.7.0 Temporary authentication failure\r\n".into())
+            }
         }
     }
 
