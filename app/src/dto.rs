@@ -81,3 +81,68 @@ pub struct PageContext {
     pub draft: Option<ComposeDraft>,
     pub version: String,
 }
+
+/// A template's look, for the portal pages.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Branding {
+    pub background_color: String,
+    /// Black or white, whichever reads on the background.
+    pub text_color: String,
+    pub portal_text: Option<String>,
+    pub disclaimer_text: Option<String>,
+}
+
+/// Told after a passcode was sent: where to, and the reference to match.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeSent {
+    pub address: String,
+    pub reference: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentInfo {
+    pub index: usize,
+    pub name: String,
+    pub size: u64,
+}
+
+/// The decrypted message, as the portal shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageView {
+    pub subject: String,
+    pub sender: String,
+    pub to: String,
+    pub date: String,
+    pub expires: Option<String>,
+    /// Sanitised on the server (ammonia): safe to insert as HTML.
+    pub body_html: Option<String>,
+    pub body_text: String,
+    pub attachments: Vec<AttachmentInfo>,
+    pub do_not_forward: bool,
+}
+
+/// What `/r/{token}` shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PortalView {
+    Invalid,
+    Revoked,
+    Expired,
+    Landing {
+        branding: Branding,
+        sender: String,
+        otp_enabled: bool,
+        csrf_token: String,
+        notice: Option<Notice>,
+        code_sent: Option<CodeSent>,
+    },
+    WrongPerson {
+        signed_in_as: String,
+        sent_to: String,
+        csrf_token: String,
+    },
+    Message {
+        branding: Branding,
+        message: MessageView,
+        csrf_token: String,
+    },
+}

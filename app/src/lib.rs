@@ -57,6 +57,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=pages::LoginPage ssr=SsrMode::Async/>
                 <Route path=path!("/account/password") view=pages::ChangePasswordPage ssr=SsrMode::Async/>
                 <Route path=path!("/compose") view=pages::ComposePage ssr=SsrMode::Async/>
+                <Route path=path!("/r/:token") view=pages::PortalPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

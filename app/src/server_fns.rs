@@ -1,6 +1,6 @@
 //! Server functions: thin adapters over the service the server provides.
 
-use crate::dto::{ComposeOptions, PageContext};
+use crate::dto::{ComposeOptions, PageContext, PortalView};
 use leptos::prelude::*;
 
 #[server(endpoint = "page_context")]
@@ -25,6 +25,20 @@ pub async fn load_compose_options() -> Result<ComposeOptions, ServerFnError> {
     let service = expect_context::<Arc<dyn AccountService>>();
     service
         .compose_options()
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))
+}
+
+#[server(endpoint = "portal")]
+pub async fn load_portal(token: String) -> Result<PortalView, ServerFnError> {
+    use crate::service::AccountService;
+    use std::sync::Arc;
+
+    let service = expect_context::<Arc<dyn AccountService>>();
+    let parts = use_context::<http::request::Parts>()
+        .ok_or_else(|| ServerFnError::new("no request in context"))?;
+    service
+        .portal(&token, &parts)
         .await
         .map_err(|e| ServerFnError::new(e.to_string()))
 }

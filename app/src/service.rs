@@ -1,6 +1,6 @@
 //! The interface the server implements for the pages (server side only).
 
-use crate::dto::{ComposeOptions, PageContext};
+use crate::dto::{ComposeOptions, PageContext, PortalView};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -19,4 +19,11 @@ pub trait AccountService: Send + Sync + 'static {
 
     /// The compose form's choices, for a signed-in user.
     async fn compose_options(&self) -> Result<ComposeOptions, ServiceError>;
+
+    /// What the recipient's link shows now: checked on every request.
+    async fn portal(
+        &self,
+        token: &str,
+        request: &http::request::Parts,
+    ) -> Result<PortalView, ServiceError>;
 }

@@ -1,6 +1,6 @@
 // Starts the real sealpost binary on free loopback ports with a fresh data
 // directory (SQLite), and Debian's Chromium through playwright-core.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -66,6 +66,30 @@ export async function startSealpost(extraEnv = {}) {
   return {
     url,
     admin: { email, password },
+    /** Runs a sealpost command against this node's data. */
+    cli(args, input) {
+      const r = spawnSync(binary, args, {
+        env: { PATH: process.env.PATH, RUST_LOG: 'warn', SEALPOST_DATA_DIR: dataDir },
+        input: input ?? '',
+        encoding: 'utf8',
+      });
+      if (r.status !== 0) throw new Error(`sealpost ${args.join(' ')}: ${r.stderr}`);
+      return r.stdout;
+    },
+    /** The newest mail in the local outbox to `to`, as its source text. */
+    async mailTo(to, count = 1) {
+      for (let i = 0; i < 100; i++) {
+        const list = await (await fetch(`${url}/dev/outbox`)).text();
+        const rows = [...list.matchAll(/<tr><td>[^<]*<\/td><td>([^<]*)<\/td><td><a href="(\/dev\/outbox\/[^"]+)"/g)]
+          .filter((m) => m[1] === to);
+        if (rows.length >= count) {
+          const page = await (await fetch(`${url}${rows[0][2]}`)).text();
+          return page.replaceAll('&amp;', '&').replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&quot;', '"');
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`no mail to ${to} in the outbox`);
+    },
     output: () => ({ stdout, stderr }),
     async stop() {
       child.kill('SIGTERM');

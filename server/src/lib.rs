@@ -11,6 +11,7 @@ pub mod keys;
 pub mod mime;
 pub mod outbound;
 pub mod pipeline;
+pub mod portal;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

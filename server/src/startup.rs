@@ -164,6 +164,8 @@ impl Application {
         let state = AppState {
             csrf_key: Arc::new(keys.derived(labels::CSRF)),
             intake: intake.clone(),
+            passcode_key: Arc::new(keys.derived(labels::PASSCODE)),
+            wake_outbound: outbound.wake.clone(),
             keys,
             settings: settings.clone(),
             store: store.clone(),

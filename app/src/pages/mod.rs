@@ -4,11 +4,13 @@ mod account;
 mod compose;
 mod home;
 mod login;
+mod portal;
 
 pub use account::ChangePasswordPage;
 pub use compose::ComposePage;
 pub use home::HomePage;
 pub use login::LoginPage;
+pub use portal::PortalPage;
 
 use crate::dto::{Notice, NoticeKind, PageContext};
 use crate::server_fns::load_page_context;

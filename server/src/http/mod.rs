@@ -8,6 +8,7 @@ mod dev_outbox;
 mod health;
 mod login;
 mod page_service;
+mod portal;
 
 use crate::config::Settings;
 use crate::crypto::SecretKey;
@@ -37,6 +38,9 @@ pub struct AppState {
     pub keys: Arc<KeyMaterial>,
     pub csrf_key: Arc<SecretKey>,
     pub intake: Arc<crate::intake::Intake>,
+    pub passcode_key: Arc<SecretKey>,
+    /// Wakes the outbound workers for mail that should leave at once (passcodes).
+    pub wake_outbound: Arc<tokio::sync::Notify>,
     pub leptos_options: LeptosOptions,
 }
 
@@ -65,8 +69,14 @@ impl AppState {
         notice: Notice,
         status: StatusCode,
     ) -> Response {
-        parts.method = axum::http::Method::GET;
         parts.extensions.insert(notice);
+        self.render(parts, status).await
+    }
+
+    /// Renders the Leptos page at the request's path (what the handler put
+    /// into the request's extensions reaches the page) with the given status.
+    async fn render(&self, mut parts: axum::http::request::Parts, status: StatusCode) -> Response {
+        parts.method = axum::http::Method::GET;
         let options = self.leptos_options.clone();
         let handler =
             leptos_axum::render_app_async_with_context(self.leptos_context(), move || {
@@ -93,6 +103,8 @@ pub fn router(
         .route("/login", post(login::submit))
         .route("/logout", post(login::logout))
         .route("/account/password", post(account::change_password))
+        .route("/r/{token}", post(portal::submit))
+        .route("/r/{token}/attachments/{index}", get(portal::download))
         .route(
             "/compose",
             post(compose::submit).layer(axum::extract::DefaultBodyLimit::max(

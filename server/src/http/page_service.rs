@@ -1,7 +1,10 @@
 use super::AppState;
 use crate::auth::{SESSION_USER_ID, csrf};
+use crate::portal::{self, Lookup, SESSION_RECIPIENT};
 use crate::store::{StoreError, UserRow};
-use app::dto::{ComposeDraft, ComposeOptions, Notice, PageContext, Role, Viewer};
+use app::dto::{
+    CodeSent, ComposeDraft, ComposeOptions, Notice, PageContext, PortalView, Role, Viewer,
+};
 use app::service::{AccountService, ServiceError};
 use tower_sessions::Session;
 
@@ -99,5 +102,69 @@ impl AccountService for PageService {
             templates: templates.into_iter().map(|(name, _)| name).collect(),
             max_message_bytes: self.state.settings.max_message_bytes as u64,
         })
+    }
+
+    async fn portal(
+        &self,
+        token: &str,
+        request: &http::request::Parts,
+    ) -> Result<PortalView, ServiceError> {
+        let state = &self.state;
+        let row = match portal::lookup(&state.store, token)
+            .await
+            .map_err(unavailable)?
+        {
+            Lookup::Invalid => return Ok(PortalView::Invalid),
+            Lookup::Revoked => return Ok(PortalView::Revoked),
+            Lookup::Expired => return Ok(PortalView::Expired),
+            Lookup::Open(row) => row,
+        };
+        let session = request
+            .extensions
+            .get::<Session>()
+            .cloned()
+            .ok_or_else(|| unavailable("no session layer on this route"))?;
+        let session_id = ensure_session_id(&session).await.map_err(unavailable)?;
+        let csrf_token = csrf::token(&state.csrf_key, &session_id);
+        let signed_in = session
+            .get::<String>(SESSION_RECIPIENT)
+            .await
+            .ok()
+            .flatten();
+        match signed_in {
+            Some(address) if address == row.address => {
+                let sealed = row
+                    .content
+                    .as_deref()
+                    .ok_or_else(|| unavailable("message without content"))?;
+                let raw = state
+                    .keys
+                    .keyring
+                    .open(row.message_row.as_bytes(), sealed)
+                    .map_err(unavailable)?;
+                let _ = state
+                    .store
+                    .record_message_event(&row.message_row, &row.address, "opened")
+                    .await;
+                Ok(PortalView::Message {
+                    branding: portal::branding(&row),
+                    message: portal::message_view(&raw, &row),
+                    csrf_token,
+                })
+            }
+            Some(other) => Ok(PortalView::WrongPerson {
+                signed_in_as: other,
+                sent_to: row.address.clone(),
+                csrf_token,
+            }),
+            None => Ok(PortalView::Landing {
+                branding: portal::branding(&row),
+                sender: row.sender.clone(),
+                otp_enabled: row.otp_enabled,
+                csrf_token,
+                notice: request.extensions.get::<Notice>().cloned(),
+                code_sent: request.extensions.get::<CodeSent>().cloned(),
+            }),
+        }
     }
 }

@@ -121,7 +121,7 @@ impl Outbound {
         if let Some(message) = job
             .message_id
             .as_deref()
-            .filter(|_| purpose == "notification")
+            .filter(|_| purpose == "notification" || purpose == "passcode")
         {
             match self.store.message_readable(message).await {
                 Ok(true) => {}
@@ -191,6 +191,7 @@ impl Outbound {
                     "notification" => "notification sent",
                     "inline" => "inline copy sent",
                     "ndr" => "non-delivery report sent",
+                    "passcode" => "passcode delivered",
                     _ => "sent",
                 };
                 self.event(&job, kind, None).await;

@@ -1,0 +1,201 @@
+//! The recipient portal at `/r/{token}`: landing, one-time passcode, the
+//! message, and the pages that say why a message cannot be read.
+
+use super::{CsrfField, LoadError, NoticeBox};
+use crate::dto::{Branding, CodeSent, MessageView, Notice, PortalView};
+use crate::server_fns::load_portal;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+#[cfg(feature = "ssr")]
+fn set_status(code: u16) {
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::from_u16(code).expect("a valid status"));
+        response.insert_header(
+            http::header::CACHE_CONTROL,
+            http::HeaderValue::from_static("no-store"),
+        );
+        response.insert_header(
+            http::header::REFERRER_POLICY,
+            http::HeaderValue::from_static("no-referrer"),
+        );
+    }
+}
+
+#[cfg(not(feature = "ssr"))]
+fn set_status(_code: u16) {}
+
+#[component]
+pub fn PortalPage() -> impl IntoView {
+    let params = use_params_map();
+    let token = move || params.read().get("token").unwrap_or_default();
+    let view = Resource::new_blocking(token, load_portal);
+    view! {
+        <Suspense>
+            {move || Suspend::new(async move {
+                let token = token();
+                match view.await {
+                    Err(error) => view! { <LoadError error/> }.into_any(),
+                    Ok(PortalView::Invalid) => {
+                        set_status(404);
+                        plain_page("This link is not valid.", "Check that you opened the whole link from the email.").into_any()
+                    }
+                    Ok(PortalView::Revoked) => {
+                        set_status(410);
+                        plain_page("The message was revoked by the sender.", "Ask the sender if you still need it.").into_any()
+                    }
+                    Ok(PortalView::Expired) => {
+                        set_status(410);
+                        plain_page("This message has expired.", "Ask the sender to send it again if you still need it.").into_any()
+                    }
+                    Ok(PortalView::WrongPerson { signed_in_as, sent_to, csrf_token }) => {
+                        set_status(403);
+                        let text = format!("You signed in as {signed_in_as}, but this message was sent to {sent_to}.");
+                        view! {
+                            <Title text="Signed in as someone else · sealpost"/>
+                            <main id="main" class="portal">
+                                <h1>{text}</h1>
+                                <form method="post" action=format!("/r/{token}")>
+                                    <CsrfField token=csrf_token/>
+                                    <input type="hidden" name="step" value="signout"/>
+                                    <button type="submit">"Sign out and sign in as " {sent_to}</button>
+                                </form>
+                            </main>
+                        }.into_any()
+                    }
+                    Ok(PortalView::Landing { branding, sender, otp_enabled, csrf_token, notice, code_sent }) => {
+                        set_status(200);
+                        landing(token, branding, sender, otp_enabled, csrf_token, notice, code_sent).into_any()
+                    }
+                    Ok(PortalView::Message { branding, message, csrf_token }) => {
+                        set_status(200);
+                        message_page(token, branding, message, csrf_token).into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+fn plain_page(title: &'static str, hint: &'static str) -> impl IntoView {
+    view! {
+        <Title text=format!("{title} · sealpost")/>
+        <main id="main" class="portal">
+            <h1>{title}</h1>
+            <p>{hint}</p>
+        </main>
+    }
+}
+
+#[component]
+fn Banner(branding: Branding) -> impl IntoView {
+    let style = format!(
+        "background:{};color:{}",
+        branding.background_color, branding.text_color
+    );
+    view! {
+        <header class="banner" style=style>
+            <span class="brand">"sealpost"</span>
+            {branding.portal_text.map(|t| view! { <p class="portal-text">{t}</p> })}
+        </header>
+    }
+}
+
+fn landing(
+    token: String,
+    branding: Branding,
+    sender: String,
+    otp_enabled: bool,
+    csrf_token: String,
+    notice: Option<Notice>,
+    code_sent: Option<CodeSent>,
+) -> impl IntoView {
+    let disclaimer = branding.disclaimer_text.clone();
+    view! {
+        <Title text="Protected message · sealpost"/>
+        <Banner branding/>
+        <main id="main" class="portal">
+            <h1>{format!("{sender} sent you a protected message")}</h1>
+            <NoticeBox notice/>
+            {match (otp_enabled, code_sent) {
+                (false, _) => view! { <p>"This message cannot be opened with a one-time passcode."</p> }.into_any(),
+                (true, None) => view! {
+                    <p>"To read it, prove that this address is yours."</p>
+                    <form method="post" action=format!("/r/{token}")>
+                        <CsrfField token=csrf_token/>
+                        <input type="hidden" name="step" value="passcode"/>
+                        <button type="submit">"Sign in with a one-time passcode"</button>
+                    </form>
+                }.into_any(),
+                (true, Some(sent)) => view! {
+                    <p id="code-sent">{format!("We sent a one-time passcode to {}. Reference code: {}.", sent.address, sent.reference)}</p>
+                    <form method="post" action=format!("/r/{token}") class="card">
+                        <CsrfField token=csrf_token.clone()/>
+                        <input type="hidden" name="step" value="verify"/>
+                        <label for="code">"One-time passcode"</label>
+                        <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code"
+                            pattern="[0-9]{8}" maxlength="8" required aria-describedby="code-hint"/>
+                        <p id="code-hint" class="hint">"8 digits, valid for 10 minutes."</p>
+                        <label class="choice">
+                            <input type="checkbox" name="remember" value="yes"/>
+                            " This is a private computer. Keep me signed in."
+                        </label>
+                        <button type="submit">"Continue"</button>
+                    </form>
+                    <form method="post" action=format!("/r/{token}")>
+                        <CsrfField token=csrf_token/>
+                        <input type="hidden" name="step" value="passcode"/>
+                        <button type="submit" class="secondary">"Send a new code"</button>
+                    </form>
+                }.into_any(),
+            }}
+            {disclaimer.map(|d| view! { <p class="hint">{d}</p> })}
+        </main>
+    }
+}
+
+fn message_page(
+    token: String,
+    branding: Branding,
+    m: MessageView,
+    csrf_token: String,
+) -> impl IntoView {
+    let disclaimer = branding.disclaimer_text.clone();
+    let subject = m.subject.clone();
+    view! {
+        <Title text=format!("{subject} · sealpost")/>
+        <Banner branding/>
+        <main id="main" class="portal">
+            <h1 id="subject">{m.subject.clone()}</h1>
+            <dl class="headers">
+                <dt>"From"</dt><dd id="from">{m.sender.clone()}</dd>
+                <dt>"To"</dt><dd>{m.to.clone()}</dd>
+                <dt>"Date"</dt><dd>{m.date.clone()}</dd>
+                {m.expires.clone().map(|e| view! { <dt>"Expires"</dt><dd>{e}</dd> })}
+            </dl>
+            {m.do_not_forward.then(|| view! {
+                <p class="notice">"Do not forward: the sender asked that this message not be forwarded, printed or copied."</p>
+            })}
+            {match m.body_html.clone() {
+                Some(html) => view! { <div id="body" class="body" inner_html=html></div> }.into_any(),
+                None => view! { <div id="body" class="body text">{m.body_text.clone()}</div> }.into_any(),
+            }}
+            {(!m.attachments.is_empty()).then(|| view! {
+                <h2>"Attachments"</h2>
+                <ul id="attachments">
+                    {m.attachments.iter().map(|a| view! {
+                        <li><a href=format!("/r/{token}/attachments/{}", a.index) download>{a.name.clone()}</a>
+                            {format!(" ({} KB)", a.size.div_ceil(1024))}</li>
+                    }).collect_view()}
+                </ul>
+            })}
+            {disclaimer.map(|d| view! { <p class="hint">{d}</p> })}
+            <form method="post" action=format!("/r/{token}")>
+                <CsrfField token=csrf_token/>
+                <input type="hidden" name="step" value="signout"/>
+                <button type="submit" class="secondary">"Sign out"</button>
+            </form>
+        </main>
+    }
+}

@@ -1,0 +1,356 @@
+//! The recipient portal's forms and downloads. The pages themselves are
+//! Leptos routes; these handlers answer with the status codes of the SPEC.
+
+use super::page_service::ensure_session_id;
+use super::{AppState, UNAVAILABLE, see_other};
+use crate::auth::csrf;
+use crate::portal::{self, Lookup, PasscodeRefused, SESSION_RECIPIENT, VerifyRefused};
+use app::dto::{CodeSent, Notice};
+use axum::body::Body;
+use axum::extract::{FromRequest, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use tower_sessions::{Expiry, Session};
+
+#[derive(Deserialize, Default)]
+pub struct CodeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    remember: Option<String>,
+    /// Which form: `passcode`, `verify` or `signout`. Every form posts to
+    /// the link itself, so the browser stays on the link's address.
+    #[serde(default)]
+    step: String,
+}
+
+/// Reads the form; answers the CSRF check. `Err` is the response to give.
+async fn form(
+    state: &AppState,
+    session: &Session,
+    token: &str,
+    request: Request<Body>,
+) -> Result<(Parts, CodeForm), Response> {
+    let (mut parts, body) = request.into_parts();
+    let form =
+        axum::Form::<CodeForm>::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map(|f| f.0)
+            .unwrap_or_default();
+    // The answer is the page at the link itself, whatever the form's path.
+    parts.uri = format!("/r/{token}").parse().unwrap_or_default();
+    let session_id = session.id().map(|id| id.to_string());
+    if !csrf::verify(&state.csrf_key, session_id.as_deref(), &form.csrf) {
+        let _ = ensure_session_id(session).await;
+        return Err(state
+            .render_with_notice(
+                parts,
+                Notice::error("This form has expired. Please try again."),
+                StatusCode::FORBIDDEN,
+            )
+            .await);
+    }
+    Ok((parts, form))
+}
+
+async fn open_row(state: &AppState, token: &str) -> Result<Box<crate::store::PortalRow>, Response> {
+    match portal::lookup(&state.store, token).await {
+        Ok(Lookup::Open(row)) => Ok(row),
+        // The page at the link says what happened, with its status.
+        Ok(_) => Err(see_other(&format!("/r/{token}"))),
+        Err(e) => {
+            tracing::error!(error = %e, "portal lookup failed");
+            Err((StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE).into_response())
+        }
+    }
+}
+
+fn retry_after(mut response: Response, seconds: u64) -> Response {
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+    response
+}
+
+/// POST /r/{token}: the portal's forms.
+pub async fn submit(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    session: Session,
+    request: Request<Body>,
+) -> Response {
+    let (parts, form) = match form(&state, &session, &token, request).await {
+        Ok(f) => f,
+        Err(response) => return response,
+    };
+    match form.step.as_str() {
+        "passcode" => request_passcode(state, token, parts).await,
+        "verify" => verify(state, token, session, parts, form).await,
+        "signout" => {
+            let _ = session.remove::<String>(SESSION_RECIPIENT).await;
+            see_other(&format!("/r/{token}"))
+        }
+        _ => {
+            state
+                .render_with_notice(
+                    parts,
+                    Notice::error("The form was incomplete. Please try again."),
+                    StatusCode::BAD_REQUEST,
+                )
+                .await
+        }
+    }
+}
+
+/// Sends a one-time passcode to the recipient.
+async fn request_passcode(state: AppState, token: String, mut parts: Parts) -> Response {
+    let row = match open_row(&state, &token).await {
+        Ok(row) => row,
+        Err(response) => return response,
+    };
+    let sent = portal::send_passcode(
+        &state.store,
+        &state.keys.keyring,
+        &state.passcode_key,
+        &row,
+        state.settings.queue_lifetime_ms,
+    )
+    .await;
+    match sent {
+        Ok(sent) => {
+            state.wake_outbound.notify_waiters();
+            parts.extensions.insert(CodeSent {
+                address: row.address.clone(),
+                reference: sent.reference,
+            });
+            state.render(parts, StatusCode::OK).await
+        }
+        Err(PasscodeRefused::TooManyCodes { until_ms }) => {
+            let (seconds, when) = portal::when(until_ms);
+            let text = format!(
+                "You asked for three codes in 15 minutes. You can ask for a new one {when}."
+            );
+            retry_after(
+                state
+                    .render_with_notice(parts, Notice::error(text), StatusCode::TOO_MANY_REQUESTS)
+                    .await,
+                seconds,
+            )
+        }
+        Err(PasscodeRefused::Locked { until_ms }) => {
+            let (seconds, when) = portal::when(until_ms);
+            let text = format!(
+                "Too many wrong codes were entered for this message: passcode sign-in is locked. Try again {when}."
+            );
+            retry_after(
+                state
+                    .render_with_notice(parts, Notice::error(text), StatusCode::TOO_MANY_REQUESTS)
+                    .await,
+                seconds,
+            )
+        }
+        Err(PasscodeRefused::NotAllowed) => {
+            let text = "This message cannot be opened with a one-time passcode.";
+            state
+                .render_with_notice(parts, Notice::error(text), StatusCode::FORBIDDEN)
+                .await
+        }
+        Err(PasscodeRefused::Store(e)) => {
+            tracing::error!(error = %e, "passcode could not be sent");
+            state
+                .render_with_notice(
+                    parts,
+                    Notice::error(UNAVAILABLE),
+                    StatusCode::SERVICE_UNAVAILABLE,
+                )
+                .await
+        }
+    }
+}
+
+/// Checks the code; the session is then bound to the recipient's address.
+async fn verify(
+    state: AppState,
+    token: String,
+    session: Session,
+    mut parts: Parts,
+    form: CodeForm,
+) -> Response {
+    let row = match open_row(&state, &token).await {
+        Ok(row) => row,
+        Err(response) => return response,
+    };
+    let new_code = " Ask for a new code below.";
+    match portal::verify(&state.store, &state.passcode_key, &row, &form.code).await {
+        Ok(()) => {
+            let bound = async {
+                session.cycle_id().await?;
+                session.insert(SESSION_RECIPIENT, &row.address).await
+            };
+            if let Err(e) = bound.await {
+                tracing::error!(error = %e, "recipient session could not be saved");
+                return state
+                    .render_with_notice(
+                        parts,
+                        Notice::error(UNAVAILABLE),
+                        StatusCode::SERVICE_UNAVAILABLE,
+                    )
+                    .await;
+            }
+            let idle = if form.remember.is_some() {
+                time::Duration::days(30)
+            } else {
+                time::Duration::minutes(30)
+            };
+            session.set_expiry(Some(Expiry::OnInactivity(idle)));
+            let _ = state
+                .store
+                .record_message_event(&row.message_row, &row.address, "signed in with passcode")
+                .await;
+            see_other(&format!("/r/{token}"))
+        }
+        Err(VerifyRefused::Wrong {
+            tries_left,
+            reference,
+        }) => {
+            parts.extensions.insert(CodeSent {
+                address: row.address.clone(),
+                reference,
+            });
+            let text = format!(
+                "That code is wrong. You have {tries_left} {} left.",
+                if tries_left == 1 { "try" } else { "tries" }
+            );
+            state
+                .render_with_notice(parts, Notice::error(text), StatusCode::UNPROCESSABLE_ENTITY)
+                .await
+        }
+        Err(VerifyRefused::Expired) => {
+            let text = format!("That code has expired: codes are valid for 10 minutes.{new_code}");
+            state
+                .render_with_notice(parts, Notice::error(text), StatusCode::UNPROCESSABLE_ENTITY)
+                .await
+        }
+        Err(VerifyRefused::Used) => {
+            let text = format!("That code was already used: each code works once.{new_code}");
+            state
+                .render_with_notice(parts, Notice::error(text), StatusCode::UNPROCESSABLE_ENTITY)
+                .await
+        }
+        Err(VerifyRefused::NoCode) => {
+            let text = "There is no valid code for this message. Ask for a new code below.";
+            state
+                .render_with_notice(parts, Notice::error(text), StatusCode::UNPROCESSABLE_ENTITY)
+                .await
+        }
+        Err(VerifyRefused::TooManyTries) => {
+            let text = format!("Too many wrong tries: this code no longer works.{new_code}");
+            retry_after(
+                state
+                    .render_with_notice(parts, Notice::error(text), StatusCode::TOO_MANY_REQUESTS)
+                    .await,
+                1,
+            )
+        }
+        Err(VerifyRefused::Locked { until_ms }) => {
+            let (seconds, when) = portal::when(until_ms);
+            let text = format!(
+                "Too many wrong codes were entered for this message: passcode sign-in is locked. Try again {when}."
+            );
+            retry_after(
+                state
+                    .render_with_notice(parts, Notice::error(text), StatusCode::TOO_MANY_REQUESTS)
+                    .await,
+                seconds,
+            )
+        }
+        Err(VerifyRefused::Store(e)) => {
+            tracing::error!(error = %e, "passcode could not be checked");
+            state
+                .render_with_notice(
+                    parts,
+                    Notice::error(UNAVAILABLE),
+                    StatusCode::SERVICE_UNAVAILABLE,
+                )
+                .await
+        }
+    }
+}
+
+/// GET /r/{token}/attachments/{index}: only for the signed-in recipient of
+/// a message that is still readable.
+pub async fn download(
+    State(state): State<AppState>,
+    Path((token, index)): Path<(String, usize)>,
+    session: Session,
+) -> Response {
+    let row = match portal::lookup(&state.store, &token).await {
+        Ok(Lookup::Open(row)) => row,
+        Ok(Lookup::Invalid) => {
+            return (StatusCode::NOT_FOUND, "This link is not valid.").into_response();
+        }
+        Ok(Lookup::Revoked) => {
+            return (StatusCode::GONE, "The message was revoked by the sender.").into_response();
+        }
+        Ok(Lookup::Expired) => {
+            return (StatusCode::GONE, "This message has expired.").into_response();
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "attachment lookup failed");
+            return (StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE).into_response();
+        }
+    };
+    if session
+        .get::<String>(SESSION_RECIPIENT)
+        .await
+        .ok()
+        .flatten()
+        .as_deref()
+        != Some(row.address.as_str())
+    {
+        return see_other(&format!("/r/{token}"));
+    }
+    let Some(raw) = row
+        .content
+        .as_deref()
+        .and_then(|c| state.keys.keyring.open(row.message_row.as_bytes(), c).ok())
+    else {
+        return (StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE).into_response();
+    };
+    let Some((name, content_type, bytes)) = portal::attachment(&raw, index) else {
+        return (StatusCode::NOT_FOUND, "There is no such attachment.").into_response();
+    };
+    let _ = state
+        .store
+        .record_message_event(&row.message_row, &row.address, "attachment downloaded")
+        .await;
+    let safe_name: String = name
+        .chars()
+        .filter(|c| !c.is_control() && *c != '"' && *c != '\\')
+        .collect();
+    let disposition = format!(
+        "attachment; filename=\"{}\"",
+        safe_name.replace(|c: char| !c.is_ascii(), "_")
+    );
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_str(&content_type)
+                    .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&disposition)
+                    .unwrap_or(HeaderValue::from_static("attachment")),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        bytes,
+    )
+        .into_response()
+}

@@ -1,0 +1,283 @@
+//! The recipient portal's rules: which link opens what, one-time
+//! passcodes, and the message as a recipient sees it. Every check reads
+//! the database, so a revocation on any node takes effect at once.
+
+mod render;
+
+pub use render::{attachment, message_view};
+
+use crate::crypto::{SecretKey, hmac_sha256, random_bytes, sha256};
+use crate::store::{NewJob, NewPasscode, PortalRow, Store, StoreError, new_id, now_ms};
+use app::dto::Branding;
+use subtle::ConstantTimeEq;
+
+pub const CODE_TTL_MS: i64 = 10 * 60 * 1000;
+pub const MAX_TRIES: i64 = 5;
+pub const MAX_CODES: i64 = 3;
+pub const CODE_WINDOW_MS: i64 = 15 * 60 * 1000;
+
+/// The session key holding the recipient address a session is bound to.
+pub const SESSION_RECIPIENT: &str = "recipient";
+
+pub enum Lookup {
+    Invalid,
+    Revoked,
+    Expired,
+    Open(Box<PortalRow>),
+}
+
+/// A link token is 32 random bytes in base64url: 43 characters.
+fn well_formed(token: &str) -> bool {
+    token.len() == 43
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+pub async fn lookup(store: &Store, token: &str) -> Result<Lookup, StoreError> {
+    if !well_formed(token) {
+        return Ok(Lookup::Invalid);
+    }
+    let Some(row) = store
+        .portal_by_token_hash(&sha256(token.as_bytes()))
+        .await?
+    else {
+        return Ok(Lookup::Invalid);
+    };
+    Ok(if row.revoked_at.is_some() {
+        Lookup::Revoked
+    } else if row.expires_at.is_some_and(|at| at <= now_ms()) {
+        Lookup::Expired
+    } else {
+        Lookup::Open(Box::new(row))
+    })
+}
+
+pub fn branding(row: &PortalRow) -> Branding {
+    let background = row
+        .background_color
+        .clone()
+        .unwrap_or_else(|| "#1f4e79".into());
+    Branding {
+        text_color: crate::outbound::notification::text_color_on(&background).to_string(),
+        background_color: background,
+        portal_text: row.portal_text.clone(),
+        disclaimer_text: row.disclaimer_text.clone(),
+    }
+}
+
+pub enum PasscodeRefused {
+    /// Three codes within 15 minutes: the next one at this time.
+    TooManyCodes {
+        until_ms: i64,
+    },
+    /// 30 wrong codes on this copy: passcode sign-in locked until then.
+    Locked {
+        until_ms: i64,
+    },
+    NotAllowed,
+    Store(StoreError),
+}
+
+impl From<StoreError> for PasscodeRefused {
+    fn from(e: StoreError) -> Self {
+        PasscodeRefused::Store(e)
+    }
+}
+
+pub struct SentCode {
+    pub reference: String,
+}
+
+fn locked_until(row: &PortalRow) -> Option<i64> {
+    row.passcode_locked_until.filter(|until| *until > now_ms())
+}
+
+fn mac(key: &SecretKey, passcode_id: &str, code: &str) -> [u8; 32] {
+    hmac_sha256(key, &[passcode_id.as_bytes(), b":", code.as_bytes()])
+}
+
+/// 8 digits, uniformly from a CSPRNG (rejection sampling, no modulo bias).
+fn eight_digits() -> String {
+    loop {
+        let n = u32::from_le_bytes(random_bytes::<4>());
+        if n < 4_200_000_000 {
+            return format!("{:08}", n % 100_000_000);
+        }
+    }
+}
+
+fn reference_code() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    random_bytes::<4>()
+        .iter()
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect()
+}
+
+/// Makes a code and queues the mail that carries it.
+pub async fn send_passcode(
+    store: &Store,
+    keyring: &crate::crypto::Keyring,
+    passcode_key: &SecretKey,
+    row: &PortalRow,
+    queue_lifetime_ms: i64,
+) -> Result<SentCode, PasscodeRefused> {
+    if !row.otp_enabled {
+        return Err(PasscodeRefused::NotAllowed);
+    }
+    if let Some(until_ms) = locked_until(row) {
+        return Err(PasscodeRefused::Locked { until_ms });
+    }
+    let (count, oldest) = store
+        .passcodes_since(&row.recipient_id, now_ms() - CODE_WINDOW_MS)
+        .await?;
+    if count >= MAX_CODES {
+        return Err(PasscodeRefused::TooManyCodes {
+            until_ms: oldest.unwrap_or_else(now_ms) + CODE_WINDOW_MS,
+        });
+    }
+    let id = new_id();
+    let code = eight_digits();
+    let reference = reference_code();
+    let email = mail_builder::MessageBuilder::new()
+        .from(row.sender.as_str())
+        .to(row.address.as_str())
+        .subject(format!("Your one-time passcode (reference {reference})"))
+        .header("Auto-Submitted", mail_builder::headers::raw::Raw::new("auto-generated"))
+        .text_body(format!(
+            "Your one-time passcode is {code}\n\nReference code: {reference}\n\nIt is valid for 10 minutes and works once. \
+             You asked for it to read a protected message from {}. If you did not, ignore this email.\n",
+            row.sender
+        ))
+        .write_to_vec()
+        .expect("writing to memory cannot fail");
+    let job_id = new_id();
+    let job = NewJob {
+        payload: keyring.seal(job_id.as_bytes(), &email),
+        dedupe_key: format!("{}:passcode:{}:{id}", row.message_row, row.recipient_id),
+        id: job_id,
+        kind: "deliver",
+        message_id: Some(row.message_row.clone()),
+        purpose: "passcode",
+        recipient_id: None,
+        envelope_from: row.sender.clone(),
+        envelope_to: vec![row.address.clone()],
+        give_up_at: now_ms() + queue_lifetime_ms.min(CODE_TTL_MS),
+    };
+    let code_mac = mac(passcode_key, &id, &code);
+    store
+        .create_passcode(
+            NewPasscode {
+                id: &id,
+                recipient_id: &row.recipient_id,
+                code_mac: &code_mac,
+                reference: &reference,
+                expires_at: now_ms() + CODE_TTL_MS,
+            },
+            &job,
+        )
+        .await?;
+    Ok(SentCode { reference })
+}
+
+pub enum VerifyRefused {
+    NoCode,
+    Wrong { tries_left: i64, reference: String },
+    Expired,
+    Used,
+    TooManyTries,
+    Locked { until_ms: i64 },
+    Store(StoreError),
+}
+
+impl From<StoreError> for VerifyRefused {
+    fn from(e: StoreError) -> Self {
+        VerifyRefused::Store(e)
+    }
+}
+
+/// Checks a typed code against the copy's latest one and spends it.
+pub async fn verify(
+    store: &Store,
+    passcode_key: &SecretKey,
+    row: &PortalRow,
+    typed: &str,
+) -> Result<(), VerifyRefused> {
+    if let Some(until_ms) = locked_until(row) {
+        return Err(VerifyRefused::Locked { until_ms });
+    }
+    let Some(code) = store.latest_passcode(&row.recipient_id).await? else {
+        return Err(VerifyRefused::NoCode);
+    };
+    if code.used_at.is_some() {
+        return Err(VerifyRefused::Used);
+    }
+    if code.invalidated && code.attempts >= MAX_TRIES {
+        return Err(VerifyRefused::TooManyTries);
+    }
+    if code.invalidated {
+        return Err(VerifyRefused::NoCode);
+    }
+    if code.expires_at <= now_ms() {
+        return Err(VerifyRefused::Expired);
+    }
+    let typed: String = typed.chars().filter(|c| c.is_ascii_digit()).collect();
+    let matches: bool = mac(passcode_key, &code.id, &typed)
+        .ct_eq(&code.code_mac[..])
+        .into();
+    if !matches {
+        let attempts = store
+            .passcode_failed(&code.id, &row.recipient_id, MAX_TRIES)
+            .await?;
+        if attempts >= MAX_TRIES {
+            return Err(VerifyRefused::TooManyTries);
+        }
+        return Err(VerifyRefused::Wrong {
+            tries_left: MAX_TRIES - attempts,
+            reference: code.reference,
+        });
+    }
+    // Two tabs racing with the same code: only one spends it.
+    if store.use_passcode(&code.id).await? {
+        Ok(())
+    } else {
+        Err(VerifyRefused::Used)
+    }
+}
+
+/// `in 12 minutes (at 09:30 UTC)`.
+pub fn when(until_ms: i64) -> (u64, String) {
+    let seconds = ((until_ms - now_ms()) / 1000).max(1) as u64;
+    let minutes = seconds.div_ceil(60);
+    let at = time::OffsetDateTime::from_unix_timestamp(until_ms / 1000)
+        .map(|t| format!("{:02}:{:02}", t.hour(), t.minute()))
+        .unwrap_or_default();
+    (
+        seconds,
+        format!(
+            "in {minutes} minute{} (at {at} UTC)",
+            if minutes == 1 { "" } else { "s" }
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_eight_digits_and_vary() {
+        let a = eight_digits();
+        assert_eq!(a.len(), 8);
+        assert!(a.bytes().all(|b| b.is_ascii_digit()));
+        assert!((0..20).any(|_| eight_digits() != a));
+    }
+
+    #[test]
+    fn only_well_formed_tokens_are_looked_up() {
+        assert!(well_formed(&"a".repeat(43)));
+        assert!(!well_formed(&"a".repeat(42)));
+        assert!(!well_formed(&format!("{}%", "a".repeat(42))));
+    }
+}

@@ -1,0 +1,107 @@
+//! The decrypted message as the portal shows it: HTML sanitised with
+//! ammonia (no scripts, no remote images, links opened safely).
+
+use crate::store::PortalRow;
+use app::dto::{AttachmentInfo, MessageView};
+use mail_parser::{MessageParser, MimeHeaders};
+
+fn sanitise(html: &str) -> String {
+    ammonia::Builder::default()
+        // Remote images would tell the sender's server when and where the
+        // message was read.
+        .rm_tags(["img"])
+        .link_rel(Some("noopener noreferrer nofollow"))
+        .set_tag_attribute_value("a", "target", "_blank")
+        .clean(html)
+        .to_string()
+}
+
+pub fn message_view(raw: &[u8], row: &PortalRow) -> MessageView {
+    let parsed = MessageParser::default().parse(raw);
+    let date = |ms: i64| {
+        crate::cli::rfc3339(ms)
+            .replace('T', " ")
+            .replace('Z', " UTC")
+    };
+    let Some(m) = parsed else {
+        return MessageView {
+            subject: row.subject.clone(),
+            sender: row.sender.clone(),
+            to: row.address.clone(),
+            date: date(row.received_at),
+            expires: row.expires_at.map(date),
+            body_html: None,
+            body_text: String::from_utf8_lossy(raw).into_owned(),
+            attachments: Vec::new(),
+            do_not_forward: row.rights.as_deref() == Some("do-not-forward"),
+        };
+    };
+    let to = m
+        .to()
+        .map(|list| {
+            list.iter()
+                .filter_map(|a| a.address())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| row.address.clone());
+    let has_html = m.html_body_count() > 0 && m.html_part(0).is_some_and(|p| p.is_text_html());
+    MessageView {
+        subject: m.subject().unwrap_or(&row.subject).to_string(),
+        sender: row.sender.clone(),
+        to,
+        date: date(row.received_at),
+        expires: row.expires_at.map(date),
+        body_html: has_html
+            .then(|| m.body_html(0).map(|h| sanitise(&h)))
+            .flatten(),
+        body_text: m.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
+        attachments: m
+            .attachments()
+            .enumerate()
+            .map(|(index, a)| AttachmentInfo {
+                index,
+                name: a.attachment_name().unwrap_or("attachment").to_string(),
+                size: a.contents().len() as u64,
+            })
+            .collect(),
+        do_not_forward: row.rights.as_deref() == Some("do-not-forward"),
+    }
+}
+
+/// The n-th attachment: name, content type and bytes.
+pub fn attachment(raw: &[u8], index: usize) -> Option<(String, String, Vec<u8>)> {
+    let m = MessageParser::default().parse(raw)?;
+    let a = m.attachments().nth(index)?;
+    let content_type = a
+        .content_type()
+        .map(|ct| match ct.subtype() {
+            Some(sub) => format!("{}/{}", ct.ctype(), sub),
+            None => ct.ctype().to_string(),
+        })
+        .unwrap_or_else(|| "application/octet-stream".into());
+    Some((
+        a.attachment_name().unwrap_or("attachment").to_string(),
+        content_type,
+        a.contents().to_vec(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn scripts_and_remote_images_are_removed() {
+        let clean = super::sanitise(
+            r#"<p onclick="x()">Hi<script>alert(1)</script><img src="https://tracker.example/p.gif"><a href="https://x.example">x</a></p>"#,
+        );
+        assert!(
+            !clean.contains("script") && !clean.contains("onclick") && !clean.contains("tracker"),
+            "{clean}"
+        );
+        assert!(
+            clean.contains(r#"rel="noopener noreferrer nofollow""#),
+            "{clean}"
+        );
+    }
+}

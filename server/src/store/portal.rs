@@ -1,0 +1,183 @@
+use super::{NewJob, Result, Store, now_ms, on_pool};
+
+/// A link-based recipient copy with its message and branding: everything a
+/// portal request needs, read in one query.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct PortalRow {
+    pub recipient_id: String,
+    pub address: String,
+    pub message_row: String,
+    pub sender: String,
+    pub subject: String,
+    pub received_at: i64,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    pub rights: Option<String>,
+    pub content: Option<Vec<u8>>,
+    pub failed_passcodes: i64,
+    pub passcode_locked_until: Option<i64>,
+    pub template_name: String,
+    pub background_color: Option<String>,
+    pub portal_text: Option<String>,
+    pub disclaimer_text: Option<String>,
+    pub otp_enabled: bool,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct PasscodeRow {
+    pub id: String,
+    pub code_mac: Vec<u8>,
+    pub reference: String,
+    pub expires_at: i64,
+    pub attempts: i64,
+    pub used_at: Option<i64>,
+    pub invalidated: bool,
+}
+
+pub struct NewPasscode<'a> {
+    pub id: &'a str,
+    pub recipient_id: &'a str,
+    pub code_mac: &'a [u8],
+    pub reference: &'a str,
+    pub expires_at: i64,
+}
+
+impl Store {
+    pub async fn portal_by_token_hash(&self, token_hash: &[u8]) -> Result<Option<PortalRow>> {
+        let sql = "SELECT r.id AS recipient_id, r.address, m.id AS message_row, m.sender, m.subject, m.received_at, \
+                   m.expires_at, m.revoked_at, m.rights, m.content, r.failed_passcodes, r.passcode_locked_until, t.name AS template_name, \
+                   t.background_color, t.portal_text, t.disclaimer_text, t.otp_enabled \
+                   FROM recipients r JOIN messages m ON m.id = r.message_id JOIN templates t ON t.id = m.template_id \
+                   WHERE r.token_hash = $1 AND r.experience = 'link'";
+        Ok(on_pool!(self.db(), |pool| sqlx::query_as::<_, PortalRow>(
+            sql
+        )
+        .bind(token_hash)
+        .fetch_optional(pool)
+        .await)?)
+    }
+
+    pub async fn passcodes_since(
+        &self,
+        recipient_id: &str,
+        since: i64,
+    ) -> Result<(i64, Option<i64>)> {
+        let sql = "SELECT COUNT(*), MIN(created_at) FROM passcodes WHERE recipient_id = $1 AND created_at > $2";
+        Ok(on_pool!(self.db(), |pool| sqlx::query_as::<
+            _,
+            (i64, Option<i64>),
+        >(sql)
+        .bind(recipient_id)
+        .bind(since)
+        .fetch_one(pool)
+        .await)?)
+    }
+
+    /// The code and the mail that carries it, in one transaction; earlier
+    /// codes of the copy stop working.
+    pub async fn create_passcode(&self, p: NewPasscode<'_>, mail: &NewJob) -> Result<()> {
+        let now = now_ms();
+        let retire =
+            "UPDATE passcodes SET invalidated = TRUE WHERE recipient_id = $1 AND used_at IS NULL";
+        let insert = "INSERT INTO passcodes (id, recipient_id, code_mac, reference, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
+        let event = "INSERT INTO events (at, kind, message_id, recipient, detail) \
+                     SELECT $1, 'passcode sent', message_id, address, $2 FROM recipients WHERE id = $3";
+        on_pool!(self.db(), |pool| async {
+            let mut tx = pool.begin().await?;
+            sqlx::query(retire)
+                .bind(p.recipient_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(insert)
+                .bind(p.id)
+                .bind(p.recipient_id)
+                .bind(p.code_mac)
+                .bind(p.reference)
+                .bind(now)
+                .bind(p.expires_at)
+                .execute(&mut *tx)
+                .await?;
+            super::messages::bind_job!(sqlx::query(super::messages::INSERT_JOB), mail, now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(event)
+                .bind(now)
+                .bind(format!("reference {}", p.reference))
+                .bind(p.recipient_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await
+        }
+        .await)?;
+        Ok(())
+    }
+
+    pub async fn latest_passcode(&self, recipient_id: &str) -> Result<Option<PasscodeRow>> {
+        let sql = "SELECT id, code_mac, reference, expires_at, attempts, used_at, invalidated FROM passcodes \
+                   WHERE recipient_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1";
+        Ok(on_pool!(self.db(), |pool| {
+            sqlx::query_as::<_, PasscodeRow>(sql)
+                .bind(recipient_id)
+                .fetch_optional(pool)
+                .await
+        })?)
+    }
+
+    /// Counts a wrong try on the code and on the copy; returns the code's tries.
+    pub async fn passcode_failed(
+        &self,
+        passcode_id: &str,
+        recipient_id: &str,
+        max_tries: i64,
+    ) -> Result<i64> {
+        let code = "UPDATE passcodes SET attempts = attempts + 1, invalidated = (attempts + 1 >= $2) OR invalidated \
+                    WHERE id = $1 RETURNING attempts";
+        // 30 wrong codes in all lock passcode sign-in for the copy for 24 hours.
+        let copy = "UPDATE recipients SET failed_passcodes = failed_passcodes + 1, passcode_locked_until = \
+                    CASE WHEN failed_passcodes + 1 >= 30 THEN $2 ELSE passcode_locked_until END WHERE id = $1";
+        let attempts = on_pool!(self.db(), |pool| async {
+            let mut tx = pool.begin().await?;
+            let attempts: i64 = sqlx::query_scalar(code)
+                .bind(passcode_id)
+                .bind(max_tries)
+                .fetch_one(&mut *tx)
+                .await?;
+            sqlx::query(copy)
+                .bind(recipient_id)
+                .bind(now_ms() + 24 * 3_600_000)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(attempts)
+        }
+        .await)?;
+        Ok(attempts)
+    }
+
+    /// Spends a code: true for exactly one caller, however many race.
+    pub async fn use_passcode(&self, passcode_id: &str) -> Result<bool> {
+        let sql = "UPDATE passcodes SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND NOT invalidated AND expires_at > $1";
+        let n = on_pool!(self.db(), |pool| sqlx::query(sql)
+            .bind(now_ms())
+            .bind(passcode_id)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    pub async fn record_message_event(
+        &self,
+        message_row: &str,
+        recipient: &str,
+        kind: &str,
+    ) -> Result<()> {
+        self.record_event(super::Event {
+            kind,
+            message_id: Some(message_row),
+            recipient: Some(recipient),
+            ..Default::default()
+        })
+        .await
+    }
+}

@@ -1,0 +1,322 @@
+//! An external recipient opens the link, signs in with a one-time passcode
+//! caught from the relay, reads the message and downloads its attachment;
+//! every failure rule of the passcode, and revocation and expiry cutting off
+//! an open session.
+
+mod common;
+
+use common::catcher::{Catcher, Caught};
+use common::*;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use std::time::Duration;
+
+const PUBLIC: &str = "http://127.0.0.1:3000";
+
+struct Portal {
+    app: TestApp,
+    catcher: Catcher,
+}
+
+impl Portal {
+    async fn start(backend: Backend) -> Portal {
+        let catcher = Catcher::start().await;
+        let db = TestDatabase::new(backend).await;
+        let relay = catcher.url();
+        let app = TestApp::spawn_with(
+            db,
+            &[
+                ("relay_url", relay.as_str()),
+                ("internal_domains", "corp.example"),
+            ],
+        )
+        .await;
+        Portal { app, catcher }
+    }
+
+    /// Sends a protected message with an attachment; returns each
+    /// recipient's link path (`/r/<token>`).
+    async fn send(&self, body: &str, to: &[&str]) -> Vec<String> {
+        let raw = mail_builder::MessageBuilder::new()
+            .from("alice@corp.example")
+            .to(to.to_vec())
+            .subject("[secure] Quarterly numbers")
+            .text_body(body)
+            .attachment("text/csv", "numbers.csv", b"q,n\n3,42\n".as_slice())
+            .write_to_vec()
+            .unwrap();
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
+            .port(self.app.smtp_addr.port())
+            .build();
+        let envelope = lettre::address::Envelope::new(
+            Some("alice@corp.example".parse().unwrap()),
+            to.iter().map(|a| a.parse().unwrap()).collect(),
+        )
+        .unwrap();
+        let before = self.catcher.caught().len();
+        transport.send_raw(&envelope, &raw).await.unwrap();
+        let mails = self.catcher.wait_for(before + to.len()).await;
+        to.iter()
+            .map(|r| {
+                let mail = mails
+                    .iter()
+                    .rev()
+                    .find(|m| m.to == [r.to_string()])
+                    .unwrap();
+                let text = text_of(mail);
+                let at = text.find(&format!("{PUBLIC}/r/")).unwrap() + PUBLIC.len();
+                text[at..at + 3 + 43].to_string()
+            })
+            .collect()
+    }
+
+    async fn get(&self, client: &reqwest::Client, path: &str) -> (u16, String) {
+        let r = client.get(self.app.url(path)).send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    async fn post(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        client
+            .post(self.app.url(path))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Asks for a code; returns (reference shown on the page, code from the mail).
+    async fn request_code(&self, client: &reqwest::Client, link: &str) -> (String, String) {
+        let (_, landing) = self.get(client, link).await;
+        let csrf = csrf_of(&landing);
+        let before = self.catcher.caught().len();
+        let r = self
+            .post(client, link, &[("csrf", &csrf), ("step", "passcode")])
+            .await;
+        assert_eq!(r.status(), 200);
+        let page = r.text().await.unwrap();
+        let shown = page
+            .split("Reference code: ")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{page}"))[..4]
+            .to_string();
+        let mail = self.catcher.wait_for(before + 1).await.pop().unwrap();
+        let text = text_of(&mail);
+        assert!(
+            text.contains(&format!("Reference code: {shown}")),
+            "the email shows the page's reference: {text}"
+        );
+        let code = text.split("Your one-time passcode is ").nth(1).unwrap()[..8].to_string();
+        (shown, code)
+    }
+
+    async fn verify(&self, client: &reqwest::Client, link: &str, code: &str) -> reqwest::Response {
+        let (_, page) = self.get(client, link).await;
+        let csrf = csrf_of(&page);
+        self.post(
+            client,
+            link,
+            &[("csrf", &csrf), ("step", "verify"), ("code", code)],
+        )
+        .await
+    }
+
+    async fn sql(&self, statement: &str) {
+        match self.app.store.db() {
+            server::store::Db::Sqlite(p) => sqlx::query(statement).execute(p).await.map(|_| ()),
+            server::store::Db::Postgres(p) => sqlx::query(statement).execute(p).await.map(|_| ()),
+        }
+        .unwrap();
+    }
+}
+
+fn text_of(mail: &Caught) -> String {
+    let parsed = mail_parser::MessageParser::default()
+        .parse(mail.data.as_bytes())
+        .unwrap();
+    parsed.body_text(0).unwrap().into_owned()
+}
+
+async fn a_recipient_reads_the_message_after_a_passcode(backend: Backend) {
+    let p = Portal::start(backend).await;
+    let canary = format!("canary-{}", uuid::Uuid::new_v4().simple());
+    let link = p
+        .send(
+            &format!("The {canary} numbers are up."),
+            &["bob@gmail.example"],
+        )
+        .await
+        .remove(0);
+    let bob = browser();
+
+    // Opening the link (as a mail scanner does) reveals and spends nothing.
+    for _ in 0..2 {
+        let (status, landing) = p.get(&bob, &link).await;
+        assert_eq!(status, 200);
+        assert!(
+            landing.contains("alice@corp.example sent you a protected message"),
+            "{landing}"
+        );
+        assert!(!landing.contains(&canary) && !landing.contains("Quarterly numbers"));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        p.catcher.caught().len(),
+        1,
+        "no passcode was sent by opening the link"
+    );
+
+    let (_reference, code) = p.request_code(&bob, &link).await;
+    let wrong = if code == "00000000" {
+        "11111111"
+    } else {
+        "00000000"
+    };
+    let r = p.verify(&bob, &link, wrong).await;
+    assert_eq!(r.status(), 422);
+    assert_eq!(
+        alert_of(&r.text().await.unwrap()).as_deref(),
+        Some("That code is wrong. You have 4 tries left.")
+    );
+
+    let r = p.verify(&bob, &link, &code).await;
+    assert_eq!(r.status(), 303);
+    let (status, page) = p.get(&bob, &link).await;
+    assert_eq!(status, 200);
+    assert!(page.contains(&canary), "{page}");
+    assert!(
+        page.contains(r#"<h1 id="subject">Quarterly numbers</h1>"#),
+        "{page}"
+    );
+    assert!(page.contains("numbers.csv"));
+
+    let r = bob
+        .get(p.app.url(&format!("{link}/attachments/0")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["content-disposition"],
+        "attachment; filename=\"numbers.csv\""
+    );
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(r.bytes().await.unwrap().as_ref(), b"q,n\n3,42\n");
+
+    // The code worked once.
+    let r = p.verify(&browser(), &link, &code).await;
+    assert_eq!(r.status(), 422);
+    let alert = alert_of(&r.text().await.unwrap()).unwrap();
+    assert!(alert.starts_with("That code was already used"), "{alert}");
+}
+both!(a_recipient_reads_the_message_after_a_passcode);
+
+async fn links_that_do_not_open_say_why(backend: Backend) {
+    let p = Portal::start(backend).await;
+    for path in ["/r/short", &format!("/r/{}", "A".repeat(43))] {
+        let (status, page) = p.get(&browser(), path).await;
+        assert_eq!(status, 404, "{path}");
+        assert!(page.contains("This link is not valid."));
+    }
+    let links = p
+        .send("body", &["bob@gmail.example", "dan@gmail.example"])
+        .await;
+    let bob = browser();
+    let (_, code) = p.request_code(&bob, &links[0]).await;
+    assert_eq!(p.verify(&bob, &links[0], &code).await.status(), 303);
+
+    // Bob's session does not open Dan's copy.
+    let (status, page) = p.get(&bob, &links[1]).await;
+    assert_eq!(status, 403);
+    assert!(
+        page.contains(
+            "You signed in as bob@gmail.example, but this message was sent to dan@gmail.example."
+        ),
+        "{page}"
+    );
+
+    // Revocation cuts off the open session at once, attachments too.
+    p.sql("UPDATE messages SET revoked_at = 1").await;
+    let (status, page) = p.get(&bob, &links[0]).await;
+    assert_eq!(status, 410);
+    assert!(page.contains("The message was revoked by the sender."));
+    let r = bob
+        .get(p.app.url(&format!("{}/attachments/0", links[0])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 410);
+
+    p.sql("UPDATE messages SET revoked_at = NULL, expires_at = 1")
+        .await;
+    let (status, page) = p.get(&bob, &links[0]).await;
+    assert_eq!(status, 410);
+    assert!(page.contains("This message has expired."));
+}
+both!(links_that_do_not_open_say_why);
+
+async fn passcode_limits_hold(backend: Backend) {
+    let p = Portal::start(backend).await;
+    let link = p.send("body", &["bob@gmail.example"]).await.remove(0);
+    let bob = browser();
+    let (_, code) = p.request_code(&bob, &link).await;
+    let wrong = if code == "00000000" {
+        "11111111"
+    } else {
+        "00000000"
+    };
+    for left in (1..=4).rev() {
+        let r = p.verify(&bob, &link, wrong).await;
+        assert_eq!(r.status(), 422);
+        let expected = format!(
+            "That code is wrong. You have {left} {} left.",
+            if left == 1 { "try" } else { "tries" }
+        );
+        assert_eq!(alert_of(&r.text().await.unwrap()), Some(expected));
+    }
+    let r = p.verify(&bob, &link, wrong).await;
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    // After five wrong tries even the right code no longer works.
+    let r = p.verify(&bob, &link, &code).await;
+    assert_eq!(r.status(), 429);
+
+    // An expired code says so.
+    let (_, code) = p.request_code(&bob, &link).await;
+    p.sql("UPDATE passcodes SET expires_at = 1 WHERE used_at IS NULL AND NOT invalidated")
+        .await;
+    let r = p.verify(&bob, &link, &code).await;
+    assert_eq!(r.status(), 422);
+    assert!(
+        alert_of(&r.text().await.unwrap())
+            .unwrap()
+            .starts_with("That code has expired")
+    );
+
+    // Three codes per 15 minutes: the fourth is refused with when to retry.
+    p.request_code(&bob, &link).await;
+    let (_, landing) = p.get(&bob, &link).await;
+    let r = p
+        .post(
+            &bob,
+            &link,
+            &[("csrf", &csrf_of(&landing)), ("step", "passcode")],
+        )
+        .await;
+    assert_eq!(r.status(), 429);
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry > 800 && retry <= 900, "{retry}");
+    let alert = alert_of(&r.text().await.unwrap()).unwrap();
+    assert!(
+        alert.starts_with("You asked for three codes in 15 minutes. You can ask for a new one in "),
+        "{alert}"
+    );
+}
+both!(passcode_limits_hold);
