@@ -2,8 +2,7 @@
 // passcode from the email, the message, and a download; axe on each page.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import AxeBuilder from '@axe-core/playwright';
-import { startSealpost, launchChromium, watchedPage } from '../support/sealpost.mjs';
+import { assertAccessible, startSealpost, launchChromium, watchedPage } from '../support/sealpost.mjs';
 
 let node;
 let browser;
@@ -19,11 +18,6 @@ after(async () => {
   await node?.stop();
 });
 
-async function assertAccessible(page, what) {
-  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']).analyze();
-  const found = results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  assert.deepEqual(found, [], `accessibility violations on ${what}`);
-}
 
 test('a Gmail recipient reads a protected message with a one-time passcode', async () => {
   // Alice writes the message on the web.

@@ -4,8 +4,7 @@
 // and signs out. No console errors; no accessibility violations.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import AxeBuilder from '@axe-core/playwright';
-import { startSealpost, launchChromium, watchedPage, waitForHydration } from '../support/sealpost.mjs';
+import { assertAccessible, startSealpost, launchChromium, watchedPage, waitForHydration } from '../support/sealpost.mjs';
 
 let node;
 let browser;
@@ -20,11 +19,6 @@ after(async () => {
   await node?.stop();
 });
 
-async function assertAccessible(page, what) {
-  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']).analyze();
-  const found = results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  assert.deepEqual(found, [], `accessibility violations on ${what}`);
-}
 
 test('the first administrator signs in, chooses a password and signs out', async () => {
   assert.equal(node.admin.email, 'admin@localhost', 'the first start prints the administrator');

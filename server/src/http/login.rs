@@ -2,7 +2,7 @@ use super::page_service::{ensure_session_id, signed_in_user};
 use super::{AppState, see_other};
 use crate::auth::{SESSION_USER_ID, csrf, password, throttle};
 use crate::domain::EmailAddress;
-use crate::store::{Event, now_ms};
+use crate::store::Event;
 use app::dto::Notice;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRequest, State};
@@ -151,21 +151,14 @@ async fn too_many(
     notice: impl Fn(&str) -> Notice,
     until_ms: i64,
 ) -> Response {
-    let seconds = ((until_ms - now_ms()) / 1000).max(1);
-    let minutes = (seconds + 59) / 60;
-    let at = time::OffsetDateTime::from_unix_timestamp(until_ms / 1000)
-        .map(|t| format!("{:02}:{:02}", t.hour(), t.minute()))
-        .unwrap_or_default();
-    let text = format!(
-        "Too many failed sign-in attempts. Try again in {minutes} minute{} (at {at} UTC).",
-        if minutes == 1 { "" } else { "s" }
-    );
+    let (seconds, when) = crate::portal::when(until_ms);
+    let text = format!("Too many failed sign-in attempts. Try again {when}.");
     let mut response = state
         .render_with_notice(parts, notice(&text), StatusCode::TOO_MANY_REQUESTS)
         .await;
     response
         .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(seconds as u64));
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     response
 }
 

@@ -69,6 +69,24 @@ async fn open_row(state: &AppState, token: &str) -> Result<Box<crate::store::Por
     }
 }
 
+/// `429` with `Retry-After` and a text that says when, in minutes and UTC.
+async fn throttled(
+    state: &AppState,
+    parts: Parts,
+    until_ms: i64,
+    text: impl Fn(&str) -> String,
+) -> Response {
+    let (seconds, when) = portal::when(until_ms);
+    let response = state
+        .render_with_notice(
+            parts,
+            Notice::error(text(&when)),
+            StatusCode::TOO_MANY_REQUESTS,
+        )
+        .await;
+    retry_after(response, seconds)
+}
+
 fn retry_after(mut response: Response, seconds: u64) -> Response {
     response
         .headers_mut()
@@ -130,28 +148,14 @@ async fn request_passcode(state: AppState, token: String, mut parts: Parts) -> R
             state.render(parts, StatusCode::OK).await
         }
         Err(PasscodeRefused::TooManyCodes { until_ms }) => {
-            let (seconds, when) = portal::when(until_ms);
-            let text = format!(
-                "You asked for three codes in 15 minutes. You can ask for a new one {when}."
-            );
-            retry_after(
-                state
-                    .render_with_notice(parts, Notice::error(text), StatusCode::TOO_MANY_REQUESTS)
-                    .await,
-                seconds,
-            )
+
+            throttled(&state, parts, until_ms, |when| format!("You asked for three codes in 15 minutes. You can ask for a new one {when}.")).await
+
         }
         Err(PasscodeRefused::Locked { until_ms }) => {
-            let (seconds, when) = portal::when(until_ms);
-            let text = format!(
-                "Too many wrong codes were entered for this message: passcode sign-in is locked. Try again {when}."
-            );
-            retry_after(
-                state
-                    .render_with_notice(parts, Notice::error(text), StatusCode::TOO_MANY_REQUESTS)
-                    .await,
-                seconds,
-            )
+
+            throttled(&state, parts, until_ms, |when| format!("Too many wrong codes were entered for this message: passcode sign-in is locked. Try again {when}.")).await
+
         }
         Err(PasscodeRefused::NotAllowed) => {
             let text = "This message cannot be opened with a one-time passcode.";
@@ -257,16 +261,9 @@ async fn verify(
             )
         }
         Err(VerifyRefused::Locked { until_ms }) => {
-            let (seconds, when) = portal::when(until_ms);
-            let text = format!(
-                "Too many wrong codes were entered for this message: passcode sign-in is locked. Try again {when}."
-            );
-            retry_after(
-                state
-                    .render_with_notice(parts, Notice::error(text), StatusCode::TOO_MANY_REQUESTS)
-                    .await,
-                seconds,
-            )
+
+            throttled(&state, parts, until_ms, |when| format!("Too many wrong codes were entered for this message: passcode sign-in is locked. Try again {when}.")).await
+
         }
         Err(VerifyRefused::Store(e)) => {
             tracing::error!(error = %e, "passcode could not be checked");
