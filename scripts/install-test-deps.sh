@@ -14,6 +14,12 @@ if [ ! -x /usr/bin/chromium ]; then
   apt-get install -y -qq chromium >/dev/null
 fi
 
+# A local OpenID Connect provider stands in for Google and Yahoo.
+if ! command -v oidc-provider-mock >/dev/null; then
+  step "installing oidc-provider-mock from PyPI"
+  python3 -m pip install --quiet oidc-provider-mock==0.3.4
+fi
+
 if [ ! -d end2end/node_modules/playwright-core ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
   step "installing the end2end npm packages"
   (cd end2end && npm ci --no-audit --no-fund --loglevel=error)

@@ -131,6 +131,8 @@ pub enum PortalView {
         branding: Branding,
         sender: String,
         otp_enabled: bool,
+        /// Social sign-in offered: (`google`, `Google`), ...
+        providers: Vec<(String, String)>,
         csrf_token: String,
         notice: Option<Notice>,
         code_sent: Option<CodeSent>,

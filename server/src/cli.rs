@@ -79,6 +79,26 @@ struct ServeArgs {
     dev_mode: Option<String>,
     #[arg(long, value_name = "DIR", help = setting_help("site_dir", "The client bundle built by Trunk"))]
     site_dir: Option<String>,
+    #[arg(long, value_name = "VALUE", help = setting_help("oauth_google_client_id", "Google sign-in for recipients: client id"))]
+    oauth_google_client_id: Option<String>,
+    #[arg(long, value_name = "VALUE", help = setting_help("oauth_google_client_secret", "Google sign-in for recipients: client secret"))]
+    oauth_google_client_secret: Option<String>,
+    #[arg(long, value_name = "VALUE", help = setting_help("oauth_google_auth_url", "Google sign-in for recipients: auth url"))]
+    oauth_google_auth_url: Option<String>,
+    #[arg(long, value_name = "VALUE", help = setting_help("oauth_google_token_url", "Google sign-in for recipients: token url"))]
+    oauth_google_token_url: Option<String>,
+    #[arg(long, value_name = "VALUE", help = setting_help("oauth_google_userinfo_url", "Google sign-in for recipients: userinfo url"))]
+    oauth_google_userinfo_url: Option<String>,
+    #[arg(long, value_name = "VALUE", help = setting_help("oauth_yahoo_client_id", "Yahoo sign-in for recipients: client id"))]
+    oauth_yahoo_client_id: Option<String>,
+    #[arg(long, value_name = "VALUE", help = setting_help("oauth_yahoo_client_secret", "Yahoo sign-in for recipients: client secret"))]
+    oauth_yahoo_client_secret: Option<String>,
+    #[arg(long, value_name = "VALUE", help = setting_help("oauth_yahoo_auth_url", "Yahoo sign-in for recipients: auth url"))]
+    oauth_yahoo_auth_url: Option<String>,
+    #[arg(long, value_name = "VALUE", help = setting_help("oauth_yahoo_token_url", "Yahoo sign-in for recipients: token url"))]
+    oauth_yahoo_token_url: Option<String>,
+    #[arg(long, value_name = "VALUE", help = setting_help("oauth_yahoo_userinfo_url", "Yahoo sign-in for recipients: userinfo url"))]
+    oauth_yahoo_userinfo_url: Option<String>,
 }
 
 fn setting_help(key: &str, text: &str) -> String {
@@ -114,6 +134,19 @@ impl ServeArgs {
             ("admin_email", &self.admin_email),
             ("dev_mode", &self.dev_mode),
             ("site_dir", &self.site_dir),
+            ("oauth_google_client_id", &self.oauth_google_client_id),
+            (
+                "oauth_google_client_secret",
+                &self.oauth_google_client_secret,
+            ),
+            ("oauth_google_auth_url", &self.oauth_google_auth_url),
+            ("oauth_google_token_url", &self.oauth_google_token_url),
+            ("oauth_google_userinfo_url", &self.oauth_google_userinfo_url),
+            ("oauth_yahoo_client_id", &self.oauth_yahoo_client_id),
+            ("oauth_yahoo_client_secret", &self.oauth_yahoo_client_secret),
+            ("oauth_yahoo_auth_url", &self.oauth_yahoo_auth_url),
+            ("oauth_yahoo_token_url", &self.oauth_yahoo_token_url),
+            ("oauth_yahoo_userinfo_url", &self.oauth_yahoo_userinfo_url),
         ];
         pairs
             .into_iter()

@@ -89,6 +89,46 @@ pub const SETTINGS: &[SettingInfo] = &[
         key: "site_dir",
         default: "./target/site",
     },
+    SettingInfo {
+        key: "oauth_google_client_id",
+        default: "unset = Google sign-in off",
+    },
+    SettingInfo {
+        key: "oauth_google_client_secret",
+        default: "unset",
+    },
+    SettingInfo {
+        key: "oauth_google_auth_url",
+        default: "https://accounts.google.com/o/oauth2/v2/auth",
+    },
+    SettingInfo {
+        key: "oauth_google_token_url",
+        default: "https://oauth2.googleapis.com/token",
+    },
+    SettingInfo {
+        key: "oauth_google_userinfo_url",
+        default: "https://openidconnect.googleapis.com/v1/userinfo",
+    },
+    SettingInfo {
+        key: "oauth_yahoo_client_id",
+        default: "unset = Yahoo sign-in off",
+    },
+    SettingInfo {
+        key: "oauth_yahoo_client_secret",
+        default: "unset",
+    },
+    SettingInfo {
+        key: "oauth_yahoo_auth_url",
+        default: "https://api.login.yahoo.com/oauth2/request_auth",
+    },
+    SettingInfo {
+        key: "oauth_yahoo_token_url",
+        default: "https://api.login.yahoo.com/oauth2/get_token",
+    },
+    SettingInfo {
+        key: "oauth_yahoo_userinfo_url",
+        default: "https://api.login.yahoo.com/openid/v1/userinfo",
+    },
 ];
 
 pub fn env_name(key: &str) -> String {
@@ -174,6 +214,21 @@ pub struct Settings {
     pub admin_email: EmailAddress,
     pub dev_mode: bool,
     pub site_dir: PathBuf,
+    /// Social sign-in providers that have a client id configured.
+    pub oauth: Vec<OAuthProvider>,
+}
+
+/// A social sign-in provider (Google or Yahoo) for recipients.
+#[derive(Clone, Debug)]
+pub struct OAuthProvider {
+    /// `google` or `yahoo`.
+    pub id: &'static str,
+    pub label: &'static str,
+    pub client_id: String,
+    pub client_secret: Option<String>,
+    pub auth_url: Url,
+    pub token_url: Url,
+    pub userinfo_url: Url,
 }
 
 impl Settings {
@@ -357,6 +412,37 @@ impl Settings {
 
         let site_dir = PathBuf::from(raw("site_dir").unwrap_or_else(|| "./target/site".into()));
 
+        let mut oauth = Vec::new();
+        for (id, label) in [("google", "Google"), ("yahoo", "Yahoo")] {
+            let Some(client_id) = raw(&format!("oauth_{id}_client_id")) else {
+                continue;
+            };
+            let url = |what: &str| -> Result<Url, ConfigError> {
+                let key = format!("oauth_{id}_{what}");
+                let default = SETTINGS
+                    .iter()
+                    .find(|s| s.key == key)
+                    .map(|s| s.default)
+                    .unwrap_or_default();
+                let value = raw(&key).unwrap_or_else(|| default.to_string());
+                Url::parse(&value)
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "http" | "https"))
+                    .ok_or_else(|| {
+                        invalid(&key, format!("'{value}' is not an http:// or https:// URL"))
+                    })
+            };
+            oauth.push(OAuthProvider {
+                id,
+                label,
+                client_id,
+                client_secret: raw(&format!("oauth_{id}_client_secret")),
+                auth_url: url("auth_url")?,
+                token_url: url("token_url")?,
+                userinfo_url: url("userinfo_url")?,
+            });
+        }
+
         Ok(Settings {
             data_dir,
             database_url,
@@ -376,6 +462,7 @@ impl Settings {
             admin_email,
             dev_mode,
             site_dir,
+            oauth,
         })
     }
 }

@@ -64,9 +64,10 @@ pub fn PortalPage() -> impl IntoView {
                             </main>
                         }.into_any()
                     }
-                    Ok(PortalView::Landing { branding, sender, otp_enabled, csrf_token, notice, code_sent }) => {
+                    Ok(PortalView::Landing { branding, sender, otp_enabled, providers, csrf_token, notice, code_sent }) => {
                         set_status(200);
-                        landing(token, branding, sender, otp_enabled, csrf_token, notice, code_sent).into_any()
+                        let ways = Ways { otp_enabled, providers };
+                        landing(token, branding, sender, ways, csrf_token, notice, code_sent).into_any()
                     }
                     Ok(PortalView::Message { branding, message, csrf_token }) => {
                         set_status(200);
@@ -102,11 +103,17 @@ fn Banner(branding: Branding) -> impl IntoView {
     }
 }
 
+/// How the recipient may sign in.
+struct Ways {
+    otp_enabled: bool,
+    providers: Vec<(String, String)>,
+}
+
 fn landing(
     token: String,
     branding: Branding,
     sender: String,
-    otp_enabled: bool,
+    ways: Ways,
     csrf_token: String,
     notice: Option<Notice>,
     code_sent: Option<CodeSent>,
@@ -118,7 +125,22 @@ fn landing(
         <main id="main" class="portal">
             <h1>{format!("{sender} sent you a protected message")}</h1>
             <NoticeBox notice/>
-            {match (otp_enabled, code_sent) {
+            {(code_sent.is_none() && !ways.providers.is_empty()).then(|| {
+                let token = token.clone();
+                let csrf = csrf_token.clone();
+                view! {
+                    <div class="providers">
+                        {ways.providers.iter().map(|(id, label)| view! {
+                            <form method="post" action=format!("/r/{token}")>
+                                <CsrfField token=csrf.clone()/>
+                                <input type="hidden" name="step" value=id.clone()/>
+                                <button type="submit" class="secondary">{format!("Sign in with {label}")}</button>
+                            </form>
+                        }).collect_view()}
+                    </div>
+                }
+            })}
+            {match (ways.otp_enabled, code_sent) {
                 (false, _) => view! { <p>"This message cannot be opened with a one-time passcode."</p> }.into_any(),
                 (true, None) => view! {
                     <p>"To read it, prove that this address is yours."</p>

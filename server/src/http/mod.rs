@@ -104,6 +104,7 @@ pub fn router(
         .route("/logout", post(login::logout))
         .route("/account/password", post(account::change_password))
         .route("/r/{token}", post(portal::submit))
+        .route("/oauth/callback", get(portal::oauth_callback))
         .route("/r/{token}/attachments/{index}", get(portal::download))
         .route(
             "/compose",

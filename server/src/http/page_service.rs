@@ -157,14 +157,40 @@ impl AccountService for PageService {
                 sent_to: row.address.clone(),
                 csrf_token,
             }),
-            None => Ok(PortalView::Landing {
-                branding: portal::branding(&row),
-                sender: row.sender.clone(),
-                otp_enabled: row.otp_enabled,
-                csrf_token,
-                notice: request.extensions.get::<Notice>().cloned(),
-                code_sent: request.extensions.get::<CodeSent>().cloned(),
-            }),
+            None => {
+                // A social sign-in that came back with another address.
+                if let Ok(Some(other)) = session
+                    .remove::<String>(portal::oauth::SESSION_MISMATCH)
+                    .await
+                {
+                    return Ok(PortalView::WrongPerson {
+                        signed_in_as: other,
+                        sent_to: row.address.clone(),
+                        csrf_token,
+                    });
+                }
+                Ok(PortalView::Landing {
+                    branding: portal::branding(&row),
+                    sender: row.sender.clone(),
+                    otp_enabled: row.otp_enabled,
+                    providers: if row.social_enabled {
+                        state
+                            .settings
+                            .oauth
+                            .iter()
+                            .map(|p| (p.id.to_string(), p.label.to_string()))
+                            .collect()
+                    } else {
+                        Vec::new()
+                    },
+                    csrf_token,
+                    notice: match request.extensions.get::<Notice>() {
+                        Some(notice) => Some(notice.clone()),
+                        None => session.remove::<Notice>(super::FLASH).await.ok().flatten(),
+                    },
+                    code_sent: request.extensions.get::<CodeSent>().cloned(),
+                })
+            }
         }
     }
 }

@@ -4,7 +4,7 @@
 use super::page_service::ensure_session_id;
 use super::{AppState, UNAVAILABLE, see_other};
 use crate::auth::csrf;
-use crate::portal::{self, Lookup, PasscodeRefused, SESSION_RECIPIENT, VerifyRefused};
+use crate::portal::{self, Lookup, PasscodeRefused, SESSION_RECIPIENT, VerifyRefused, oauth};
 use app::dto::{CodeSent, Notice};
 use axum::body::Body;
 use axum::extract::{FromRequest, Path, State};
@@ -108,6 +108,7 @@ pub async fn submit(
     match form.step.as_str() {
         "passcode" => request_passcode(state, token, parts).await,
         "verify" => verify(state, token, session, parts, form).await,
+        "google" | "yahoo" => start_oauth(state, token, session, parts, &form.step).await,
         "signout" => {
             let _ = session.remove::<String>(SESSION_RECIPIENT).await;
             see_other(&format!("/r/{token}"))
@@ -350,4 +351,151 @@ pub async fn download(
         bytes,
     )
         .into_response()
+}
+
+/// Sends the browser to the provider, with state and PKCE kept in the session.
+async fn start_oauth(
+    state: AppState,
+    token: String,
+    session: Session,
+    parts: Parts,
+    provider: &str,
+) -> Response {
+    let row = match open_row(&state, &token).await {
+        Ok(row) => row,
+        Err(response) => return response,
+    };
+    let Some(provider) = state
+        .settings
+        .oauth
+        .iter()
+        .find(|p| p.id == provider)
+        .filter(|_| row.social_enabled)
+    else {
+        let text = "This message cannot be opened with that sign-in.";
+        return state
+            .render_with_notice(parts, Notice::error(text), StatusCode::FORBIDDEN)
+            .await;
+    };
+    let callback = oauth::callback_url(&state.settings.public_url);
+    let (url, pending) = oauth::start(provider, &callback, &token);
+    if let Err(e) = session.insert(oauth::SESSION_PENDING, pending).await {
+        tracing::error!(error = %e, "sign-in could not be started");
+        return state
+            .render_with_notice(
+                parts,
+                Notice::error(UNAVAILABLE),
+                StatusCode::SERVICE_UNAVAILABLE,
+            )
+            .await;
+    }
+    see_other(&url)
+}
+
+#[derive(Deserialize)]
+pub struct Callback {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+/// Back on the link's page with a notice for the recipient.
+async fn back_with(session: &Session, back: &str, text: String) -> Response {
+    let _ = session.insert(super::FLASH, Notice::error(text)).await;
+    see_other(back)
+}
+
+/// GET /oauth/callback: the provider sends the browser back here.
+pub async fn oauth_callback(
+    State(state): State<AppState>,
+    session: Session,
+    axum::extract::Query(query): axum::extract::Query<Callback>,
+) -> Response {
+    let Ok(Some(pending)) = session
+        .remove::<oauth::Pending>(oauth::SESSION_PENDING)
+        .await
+    else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "This sign-in was not started here, or it was already completed. Open the link from your email again.",
+        )
+            .into_response();
+    };
+    let back = format!("/r/{}", pending.token);
+    let Some(provider) = state
+        .settings
+        .oauth
+        .iter()
+        .find(|p| p.id == pending.provider)
+    else {
+        return back_with(
+            &session,
+            &back,
+            "That sign-in is not available any more.".into(),
+        )
+        .await;
+    };
+    let state_matches: bool = query.state.as_deref().is_some_and(|s| {
+        subtle::ConstantTimeEq::ct_eq(s.as_bytes(), pending.state.as_bytes()).into()
+    });
+    let code = match query.code {
+        Some(code) if query.error.is_none() && state_matches => code,
+        _ => {
+            let text = format!(
+                "Sign-in with {} was cancelled or interrupted. Please try again.",
+                provider.label
+            );
+            return back_with(&session, &back, text).await;
+        }
+    };
+    let row = match open_row(&state, &pending.token).await {
+        Ok(row) => row,
+        Err(response) => return response,
+    };
+    let callback = oauth::callback_url(&state.settings.public_url);
+    let identity = match oauth::finish(provider, &callback, &code, &pending.verifier).await {
+        Ok(identity) => identity,
+        Err(e) => {
+            tracing::warn!(provider = provider.id, error = %e, "social sign-in failed");
+            let text = format!(
+                "{} could not confirm who you are. Please try again.",
+                provider.label
+            );
+            return back_with(&session, &back, text).await;
+        }
+    };
+    match identity.email {
+        Some(email) if identity.verified && email == row.address => {
+            let bound = async {
+                session.cycle_id().await?;
+                session.insert(SESSION_RECIPIENT, &row.address).await
+            };
+            if bound.await.is_err() {
+                return (StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE).into_response();
+            }
+            session.set_expiry(Some(Expiry::OnInactivity(time::Duration::minutes(30))));
+            let kind = format!("signed in with {}", provider.label);
+            let _ = state
+                .store
+                .record_message_event(&row.message_row, &row.address, &kind)
+                .await;
+            see_other(&back)
+        }
+        Some(email) if identity.verified => {
+            let _ = session.insert(oauth::SESSION_MISMATCH, email).await;
+            see_other(&back)
+        }
+        Some(email) => {
+            let text = format!("{} has not verified the address {email}.", provider.label);
+            back_with(&session, &back, text).await
+        }
+        None => {
+            back_with(
+                &session,
+                &back,
+                format!("{} did not tell us your email address.", provider.label),
+            )
+            .await
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! passcodes, and the message as a recipient sees it. Every check reads
 //! the database, so a revocation on any node takes effect at once.
 
+pub mod oauth;
 mod render;
 
 pub use render::{attachment, message_view};

@@ -21,6 +21,7 @@ pub struct PortalRow {
     pub portal_text: Option<String>,
     pub disclaimer_text: Option<String>,
     pub otp_enabled: bool,
+    pub social_enabled: bool,
 }
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -46,7 +47,7 @@ impl Store {
     pub async fn portal_by_token_hash(&self, token_hash: &[u8]) -> Result<Option<PortalRow>> {
         let sql = "SELECT r.id AS recipient_id, r.address, m.id AS message_row, m.sender, m.subject, m.received_at, \
                    m.expires_at, m.revoked_at, m.rights, m.content, r.failed_passcodes, r.passcode_locked_until, t.name AS template_name, \
-                   t.background_color, t.portal_text, t.disclaimer_text, t.otp_enabled \
+                   t.background_color, t.portal_text, t.disclaimer_text, t.otp_enabled, t.social_enabled \
                    FROM recipients r JOIN messages m ON m.id = r.message_id JOIN templates t ON t.id = m.template_id \
                    WHERE r.token_hash = $1 AND r.experience = 'link'";
         Ok(on_pool!(self.db(), |pool| sqlx::query_as::<_, PortalRow>(

@@ -1,0 +1,211 @@
+//! Google / Yahoo sign-in for recipients, against a local OpenID Connect
+//! provider (PyPI `oidc-provider-mock`) standing in for Google.
+
+mod common;
+
+use common::catcher::Catcher;
+use common::*;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use std::process::{Child, Command, Stdio};
+
+struct Provider {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn provider() -> Provider {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("oidc-provider-mock")
+        .args(["-p", &port.to_string()])
+        .args([
+            "--user-claims",
+            r#"{"sub":"bob","email":"Bob@Gmail.Example","email_verified":true}"#,
+        ])
+        .args([
+            "--user-claims",
+            r#"{"sub":"eve","email":"eve@gmail.example","email_verified":true}"#,
+        ])
+        .args([
+            "--user-claims",
+            r#"{"sub":"unverified","email":"bob@gmail.example","email_verified":false}"#,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("oidc-provider-mock is installed (make test-deps)");
+    let idp = Provider {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let url = idp.url.clone();
+    for _ in 0..200 {
+        if reqwest::get(format!("{url}/.well-known/openid-configuration"))
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return idp;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("oidc-provider-mock did not start");
+}
+
+/// A gateway with "Google" at the mock provider, and a protected message to
+/// bob@gmail.example; returns the app and bob's link path.
+async fn setup(backend: Backend, idp: &Provider, catcher: &Catcher) -> (TestApp, String) {
+    let db = TestDatabase::new(backend).await;
+    let relay = catcher.url();
+    let auth = format!("{}/oauth2/authorize", idp.url);
+    let token = format!("{}/oauth2/token", idp.url);
+    let userinfo = format!("{}/userinfo", idp.url);
+    let app = TestApp::spawn_with(
+        db,
+        &[
+            ("relay_url", relay.as_str()),
+            ("oauth_google_client_id", "sealpost-test"),
+            ("oauth_google_client_secret", "not-so-secret"),
+            ("oauth_google_auth_url", auth.as_str()),
+            ("oauth_google_token_url", token.as_str()),
+            ("oauth_google_userinfo_url", userinfo.as_str()),
+        ],
+    )
+    .await;
+    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
+        .port(app.smtp_addr.port())
+        .build();
+    let envelope = lettre::address::Envelope::new(
+        Some("alice@corp.example".parse().unwrap()),
+        vec!["bob@gmail.example".parse().unwrap()],
+    )
+    .unwrap();
+    transport
+        .send_raw(&envelope, b"From: alice@corp.example\r\nTo: bob@gmail.example\r\nSubject: [secure] Plans\r\n\r\nThe secret plans.")
+        .await
+        .unwrap();
+    let mail = catcher.wait_for(1).await.remove(0);
+    let text = mail_parser::MessageParser::default()
+        .parse(mail.data.as_bytes())
+        .unwrap()
+        .body_text(0)
+        .unwrap()
+        .into_owned();
+    let at = text.find("/r/").unwrap();
+    (app, text[at..at + 46].to_string())
+}
+
+/// Clicks "Sign in with Google" and picks `sub` on the provider's page;
+/// returns where sealpost sends the browser after the callback.
+async fn sign_in_as(
+    app: &TestApp,
+    client: &reqwest::Client,
+    link: &str,
+    sub: &str,
+) -> reqwest::Response {
+    let landing = client
+        .get(app.url(link))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(landing.contains("Sign in with Google"), "{landing}");
+    let r = client
+        .post(app.url(link))
+        .form(&[("csrf", csrf_of(&landing).as_str()), ("step", "google")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let authorize = location(&r);
+    assert!(
+        authorize.contains("code_challenge=") && authorize.contains("state="),
+        "PKCE and state: {authorize}"
+    );
+    let r = client
+        .post(&authorize)
+        .form(&[("sub", sub)])
+        .send()
+        .await
+        .unwrap();
+    let callback = location(&r);
+    // The callback names the public URL; the test node listens elsewhere.
+    let callback = callback.replace("http://127.0.0.1:3000", &app.address);
+    assert!(
+        callback.starts_with(&format!("{}/oauth/callback?", app.address)),
+        "{callback}"
+    );
+    client.get(&callback).send().await.unwrap()
+}
+
+async fn google_sign_in_opens_the_message_only_for_the_recipient(backend: Backend) {
+    let idp = provider().await;
+    let catcher = Catcher::start().await;
+    let (app, link) = setup(backend, &idp, &catcher).await;
+
+    // Bob, whose verified Google address is the recipient (case aside), reads it.
+    let bob = browser();
+    let r = sign_in_as(&app, &bob, &link, "bob").await;
+    assert_eq!(location(&r), link);
+    let page = bob
+        .get(app.url(&link))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("The secret plans."), "{page}");
+
+    // Eve signs in with her own account: told so, and nothing opens.
+    let eve = browser();
+    let r = sign_in_as(&app, &eve, &link, "eve").await;
+    assert_eq!(location(&r), link);
+    let r = eve.get(app.url(&link)).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains(
+            "You signed in as eve@gmail.example, but this message was sent to bob@gmail.example."
+        ),
+        "{page}"
+    );
+    assert!(!page.contains("The secret plans."));
+
+    // An address the provider has not verified opens nothing.
+    let other = browser();
+    sign_in_as(&app, &other, &link, "unverified").await;
+    let page = other
+        .get(app.url(&link))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        alert_of(&page).as_deref(),
+        Some("Google has not verified the address bob@gmail.example.")
+    );
+    assert!(!page.contains("The secret plans."));
+
+    // A callback that was never started is refused.
+    let r = browser()
+        .get(app.url("/oauth/callback?code=x&state=y"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+}
+both!(google_sign_in_opens_the_message_only_for_the_recipient);
