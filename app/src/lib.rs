@@ -18,6 +18,8 @@ use leptos_router::{
 
 /// The HTML document around every server-rendered page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    set_content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -68,4 +70,30 @@ pub fn App() -> impl IntoView {
 pub fn hydrate() {
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_body(App);
+}
+
+/// Where forms may go besides this site (the social sign-in providers, whom
+/// "Sign in with Google" redirects to); the server provides it.
+#[derive(Clone, Debug, Default)]
+pub struct FormTargets(pub Vec<String>);
+
+/// A strict policy: scripts only from this site or the per-response nonce
+/// that Leptos puts on its hydration script; no plugins, no framing.
+#[cfg(feature = "ssr")]
+fn set_content_security_policy() {
+    let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) else {
+        return;
+    };
+    let targets = use_context::<FormTargets>().unwrap_or_default().0.join(" ");
+    let policy = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+         object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self' {targets}"
+    );
+    if let Ok(value) = http::HeaderValue::from_str(policy.trim()) {
+        response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+    }
 }

@@ -26,3 +26,35 @@ async fn healthz_is_503_when_the_database_is_gone() {
     assert_eq!(body["status"], "degraded");
     assert_eq!(body["database"], "unreachable");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_carry_a_strict_content_security_policy() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let r = browser().get(app.url("/login")).send().await.unwrap();
+    let policy = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let html = r.text().await.unwrap();
+    let nonce = html
+        .split("nonce=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    assert!(
+        policy.contains(&format!(
+            "script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'"
+        )),
+        "{policy}"
+    );
+    assert!(
+        policy.contains("frame-ancestors 'none'") && policy.contains("object-src 'none'"),
+        "{policy}"
+    );
+    assert!(
+        !policy.contains("'unsafe-inline' 'nonce")
+            && !policy.contains("script-src 'unsafe-inline'")
+    );
+}

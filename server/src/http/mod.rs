@@ -58,7 +58,17 @@ impl AppState {
     /// Puts the services into the Leptos context of a request.
     fn leptos_context(&self) -> impl Fn() + Clone + Send + Sync + 'static {
         let service = self.service();
-        move || provide_context(service.clone())
+        let targets = app::FormTargets(
+            self.settings
+                .oauth
+                .iter()
+                .map(|p| p.auth_url.origin().ascii_serialization())
+                .collect(),
+        );
+        move || {
+            provide_context(service.clone());
+            provide_context(targets.clone());
+        }
     }
 
     /// Renders the Leptos page at the request's path with a notice for the
