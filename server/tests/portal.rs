@@ -320,3 +320,24 @@ async fn passcode_limits_hold(backend: Backend) {
     );
 }
 both!(passcode_limits_hold);
+
+async fn one_address_guessing_is_stopped_across_links(backend: Backend) {
+    let p = Portal::start(backend).await;
+    let links = p
+        .send("body", &["bob@gmail.example", "dan@gmail.example"])
+        .await;
+    let guesser = browser();
+    for i in 0..20 {
+        let r = p.verify(&guesser, &links[i % 2], "12345678").await;
+        assert_eq!(r.status(), 422, "guess {i}");
+    }
+    let r = p.verify(&guesser, &links[0], "12345678").await;
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    let alert = alert_of(&r.text().await.unwrap()).unwrap();
+    assert!(
+        alert.starts_with("Too many failed sign-in attempts from your network. Try again in "),
+        "{alert}"
+    );
+}
+both!(one_address_guessing_is_stopped_across_links);

@@ -4,15 +4,22 @@
 use super::page_service::ensure_session_id;
 use super::{AppState, UNAVAILABLE, see_other};
 use crate::auth::csrf;
+use crate::auth::throttle;
 use crate::portal::{self, Lookup, PasscodeRefused, SESSION_RECIPIENT, VerifyRefused, oauth};
+use crate::store::now_ms;
 use app::dto::{CodeSent, Notice};
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::extract::{FromRequest, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use std::net::SocketAddr;
 use tower_sessions::{Expiry, Session};
+
+/// The account name under which failed portal sign-ins are counted per IP.
+const PORTAL: &str = "portal sign-in";
 
 #[derive(Deserialize, Default)]
 pub struct CodeForm {
@@ -98,6 +105,7 @@ fn retry_after(mut response: Response, seconds: u64) -> Response {
 pub async fn submit(
     State(state): State<AppState>,
     Path(token): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     session: Session,
     request: Request<Body>,
 ) -> Response {
@@ -105,9 +113,46 @@ pub async fn submit(
         Ok(f) => f,
         Err(response) => return response,
     };
+    // One address guessing codes across many links is stopped too.
+    let ip = peer.ip().to_string();
+    if form.step != "signout" {
+        match state
+            .store
+            .login_failures_since(PORTAL, &ip, now_ms() - throttle::WINDOW_MS)
+            .await
+        {
+            Ok(counts) if counts.ip >= throttle::PER_IP => {
+                let until = counts.ip_oldest.unwrap_or_else(now_ms) + throttle::WINDOW_MS;
+                return throttled(&state, parts, until, |when| {
+                    format!("Too many failed sign-in attempts from your network. Try again {when}.")
+                })
+                .await;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "portal throttle unavailable");
+                return state
+                    .render_with_notice(
+                        parts,
+                        Notice::error(UNAVAILABLE),
+                        StatusCode::SERVICE_UNAVAILABLE,
+                    )
+                    .await;
+            }
+        }
+    }
     match form.step.as_str() {
         "passcode" => request_passcode(state, token, parts).await,
-        "verify" => verify(state, token, session, parts, form).await,
+        "verify" => {
+            let response = verify(state.clone(), token, session, parts, form).await;
+            if matches!(
+                response.status(),
+                StatusCode::UNPROCESSABLE_ENTITY | StatusCode::TOO_MANY_REQUESTS
+            ) {
+                let _ = state.store.record_login_failure(PORTAL, &ip).await;
+            }
+            response
+        }
         "google" | "yahoo" => start_oauth(state, token, session, parts, &form.step).await,
         "signout" => {
             let _ = session.remove::<String>(SESSION_RECIPIENT).await;
