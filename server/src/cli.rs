@@ -37,6 +37,34 @@ enum Command {
     /// Manage the key-encryption keys
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Status and revocation of protected messages
+    #[command(subcommand)]
+    Message(MessageCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum MessageCommand {
+    /// Show a message's status (IsRevocable, Revoked, ...)
+    Status {
+        /// The RFC 5322 Message-ID, with or without angle brackets
+        #[arg(long)]
+        message_id: String,
+        /// Only the message of this sender
+        #[arg(long)]
+        sender: Option<String>,
+        /// A JSON array for scripts
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke external (link-based) access to a message
+    Revoke {
+        /// The RFC 5322 Message-ID, with or without angle brackets
+        #[arg(long)]
+        message_id: String,
+        /// Pick the sender when messages of several senders carry the Message-ID
+        #[arg(long)]
+        sender: Option<String>,
+    },
 }
 
 /// Every setting can also come from the environment or the TOML file;
@@ -261,6 +289,9 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Keys(cmd) => {
             keys(load_settings(cli.config.as_ref(), &BTreeMap::new())?, cmd).await
         }
+        Command::Message(cmd) => {
+            message(load_settings(cli.config.as_ref(), &BTreeMap::new())?, cmd).await
+        }
     }
 }
 
@@ -438,6 +469,61 @@ async fn keys(settings: Settings, cmd: KeysCommand) -> Result<(), CliError> {
                 .collect();
             println!("{}", blocks.join("\n"));
             Ok(())
+        }
+    }
+}
+
+async fn message(settings: Settings, cmd: MessageCommand) -> Result<(), CliError> {
+    use crate::revocation::{self, RevokeError};
+    let (store, _) = startup::open(&settings).await?;
+    match cmd {
+        MessageCommand::Status {
+            message_id,
+            sender,
+            json,
+        } => {
+            let found = revocation::status(&store, &message_id, sender.as_deref()).await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&found).expect("statuses serialise")
+                );
+                return Ok(());
+            }
+            if found.is_empty() {
+                let id = revocation::normalise_message_id(&message_id);
+                return Err(CliError::Refused(format!(
+                    "No message with Message-ID {id}."
+                )));
+            }
+            let blocks: Vec<String> = found
+                .iter()
+                .map(|s| {
+                    format_list(&[
+                        ("MessageId", s.message_id.clone()),
+                        ("Subject", s.subject.clone()),
+                        ("Sender", s.sender.clone()),
+                        ("SentAt", s.sent_at.clone()),
+                        ("IsRevocable", title_bool(s.is_revocable)),
+                        ("Revoked", title_bool(s.revoked)),
+                    ])
+                })
+                .collect();
+            println!("{}", blocks.join("\n\n"));
+            Ok(())
+        }
+        MessageCommand::Revoke { message_id, sender } => {
+            match revocation::revoke(&store, &message_id, sender.as_deref(), "command line").await {
+                Ok(status) => {
+                    println!(
+                        "The encrypted email with the subject '{}' was successfully revoked.",
+                        status.subject
+                    );
+                    Ok(())
+                }
+                Err(RevokeError::Store(e)) => Err(e.into()),
+                Err(refused) => Err(CliError::Refused(refused.to_string())),
+            }
         }
     }
 }

@@ -1,0 +1,193 @@
+//! Message status and revocation: one service behind the command line, the
+//! Sent folder, the admin pages and the API. State is read from the
+//! database on every request, so a revocation holds on every node at once.
+
+use crate::store::{StatusRow, Store, StoreError, now_ms};
+use serde::Serialize;
+
+/// The status of one message: everything stored under one (sender,
+/// Message-ID), since a mail server may split a message over several SMTP
+/// transactions. Field names are the command line's and the API's.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct MessageStatus {
+    pub message_id: String,
+    pub subject: String,
+    pub sender: String,
+    pub sent_at: String,
+    pub is_revocable: bool,
+    pub revoked: bool,
+    pub revoked_at: Option<String>,
+    pub expires_at: Option<String>,
+    pub recipients: Vec<RecipientStatus>,
+    #[serde(skip)]
+    rows: Vec<String>,
+    #[serde(skip)]
+    not_revocable: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct RecipientStatus {
+    pub address: String,
+    pub experience: String,
+    pub state: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RevokeError {
+    #[error("No message with Message-ID {0}.")]
+    NotFound(String),
+    #[error(
+        "Messages of more than one sender carry the Message-ID {message_id}: {senders}. Name one with --sender."
+    )]
+    Ambiguous { message_id: String, senders: String },
+    #[error("The encrypted email with the subject '{subject}' cannot be revoked: {reason}.")]
+    NotRevocable { subject: String, reason: String },
+    #[error("The encrypted email with the subject '{0}' is already revoked.")]
+    AlreadyRevoked(String),
+    #[error("The encrypted email with the subject '{0}' has expired.")]
+    Expired(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// `<id@host>` whether or not the caller typed the angle brackets.
+pub fn normalise_message_id(text: &str) -> String {
+    format!(
+        "<{}>",
+        text.trim().trim_start_matches('<').trim_end_matches('>')
+    )
+}
+
+pub async fn status(
+    store: &Store,
+    message_id: &str,
+    sender: Option<&str>,
+) -> Result<Vec<MessageStatus>, StoreError> {
+    let rows = store
+        .status_rows(
+            &normalise_message_id(message_id),
+            sender.map(str::to_lowercase).as_deref(),
+        )
+        .await?;
+    Ok(group(rows))
+}
+
+fn group(rows: Vec<StatusRow>) -> Vec<MessageStatus> {
+    let mut out: Vec<MessageStatus> = Vec::new();
+    let time = crate::cli::rfc3339;
+    for row in rows {
+        let status = match out
+            .iter_mut()
+            .find(|s| s.sender == row.sender && s.message_id == row.message_id)
+        {
+            Some(status) => status,
+            None => {
+                out.push(MessageStatus {
+                    message_id: row.message_id.clone(),
+                    subject: row.subject.clone(),
+                    sender: row.sender.clone(),
+                    sent_at: time(row.received_at),
+                    is_revocable: false,
+                    revoked: false,
+                    revoked_at: None,
+                    expires_at: None,
+                    recipients: Vec::new(),
+                    rows: Vec::new(),
+                    not_revocable: None,
+                });
+                out.last_mut().expect("just pushed")
+            }
+        };
+        if !status.rows.contains(&row.id) {
+            status.rows.push(row.id.clone());
+        }
+        if let Some(at) = row.revoked_at {
+            status.revoked = true;
+            status.revoked_at = Some(time(at));
+        }
+        if let Some(at) = row.expires_at {
+            status.expires_at = Some(time(at));
+        }
+        if let (Some(address), Some(experience)) = (row.address, row.experience) {
+            let state = if row.revoked_at.is_some() && experience == "link" {
+                "revoked".to_string()
+            } else {
+                row.state.unwrap_or_default()
+            };
+            status.recipients.push(RecipientStatus {
+                address,
+                experience,
+                state,
+            });
+        }
+        let expired = row.expires_at.is_some_and(|at| at <= now_ms());
+        if expired {
+            status.not_revocable.get_or_insert_with(|| "expired".into());
+        }
+    }
+    for status in &mut out {
+        let inline: Vec<&str> = status
+            .recipients
+            .iter()
+            .filter(|r| r.experience == "inline")
+            .map(|r| r.address.as_str())
+            .collect();
+        let has_link = status.recipients.iter().any(|r| r.experience == "link");
+        let expired = status.not_revocable.as_deref() == Some("expired");
+        status.not_revocable = if !inline.is_empty() {
+            Some(format!("it was delivered inline to {}", inline.join(", ")))
+        } else if !has_link {
+            Some("it has no external (link-based) recipient".into())
+        } else if expired {
+            Some("expired".into())
+        } else {
+            None
+        };
+        status.is_revocable = status.not_revocable.is_none() && !status.revoked;
+    }
+    out
+}
+
+/// Revokes a message; refuses with the reason when it is not revocable.
+pub async fn revoke(
+    store: &Store,
+    message_id: &str,
+    sender: Option<&str>,
+    actor: &str,
+) -> Result<MessageStatus, RevokeError> {
+    let normalised = normalise_message_id(message_id);
+    let mut found = status(store, &normalised, sender).await?;
+    let status = match found.len() {
+        0 => return Err(RevokeError::NotFound(normalised)),
+        1 => found.remove(0),
+        _ => {
+            let senders = found
+                .iter()
+                .map(|s| s.sender.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(RevokeError::Ambiguous {
+                message_id: normalised,
+                senders,
+            });
+        }
+    };
+    if status.revoked {
+        return Err(RevokeError::AlreadyRevoked(status.subject));
+    }
+    match status.not_revocable.as_deref() {
+        Some("expired") => return Err(RevokeError::Expired(status.subject)),
+        Some(reason) => {
+            return Err(RevokeError::NotRevocable {
+                subject: status.subject.clone(),
+                reason: reason.to_string(),
+            });
+        }
+        None => {}
+    }
+    store.revoke_rows(&status.rows, actor).await?;
+    let mut after = self::status(store, &normalised, Some(&status.sender)).await?;
+    Ok(after.remove(0))
+}

@@ -1,0 +1,68 @@
+use super::{Result, Store, now_ms, on_pool};
+
+/// One stored row of a message with one of its recipient copies (or none).
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct StatusRow {
+    pub id: String,
+    pub message_id: String,
+    pub sender: String,
+    pub subject: String,
+    pub received_at: i64,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    pub address: Option<String>,
+    pub experience: Option<String>,
+    pub state: Option<String>,
+}
+
+impl Store {
+    /// Every row stored under a Message-ID (angle brackets included), with
+    /// its recipients, optionally of one sender.
+    pub async fn status_rows(
+        &self,
+        message_id: &str,
+        sender: Option<&str>,
+    ) -> Result<Vec<StatusRow>> {
+        let sql = "SELECT m.id, m.message_id, m.sender, m.subject, m.received_at, m.expires_at, m.revoked_at, \
+                   r.address, r.experience, r.state FROM messages m LEFT JOIN recipients r ON r.message_id = m.id \
+                   WHERE m.message_id = $1 AND ($2 = '' OR m.sender = $2) ORDER BY m.sender, m.received_at, r.address";
+        Ok(on_pool!(self.db(), |pool| sqlx::query_as::<_, StatusRow>(
+            sql
+        )
+        .bind(message_id)
+        .bind(sender.unwrap_or_default())
+        .fetch_all(pool)
+        .await)?)
+    }
+
+    /// Revokes the given rows at once and records who did it.
+    pub async fn revoke_rows(&self, ids: &[String], actor: &str) -> Result<i64> {
+        let now = now_ms();
+        let update = "UPDATE messages SET revoked_at = $1, revoked_by = $2 WHERE id = $3 AND revoked_at IS NULL";
+        let event =
+            "INSERT INTO events (at, kind, message_id, actor) VALUES ($1, 'revoked', $2, $3)";
+        let cancel = "UPDATE jobs SET state = 'cancelled', last_error = 'message revoked' \
+                      WHERE message_id = $1 AND state = 'ready' AND purpose IN ('notification', 'passcode')";
+        on_pool!(self.db(), |pool| async {
+            let mut tx = pool.begin().await?;
+            for id in ids {
+                sqlx::query(update)
+                    .bind(now)
+                    .bind(actor)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(event)
+                    .bind(now)
+                    .bind(id)
+                    .bind(actor)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(cancel).bind(id).execute(&mut *tx).await?;
+            }
+            tx.commit().await
+        }
+        .await)?;
+        Ok(now)
+    }
+}

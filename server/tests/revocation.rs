@@ -1,0 +1,215 @@
+//! `sealpost message status` and `message revoke` (seed 000), against the
+//! same database the running gateway uses; revocation cuts off the portal.
+
+mod common;
+
+use common::catcher::Catcher;
+use common::*;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+
+async fn send(app: &TestApp, from: &str, to: &str, message_id: &str, subject: &str) {
+    let raw = format!(
+        "Message-ID: <{message_id}>\r\nFrom: {from}\r\nTo: {to}\r\nSubject: {subject}\r\n\r\nbody"
+    );
+    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
+        .port(app.smtp_addr.port())
+        .build();
+    let envelope =
+        lettre::address::Envelope::new(Some(from.parse().unwrap()), vec![to.parse().unwrap()])
+            .unwrap();
+    transport.send_raw(&envelope, raw.as_bytes()).await.unwrap();
+}
+
+async fn gateway(backend: Backend) -> (TestApp, Catcher) {
+    let catcher = Catcher::start().await;
+    let db = TestDatabase::new(backend).await;
+    let relay = catcher.url();
+    let app = TestApp::spawn_with(
+        db,
+        &[
+            ("relay_url", relay.as_str()),
+            ("internal_domains", "corp.example"),
+        ],
+    )
+    .await;
+    (app, catcher)
+}
+
+async fn status_then_revoke_then_status(backend: Backend) {
+    let (app, catcher) = gateway(backend).await;
+    send(
+        &app,
+        "alice@corp.example",
+        "bob@gmail.example",
+        "q3-1@corp.example",
+        "[secure] Quarterly numbers",
+    )
+    .await;
+    let notification = catcher.wait_for(1).await.remove(0);
+    let text = mail_parser::MessageParser::default()
+        .parse(notification.data.as_bytes())
+        .unwrap()
+        .body_text(0)
+        .unwrap()
+        .into_owned();
+    let link = text[text.find("/r/").unwrap()..][..46].to_string();
+
+    let out = app.cli(
+        &["message", "status", "--message-id", "q3-1@corp.example"],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let shown = stdout(&out);
+    let lines: Vec<&str> = shown.lines().collect();
+    assert_eq!(lines[0], "MessageId   : <q3-1@corp.example>");
+    assert_eq!(lines[1], "Subject     : Quarterly numbers");
+    assert_eq!(lines[2], "Sender      : alice@corp.example");
+    assert!(
+        lines[3].starts_with("SentAt      : 20") && lines[3].ends_with('Z'),
+        "{shown}"
+    );
+    assert_eq!(lines[4], "IsRevocable : True");
+    assert_eq!(lines[5], "Revoked     : False");
+
+    let json = stdout(&app.cli(
+        &[
+            "message",
+            "status",
+            "--message-id",
+            "<q3-1@corp.example>",
+            "--json",
+        ],
+        None,
+    ));
+    let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(parsed[0]["IsRevocable"], true);
+    assert_eq!(parsed[0]["Revoked"], false);
+    assert_eq!(parsed[0]["Recipients"][0]["Address"], "bob@gmail.example");
+    assert_eq!(parsed[0]["Recipients"][0]["Experience"], "link");
+
+    let out = app.cli(
+        &["message", "revoke", "--message-id", "q3-1@corp.example"],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).trim(),
+        "The encrypted email with the subject 'Quarterly numbers' was successfully revoked."
+    );
+
+    let shown = stdout(&app.cli(
+        &["message", "status", "--message-id", "q3-1@corp.example"],
+        None,
+    ));
+    assert!(
+        shown.contains("IsRevocable : False\nRevoked     : True"),
+        "{shown}"
+    );
+    let r = browser().get(app.url(&link)).send().await.unwrap();
+    assert_eq!(r.status(), 410);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("The message was revoked by the sender.")
+    );
+
+    let again = app.cli(
+        &["message", "revoke", "--message-id", "q3-1@corp.example"],
+        None,
+    );
+    assert_eq!(again.status.code(), Some(1));
+    assert_eq!(
+        stderr(&again).trim(),
+        "sealpost: The encrypted email with the subject 'Quarterly numbers' is already revoked."
+    );
+}
+both!(status_then_revoke_then_status);
+
+async fn refusals_name_their_reason(backend: Backend) {
+    let (app, catcher) = gateway(backend).await;
+    send(
+        &app,
+        "alice@corp.example",
+        "carol@corp.example",
+        "inline-1@corp.example",
+        "[secure] Internal plan",
+    )
+    .await;
+    catcher.wait_for(1).await;
+    let out = app.cli(
+        &["message", "revoke", "--message-id", "inline-1@corp.example"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out).trim(),
+        "sealpost: The encrypted email with the subject 'Internal plan' cannot be revoked: it was delivered inline to carol@corp.example."
+    );
+    let shown = stdout(&app.cli(
+        &["message", "status", "--message-id", "inline-1@corp.example"],
+        None,
+    ));
+    assert!(shown.contains("IsRevocable : False"), "{shown}");
+
+    let out = app.cli(
+        &["message", "revoke", "--message-id", "nope@corp.example"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out).trim(),
+        "sealpost: No message with Message-ID <nope@corp.example>."
+    );
+    let out = app.cli(
+        &["message", "status", "--message-id", "nope@corp.example"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+
+    // Two senders, one Message-ID: revoke asks which.
+    send(
+        &app,
+        "alice@corp.example",
+        "bob@gmail.example",
+        "dup-1@corp.example",
+        "[secure] A",
+    )
+    .await;
+    send(
+        &app,
+        "dave@corp.example",
+        "bob@gmail.example",
+        "dup-1@corp.example",
+        "[secure] B",
+    )
+    .await;
+    catcher.wait_for(3).await;
+    let out = app.cli(
+        &["message", "revoke", "--message-id", "dup-1@corp.example"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("alice@corp.example, dave@corp.example"),
+        "{}",
+        stderr(&out)
+    );
+    let out = app.cli(
+        &[
+            "message",
+            "revoke",
+            "--message-id",
+            "dup-1@corp.example",
+            "--sender",
+            "dave@corp.example",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).trim(),
+        "The encrypted email with the subject 'B' was successfully revoked."
+    );
+}
+both!(refusals_name_their_reason);
