@@ -148,3 +148,23 @@ pub enum PortalView {
         csrf_token: String,
     },
 }
+
+/// One message in the sender's Sent folder.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentItem {
+    pub id: String,
+    pub subject: String,
+    pub sent_at: String,
+    pub rights: String,
+    /// `bob@gmail.example (notified)`, ...
+    pub recipients: Vec<String>,
+    pub revoked: bool,
+}
+
+/// One sent message with what its sender may do about it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentDetail {
+    pub item: SentItem,
+    /// "Remove external access" applies: revocable, one link-based recipient.
+    pub can_remove: bool,
+}

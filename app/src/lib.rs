@@ -60,6 +60,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/account/password") view=pages::ChangePasswordPage ssr=SsrMode::Async/>
                 <Route path=path!("/compose") view=pages::ComposePage ssr=SsrMode::Async/>
                 <Route path=path!("/r/:token") view=pages::PortalPage ssr=SsrMode::Async/>
+                <Route path=path!("/sent") view=pages::SentListPage ssr=SsrMode::Async/>
+                <Route path=path!("/sent/:id") view=pages::SentMessagePage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

@@ -1,6 +1,6 @@
 //! The interface the server implements for the pages (server side only).
 
-use crate::dto::{ComposeOptions, PageContext, PortalView};
+use crate::dto::{ComposeOptions, PageContext, PortalView, SentDetail, SentItem};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -19,6 +19,16 @@ pub trait AccountService: Send + Sync + 'static {
 
     /// The compose form's choices, for a signed-in user.
     async fn compose_options(&self) -> Result<ComposeOptions, ServiceError>;
+
+    /// The signed-in user's protected messages, newest first.
+    async fn sent(&self, request: &http::request::Parts) -> Result<Vec<SentItem>, ServiceError>;
+
+    /// One of them; None when it is not the user's (or does not exist).
+    async fn sent_message(
+        &self,
+        request: &http::request::Parts,
+        id: &str,
+    ) -> Result<Option<SentDetail>, ServiceError>;
 
     /// What the recipient's link shows now: checked on every request.
     async fn portal(

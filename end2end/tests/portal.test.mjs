@@ -32,7 +32,6 @@ test('a Gmail recipient reads a protected message with a one-time passcode', asy
   await sender.page.fill('#body', 'The board agreed on the plan.');
   await sender.page.setInputFiles('#attachments', { name: 'minutes.txt', mimeType: 'text/plain', buffer: Buffer.from('minutes') });
   await Promise.all([sender.page.waitForURL(`${node.url}/compose`), sender.page.click('button[type=submit]')]);
-  await sender.context.close();
 
   const notification = await node.mailTo('bob@gmail.example');
   const link = /http:\/\/127\.0\.0\.1:\d+\/r\/[A-Za-z0-9_-]{43}/.exec(notification)[0];
@@ -58,7 +57,24 @@ test('a Gmail recipient reads a protected message with a one-time passcode', asy
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('text=minutes.txt')]);
   assert.equal(download.suggestedFilename(), 'minutes.txt');
 
-  assert.deepEqual(problems, [], 'no console errors');
+  // Alice removes external access from her Sent folder; Bob's next page,
+  // in the same session, says the message was revoked.
+  await sender.page.goto(`${node.url}/sent`);
+  await assertAccessible(sender.page, 'the Sent folder');
+  await Promise.all([sender.page.waitForURL(/\/sent\/.+/), sender.page.click('text=Board minutes')]);
+  await assertAccessible(sender.page, 'a sent message');
+  await Promise.all([sender.page.waitForNavigation(), sender.page.click('text=Remove external access')]);
+  assert.equal((await sender.page.textContent('#removed')).trim(), 'External access was removed.');
+  assert.equal(await sender.page.isVisible('text=Remove external access'), false);
+  await sender.context.close();
+
+  const after = await page.reload();
+  assert.equal(after.status(), 410);
+  assert.equal((await page.textContent('h1')).trim(), 'The message was revoked by the sender.');
+  await assertAccessible(page, 'the revoked page');
+
+  // Chromium logs the 410 document status itself; nothing else may appear.
+  assert.deepEqual(problems.filter((p) => !p.includes('status of 410')), [], 'no console errors');
   await context.close();
 });
 

@@ -22,7 +22,7 @@ pub fn HomePage() -> impl IntoView {
                                 <NoticeBox notice=ctx.notice.clone()/>
                                 <p id="signed-in-as">"Signed in as " <strong>{viewer.email.clone()}</strong>
                                     {format!(" ({})", viewer.role.as_str())}</p>
-                                <p><a class="button" href="/compose">"Write a protected message"</a></p>
+                                <p><a class="button" href="/compose">"Write a protected message"</a>" "<a href="/sent">"Sent messages"</a></p>
                                 <nav aria-label="Account">
                                     <a href="/account/password">"Change password"</a>
                                     <form method="post" action="/logout" class="inline">

@@ -5,12 +5,14 @@ mod compose;
 mod home;
 mod login;
 mod portal;
+mod sent;
 
 pub use account::ChangePasswordPage;
 pub use compose::ComposePage;
 pub use home::HomePage;
 pub use login::LoginPage;
 pub use portal::PortalPage;
+pub use sent::{SentListPage, SentMessagePage};
 
 use crate::dto::{Notice, NoticeKind, PageContext};
 use crate::server_fns::load_page_context;

@@ -9,6 +9,7 @@ mod health;
 mod login;
 mod page_service;
 mod portal;
+mod sent;
 
 use crate::config::Settings;
 use crate::crypto::SecretKey;
@@ -115,6 +116,7 @@ pub fn router(
         .route("/account/password", post(account::change_password))
         .route("/r/{token}", post(portal::submit))
         .route("/oauth/callback", get(portal::oauth_callback))
+        .route("/sent/{id}", post(sent::remove_external_access))
         .route("/r/{token}/attachments/{index}", get(portal::download))
         .route(
             "/compose",

@@ -3,7 +3,8 @@ use crate::auth::{SESSION_USER_ID, csrf};
 use crate::portal::{self, Lookup, SESSION_RECIPIENT};
 use crate::store::{StoreError, UserRow};
 use app::dto::{
-    CodeSent, ComposeDraft, ComposeOptions, Notice, PageContext, PortalView, Role, Viewer,
+    CodeSent, ComposeDraft, ComposeOptions, Notice, PageContext, PortalView, Role, SentDetail,
+    SentItem, Viewer,
 };
 use app::service::{AccountService, ServiceError};
 use tower_sessions::Session;
@@ -192,5 +193,97 @@ impl AccountService for PageService {
                 })
             }
         }
+    }
+
+    async fn sent(&self, request: &http::request::Parts) -> Result<Vec<SentItem>, ServiceError> {
+        let Some(user) = self.viewer_of(request).await? else {
+            return Ok(Vec::new());
+        };
+        let rows = self
+            .state
+            .store
+            .sent_messages(&user.email, None)
+            .await
+            .map_err(unavailable)?;
+        let mut items = Vec::with_capacity(rows.len());
+        for row in rows {
+            items.push(self.sent_item(&user.email, row).await?.0);
+        }
+        Ok(items)
+    }
+
+    async fn sent_message(
+        &self,
+        request: &http::request::Parts,
+        id: &str,
+    ) -> Result<Option<SentDetail>, ServiceError> {
+        let Some(user) = self.viewer_of(request).await? else {
+            return Ok(None);
+        };
+        let Some(row) = self
+            .state
+            .store
+            .sent_messages(&user.email, Some(id))
+            .await
+            .map_err(unavailable)?
+            .pop()
+        else {
+            return Ok(None);
+        };
+        let (item, can_remove) = self.sent_item(&user.email, row).await?;
+        Ok(Some(SentDetail { item, can_remove }))
+    }
+}
+
+impl PageService {
+    async fn viewer_of(
+        &self,
+        request: &http::request::Parts,
+    ) -> Result<Option<UserRow>, ServiceError> {
+        let Some(session) = request.extensions.get::<Session>() else {
+            return Ok(None);
+        };
+        signed_in_user(&self.state, session)
+            .await
+            .map_err(unavailable)
+    }
+
+    /// The Sent folder's view of a message, and whether "Remove external
+    /// access" applies (revocable, exactly one link-based recipient).
+    async fn sent_item(
+        &self,
+        sender: &str,
+        row: crate::store::SentRow,
+    ) -> Result<(SentItem, bool), ServiceError> {
+        let status = crate::revocation::status(&self.state.store, &row.message_id, Some(sender))
+            .await
+            .map_err(unavailable)?
+            .pop();
+        let recipients = status
+            .as_ref()
+            .map(|s| {
+                s.recipients
+                    .iter()
+                    .map(|r| format!("{} ({}, {})", r.address, r.experience, r.state))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let can_remove = status.as_ref().is_some_and(|s| {
+            s.is_revocable
+                && s.recipients
+                    .iter()
+                    .filter(|r| r.experience == "link")
+                    .count()
+                    == 1
+        });
+        let item = SentItem {
+            id: row.id,
+            subject: row.subject,
+            sent_at: crate::cli::rfc3339(row.received_at),
+            rights: row.rights.unwrap_or_default(),
+            recipients,
+            revoked: row.revoked_at.is_some(),
+        };
+        Ok((item, can_remove))
     }
 }

@@ -66,3 +66,28 @@ impl Store {
         Ok(now)
     }
 }
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct SentRow {
+    pub id: String,
+    pub message_id: String,
+    pub subject: String,
+    pub received_at: i64,
+    pub rights: Option<String>,
+    pub revoked_at: Option<i64>,
+}
+
+impl Store {
+    /// A sender's protected messages, newest first.
+    pub async fn sent_messages(&self, sender: &str, id: Option<&str>) -> Result<Vec<SentRow>> {
+        let sql = "SELECT id, message_id, subject, received_at, rights, revoked_at FROM messages \
+                   WHERE sender = $1 AND protected AND ($2 = '' OR id = $2) ORDER BY received_at DESC, id DESC LIMIT 200";
+        Ok(on_pool!(self.db(), |pool| sqlx::query_as::<_, SentRow>(
+            sql
+        )
+        .bind(sender)
+        .bind(id.unwrap_or_default())
+        .fetch_all(pool)
+        .await)?)
+    }
+}

@@ -1,0 +1,144 @@
+//! The Sent folder: a sender removes external access to their own message
+//! (seed 000); nobody else sees or revokes it.
+
+mod common;
+
+use common::catcher::Catcher;
+use common::*;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+
+async fn remove_external_access_from_the_sent_folder(backend: Backend) {
+    let catcher = Catcher::start().await;
+    let db = TestDatabase::new(backend).await;
+    let relay = catcher.url();
+    let app = TestApp::spawn_with(
+        db,
+        &[
+            ("relay_url", relay.as_str()),
+            ("internal_domains", "corp.example"),
+        ],
+    )
+    .await;
+    app.add_user("alice@corp.example", "sender", "alice long password")
+        .await;
+    app.add_user("dave@corp.example", "sender", "dave long password")
+        .await;
+    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
+        .port(app.smtp_addr.port())
+        .build();
+    let envelope = lettre::address::Envelope::new(
+        Some("alice@corp.example".parse().unwrap()),
+        vec!["bob@gmail.example".parse().unwrap()],
+    )
+    .unwrap();
+    transport
+        .send_raw(&envelope, b"From: alice@corp.example\r\nTo: bob@gmail.example\r\nSubject: [secure] Offer letter\r\n\r\nThe offer.")
+        .await
+        .unwrap();
+    let mail = catcher.wait_for(1).await.remove(0);
+    let text = mail_parser::MessageParser::default()
+        .parse(mail.data.as_bytes())
+        .unwrap()
+        .body_text(0)
+        .unwrap()
+        .into_owned();
+    let link = text[text.find("/r/").unwrap()..][..46].to_string();
+
+    let alice = app.client();
+    assert_eq!(
+        sign_in(
+            &app.address,
+            &alice,
+            "alice@corp.example",
+            "alice long password"
+        )
+        .await
+        .status(),
+        303
+    );
+    let list = alice
+        .get(app.url("/sent"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains(">Offer letter</a>"), "{list}");
+    let start = list.find("href=\"/sent/").unwrap() + 6;
+    let path: String = list[start..].chars().take_while(|c| *c != '"').collect();
+    let page = alice
+        .get(app.url(&path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Remove external access"), "{page}");
+    assert!(
+        page.contains("bob@gmail.example (link, notified)"),
+        "{page}"
+    );
+
+    // Another sender neither sees nor revokes it.
+    let dave = app.client();
+    sign_in(
+        &app.address,
+        &dave,
+        "dave@corp.example",
+        "dave long password",
+    )
+    .await;
+    assert_eq!(dave.get(app.url(&path)).send().await.unwrap().status(), 404);
+    let dave_page = dave
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let dave_csrf = csrf_of(&dave_page);
+    let r = dave
+        .post(app.url(&path))
+        .form(&[("csrf", dave_csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(
+        browser().get(app.url(&link)).send().await.unwrap().status(),
+        200,
+        "still readable"
+    );
+
+    // A forged form (no token) does nothing; the real button revokes.
+    let r = alice
+        .post(app.url(&path))
+        .form(&[("csrf", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = alice
+        .post(app.url(&path))
+        .form(&[("csrf", csrf_of(&page).as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let page = alice
+        .get(app.url(&path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("External access was removed."), "{page}");
+    assert!(!page.contains(">Remove external access<"));
+    let r = browser().get(app.url(&link)).send().await.unwrap();
+    assert_eq!(r.status(), 410);
+}
+both!(remove_external_access_from_the_sent_folder);
