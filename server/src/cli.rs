@@ -40,6 +40,22 @@ enum Command {
     /// Status and revocation of protected messages
     #[command(subcommand)]
     Message(MessageCommand),
+    /// Find messages by sender or recipient and time (message trace)
+    Trace {
+        #[arg(long)]
+        sender: Option<String>,
+        #[arg(long)]
+        recipient: Option<String>,
+        /// From this time on: 2026-11-23, 2026-11-23T09:00:00Z (default: 2 days ago)
+        #[arg(long)]
+        since: Option<String>,
+        /// Up to this time (default: now)
+        #[arg(long)]
+        until: Option<String>,
+        /// A JSON array for scripts
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -292,6 +308,16 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Message(cmd) => {
             message(load_settings(cli.config.as_ref(), &BTreeMap::new())?, cmd).await
         }
+        Command::Trace {
+            sender,
+            recipient,
+            since,
+            until,
+            json,
+        } => {
+            let settings = load_settings(cli.config.as_ref(), &BTreeMap::new())?;
+            trace(settings, sender, recipient, since, until, json).await
+        }
     }
 }
 
@@ -526,6 +552,110 @@ async fn message(settings: Settings, cmd: MessageCommand) -> Result<(), CliError
             }
         }
     }
+}
+
+/// `2026-11-23` or `2026-11-23T09:15:02Z` as Unix milliseconds.
+fn parse_time(flag: &str, text: &str) -> Result<i64, CliError> {
+    use time::format_description::well_known::Rfc3339;
+    let text = text.trim();
+    let parsed = time::OffsetDateTime::parse(text, &Rfc3339).or_else(|_| {
+        time::Date::parse(
+            text,
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .map(|d| d.midnight().assume_utc())
+    });
+    parsed
+        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+        .map_err(|_| {
+            CliError::Usage(format!(
+                "{flag}: '{text}' is not a date (2026-11-23) or time (2026-11-23T09:15:02Z)"
+            ))
+        })
+}
+
+async fn trace(
+    settings: Settings,
+    sender: Option<String>,
+    recipient: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    json: bool,
+) -> Result<(), CliError> {
+    let now = crate::store::now_ms();
+    let since = since
+        .map(|s| parse_time("--since", &s))
+        .transpose()?
+        .unwrap_or(now - 2 * 86_400_000);
+    let until = until
+        .map(|s| parse_time("--until", &s))
+        .transpose()?
+        .unwrap_or(now);
+    let normalise = |flag: &str, a: Option<String>| -> Result<Option<String>, CliError> {
+        a.map(|a| {
+            EmailAddress::parse(&a)
+                .map(|e| e.to_string())
+                .map_err(|e| CliError::Usage(format!("{flag}: {e}")))
+        })
+        .transpose()
+    };
+    let sender = normalise("--sender", sender)?;
+    let recipient = normalise("--recipient", recipient)?;
+    let (store, _) = startup::open(&settings).await?;
+    let rows = store
+        .trace(sender.as_deref(), recipient.as_deref(), since, until)
+        .await?;
+    let entries: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            let state = if r.revoked_at.is_some() {
+                "revoked"
+            } else {
+                r.state.as_str()
+            };
+            serde_json::json!({
+                "MessageId": r.message_id,
+                "ReceivedAt": rfc3339(r.received_at),
+                "Sender": r.sender,
+                "Recipients": r.recipients.clone().unwrap_or_default(),
+                "Subject": r.subject,
+                "Protected": r.protected,
+                "State": state,
+            })
+        })
+        .collect();
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&entries).expect("JSON serialises")
+        );
+        return Ok(());
+    }
+    if entries.is_empty() {
+        println!("No messages match.");
+        return Ok(());
+    }
+    let blocks: Vec<String> = entries
+        .iter()
+        .map(|e| {
+            let field = |k: &str| match &e[k] {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Bool(b) => title_bool(*b),
+                other => other.to_string(),
+            };
+            format_list(&[
+                ("MessageId", field("MessageId")),
+                ("ReceivedAt", field("ReceivedAt")),
+                ("Sender", field("Sender")),
+                ("Recipients", field("Recipients")),
+                ("Subject", field("Subject")),
+                ("Protected", field("Protected")),
+                ("State", field("State")),
+            ])
+        })
+        .collect();
+    println!("{}", blocks.join("\n\n"));
+    Ok(())
 }
 
 /// PowerShell's Format-List layout: one field per line, names aligned.

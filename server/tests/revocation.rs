@@ -213,3 +213,65 @@ async fn refusals_name_their_reason(backend: Backend) {
     );
 }
 both!(refusals_name_their_reason);
+
+async fn trace_finds_messages_by_sender_and_recipient(backend: Backend) {
+    let (app, catcher) = gateway(backend).await;
+    send(
+        &app,
+        "alice@corp.example",
+        "bob@gmail.example",
+        "t-1@corp.example",
+        "[secure] First",
+    )
+    .await;
+    send(
+        &app,
+        "alice@corp.example",
+        "carol@corp.example",
+        "t-2@corp.example",
+        "Second",
+    )
+    .await;
+    catcher.wait_for(2).await;
+
+    let out = app.cli(&["trace", "--sender", "alice@corp.example"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let shown = stdout(&out);
+    assert!(
+        shown.contains("MessageId  : <t-1@corp.example>")
+            && shown.contains("MessageId  : <t-2@corp.example>"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("State      : protected") && shown.contains("State      : relayed"),
+        "{shown}"
+    );
+
+    let json = stdout(&app.cli(
+        &["trace", "--recipient", "carol@corp.example", "--json"],
+        None,
+    ));
+    let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(parsed.as_array().unwrap().len(), 1, "{json}");
+    assert_eq!(parsed[0]["MessageId"], "<t-2@corp.example>");
+
+    let none = stdout(&app.cli(
+        &[
+            "trace",
+            "--sender",
+            "alice@corp.example",
+            "--until",
+            "2020-01-01",
+        ],
+        None,
+    ));
+    assert_eq!(none.trim(), "No messages match.");
+    let bad = app.cli(&["trace", "--since", "yesterday"], None);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("--since: 'yesterday' is not a date"),
+        "{}",
+        stderr(&bad)
+    );
+}
+both!(trace_finds_messages_by_sender_and_recipient);

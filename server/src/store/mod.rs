@@ -18,7 +18,7 @@ pub use jobs::{JobRow, OutboxRow};
 pub use keys::{KeyRow, OrganizationRow};
 pub use messages::{AcceptedMessage, MessageRow, NewJob, NewRecipient, PipelineOutcome};
 pub use portal::{NewPasscode, PasscodeRow, PortalRow};
-pub use status::{SentRow, StatusRow};
+pub use status::{SentRow, StatusRow, TraceRow};
 pub use templates::{DEFAULT_TEMPLATE_NAME, TemplateRow};
 pub use throttle::FailureCounts;
 pub use users::{NewUser, UserRow};

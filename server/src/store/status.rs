@@ -91,3 +91,51 @@ impl Store {
         .await)?)
     }
 }
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct TraceRow {
+    pub message_id: String,
+    pub sender: String,
+    pub subject: String,
+    pub received_at: i64,
+    pub state: String,
+    pub protected: bool,
+    pub revoked_at: Option<i64>,
+    pub recipients: Option<String>,
+}
+
+impl Store {
+    /// Messages by sender and/or recipient within a time range, newest first.
+    pub async fn trace(
+        &self,
+        sender: Option<&str>,
+        recipient: Option<&str>,
+        since: i64,
+        until: i64,
+    ) -> Result<Vec<TraceRow>> {
+        let sql = "SELECT m.message_id, m.sender, m.subject, m.received_at, m.state, m.protected, m.revoked_at, \
+                   (SELECT string_agg_placeholder) AS recipients FROM messages m \
+                   WHERE ($1 = '' OR m.sender = $1) AND m.received_at >= $3 AND m.received_at <= $4 \
+                   AND ($2 = '' OR EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND r.address = $2) \
+                        OR m.envelope LIKE '%\"' || $2 || '\"%') \
+                   ORDER BY m.received_at DESC LIMIT 1000";
+        let aggregate = match self.db() {
+            super::Db::Sqlite(_) => {
+                "SELECT group_concat(r.address, ', ') FROM recipients r WHERE r.message_id = m.id"
+            }
+            super::Db::Postgres(_) => {
+                "SELECT string_agg(r.address, ', ') FROM recipients r WHERE r.message_id = m.id"
+            }
+        };
+        let sql = sql.replace("SELECT string_agg_placeholder", aggregate);
+        Ok(on_pool!(self.db(), |pool| sqlx::query_as::<_, TraceRow>(
+            &sql
+        )
+        .bind(sender.unwrap_or_default())
+        .bind(recipient.unwrap_or_default())
+        .bind(since)
+        .bind(until)
+        .fetch_all(pool)
+        .await)?)
+    }
+}
