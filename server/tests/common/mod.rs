@@ -218,6 +218,9 @@ pub fn browser() -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(reqwest::header::ACCEPT, "text/html".parse().unwrap());
     reqwest::Client::builder()
+        // A request that hangs fails the test with its URL instead of
+        // holding CI until its time runs out.
+        .timeout(std::time::Duration::from_secs(60))
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .default_headers(headers)
@@ -237,9 +240,13 @@ async fn start_node(
         retry_backoff: std::time::Duration::from_millis(200),
         ..Tuning::default()
     };
-    let app = Application::build_tuned(settings, tuning)
-        .await
-        .expect("sealpost starts");
+    let app = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        Application::build_tuned(settings, tuning),
+    )
+    .await
+    .expect("sealpost starts within a minute")
+    .expect("sealpost starts");
     let address = format!("http://{}", app.http_addr());
     let smtp = app.smtp_addr();
     let first_admin = app
