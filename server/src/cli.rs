@@ -40,6 +40,9 @@ enum Command {
     /// Status and revocation of protected messages
     #[command(subcommand)]
     Message(MessageCommand),
+    /// Manage branding templates
+    #[command(subcommand)]
+    Template(TemplateCommand),
     /// Find messages by sender or recipient and time (message trace)
     Trace {
         #[arg(long)]
@@ -55,6 +58,39 @@ enum Command {
         /// A JSON array for scripts
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum TemplateCommand {
+    /// List the branding templates
+    List,
+    /// Show one template's fields
+    Show {
+        #[arg(long)]
+        name: String,
+    },
+    /// Create a template (fields not given are empty; passcodes and social sign-in allowed)
+    New {
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        fields: crate::templates::TemplateChanges,
+    },
+    /// Change a template's fields; a field set to null is reset
+    Set {
+        #[arg(long)]
+        name: String,
+        /// A new name
+        #[arg(long)]
+        new_name: Option<String>,
+        #[command(flatten)]
+        fields: crate::templates::TemplateChanges,
+    },
+    /// Remove a template (not the default, nor one that messages use)
+    Remove {
+        #[arg(long)]
+        name: String,
     },
 }
 
@@ -308,6 +344,9 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Message(cmd) => {
             message(load_settings(cli.config.as_ref(), &BTreeMap::new())?, cmd).await
         }
+        Command::Template(cmd) => {
+            template(load_settings(cli.config.as_ref(), &BTreeMap::new())?, cmd).await
+        }
         Command::Trace {
             sender,
             recipient,
@@ -552,6 +591,106 @@ async fn message(settings: Settings, cmd: MessageCommand) -> Result<(), CliError
             }
         }
     }
+}
+
+fn template_block(t: &crate::store::TemplateFull) -> String {
+    let or_empty = |v: &Option<String>| v.clone().unwrap_or_default();
+    format_list(&[
+        ("Name", t.name.clone()),
+        ("IsDefault", title_bool(t.is_default)),
+        (
+            "Logo",
+            t.logo
+                .as_ref()
+                .map(|l| format!("{} ({} bytes)", or_empty(&t.logo_content_type), l.len()))
+                .unwrap_or_default(),
+        ),
+        ("BackgroundColor", or_empty(&t.background_color)),
+        ("IntroductionText", or_empty(&t.introduction_text)),
+        ("ReadButtonText", or_empty(&t.read_button_text)),
+        ("EmailText", or_empty(&t.email_text)),
+        ("DisclaimerText", or_empty(&t.disclaimer_text)),
+        ("PortalText", or_empty(&t.portal_text)),
+        ("PrivacyStatementUrl", or_empty(&t.privacy_statement_url)),
+        ("OTPEnabled", title_bool(t.otp_enabled)),
+        ("SocialIDSignIn", title_bool(t.social_enabled)),
+        ("ExternalMailExpiryInDays", t.expiry_days.to_string()),
+    ])
+}
+
+async fn template(settings: Settings, cmd: TemplateCommand) -> Result<(), CliError> {
+    use crate::store::TemplateFull;
+    let (store, _) = startup::open(&settings).await?;
+    let not_found = |name: &str| CliError::Refused(format!("No branding template named '{name}'."));
+    match cmd {
+        TemplateCommand::List => {
+            let blocks: Vec<String> = store
+                .templates_full()
+                .await?
+                .iter()
+                .map(template_block)
+                .collect();
+            println!("{}", blocks.join("\n\n"));
+        }
+        TemplateCommand::Show { name } => {
+            let t = store
+                .template_full(&name)
+                .await?
+                .ok_or_else(|| not_found(&name))?;
+            println!("{}", template_block(&t));
+        }
+        TemplateCommand::New { name, fields } => {
+            let blank = TemplateFull {
+                name: name.trim().to_string(),
+                otp_enabled: true,
+                social_enabled: true,
+                ..Default::default()
+            };
+            let t = crate::templates::apply(blank, &fields).map_err(CliError::Usage)?;
+            match store.save_template(&t, None).await {
+                Err(e @ StoreError::Conflict(_)) => return Err(CliError::Refused(format!("{e}."))),
+                other => other?,
+            }
+            println!("{}", template_block(&t));
+        }
+        TemplateCommand::Set {
+            name,
+            new_name,
+            fields,
+        } => {
+            let mut t = store
+                .template_full(&name)
+                .await?
+                .ok_or_else(|| not_found(&name))?;
+            if let Some(new_name) = new_name {
+                t.name = new_name.trim().to_string();
+            }
+            let t = crate::templates::apply(t, &fields).map_err(CliError::Usage)?;
+            match store.save_template(&t, Some(&name)).await {
+                Err(e @ StoreError::Conflict(_)) => return Err(CliError::Refused(format!("{e}."))),
+                other => other?,
+            }
+            println!("{}", template_block(&t));
+        }
+        TemplateCommand::Remove { name } => {
+            let t = store
+                .template_full(&name)
+                .await?
+                .ok_or_else(|| not_found(&name))?;
+            if t.is_default {
+                return Err(CliError::Refused(format!(
+                    "'{name}' is the default template and cannot be removed."
+                )));
+            }
+            if store.remove_template(&name).await? == 0 {
+                return Err(CliError::Refused(format!(
+                    "'{name}' is used by messages and cannot be removed; change its fields instead."
+                )));
+            }
+            println!("Removed the branding template '{name}'.");
+        }
+    }
+    Ok(())
 }
 
 /// `2026-11-23` or `2026-11-23T09:15:02Z` as Unix milliseconds.

@@ -19,7 +19,7 @@ pub use keys::{KeyRow, OrganizationRow};
 pub use messages::{AcceptedMessage, MessageRow, NewJob, NewRecipient, PipelineOutcome};
 pub use portal::{NewPasscode, PasscodeRow, PortalRow};
 pub use status::{SentRow, StatusRow, TraceRow};
-pub use templates::{DEFAULT_TEMPLATE_NAME, TemplateRow};
+pub use templates::{DEFAULT_TEMPLATE_NAME, TemplateFull, TemplateRow};
 pub use throttle::FailureCounts;
 pub use users::{NewUser, UserRow};
 
