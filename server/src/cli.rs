@@ -42,7 +42,7 @@ enum Command {
     Message(MessageCommand),
     /// Manage branding templates
     #[command(subcommand)]
-    Template(TemplateCommand),
+    Template(Box<TemplateCommand>),
     /// Find messages by sender or recipient and time (message trace)
     Trace {
         #[arg(long)]
@@ -345,7 +345,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             message(load_settings(cli.config.as_ref(), &BTreeMap::new())?, cmd).await
         }
         Command::Template(cmd) => {
-            template(load_settings(cli.config.as_ref(), &BTreeMap::new())?, cmd).await
+            template(load_settings(cli.config.as_ref(), &BTreeMap::new())?, *cmd).await
         }
         Command::Trace {
             sender,
