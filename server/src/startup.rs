@@ -53,6 +53,9 @@ pub struct Tuning {
     pub retry_backoff: std::time::Duration,
     pub pipeline_workers: usize,
     pub outbound_workers: usize,
+    /// How often expired messages are marked (pages check expiry on every
+    /// request anyway).
+    pub expiry_interval: std::time::Duration,
 }
 
 impl Default for Tuning {
@@ -61,6 +64,7 @@ impl Default for Tuning {
             retry_backoff: std::time::Duration::from_secs(30),
             pipeline_workers: 2,
             outbound_workers: 4,
+            expiry_interval: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -212,6 +216,10 @@ impl Application {
                 self.pipeline.clone().run_worker(format!("{node}-p{n}")),
             ));
         }
+        tasks.push(tokio::spawn(expire_messages(
+            self.store.clone(),
+            self.tuning.expiry_interval,
+        )));
         for n in 0..self.tuning.outbound_workers {
             tasks.push(tokio::spawn(
                 self.outbound.clone().run_worker(format!("{node}-o{n}")),
@@ -277,6 +285,17 @@ async fn create_first_admin(
         // Another node created it at the same moment.
         Err(StoreError::Conflict(_)) => Ok(None),
         Err(e) => Err(e.into()),
+    }
+}
+
+async fn expire_messages(store: Store, every: std::time::Duration) {
+    loop {
+        tokio::time::sleep(every).await;
+        match store.expire_due().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(count = n, "messages expired"),
+            Err(e) => tracing::warn!(error = %e, "expiry task cannot reach the database"),
+        }
     }
 }
 

@@ -275,3 +275,50 @@ async fn trace_finds_messages_by_sender_and_recipient(backend: Backend) {
     );
 }
 both!(trace_finds_messages_by_sender_and_recipient);
+
+async fn an_expired_message_is_marked_and_cannot_be_revoked(backend: Backend) {
+    let (app, catcher) = gateway(backend).await;
+    send(
+        &app,
+        "alice@corp.example",
+        "bob@gmail.example",
+        "exp-1@corp.example",
+        "[secure] Old news",
+    )
+    .await;
+    catcher.wait_for(1).await;
+    match app.store.db() {
+        server::store::Db::Sqlite(p) => sqlx::query("UPDATE messages SET expires_at = 1")
+            .execute(p)
+            .await
+            .map(|_| ()),
+        server::store::Db::Postgres(p) => sqlx::query("UPDATE messages SET expires_at = 1")
+            .execute(p)
+            .await
+            .map(|_| ()),
+    }
+    .unwrap();
+    let mut state = String::new();
+    for _ in 0..100 {
+        state = stdout(&app.cli(&["trace", "--sender", "alice@corp.example"], None));
+        if state.contains("State      : expired") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        state.contains("State      : expired"),
+        "the expiry task marks it: {state}"
+    );
+    assert_eq!(app.store.events_of_kind("expired").await.unwrap().len(), 1);
+    let out = app.cli(
+        &["message", "revoke", "--message-id", "exp-1@corp.example"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out).trim(),
+        "sealpost: The encrypted email with the subject 'Old news' has expired."
+    );
+}
+both!(an_expired_message_is_marked_and_cannot_be_revoked);

@@ -139,3 +139,34 @@ impl Store {
         .await)?)
     }
 }
+
+impl Store {
+    /// Marks messages whose expiry has passed, records it and cancels their
+    /// pending notifications and passcodes. Returns how many expired now.
+    pub async fn expire_due(&self) -> Result<u64> {
+        let now = now_ms();
+        let due = "SELECT id FROM messages WHERE expires_at IS NOT NULL AND expires_at <= $1 \
+                   AND state <> 'expired' AND revoked_at IS NULL";
+        let mark = "UPDATE messages SET state = 'expired' WHERE id = $1";
+        let event = "INSERT INTO events (at, kind, message_id) VALUES ($1, 'expired', $2)";
+        let cancel = "UPDATE jobs SET state = 'cancelled', last_error = 'message expired' \
+                      WHERE message_id = $1 AND state = 'ready' AND purpose IN ('notification', 'passcode')";
+        let count = on_pool!(self.db(), |pool| async {
+            let ids: Vec<String> = sqlx::query_scalar(due).bind(now).fetch_all(pool).await?;
+            let mut tx = pool.begin().await?;
+            for id in &ids {
+                sqlx::query(mark).bind(id).execute(&mut *tx).await?;
+                sqlx::query(event)
+                    .bind(now)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(cancel).bind(id).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(ids.len() as u64)
+        }
+        .await)?;
+        Ok(count)
+    }
+}

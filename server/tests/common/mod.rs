@@ -238,6 +238,7 @@ async fn start_node(
 ) {
     let tuning = Tuning {
         retry_backoff: std::time::Duration::from_millis(200),
+        expiry_interval: std::time::Duration::from_millis(200),
         ..Tuning::default()
     };
     let app = tokio::time::timeout(
