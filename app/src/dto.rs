@@ -90,6 +90,8 @@ pub struct Branding {
     pub text_color: String,
     pub portal_text: Option<String>,
     pub disclaimer_text: Option<String>,
+    /// Where the template's logo is served, when it has one.
+    pub logo_url: Option<String>,
 }
 
 /// Told after a passcode was sent: where to, and the reference to match.

@@ -134,6 +134,23 @@ async fn a_template_brands_the_notification_and_the_portal(backend: Backend) {
     assert!(landing.contains("Legal department"), "{landing}");
     assert!(landing.contains("background:#ffcc00"), "{landing}");
 
+    // The logo: inline in the notification, served for the portal.
+    assert!(parsed.body_html(0).unwrap().contains(r#"src="cid:logo""#));
+    assert!(
+        mail.data.contains("Content-ID: <logo>"),
+        "the notification carries the logo inline"
+    );
+    let start = landing
+        .find("/branding/")
+        .expect("the landing shows the logo");
+    let logo_path: String = landing[start..].chars().take_while(|c| *c != '"').collect();
+    let r = browser().get(app.url(&logo_path)).send().await.unwrap();
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(
+        r.bytes().await.unwrap().as_ref(),
+        b"\x89PNG\r\n\x1a\nnot really an image"
+    );
+
     // In use by a message, the template cannot be removed; the notice says why.
     let used = app.cli(&["template", "remove", "--name", "Legal"], None);
     assert_eq!(used.status.code(), Some(1));

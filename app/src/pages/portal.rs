@@ -97,7 +97,10 @@ fn Banner(branding: Branding) -> impl IntoView {
     );
     view! {
         <header class="banner" style=style>
-            <span class="brand">"sealpost"</span>
+            {match branding.logo_url {
+                Some(url) => view! { <img class="logo" src=url alt="Sender's organization logo" height="40"/> }.into_any(),
+                None => view! { <span class="brand">"sealpost"</span> }.into_any(),
+            }}
             {branding.portal_text.map(|t| view! { <p class="portal-text">{t}</p> })}
         </header>
     }

@@ -117,6 +117,7 @@ pub fn router(
         .route("/r/{token}", post(portal::submit))
         .route("/oauth/callback", get(portal::oauth_callback))
         .route("/sent/{id}", post(sent::remove_external_access))
+        .route("/branding/{id}/logo", get(branding_logo))
         .route("/r/{token}/attachments/{index}", get(portal::download))
         .route(
             "/compose",
@@ -170,6 +171,34 @@ fn see_other(location: &str) -> Response {
         [(header::LOCATION, location.to_string())],
     )
         .into_response()
+}
+
+/// A template's logo, for the branded portal pages (logos are not secret).
+async fn branding_logo(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    match state.store.template_logo(&id).await {
+        Ok(Some((bytes, kind))) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_str(&kind).unwrap_or(HeaderValue::from_static("image/png")),
+                ),
+                (
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("public, max-age=300"),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Ok(None) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "logo unavailable");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
 }
 
 #[cfg(test)]

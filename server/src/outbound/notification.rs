@@ -91,7 +91,7 @@ pub fn build(n: &Notice<'_>) -> Vec<u8> {
     let mut text = format!("{}\n\n{}\n\n{}: {}\n", t.intro, n.subject, t.button, n.link);
     let mut html = format!(
         "<!DOCTYPE html><html><body style=\"font-family:sans-serif;margin:0\">\
-         <div style=\"background:{color};color:{on_color};padding:16px\"><p style=\"margin:0;font-size:18px\">{}</p></div>\
+         <div style=\"background:{color};color:{on_color};padding:16px\">{logo}<p style=\"margin:0;font-size:18px\">{}</p></div>\
          <div style=\"padding:16px\"><p><strong>{}</strong></p>\
          <p><a href=\"{link}\" style=\"display:inline-block;background:{color};color:{on_color};padding:10px 18px;border-radius:6px;text-decoration:none\">{}</a></p>\
          <p style=\"font-size:13px\">{} <a href=\"{link}\">{link}</a></p>",
@@ -100,6 +100,11 @@ pub fn build(n: &Notice<'_>) -> Vec<u8> {
         escape(&t.button),
         t.plain_link,
         link = escape(n.link),
+        logo = if n.template.logo.is_some() {
+            "<img src=\"cid:logo\" alt=\"\" height=\"40\" style=\"display:block;margin-bottom:8px\">"
+        } else {
+            ""
+        },
     );
     if let Some(email_text) = &n.template.email_text {
         text.push_str(&format!("\n{email_text}\n"));
@@ -113,7 +118,11 @@ pub fn build(n: &Notice<'_>) -> Vec<u8> {
         ));
     }
     html.push_str("</div></body></html>");
-    MessageBuilder::new()
+    let mut builder = MessageBuilder::new();
+    if let (Some(logo), Some(kind)) = (&n.template.logo, &n.template.logo_content_type) {
+        builder = builder.inline(kind.clone(), "logo", logo.as_slice());
+    }
+    builder
         .from(n.sender)
         .to(n.recipient)
         .subject(n.subject)

@@ -64,6 +64,9 @@ pub fn branding(row: &PortalRow) -> Branding {
         background_color: background,
         portal_text: row.portal_text.clone(),
         disclaimer_text: row.disclaimer_text.clone(),
+        logo_url: row
+            .has_logo
+            .then(|| format!("/branding/{}/logo", row.template_id)),
     }
 }
 

@@ -16,6 +16,8 @@ pub struct PortalRow {
     pub content: Option<Vec<u8>>,
     pub failed_passcodes: i64,
     pub passcode_locked_until: Option<i64>,
+    pub template_id: String,
+    pub has_logo: bool,
     pub template_name: String,
     pub background_color: Option<String>,
     pub portal_text: Option<String>,
@@ -46,7 +48,7 @@ pub struct NewPasscode<'a> {
 impl Store {
     pub async fn portal_by_token_hash(&self, token_hash: &[u8]) -> Result<Option<PortalRow>> {
         let sql = "SELECT r.id AS recipient_id, r.address, m.id AS message_row, m.sender, m.subject, m.received_at, \
-                   m.expires_at, m.revoked_at, m.rights, m.content, r.failed_passcodes, r.passcode_locked_until, t.name AS template_name, \
+                   m.expires_at, m.revoked_at, m.rights, m.content, r.failed_passcodes, r.passcode_locked_until, t.id AS template_id, (t.logo IS NOT NULL) AS has_logo, t.name AS template_name, \
                    t.background_color, t.portal_text, t.disclaimer_text, t.otp_enabled, t.social_enabled \
                    FROM recipients r JOIN messages m ON m.id = r.message_id JOIN templates t ON t.id = m.template_id \
                    WHERE r.token_hash = $1 AND r.experience = 'link'";

@@ -30,7 +30,7 @@ impl Store {
 }
 
 const TEMPLATE_COLUMNS: &str = "id, name, background_color, introduction_text, read_button_text, email_text, \
-     disclaimer_text, portal_text, otp_enabled, social_enabled, expiry_days";
+     disclaimer_text, portal_text, otp_enabled, social_enabled, expiry_days, logo, logo_content_type";
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct TemplateRow {
@@ -45,6 +45,8 @@ pub struct TemplateRow {
     pub otp_enabled: bool,
     pub social_enabled: bool,
     pub expiry_days: i64,
+    pub logo: Option<Vec<u8>>,
+    pub logo_content_type: Option<String>,
 }
 
 impl Store {
@@ -177,5 +179,19 @@ impl Store {
             .execute(pool)
             .await
             .map(|r| r.rows_affected()))?)
+    }
+}
+
+impl Store {
+    /// A template's logo for the portal pages: bytes and content type.
+    pub async fn template_logo(&self, template_id: &str) -> Result<Option<(Vec<u8>, String)>> {
+        let sql =
+            "SELECT logo, logo_content_type FROM templates WHERE id = $1 AND logo IS NOT NULL";
+        let row: Option<(Vec<u8>, Option<String>)> =
+            on_pool!(self.db(), |pool| sqlx::query_as(sql)
+                .bind(template_id)
+                .fetch_optional(pool)
+                .await)?;
+        Ok(row.map(|(bytes, kind)| (bytes, kind.unwrap_or_else(|| "image/png".into()))))
     }
 }
