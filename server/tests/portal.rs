@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::catcher::{Catcher, Caught};
+use common::catcher::Catcher;
 use common::*;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use std::time::Duration;
@@ -131,13 +131,6 @@ impl Portal {
         }
         .unwrap();
     }
-}
-
-fn text_of(mail: &Caught) -> String {
-    let parsed = mail_parser::MessageParser::default()
-        .parse(mail.data.as_bytes())
-        .unwrap();
-    parsed.body_text(0).unwrap().into_owned()
 }
 
 async fn a_recipient_reads_the_message_after_a_passcode(backend: Backend) {

@@ -5,19 +5,12 @@ mod common;
 
 use common::catcher::Catcher;
 use common::*;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 async fn send(app: &TestApp, from: &str, to: &str, message_id: &str, subject: &str) {
     let raw = format!(
         "Message-ID: <{message_id}>\r\nFrom: {from}\r\nTo: {to}\r\nSubject: {subject}\r\n\r\nbody"
     );
-    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
-        .port(app.smtp_addr.port())
-        .build();
-    let envelope =
-        lettre::address::Envelope::new(Some(from.parse().unwrap()), vec![to.parse().unwrap()])
-            .unwrap();
-    transport.send_raw(&envelope, raw.as_bytes()).await.unwrap();
+    smtp_send(app, from, &[to], raw.as_bytes()).await;
 }
 
 async fn gateway(backend: Backend) -> (TestApp, Catcher) {
@@ -45,14 +38,7 @@ async fn status_then_revoke_then_status(backend: Backend) {
         "[secure] Quarterly numbers",
     )
     .await;
-    let notification = catcher.wait_for(1).await.remove(0);
-    let text = mail_parser::MessageParser::default()
-        .parse(notification.data.as_bytes())
-        .unwrap()
-        .body_text(0)
-        .unwrap()
-        .into_owned();
-    let link = text[text.find("/r/").unwrap()..][..46].to_string();
+    let link = link_of(&catcher.wait_for(1).await.remove(0));
 
     let out = app.cli(
         &["message", "status", "--message-id", "q3-1@corp.example"],

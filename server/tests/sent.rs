@@ -5,7 +5,6 @@ mod common;
 
 use common::catcher::Catcher;
 use common::*;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 async fn remove_external_access_from_the_sent_folder(backend: Backend) {
     let catcher = Catcher::start().await;
@@ -23,26 +22,18 @@ async fn remove_external_access_from_the_sent_folder(backend: Backend) {
         .await;
     app.add_user("dave@corp.example", "sender", "dave long password")
         .await;
-    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
-        .port(app.smtp_addr.port())
-        .build();
-    let envelope = lettre::address::Envelope::new(
-        Some("alice@corp.example".parse().unwrap()),
-        vec!["bob@gmail.example".parse().unwrap()],
+    smtp_send(
+        &app,
+        "alice@corp.example",
+        &["bob@gmail.example"],
+        b"From: alice@corp.example
+To: bob@gmail.example
+Subject: [secure] Offer letter
+
+The offer.",
     )
-    .unwrap();
-    transport
-        .send_raw(&envelope, b"From: alice@corp.example\r\nTo: bob@gmail.example\r\nSubject: [secure] Offer letter\r\n\r\nThe offer.")
-        .await
-        .unwrap();
-    let mail = catcher.wait_for(1).await.remove(0);
-    let text = mail_parser::MessageParser::default()
-        .parse(mail.data.as_bytes())
-        .unwrap()
-        .body_text(0)
-        .unwrap()
-        .into_owned();
-    let link = text[text.find("/r/").unwrap()..][..46].to_string();
+    .await;
+    let link = link_of(&catcher.wait_for(1).await.remove(0));
 
     let alice = app.client();
     assert_eq!(

@@ -5,7 +5,6 @@ mod common;
 
 use common::catcher::Catcher;
 use common::*;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use std::process::{Child, Command, Stdio};
 
 struct Provider {
@@ -81,27 +80,19 @@ async fn setup(backend: Backend, idp: &Provider, catcher: &Catcher) -> (TestApp,
         ],
     )
     .await;
-    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
-        .port(app.smtp_addr.port())
-        .build();
-    let envelope = lettre::address::Envelope::new(
-        Some("alice@corp.example".parse().unwrap()),
-        vec!["bob@gmail.example".parse().unwrap()],
+    smtp_send(
+        &app,
+        "alice@corp.example",
+        &["bob@gmail.example"],
+        b"From: alice@corp.example
+To: bob@gmail.example
+Subject: [secure] Plans
+
+The secret plans.",
     )
-    .unwrap();
-    transport
-        .send_raw(&envelope, b"From: alice@corp.example\r\nTo: bob@gmail.example\r\nSubject: [secure] Plans\r\n\r\nThe secret plans.")
-        .await
-        .unwrap();
-    let mail = catcher.wait_for(1).await.remove(0);
-    let text = mail_parser::MessageParser::default()
-        .parse(mail.data.as_bytes())
-        .unwrap()
-        .body_text(0)
-        .unwrap()
-        .into_owned();
-    let at = text.find("/r/").unwrap();
-    (app, text[at..at + 46].to_string())
+    .await;
+    let link = link_of(&catcher.wait_for(1).await.remove(0));
+    (app, link)
 }
 
 /// Clicks "Sign in with Google" and picks `sub` on the provider's page;

@@ -121,8 +121,7 @@ async fn a_template_brands_the_notification_and_the_portal(backend: Backend) {
             .contains("background:#ffcc00;color:#000000"),
         "readable text on the template's color"
     );
-    let text = parsed.body_text(0).unwrap().into_owned();
-    let link = text[text.find("/r/").unwrap()..][..46].to_string();
+    let link = link_of(&mail);
     let landing = browser()
         .get(app.url(&link))
         .send()

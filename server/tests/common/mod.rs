@@ -362,3 +362,36 @@ pub fn session_cookie(r: &reqwest::Response) -> Option<String> {
         .find(|c| c.starts_with("sealpost_session="))
         .map(|c| c.split(';').next().unwrap().to_string())
 }
+
+/// Sends `raw` over real SMTP to the node's intake, as a mail server would.
+pub async fn smtp_send(app: &TestApp, from: &str, to: &[&str], raw: &[u8]) {
+    use lettre::AsyncTransport;
+    let transport =
+        lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous("127.0.0.1")
+            .port(app.smtp_addr.port())
+            .build();
+    let envelope = lettre::address::Envelope::new(
+        Some(from.parse().unwrap()),
+        to.iter().map(|a| a.parse().unwrap()).collect(),
+    )
+    .unwrap();
+    transport
+        .send_raw(&envelope, raw)
+        .await
+        .expect("the intake accepts the message");
+}
+
+/// The decoded text part of a caught mail.
+pub fn text_of(mail: &catcher::Caught) -> String {
+    mail_parser::MessageParser::default()
+        .parse(mail.data.as_bytes())
+        .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
+        .expect("a mail with a text part")
+}
+
+/// The portal link (`/r/<token>`) in a notification.
+pub fn link_of(mail: &catcher::Caught) -> String {
+    let text = text_of(mail);
+    let at = text.find("/r/").expect("a notification with a portal link");
+    text[at..at + 46].to_string()
+}
