@@ -44,18 +44,7 @@ pub async fn change_password(
     let user = match signed_in_user(&state, &session).await {
         Ok(Some(user)) => user,
         Ok(None) => return see_other("/login"),
-        Err(e) => {
-            tracing::error!(error = %e, "password change failed");
-            return state
-                .render_with_notice(
-                    parts,
-                    Notice::error(
-                        "sealpost cannot answer right now. Please try again in a moment.",
-                    ),
-                    StatusCode::SERVICE_UNAVAILABLE,
-                )
-                .await;
-        }
+        Err(e) => return state.unavailable(parts, "password change failed", &e).await,
     };
     let session_id = session.id().map(|id| id.to_string());
     let refuse =
@@ -106,11 +95,7 @@ pub async fn change_password(
         }
         Err(e) => {
             tracing::error!(error = %e, "password change failed");
-            refuse(
-                "sealpost cannot answer right now. Please try again in a moment.".into(),
-                StatusCode::SERVICE_UNAVAILABLE,
-            )
-            .await
+            refuse(super::UNAVAILABLE.into(), StatusCode::SERVICE_UNAVAILABLE).await
         }
     }
 }

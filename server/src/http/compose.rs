@@ -111,14 +111,7 @@ pub async fn submit(
         Ok(Some(user)) if !user.must_change_password => user,
         Ok(_) => return see_other("/login"),
         Err(e) => {
-            tracing::error!(error = %e, "compose failed");
-            return state
-                .render_with_notice(
-                    parts,
-                    Notice::error(super::UNAVAILABLE),
-                    StatusCode::SERVICE_UNAVAILABLE,
-                )
-                .await;
+            return state.unavailable(parts, "compose failed", &e).await;
         }
     };
     let limit = state.settings.max_message_bytes;

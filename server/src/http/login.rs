@@ -64,12 +64,20 @@ pub async fn submit(
     match throttle::blocked_until(&state.store, &account, &ip).await {
         Ok(Some(until)) => return too_many(&state, parts, notice, until).await,
         Ok(None) => {}
-        Err(e) => return unavailable(&state, parts, e).await,
+        Err(e) => {
+            return state
+                .unavailable(parts, "sign-in could not be completed", &e)
+                .await;
+        }
     }
     let user = match EmailAddress::parse(&typed) {
         Ok(email) => match state.store.user_by_email(&email).await {
             Ok(user) => user.filter(|u| !u.disabled),
-            Err(e) => return unavailable(&state, parts, e).await,
+            Err(e) => {
+                return state
+                    .unavailable(parts, "sign-in could not be completed", &e)
+                    .await;
+            }
         },
         Err(_) => None,
     };
@@ -80,7 +88,9 @@ pub async fn submit(
     .await;
     let Some(user) = user.filter(|_| valid) else {
         if let Err(e) = state.store.record_login_failure(&account, &ip).await {
-            return unavailable(&state, parts, e).await;
+            return state
+                .unavailable(parts, "sign-in could not be completed", &e)
+                .await;
         }
         tracing::info!(%ip, "sign-in failed");
         return state
@@ -93,7 +103,9 @@ pub async fn submit(
         session.insert(SESSION_USER_ID, &user.id).await
     };
     if let Err(e) = signed_in.await {
-        return unavailable(&state, parts, e).await;
+        return state
+            .unavailable(parts, "sign-in could not be completed", &e)
+            .await;
     }
     let _ = state.store.clear_login_failures(&account).await;
     let _ = state
@@ -160,19 +172,4 @@ async fn too_many(
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     response
-}
-
-async fn unavailable(
-    state: &AppState,
-    parts: axum::http::request::Parts,
-    e: impl std::fmt::Display,
-) -> Response {
-    tracing::error!(error = %e, "sign-in could not be completed");
-    state
-        .render_with_notice(
-            parts,
-            Notice::error("sealpost cannot answer right now. Please try again in a moment."),
-            StatusCode::SERVICE_UNAVAILABLE,
-        )
-        .await
 }

@@ -84,6 +84,24 @@ impl AppState {
         self.render(parts, status).await
     }
 
+    /// The page again saying sealpost cannot answer right now (503); the
+    /// cause goes to the log only, never to the page.
+    fn unavailable(
+        &self,
+        parts: axum::http::request::Parts,
+        context: &str,
+        cause: &dyn std::fmt::Display,
+    ) -> impl std::future::Future<Output = Response> + Send + '_ {
+        // Logged before the future exists, so the future holds no borrow
+        // of the cause.
+        tracing::error!(error = %cause, "{context}");
+        self.render_with_notice(
+            parts,
+            Notice::error(UNAVAILABLE),
+            StatusCode::SERVICE_UNAVAILABLE,
+        )
+    }
+
     /// Renders the Leptos page at the request's path (what the handler put
     /// into the request's extensions reaches the page) with the given status.
     async fn render(&self, mut parts: axum::http::request::Parts, status: StatusCode) -> Response {

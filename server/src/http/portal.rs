@@ -130,13 +130,8 @@ pub async fn submit(
             }
             Ok(_) => {}
             Err(e) => {
-                tracing::error!(error = %e, "portal throttle unavailable");
                 return state
-                    .render_with_notice(
-                        parts,
-                        Notice::error(UNAVAILABLE),
-                        StatusCode::SERVICE_UNAVAILABLE,
-                    )
+                    .unavailable(parts, "portal throttle unavailable", &e)
                     .await;
             }
         }
@@ -210,14 +205,7 @@ async fn request_passcode(state: AppState, token: String, mut parts: Parts) -> R
                 .await
         }
         Err(PasscodeRefused::Store(e)) => {
-            tracing::error!(error = %e, "passcode could not be sent");
-            state
-                .render_with_notice(
-                    parts,
-                    Notice::error(UNAVAILABLE),
-                    StatusCode::SERVICE_UNAVAILABLE,
-                )
-                .await
+            state.unavailable(parts, "passcode could not be sent", &e).await
         }
     }
 }
@@ -242,14 +230,7 @@ async fn verify(
                 session.insert(SESSION_RECIPIENT, &row.address).await
             };
             if let Err(e) = bound.await {
-                tracing::error!(error = %e, "recipient session could not be saved");
-                return state
-                    .render_with_notice(
-                        parts,
-                        Notice::error(UNAVAILABLE),
-                        StatusCode::SERVICE_UNAVAILABLE,
-                    )
-                    .await;
+                return state.unavailable(parts, "recipient session could not be saved", &e).await;
             }
             let idle = if form.remember.is_some() {
                 time::Duration::days(30)
@@ -312,14 +293,7 @@ async fn verify(
 
         }
         Err(VerifyRefused::Store(e)) => {
-            tracing::error!(error = %e, "passcode could not be checked");
-            state
-                .render_with_notice(
-                    parts,
-                    Notice::error(UNAVAILABLE),
-                    StatusCode::SERVICE_UNAVAILABLE,
-                )
-                .await
+            state.unavailable(parts, "passcode could not be checked", &e).await
         }
     }
 }
@@ -425,13 +399,8 @@ async fn start_oauth(
     let callback = oauth::callback_url(&state.settings.public_url);
     let (url, pending) = oauth::start(provider, &callback, &token);
     if let Err(e) = session.insert(oauth::SESSION_PENDING, pending).await {
-        tracing::error!(error = %e, "sign-in could not be started");
         return state
-            .render_with_notice(
-                parts,
-                Notice::error(UNAVAILABLE),
-                StatusCode::SERVICE_UNAVAILABLE,
-            )
+            .unavailable(parts, "sign-in could not be started", &e)
             .await;
     }
     see_other(&url)

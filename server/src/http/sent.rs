@@ -1,7 +1,7 @@
 //! POST /sent/{id}: the sender's "Remove external access" button.
 
 use super::page_service::signed_in_user;
-use super::{AppState, UNAVAILABLE, see_other};
+use super::{AppState, see_other};
 use crate::auth::csrf;
 use crate::revocation::{self, RevokeError};
 use app::dto::Notice;
@@ -34,13 +34,8 @@ pub async fn remove_external_access(
         Ok(Some(user)) => user,
         Ok(None) => return see_other("/login"),
         Err(e) => {
-            tracing::error!(error = %e, "remove external access failed");
             return state
-                .render_with_notice(
-                    parts,
-                    Notice::error(UNAVAILABLE),
-                    StatusCode::SERVICE_UNAVAILABLE,
-                )
+                .unavailable(parts, "remove external access failed", &e)
                 .await;
         }
     };
@@ -55,13 +50,8 @@ pub async fn remove_external_access(
     let row = match state.store.sent_messages(&user.email, Some(&id)).await {
         Ok(mut rows) => rows.pop(),
         Err(e) => {
-            tracing::error!(error = %e, "remove external access failed");
             return state
-                .render_with_notice(
-                    parts,
-                    Notice::error(UNAVAILABLE),
-                    StatusCode::SERVICE_UNAVAILABLE,
-                )
+                .unavailable(parts, "remove external access failed", &e)
                 .await;
         }
     };
@@ -78,13 +68,8 @@ pub async fn remove_external_access(
     {
         Ok(_) => see_other(&format!("/sent/{id}")),
         Err(RevokeError::Store(e)) => {
-            tracing::error!(error = %e, "remove external access failed");
             state
-                .render_with_notice(
-                    parts,
-                    Notice::error(UNAVAILABLE),
-                    StatusCode::SERVICE_UNAVAILABLE,
-                )
+                .unavailable(parts, "remove external access failed", &e)
                 .await
         }
         Err(refused) => {

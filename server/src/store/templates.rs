@@ -68,6 +68,28 @@ impl Store {
     }
 }
 
+/// Binds a template's fields, then `now`, in the order both the INSERT and
+/// the UPDATE of `save_template` name them.
+macro_rules! bind_template {
+    ($query:expr, $t:expr, $now:expr) => {
+        $query
+            .bind(&$t.name)
+            .bind(&$t.logo)
+            .bind(&$t.logo_content_type)
+            .bind(&$t.background_color)
+            .bind(&$t.introduction_text)
+            .bind(&$t.read_button_text)
+            .bind(&$t.email_text)
+            .bind(&$t.disclaimer_text)
+            .bind(&$t.portal_text)
+            .bind(&$t.privacy_statement_url)
+            .bind($t.otp_enabled)
+            .bind($t.social_enabled)
+            .bind($t.expiry_days)
+            .bind($now)
+    };
+}
+
 /// Every field of a branding template, for the commands and admin pages.
 #[derive(Clone, Debug, Default, sqlx::FromRow)]
 pub struct TemplateFull {
@@ -120,46 +142,21 @@ impl Store {
                            read_button_text, email_text, disclaimer_text, portal_text, privacy_statement_url, otp_enabled, \
                            social_enabled, expiry_days, created_at, updated_at) \
                            VALUES ($1, $2, FALSE, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)";
-                on_pool!(self.db(), |pool| sqlx::query(sql)
-                    .bind(new_id())
-                    .bind(&t.name)
-                    .bind(&t.logo)
-                    .bind(&t.logo_content_type)
-                    .bind(&t.background_color)
-                    .bind(&t.introduction_text)
-                    .bind(&t.read_button_text)
-                    .bind(&t.email_text)
-                    .bind(&t.disclaimer_text)
-                    .bind(&t.portal_text)
-                    .bind(&t.privacy_statement_url)
-                    .bind(t.otp_enabled)
-                    .bind(t.social_enabled)
-                    .bind(t.expiry_days)
-                    .bind(now)
-                    .execute(pool)
-                    .await
-                    .map(|r| r.rows_affected()))
+                on_pool!(self.db(), |pool| bind_template!(
+                    sqlx::query(sql).bind(new_id()),
+                    t,
+                    now
+                )
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected()))
             }
             Some(old) => {
                 let sql = "UPDATE templates SET name = $1, logo = $2, logo_content_type = $3, background_color = $4, \
                            introduction_text = $5, read_button_text = $6, email_text = $7, disclaimer_text = $8, portal_text = $9, \
                            privacy_statement_url = $10, otp_enabled = $11, social_enabled = $12, expiry_days = $13, updated_at = $14 \
                            WHERE name = $15";
-                on_pool!(self.db(), |pool| sqlx::query(sql)
-                    .bind(&t.name)
-                    .bind(&t.logo)
-                    .bind(&t.logo_content_type)
-                    .bind(&t.background_color)
-                    .bind(&t.introduction_text)
-                    .bind(&t.read_button_text)
-                    .bind(&t.email_text)
-                    .bind(&t.disclaimer_text)
-                    .bind(&t.portal_text)
-                    .bind(&t.privacy_statement_url)
-                    .bind(t.otp_enabled)
-                    .bind(t.social_enabled)
-                    .bind(t.expiry_days)
-                    .bind(now)
+                on_pool!(self.db(), |pool| bind_template!(sqlx::query(sql), t, now)
                     .bind(old)
                     .execute(pool)
                     .await
