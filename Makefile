@@ -21,7 +21,10 @@ test-deps:
 	scripts/install-test-deps.sh
 
 # The client bundle (hydration): pkg/app.js, pkg/app_bg.wasm, main.css.
+# Trunk runs cargo offline (nothing may download behind our back), so the
+# crates of every target, the wasm one included, are fetched first.
 site: tools
+	cargo fetch --locked
 	trunk build --release --dist $(SITE_DIR)
 
 lint:

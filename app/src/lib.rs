@@ -3,11 +3,13 @@
 //! [`service::AccountService`] and provides it through Leptos context.
 
 pub mod dto;
+pub mod i18n;
 pub mod pages;
 pub mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod service;
 
+use i18n::Lang;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, provide_meta_context};
 use leptos_router::{
@@ -18,17 +20,35 @@ use leptos_router::{
 
 /// The HTML document around every server-rendered page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The recipient portal needs no application script: every control there
+    // is a link or a form that posts to the server. Its pages load no bundle
+    // and serialize no data for hydration (which would send the message body
+    // twice), so a recipient's phone gets the page and its stylesheet only.
     #[cfg(feature = "ssr")]
-    set_content_security_policy();
+    let scripts = !use_context::<http::request::Parts>()
+        .is_some_and(|parts| parts.uri.path().starts_with("/r/"));
+    #[cfg(not(feature = "ssr"))]
+    let scripts = true;
+    #[cfg(feature = "ssr")]
+    if !scripts && let Some(context) = Owner::current_shared_context() {
+        context.set_is_hydrating(false);
+    }
+    #[cfg(feature = "ssr")]
+    set_content_security_policy(scripts);
+    #[cfg(feature = "ssr")]
+    let lang = request_language();
+    #[cfg(not(feature = "ssr"))]
+    let lang = Lang::default();
+    provide_context(lang);
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang=lang.code()>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="stylesheet" href="/main.css"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
-                <HydrationScripts options/>
+                {scripts.then(|| view! { <HydrationScripts options/> })}
                 <MetaTags/>
             </head>
             <body>
@@ -71,7 +91,41 @@ pub fn App() -> impl IntoView {
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
+    // The server wrote the language it rendered in into <html lang>.
+    let lang = document()
+        .document_element()
+        .and_then(|html| html.get_attribute("lang"))
+        .and_then(|code| Lang::parse(&code))
+        .unwrap_or_default();
+    leptos::mount::hydrate_body(move || {
+        provide_context(lang);
+        view! { <App/> }
+    });
+}
+
+/// The language of the page being rendered.
+pub fn use_lang() -> Lang {
+    use_context::<Lang>().unwrap_or_default()
+}
+
+/// The request's language; a `?lang=` choice is remembered in a cookie.
+#[cfg(feature = "ssr")]
+fn request_language() -> Lang {
+    let Some(parts) = use_context::<http::request::Parts>() else {
+        return Lang::default();
+    };
+    let (lang, chosen) = Lang::of_parts(&parts);
+    if let (true, Some(response)) = (chosen, use_context::<leptos_axum::ResponseOptions>()) {
+        let cookie = format!(
+            "{}={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly",
+            i18n::COOKIE,
+            lang.code()
+        );
+        if let Ok(value) = http::HeaderValue::from_str(&cookie) {
+            response.append_header(http::header::SET_COOKIE, value);
+        }
+    }
+    lang
 }
 
 /// Where forms may go besides this site (the social sign-in providers, whom
@@ -82,7 +136,7 @@ pub struct FormTargets(pub Vec<String>);
 /// A strict policy: scripts only from this site or the per-response nonce
 /// that Leptos puts on its hydration script; no plugins, no framing.
 #[cfg(feature = "ssr")]
-fn set_content_security_policy() {
+fn set_content_security_policy(scripts: bool) {
     let (Some(nonce), Some(response)) = (
         leptos::nonce::use_nonce(),
         use_context::<leptos_axum::ResponseOptions>(),
@@ -90,8 +144,14 @@ fn set_content_security_policy() {
         return;
     };
     let targets = use_context::<FormTargets>().unwrap_or_default().0.join(" ");
+    // Without the bundle only Leptos' own nonce'd bootstrap lines remain.
+    let script_src = if scripts {
+        format!("'self' 'nonce-{nonce}' 'wasm-unsafe-eval'")
+    } else {
+        format!("'nonce-{nonce}'")
+    };
     let policy = format!(
-        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+        "default-src 'self'; script-src {script_src}; \
          style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
          object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self' {targets}"
     );

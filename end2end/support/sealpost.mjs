@@ -92,6 +92,12 @@ export async function startSealpost(extraEnv = {}) {
       }
       throw new Error(`no mail to ${to} in the outbox`);
     },
+    /** Runs one SQL statement on this node's SQLite database (e.g. to let time pass). */
+    sql(statement) {
+      const r = spawnSync('python3', ['-c', 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()',
+        join(dataDir, 'sealpost.db'), statement], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`sql ${statement}: ${r.stderr}`);
+    },
     output: () => ({ stdout, stderr }),
     async stop() {
       child.kill('SIGTERM');
@@ -112,8 +118,8 @@ export async function launchChromium() {
 }
 
 /** A new page that records console errors and uncaught exceptions. */
-export async function watchedPage(browser) {
-  const context = await browser.newContext();
+export async function watchedPage(browser, options = {}) {
+  const context = await browser.newContext(options);
   const page = await context.newPage();
   const problems = [];
   page.on('console', (msg) => { if (msg.type() === 'error') problems.push(`console: ${msg.text()}`); });

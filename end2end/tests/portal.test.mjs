@@ -19,22 +19,29 @@ after(async () => {
 });
 
 
-test('a Gmail recipient reads a protected message with a one-time passcode', async () => {
-  // Alice writes the message on the web.
+/** Alice signs in and writes a protected message on the web; returns her page. */
+async function aliceSends(to, subject, body) {
   const sender = await watchedPage(browser);
   await sender.page.goto(`${node.url}/login`);
   await sender.page.fill('#email', 'alice@corp.example');
   await sender.page.fill('#password', 'alice long password');
   await Promise.all([sender.page.waitForURL(`${node.url}/`), sender.page.click('button[type=submit]')]);
   await sender.page.goto(`${node.url}/compose`);
-  await sender.page.fill('#to', 'bob@gmail.example');
-  await sender.page.fill('#subject', 'Board minutes');
-  await sender.page.fill('#body', 'The board agreed on the plan.');
+  await sender.page.fill('#to', to);
+  await sender.page.fill('#subject', subject);
+  await sender.page.fill('#body', body);
   await sender.page.setInputFiles('#attachments', { name: 'minutes.txt', mimeType: 'text/plain', buffer: Buffer.from('minutes') });
   await Promise.all([sender.page.waitForURL(`${node.url}/compose`), sender.page.click('button[type=submit]')]);
+  return sender;
+}
 
-  const notification = await node.mailTo('bob@gmail.example');
-  const link = /http:\/\/127\.0\.0\.1:\d+\/r\/[A-Za-z0-9_-]{43}/.exec(notification)[0];
+function linkIn(notification) {
+  return /http:\/\/127\.0\.0\.1:\d+\/r\/[A-Za-z0-9_-]{43}/.exec(notification)[0];
+}
+
+test('a Gmail recipient reads a protected message with a one-time passcode', async () => {
+  const sender = await aliceSends('bob@gmail.example', 'Board minutes', 'The board agreed on the plan.');
+  const link = linkIn(await node.mailTo('bob@gmail.example'));
 
   const { page, problems, context } = await watchedPage(browser);
   await page.goto(link);
@@ -84,5 +91,79 @@ test('an unknown link says so with 404', async () => {
   assert.equal(response.status(), 404);
   assert.equal((await page.textContent('h1')).trim(), 'This link is not valid.');
   await assertAccessible(page, 'the invalid link page');
+  await context.close();
+});
+
+test('a recipient whose browser prefers Japanese reads the portal in Japanese, on a phone', async () => {
+  const sender = await aliceSends('hanako@yahoo.example', '会議の議事録', '計画は承認されました。');
+  await sender.context.close();
+  const link = linkIn(await node.mailTo('hanako@yahoo.example'));
+
+  const { page, problems, context } = await watchedPage(browser, {
+    locale: 'ja-JP', viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true,
+  });
+  await page.goto(link);
+  assert.equal(await page.getAttribute('html', 'lang'), 'ja');
+  assert.equal((await page.textContent('h1')).trim(), 'alice@corp.example さんから保護されたメッセージが届きました');
+  await assertAccessible(page, 'the landing page in Japanese');
+  // Nothing is wider than the phone's screen.
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 360), 'no horizontal scrolling at 360 px');
+
+  await page.click('text=ワンタイム パスコードでサインイン');
+  await page.waitForSelector('#code-sent');
+  const reference = /参照コード: ([A-Z0-9]{4})/.exec(await page.textContent('#code-sent'))[1];
+  await assertAccessible(page, 'the passcode page in Japanese');
+  const mail = await node.mailTo('hanako@yahoo.example', 2);
+  assert.match(mail, new RegExp(`参照コード: ${reference}`));
+  const code = /ワンタイム パスコードは (\d{8}) です/.exec(mail)[1];
+
+  // A wrong code is refused in Japanese; the right one opens the message.
+  await page.fill('#code', code === '00000000' ? '11111111' : '00000000');
+  await page.click('text=続行');
+  assert.match(await page.textContent('[role=alert]'), /コードが正しくありません。あと 4 回入力できます。/);
+  await page.fill('#code', code);
+  await Promise.all([page.waitForURL(link), page.click('text=続行')]);
+  assert.equal((await page.textContent('#subject')).trim(), '会議の議事録');
+  assert.equal((await page.textContent('dl.headers dt')).trim(), '差出人');
+  await assertAccessible(page, 'the message page in Japanese');
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 360), 'no horizontal scrolling at 360 px');
+
+  // The switch turns the same page to English, and the choice stays.
+  await Promise.all([page.waitForURL(/lang=en/), page.click('nav.lang >> text=English')]);
+  assert.equal(await page.getAttribute('html', 'lang'), 'en');
+  assert.equal((await page.textContent('dl.headers dt')).trim(), 'From');
+  await page.goto(link);
+  assert.equal((await page.textContent('dl.headers dt')).trim(), 'From');
+  await Promise.all([page.waitForURL(/lang=ja/), page.click('nav.lang >> text=日本語')]);
+  assert.equal((await page.textContent('dl.headers dt')).trim(), '差出人');
+
+  // Time passes: the message expires, and the open session shows it.
+  node.sql("UPDATE messages SET expires_at = 1 WHERE subject LIKE '%会議の議事録%'");
+  const expired = await page.goto(link);
+  assert.equal(expired.status(), 410);
+  assert.equal((await page.textContent('h1')).trim(), 'このメッセージは有効期限が切れています。');
+  await assertAccessible(page, 'the expired page in Japanese');
+  const inEnglish = await page.goto(`${link}?lang=en`);
+  assert.equal(inEnglish.status(), 410);
+  assert.equal((await page.textContent('h1')).trim(), 'This message has expired.');
+  await assertAccessible(page, 'the expired page');
+
+  assert.deepEqual(problems.filter((p) => !/status of 4(10|22)/.test(p)), [], 'no console errors');
+  await context.close();
+});
+
+test('the revoked page reads in Japanese', async () => {
+  const sender = await aliceSends('taro@gmail.example', '取り消す予定', '本文');
+  const link = linkIn(await node.mailTo('taro@gmail.example'));
+  await sender.page.goto(`${node.url}/sent`);
+  await Promise.all([sender.page.waitForURL(/\/sent\/.+/), sender.page.click('text=取り消す予定')]);
+  await Promise.all([sender.page.waitForNavigation(), sender.page.click('text=Remove external access')]);
+  await sender.context.close();
+
+  const { page, context } = await watchedPage(browser, { locale: 'ja-JP' });
+  const response = await page.goto(link);
+  assert.equal(response.status(), 410);
+  assert.equal((await page.textContent('h1')).trim(), 'メッセージは送信者によって取り消されました。');
+  await assertAccessible(page, 'the revoked page in Japanese');
   await context.close();
 });

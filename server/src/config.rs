@@ -150,11 +150,8 @@ fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Language {
-    En,
-    Ja,
-}
+/// The language of emails; the pages share its words.
+pub use app::i18n::Lang as Language;
 
 /// Where mail goes onward. Parsed now so a typo stops start-up; the outbound
 /// queue uses it.

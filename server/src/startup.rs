@@ -170,6 +170,12 @@ impl Application {
             intake: intake.clone(),
             passcode_key: Arc::new(keys.derived(labels::PASSCODE)),
             wake_outbound: outbound.wake.clone(),
+            // Five minutes and 64 MB of sanitised views at most.
+            views: Arc::new(crate::portal::ViewCache::new(
+                std::time::Duration::from_secs(300),
+                64 << 20,
+            )),
+            event_log: crate::store::EventLog::start(store.clone()),
             keys,
             settings: settings.clone(),
             store: store.clone(),

@@ -15,9 +15,12 @@ pub use portal::PortalPage;
 pub use sent::{SentListPage, SentMessagePage};
 
 use crate::dto::{Notice, NoticeKind, PageContext};
+use crate::i18n::Lang;
 use crate::server_fns::load_page_context;
+use crate::use_lang;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_location;
 
 /// Loads the page context once per page; during server rendering it is
 /// awaited before the HTML is sent, and hydration reuses the same value.
@@ -26,15 +29,16 @@ pub(crate) fn use_page_context() -> Resource<Result<PageContext, ServerFnError>>
 }
 
 /// The page frame: header with the product name, the main landmark and a footer.
+/// The organization's own pages are in English only, and say so.
 #[component]
 pub(crate) fn Frame(title: &'static str, children: Children) -> impl IntoView {
     view! {
         <Title text=format!("{title} · sealpost")/>
-        <a class="skip" href="#main">"Skip to content"</a>
+        <a class="skip" href="#main">{use_lang().t().skip}</a>
         <header class="top">
             <span class="brand">"sealpost"</span>
         </header>
-        <main id="main" tabindex="-1">
+        <main id="main" tabindex="-1" lang="en">
             <h1>{title}</h1>
             {children()}
         </main>
@@ -57,12 +61,32 @@ pub(crate) fn CsrfField(token: String) -> impl IntoView {
     view! { <input type="hidden" name="csrf" value=token/> }
 }
 
+/// Links to the same page in each language; plain links, so they work
+/// without JavaScript.
+#[component]
+pub(crate) fn LangSwitch() -> impl IntoView {
+    let lang = use_lang();
+    let path = use_location().pathname.get_untracked();
+    view! {
+        <nav class="lang" aria-label=lang.t().language>
+            <ul>
+                {Lang::ALL.iter().map(|&l| view! {
+                    <li>
+                        <a href=format!("{path}?lang={}", l.code()) hreflang=l.code() lang=l.code()
+                            aria-current=(l == lang).then_some("true")>{l.name()}</a>
+                    </li>
+                }).collect_view()}
+            </ul>
+        </nav>
+    }
+}
+
 #[component]
 pub(crate) fn LoadError(error: ServerFnError) -> impl IntoView {
-    let text = match error {
-        ServerFnError::ServerError(text) => text,
-        _ => "sealpost cannot answer right now. Please try again in a moment.".to_string(),
-    };
+    // The service's only error is "cannot answer right now"; its cause is
+    // in the server log, and the page says it in the reader's language.
+    let _ = error;
+    let text = use_lang().t().unavailable;
     view! { <p class="notice error" role="alert">{text}</p> }
 }
 
@@ -74,10 +98,17 @@ pub fn NotFoundPage() -> impl IntoView {
             response.set_status(http::StatusCode::NOT_FOUND);
         }
     }
+    let t = use_lang().t();
     view! {
-        <Frame title="Page not found">
-            <p>"There is no page at this address."</p>
-            <p><a href="/">"Go to the start page"</a></p>
-        </Frame>
+        <Title text=format!("{} · sealpost", t.not_found_title)/>
+        <header class="top">
+            <span class="brand">"sealpost"</span>
+            <LangSwitch/>
+        </header>
+        <main id="main">
+            <h1>{t.not_found_title}</h1>
+            <p>{t.not_found_text}</p>
+            <p><a href="/">{t.not_found_link}</a></p>
+        </main>
     }
 }

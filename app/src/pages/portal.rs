@@ -1,9 +1,11 @@
 //! The recipient portal at `/r/{token}`: landing, one-time passcode, the
 //! message, and the pages that say why a message cannot be read.
 
-use super::{CsrfField, LoadError, NoticeBox};
+use super::{CsrfField, LangSwitch, LoadError, NoticeBox};
 use crate::dto::{Branding, CodeSent, MessageView, Notice, PortalView};
+use crate::i18n::Texts;
 use crate::server_fns::load_portal;
+use crate::use_lang;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -31,6 +33,7 @@ pub fn PortalPage() -> impl IntoView {
     let params = use_params_map();
     let token = move || params.read().get("token").unwrap_or_default();
     let view = Resource::new_blocking(token, load_portal);
+    let t = use_lang().t();
     view! {
         <Suspense>
             {move || Suspend::new(async move {
@@ -39,27 +42,28 @@ pub fn PortalPage() -> impl IntoView {
                     Err(error) => view! { <LoadError error/> }.into_any(),
                     Ok(PortalView::Invalid) => {
                         set_status(404);
-                        plain_page("This link is not valid.", "Check that you opened the whole link from the email.").into_any()
+                        plain_page(t.invalid_title, t.invalid_hint).into_any()
                     }
                     Ok(PortalView::Revoked) => {
                         set_status(410);
-                        plain_page("The message was revoked by the sender.", "Ask the sender if you still need it.").into_any()
+                        plain_page(t.revoked_title, t.revoked_hint).into_any()
                     }
                     Ok(PortalView::Expired) => {
                         set_status(410);
-                        plain_page("This message has expired.", "Ask the sender to send it again if you still need it.").into_any()
+                        plain_page(t.expired_title, t.expired_hint).into_any()
                     }
                     Ok(PortalView::WrongPerson { signed_in_as, sent_to, csrf_token }) => {
                         set_status(403);
-                        let text = format!("You signed in as {signed_in_as}, but this message was sent to {sent_to}.");
+                        let text = (t.wrong_person)(&signed_in_as, &sent_to);
                         view! {
-                            <Title text="Signed in as someone else · sealpost"/>
+                            <Title text=format!("{} · sealpost", t.wrong_person_title)/>
+                            <header class="banner plain"><span class="brand">"sealpost"</span><LangSwitch/></header>
                             <main id="main" class="portal">
                                 <h1>{text}</h1>
                                 <form method="post" action=format!("/r/{token}")>
                                     <CsrfField token=csrf_token/>
                                     <input type="hidden" name="step" value="signout"/>
-                                    <button type="submit">"Sign out and sign in as " {sent_to}</button>
+                                    <button type="submit">{(t.sign_out_and_in)(&sent_to)}</button>
                                 </form>
                             </main>
                         }.into_any()
@@ -67,11 +71,11 @@ pub fn PortalPage() -> impl IntoView {
                     Ok(PortalView::Landing { branding, sender, otp_enabled, providers, csrf_token, notice, code_sent }) => {
                         set_status(200);
                         let ways = Ways { otp_enabled, providers };
-                        landing(token, branding, sender, ways, csrf_token, notice, code_sent).into_any()
+                        landing(t, token, branding, sender, ways, csrf_token, notice, code_sent).into_any()
                     }
                     Ok(PortalView::Message { branding, message, csrf_token }) => {
                         set_status(200);
-                        message_page(token, branding, message, csrf_token).into_any()
+                        message_page(t, token, branding, message, csrf_token).into_any()
                     }
                 }
             })}
@@ -82,6 +86,7 @@ pub fn PortalPage() -> impl IntoView {
 fn plain_page(title: &'static str, hint: &'static str) -> impl IntoView {
     view! {
         <Title text=format!("{title} · sealpost")/>
+        <header class="banner plain"><span class="brand">"sealpost"</span><LangSwitch/></header>
         <main id="main" class="portal">
             <h1>{title}</h1>
             <p>{hint}</p>
@@ -90,7 +95,7 @@ fn plain_page(title: &'static str, hint: &'static str) -> impl IntoView {
 }
 
 #[component]
-fn Banner(branding: Branding) -> impl IntoView {
+fn Banner(t: &'static Texts, branding: Branding) -> impl IntoView {
     let style = format!(
         "background:{};color:{}",
         branding.background_color, branding.text_color
@@ -98,10 +103,11 @@ fn Banner(branding: Branding) -> impl IntoView {
     view! {
         <header class="banner" style=style>
             {match branding.logo_url {
-                Some(url) => view! { <img class="logo" src=url alt="Sender's organization logo" height="40"/> }.into_any(),
+                Some(url) => view! { <img class="logo" src=url alt=t.logo_alt height="40"/> }.into_any(),
                 None => view! { <span class="brand">"sealpost"</span> }.into_any(),
             }}
-            {branding.portal_text.map(|t| view! { <p class="portal-text">{t}</p> })}
+            {branding.portal_text.map(|text| view! { <p class="portal-text">{text}</p> })}
+            <LangSwitch/>
         </header>
     }
 }
@@ -112,7 +118,9 @@ struct Ways {
     providers: Vec<(String, String)>,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn landing(
+    t: &'static Texts,
     token: String,
     branding: Branding,
     sender: String,
@@ -123,10 +131,10 @@ fn landing(
 ) -> impl IntoView {
     let disclaimer = branding.disclaimer_text.clone();
     view! {
-        <Title text="Protected message · sealpost"/>
-        <Banner branding/>
+        <Title text=format!("{} · sealpost", t.landing_title)/>
+        <Banner t branding/>
         <main id="main" class="portal">
-            <h1>{format!("{sender} sent you a protected message")}</h1>
+            <h1>{(t.sent_you)(&sender)}</h1>
             <NoticeBox notice/>
             {(code_sent.is_none() && !ways.providers.is_empty()).then(|| {
                 let token = token.clone();
@@ -137,41 +145,41 @@ fn landing(
                             <form method="post" action=format!("/r/{token}")>
                                 <CsrfField token=csrf.clone()/>
                                 <input type="hidden" name="step" value=id.clone()/>
-                                <button type="submit" class="secondary">{format!("Sign in with {label}")}</button>
+                                <button type="submit" class="secondary">{(t.sign_in_with)(label)}</button>
                             </form>
                         }).collect_view()}
                     </div>
                 }
             })}
             {match (ways.otp_enabled, code_sent) {
-                (false, _) => view! { <p>"This message cannot be opened with a one-time passcode."</p> }.into_any(),
+                (false, _) => view! { <p>{t.otp_disabled}</p> }.into_any(),
                 (true, None) => view! {
-                    <p>"To read it, prove that this address is yours."</p>
+                    <p>{t.prove}</p>
                     <form method="post" action=format!("/r/{token}")>
                         <CsrfField token=csrf_token/>
                         <input type="hidden" name="step" value="passcode"/>
-                        <button type="submit">"Sign in with a one-time passcode"</button>
+                        <button type="submit">{t.sign_in_otp}</button>
                     </form>
                 }.into_any(),
                 (true, Some(sent)) => view! {
-                    <p id="code-sent">{format!("We sent a one-time passcode to {}. Reference code: {}.", sent.address, sent.reference)}</p>
+                    <p id="code-sent">{(t.code_sent)(&sent.address, &sent.reference)}</p>
                     <form method="post" action=format!("/r/{token}") class="card">
                         <CsrfField token=csrf_token.clone()/>
                         <input type="hidden" name="step" value="verify"/>
-                        <label for="code">"One-time passcode"</label>
+                        <label for="code">{t.code_label}</label>
                         <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code"
                             pattern="[0-9]{8}" maxlength="8" required aria-describedby="code-hint"/>
-                        <p id="code-hint" class="hint">"8 digits, valid for 10 minutes."</p>
+                        <p id="code-hint" class="hint">{t.code_hint}</p>
                         <label class="choice">
                             <input type="checkbox" name="remember" value="yes"/>
-                            " This is a private computer. Keep me signed in."
+                            " " {t.remember}
                         </label>
-                        <button type="submit">"Continue"</button>
+                        <button type="submit">{t.continue_}</button>
                     </form>
                     <form method="post" action=format!("/r/{token}")>
                         <CsrfField token=csrf_token/>
                         <input type="hidden" name="step" value="passcode"/>
-                        <button type="submit" class="secondary">"Send a new code"</button>
+                        <button type="submit" class="secondary">{t.new_code}</button>
                     </form>
                 }.into_any(),
             }}
@@ -181,6 +189,7 @@ fn landing(
 }
 
 fn message_page(
+    t: &'static Texts,
     token: String,
     branding: Branding,
     m: MessageView,
@@ -190,28 +199,28 @@ fn message_page(
     let subject = m.subject.clone();
     view! {
         <Title text=format!("{subject} · sealpost")/>
-        <Banner branding/>
+        <Banner t branding/>
         <main id="main" class="portal">
             <h1 id="subject">{m.subject.clone()}</h1>
             <dl class="headers">
-                <dt>"From"</dt><dd id="from">{m.sender.clone()}</dd>
-                <dt>"To"</dt><dd>{m.to.clone()}</dd>
-                <dt>"Date"</dt><dd>{m.date.clone()}</dd>
-                {m.expires.clone().map(|e| view! { <dt>"Expires"</dt><dd>{e}</dd> })}
+                <dt>{t.from}</dt><dd id="from">{m.sender.clone()}</dd>
+                <dt>{t.to}</dt><dd>{m.to.clone()}</dd>
+                <dt>{t.date}</dt><dd>{m.date.clone()}</dd>
+                {m.expires.clone().map(|e| view! { <dt>{t.expires}</dt><dd>{e}</dd> })}
             </dl>
             {m.do_not_forward.then(|| view! {
-                <p class="notice">"Do not forward: the sender asked that this message not be forwarded, printed or copied."</p>
+                <p class="notice">{t.do_not_forward}</p>
             })}
             {match m.body_html.clone() {
                 Some(html) => view! { <div id="body" class="body" inner_html=html></div> }.into_any(),
                 None => view! { <div id="body" class="body text">{m.body_text.clone()}</div> }.into_any(),
             }}
             {(!m.attachments.is_empty()).then(|| view! {
-                <h2>"Attachments"</h2>
+                <h2>{t.attachments}</h2>
                 <ul id="attachments">
                     {m.attachments.iter().map(|a| view! {
                         <li><a href=format!("/r/{token}/attachments/{}", a.index) download>{a.name.clone()}</a>
-                            {format!(" ({} KB)", a.size.div_ceil(1024))}</li>
+                            {format!(" ({})", (t.kilobytes)(a.size))}</li>
                     }).collect_view()}
                 </ul>
             })}
@@ -219,7 +228,7 @@ fn message_page(
             <form method="post" action=format!("/r/{token}")>
                 <CsrfField token=csrf_token/>
                 <input type="hidden" name="step" value="signout"/>
-                <button type="submit" class="secondary">"Sign out"</button>
+                <button type="submit" class="secondary">{t.sign_out}</button>
             </form>
         </main>
     }

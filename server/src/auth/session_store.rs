@@ -46,6 +46,18 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
+        // Whatever saved the session, it keeps the idle timeout it was opened
+        // with (see `SESSION_IDLE`).
+        let idle = record
+            .data
+            .get(super::SESSION_IDLE)
+            .and_then(|v| v.as_i64());
+        if let Some(idle) = idle {
+            let mut record = record.clone();
+            record.expiry_date =
+                time::OffsetDateTime::now_utc().saturating_add(time::Duration::seconds(idle));
+            return delegate!(self, |s| s.save(&record).await);
+        }
         delegate!(self, |s| s.save(record).await)
     }
 

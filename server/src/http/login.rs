@@ -163,7 +163,9 @@ async fn too_many(
     notice: impl Fn(&str) -> Notice,
     until_ms: i64,
 ) -> Response {
-    let (seconds, when) = crate::portal::when(until_ms);
+    let (seconds, minutes, at) = crate::portal::when(until_ms);
+    // The organization's pages are in English.
+    let when = (app::i18n::EN.when)(minutes, &at);
     let text = format!("Too many failed sign-in attempts. Try again {when}.");
     let mut response = state
         .render_with_notice(parts, notice(&text), StatusCode::TOO_MANY_REQUESTS)

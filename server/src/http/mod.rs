@@ -42,6 +42,10 @@ pub struct AppState {
     pub passcode_key: Arc<SecretKey>,
     /// Wakes the outbound workers for mail that should leave at once (passcodes).
     pub wake_outbound: Arc<tokio::sync::Notify>,
+    /// Recently opened messages as the portal shows them.
+    pub views: Arc<crate::portal::ViewCache>,
+    /// Opens and downloads, committed in groups.
+    pub event_log: crate::store::EventLog,
     pub leptos_options: LeptosOptions,
 }
 

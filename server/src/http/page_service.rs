@@ -1,7 +1,7 @@
 use super::AppState;
 use crate::auth::{SESSION_USER_ID, csrf};
 use crate::portal::{self, Lookup, SESSION_RECIPIENT};
-use crate::store::{StoreError, UserRow};
+use crate::store::{EventLine, StoreError, UserRow};
 use app::dto::{
     CodeSent, ComposeDraft, ComposeOptions, Notice, PageContext, PortalView, Role, SentDetail,
     SentItem, Viewer,
@@ -28,6 +28,7 @@ pub async fn signed_in_user(
     let Ok(Some(user_id)) = session.get::<String>(SESSION_USER_ID).await else {
         return Ok(None);
     };
+    crate::auth::keep_alive(session).await;
     Ok(state
         .store
         .user_by_id(&user_id)
@@ -134,22 +135,21 @@ impl AccountService for PageService {
             .flatten();
         match signed_in {
             Some(address) if address == row.address => {
-                let sealed = row
-                    .content
-                    .as_deref()
-                    .ok_or_else(|| unavailable("message without content"))?;
-                let raw = state
-                    .keys
-                    .keyring
-                    .open(row.message_row.as_bytes(), sealed)
+                crate::auth::keep_alive(&session).await;
+                let message = portal::view(&state.store, &state.keys.keyring, &state.views, &row)
+                    .await
                     .map_err(unavailable)?;
-                let _ = state
-                    .store
-                    .record_message_event(&row.message_row, &row.address, "opened")
-                    .await;
+                let opened = EventLine {
+                    kind: "opened".into(),
+                    message_id: Some(row.message_row.clone()),
+                    recipient: Some(row.address.clone()),
+                };
+                if let Err(e) = state.event_log.record(opened).await {
+                    tracing::warn!(error = %e, "an open was not recorded");
+                }
                 Ok(PortalView::Message {
                     branding: portal::branding(&row),
-                    message: portal::message_view(&raw, &row),
+                    message: (*message).clone(),
                     csrf_token,
                 })
             }

@@ -8,15 +8,16 @@ use crate::auth::throttle;
 use crate::portal::{self, Lookup, PasscodeRefused, SESSION_RECIPIENT, VerifyRefused, oauth};
 use crate::store::now_ms;
 use app::dto::{CodeSent, Notice};
+use app::i18n::{Lang, Texts};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::extract::{FromRequest, Path, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, Request, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use std::net::SocketAddr;
-use tower_sessions::{Expiry, Session};
+use tower_sessions::Session;
 
 /// The account name under which failed portal sign-ins are counted per IP.
 const PORTAL: &str = "portal sign-in";
@@ -53,12 +54,9 @@ async fn form(
     let session_id = session.id().map(|id| id.to_string());
     if !csrf::verify(&state.csrf_key, session_id.as_deref(), &form.csrf) {
         let _ = ensure_session_id(session).await;
+        let text = texts(&parts).form_expired;
         return Err(state
-            .render_with_notice(
-                parts,
-                Notice::error("This form has expired. Please try again."),
-                StatusCode::FORBIDDEN,
-            )
+            .render_with_notice(parts, Notice::error(text), StatusCode::FORBIDDEN)
             .await);
     }
     Ok((parts, form))
@@ -76,14 +74,21 @@ async fn open_row(state: &AppState, token: &str) -> Result<Box<crate::store::Por
     }
 }
 
+/// The words of the language the page is shown in.
+fn texts(parts: &Parts) -> &'static Texts {
+    Lang::of_parts(parts).0.t()
+}
+
 /// `429` with `Retry-After` and a text that says when, in minutes and UTC.
 async fn throttled(
     state: &AppState,
     parts: Parts,
     until_ms: i64,
-    text: impl Fn(&str) -> String,
+    text: fn(&str) -> String,
 ) -> Response {
-    let (seconds, when) = portal::when(until_ms);
+    let t = texts(&parts);
+    let (seconds, minutes, at) = portal::when(until_ms);
+    let when = (t.when)(minutes, &at);
     let response = state
         .render_with_notice(
             parts,
@@ -123,10 +128,8 @@ pub async fn submit(
         {
             Ok(counts) if counts.ip >= throttle::PER_IP => {
                 let until = counts.ip_oldest.unwrap_or_else(now_ms) + throttle::WINDOW_MS;
-                return throttled(&state, parts, until, |when| {
-                    format!("Too many failed sign-in attempts from your network. Try again {when}.")
-                })
-                .await;
+                let text = texts(&parts).ip_throttled;
+                return throttled(&state, parts, until, text).await;
             }
             Ok(_) => {}
             Err(e) => {
@@ -154,12 +157,9 @@ pub async fn submit(
             see_other(&format!("/r/{token}"))
         }
         _ => {
+            let text = texts(&parts).form_incomplete;
             state
-                .render_with_notice(
-                    parts,
-                    Notice::error("The form was incomplete. Please try again."),
-                    StatusCode::BAD_REQUEST,
-                )
+                .render_with_notice(parts, Notice::error(text), StatusCode::BAD_REQUEST)
                 .await
         }
     }
@@ -171,7 +171,9 @@ async fn request_passcode(state: AppState, token: String, mut parts: Parts) -> R
         Ok(row) => row,
         Err(response) => return response,
     };
+    let t = texts(&parts);
     let sent = portal::send_passcode(
+        Lang::of_parts(&parts).0,
         &state.store,
         &state.keys.keyring,
         &state.passcode_key,
@@ -189,23 +191,21 @@ async fn request_passcode(state: AppState, token: String, mut parts: Parts) -> R
             state.render(parts, StatusCode::OK).await
         }
         Err(PasscodeRefused::TooManyCodes { until_ms }) => {
-
-            throttled(&state, parts, until_ms, |when| format!("You asked for three codes in 15 minutes. You can ask for a new one {when}.")).await
-
+            throttled(&state, parts, until_ms, t.too_many_codes).await
         }
         Err(PasscodeRefused::Locked { until_ms }) => {
-
-            throttled(&state, parts, until_ms, |when| format!("Too many wrong codes were entered for this message: passcode sign-in is locked. Try again {when}.")).await
-
+            throttled(&state, parts, until_ms, t.locked).await
         }
         Err(PasscodeRefused::NotAllowed) => {
-            let text = "This message cannot be opened with a one-time passcode.";
+            let text = t.otp_disabled;
             state
                 .render_with_notice(parts, Notice::error(text), StatusCode::FORBIDDEN)
                 .await
         }
         Err(PasscodeRefused::Store(e)) => {
-            state.unavailable(parts, "passcode could not be sent", &e).await
+            state
+                .unavailable(parts, "passcode could not be sent", &e)
+                .await
         }
     }
 }
@@ -222,7 +222,7 @@ async fn verify(
         Ok(row) => row,
         Err(response) => return response,
     };
-    let new_code = " Ask for a new code below.";
+    let t = texts(&parts);
     match portal::verify(&state.store, &state.passcode_key, &row, &form.code).await {
         Ok(()) => {
             let bound = async {
@@ -230,14 +230,20 @@ async fn verify(
                 session.insert(SESSION_RECIPIENT, &row.address).await
             };
             if let Err(e) = bound.await {
-                return state.unavailable(parts, "recipient session could not be saved", &e).await;
+                return state
+                    .unavailable(parts, "recipient session could not be saved", &e)
+                    .await;
             }
             let idle = if form.remember.is_some() {
                 time::Duration::days(30)
             } else {
                 time::Duration::minutes(30)
             };
-            session.set_expiry(Some(Expiry::OnInactivity(idle)));
+            if let Err(e) = crate::auth::set_idle_timeout(&session, idle).await {
+                return state
+                    .unavailable(parts, "recipient session could not be saved", &e)
+                    .await;
+            }
             let _ = state
                 .store
                 .record_message_event(&row.message_row, &row.address, "signed in with passcode")
@@ -252,34 +258,31 @@ async fn verify(
                 address: row.address.clone(),
                 reference,
             });
-            let text = format!(
-                "That code is wrong. You have {tries_left} {} left.",
-                if tries_left == 1 { "try" } else { "tries" }
-            );
+            let text = (t.wrong_code)(tries_left);
             state
                 .render_with_notice(parts, Notice::error(text), StatusCode::UNPROCESSABLE_ENTITY)
                 .await
         }
         Err(VerifyRefused::Expired) => {
-            let text = format!("That code has expired: codes are valid for 10 minutes.{new_code}");
+            let text = t.code_expired;
             state
                 .render_with_notice(parts, Notice::error(text), StatusCode::UNPROCESSABLE_ENTITY)
                 .await
         }
         Err(VerifyRefused::Used) => {
-            let text = format!("That code was already used: each code works once.{new_code}");
+            let text = t.code_used;
             state
                 .render_with_notice(parts, Notice::error(text), StatusCode::UNPROCESSABLE_ENTITY)
                 .await
         }
         Err(VerifyRefused::NoCode) => {
-            let text = "There is no valid code for this message. Ask for a new code below.";
+            let text = t.no_code;
             state
                 .render_with_notice(parts, Notice::error(text), StatusCode::UNPROCESSABLE_ENTITY)
                 .await
         }
         Err(VerifyRefused::TooManyTries) => {
-            let text = format!("Too many wrong tries: this code no longer works.{new_code}");
+            let text = t.too_many_tries;
             retry_after(
                 state
                     .render_with_notice(parts, Notice::error(text), StatusCode::TOO_MANY_REQUESTS)
@@ -288,12 +291,12 @@ async fn verify(
             )
         }
         Err(VerifyRefused::Locked { until_ms }) => {
-
-            throttled(&state, parts, until_ms, |when| format!("Too many wrong codes were entered for this message: passcode sign-in is locked. Try again {when}.")).await
-
+            throttled(&state, parts, until_ms, t.locked).await
         }
         Err(VerifyRefused::Store(e)) => {
-            state.unavailable(parts, "passcode could not be checked", &e).await
+            state
+                .unavailable(parts, "passcode could not be checked", &e)
+                .await
         }
     }
 }
@@ -303,22 +306,24 @@ async fn verify(
 pub async fn download(
     State(state): State<AppState>,
     Path((token, index)): Path<(String, usize)>,
+    headers: HeaderMap,
     session: Session,
 ) -> Response {
+    let t = Lang::of_headers(&headers, None).0.t();
     let row = match portal::lookup(&state.store, &token).await {
         Ok(Lookup::Open(row)) => row,
         Ok(Lookup::Invalid) => {
-            return (StatusCode::NOT_FOUND, "This link is not valid.").into_response();
+            return (StatusCode::NOT_FOUND, t.invalid_title).into_response();
         }
         Ok(Lookup::Revoked) => {
-            return (StatusCode::GONE, "The message was revoked by the sender.").into_response();
+            return (StatusCode::GONE, t.revoked_title).into_response();
         }
         Ok(Lookup::Expired) => {
-            return (StatusCode::GONE, "This message has expired.").into_response();
+            return (StatusCode::GONE, t.expired_title).into_response();
         }
         Err(e) => {
             tracing::error!(error = %e, "attachment lookup failed");
-            return (StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE).into_response();
+            return (StatusCode::SERVICE_UNAVAILABLE, t.unavailable).into_response();
         }
     };
     if session
@@ -331,20 +336,24 @@ pub async fn download(
     {
         return see_other(&format!("/r/{token}"));
     }
-    let Some(raw) = row
-        .content
-        .as_deref()
-        .and_then(|c| state.keys.keyring.open(row.message_row.as_bytes(), c).ok())
-    else {
-        return (StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE).into_response();
+    let raw = match portal::content(&state.store, &state.keys.keyring, &row).await {
+        Ok(raw) => raw,
+        Err(e) => {
+            tracing::error!(error = %e, "attachment unavailable");
+            return (StatusCode::SERVICE_UNAVAILABLE, t.unavailable).into_response();
+        }
     };
     let Some((name, content_type, bytes)) = portal::attachment(&raw, index) else {
-        return (StatusCode::NOT_FOUND, "There is no such attachment.").into_response();
+        return (StatusCode::NOT_FOUND, t.no_attachment).into_response();
     };
-    let _ = state
-        .store
-        .record_message_event(&row.message_row, &row.address, "attachment downloaded")
-        .await;
+    let downloaded = crate::store::EventLine {
+        kind: "attachment downloaded".into(),
+        message_id: Some(row.message_row.clone()),
+        recipient: Some(row.address.clone()),
+    };
+    if let Err(e) = state.event_log.record(downloaded).await {
+        tracing::warn!(error = %e, "a download was not recorded");
+    }
     let safe_name: String = name
         .chars()
         .filter(|c| !c.is_control() && *c != '"' && *c != '\\')
@@ -391,7 +400,7 @@ async fn start_oauth(
         .find(|p| p.id == provider)
         .filter(|_| row.social_enabled)
     else {
-        let text = "This message cannot be opened with that sign-in.";
+        let text = texts(&parts).social_refused;
         return state
             .render_with_notice(parts, Notice::error(text), StatusCode::FORBIDDEN)
             .await;
@@ -423,17 +432,15 @@ async fn back_with(session: &Session, back: &str, text: String) -> Response {
 pub async fn oauth_callback(
     State(state): State<AppState>,
     session: Session,
+    headers: HeaderMap,
     axum::extract::Query(query): axum::extract::Query<Callback>,
 ) -> Response {
+    let t = Lang::of_headers(&headers, None).0.t();
     let Ok(Some(pending)) = session
         .remove::<oauth::Pending>(oauth::SESSION_PENDING)
         .await
     else {
-        return (
-            StatusCode::BAD_REQUEST,
-            "This sign-in was not started here, or it was already completed. Open the link from your email again.",
-        )
-            .into_response();
+        return (StatusCode::BAD_REQUEST, t.oauth_not_started).into_response();
     };
     let back = format!("/r/{}", pending.token);
     let Some(provider) = state
@@ -442,12 +449,7 @@ pub async fn oauth_callback(
         .iter()
         .find(|p| p.id == pending.provider)
     else {
-        return back_with(
-            &session,
-            &back,
-            "That sign-in is not available any more.".into(),
-        )
-        .await;
+        return back_with(&session, &back, t.oauth_gone.into()).await;
     };
     let state_matches: bool = query.state.as_deref().is_some_and(|s| {
         subtle::ConstantTimeEq::ct_eq(s.as_bytes(), pending.state.as_bytes()).into()
@@ -455,10 +457,7 @@ pub async fn oauth_callback(
     let code = match query.code {
         Some(code) if query.error.is_none() && state_matches => code,
         _ => {
-            let text = format!(
-                "Sign-in with {} was cancelled or interrupted. Please try again.",
-                provider.label
-            );
+            let text = (t.oauth_cancelled)(provider.label);
             return back_with(&session, &back, text).await;
         }
     };
@@ -471,10 +470,7 @@ pub async fn oauth_callback(
         Ok(identity) => identity,
         Err(e) => {
             tracing::warn!(provider = provider.id, error = %e, "social sign-in failed");
-            let text = format!(
-                "{} could not confirm who you are. Please try again.",
-                provider.label
-            );
+            let text = (t.oauth_failed)(provider.label);
             return back_with(&session, &back, text).await;
         }
     };
@@ -485,9 +481,14 @@ pub async fn oauth_callback(
                 session.insert(SESSION_RECIPIENT, &row.address).await
             };
             if bound.await.is_err() {
-                return (StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE).into_response();
+                return (StatusCode::SERVICE_UNAVAILABLE, t.unavailable).into_response();
             }
-            session.set_expiry(Some(Expiry::OnInactivity(time::Duration::minutes(30))));
+            if crate::auth::set_idle_timeout(&session, time::Duration::minutes(30))
+                .await
+                .is_err()
+            {
+                return (StatusCode::SERVICE_UNAVAILABLE, t.unavailable).into_response();
+            }
             let kind = format!("signed in with {}", provider.label);
             let _ = state
                 .store
@@ -500,16 +501,9 @@ pub async fn oauth_callback(
             see_other(&back)
         }
         Some(email) => {
-            let text = format!("{} has not verified the address {email}.", provider.label);
+            let text = (t.oauth_unverified)(provider.label, &email);
             back_with(&session, &back, text).await
         }
-        None => {
-            back_with(
-                &session,
-                &back,
-                format!("{} did not tell us your email address.", provider.label),
-            )
-            .await
-        }
+        None => back_with(&session, &back, (t.oauth_no_email)(provider.label)).await,
     }
 }

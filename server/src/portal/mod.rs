@@ -2,9 +2,11 @@
 //! passcodes, and the message as a recipient sees it. Every check reads
 //! the database, so a revocation on any node takes effect at once.
 
+mod cache;
 pub mod oauth;
 mod render;
 
+pub use cache::ViewCache;
 pub use render::{attachment, message_view};
 
 use crate::crypto::{SecretKey, hmac_sha256, random_bytes, sha256};
@@ -52,6 +54,46 @@ pub async fn lookup(store: &Store, token: &str) -> Result<Lookup, StoreError> {
     } else {
         Lookup::Open(Box::new(row))
     })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the message cannot be decrypted: {0}")]
+    Crypto(#[from] crate::crypto::CryptoError),
+    #[error("the message has no stored content")]
+    NoContent,
+}
+
+/// The message as sent, decrypted. Call only after the request's checks.
+pub async fn content(
+    store: &Store,
+    keyring: &crate::crypto::Keyring,
+    row: &PortalRow,
+) -> Result<Vec<u8>, OpenError> {
+    let sealed = store
+        .message_content(&row.message_row)
+        .await?
+        .ok_or(OpenError::NoContent)?;
+    Ok(keyring.open(row.message_row.as_bytes(), &sealed)?)
+}
+
+/// The message page's view of a copy, from the cache when it was made
+/// recently. Call only after the request's checks.
+pub async fn view(
+    store: &Store,
+    keyring: &crate::crypto::Keyring,
+    cache: &ViewCache,
+    row: &PortalRow,
+) -> Result<std::sync::Arc<app::dto::MessageView>, OpenError> {
+    if let Some(view) = cache.get(&row.recipient_id) {
+        return Ok(view);
+    }
+    let raw = content(store, keyring, row).await?;
+    let view = std::sync::Arc::new(message_view(&raw, row));
+    cache.put(&row.recipient_id, view.clone());
+    Ok(view)
 }
 
 pub fn branding(row: &PortalRow) -> Branding {
@@ -119,8 +161,37 @@ fn reference_code() -> String {
         .collect()
 }
 
+/// The passcode email's subject and text, in the language of the page the
+/// recipient asked from.
+fn passcode_email(
+    lang: app::i18n::Lang,
+    code: &str,
+    reference: &str,
+    sender: &str,
+) -> (String, String) {
+    match lang {
+        app::i18n::Lang::En => (
+            format!("Your one-time passcode (reference {reference})"),
+            format!(
+                "Your one-time passcode is {code}\n\nReference code: {reference}\n\n\
+                 It is valid for 10 minutes and works once. You asked for it to read a \
+                 protected message from {sender}. If you did not, ignore this email.\n"
+            ),
+        ),
+        app::i18n::Lang::Ja => (
+            format!("ワンタイム パスコード (参照コード {reference})"),
+            format!(
+                "ワンタイム パスコードは {code} です。\n\n参照コード: {reference}\n\n\
+                 有効期間は 10 分で、1 回だけ使えます。{sender} さんからの保護されたメッセージを\
+                 読むために要求されたものです。心当たりがない場合は、このメールを無視してください。\n"
+            ),
+        ),
+    }
+}
+
 /// Makes a code and queues the mail that carries it.
 pub async fn send_passcode(
+    lang: app::i18n::Lang,
     store: &Store,
     keyring: &crate::crypto::Keyring,
     passcode_key: &SecretKey,
@@ -144,16 +215,20 @@ pub async fn send_passcode(
     let id = new_id();
     let code = eight_digits();
     let reference = reference_code();
+    let (subject, body) = passcode_email(lang, &code, &reference, &row.sender);
     let email = mail_builder::MessageBuilder::new()
         .from(row.sender.as_str())
         .to(row.address.as_str())
-        .subject(format!("Your one-time passcode (reference {reference})"))
-        .header("Auto-Submitted", mail_builder::headers::raw::Raw::new("auto-generated"))
-        .text_body(format!(
-            "Your one-time passcode is {code}\n\nReference code: {reference}\n\nIt is valid for 10 minutes and works once. \
-             You asked for it to read a protected message from {}. If you did not, ignore this email.\n",
-            row.sender
-        ))
+        .subject(subject)
+        .header(
+            "Auto-Submitted",
+            mail_builder::headers::raw::Raw::new("auto-generated"),
+        )
+        .header(
+            "Content-Language",
+            mail_builder::headers::raw::Raw::new(lang.code()),
+        )
+        .text_body(body)
         .write_to_vec()
         .expect("writing to memory cannot fail");
     let job_id = new_id();
@@ -251,19 +326,12 @@ pub async fn verify(
 }
 
 /// `in 12 minutes (at 09:30 UTC)`.
-pub fn when(until_ms: i64) -> (u64, String) {
+pub fn when(until_ms: i64) -> (u64, u64, String) {
     let seconds = ((until_ms - now_ms()) / 1000).max(1) as u64;
-    let minutes = seconds.div_ceil(60);
     let at = time::OffsetDateTime::from_unix_timestamp(until_ms / 1000)
         .map(|t| format!("{:02}:{:02}", t.hour(), t.minute()))
         .unwrap_or_default();
-    (
-        seconds,
-        format!(
-            "in {minutes} minute{} (at {at} UTC)",
-            if minutes == 1 { "" } else { "s" }
-        ),
-    )
+    (seconds, seconds.div_ceil(60), at)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! written once with `$n` parameters, which both drivers accept, and runs on
 //! whichever pool the database URL chose.
 
+mod event_log;
 mod events;
 mod jobs;
 mod keys;
@@ -13,6 +14,7 @@ mod templates;
 mod throttle;
 mod users;
 
+pub use event_log::{EventLine, EventLog};
 pub use events::Event;
 pub use jobs::{JobRow, OutboxRow};
 pub use keys::{KeyRow, OrganizationRow};
@@ -39,6 +41,9 @@ pub enum StoreError {
     Query(#[from] sqlx::Error),
     #[error("{0} already exists")]
     Conflict(String),
+    /// A grouped write failed; the cause was logged once for the group.
+    #[error("grouped write failed: {0}")]
+    Batch(String),
 }
 
 impl StoreError {
@@ -104,8 +109,11 @@ impl Store {
                 .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
+            // A connection to a local file cannot go stale: no ping (one more
+            // round trip to the connection's thread) before every query.
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
+                .test_before_acquire(false)
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await

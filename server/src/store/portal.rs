@@ -13,7 +13,6 @@ pub struct PortalRow {
     pub expires_at: Option<i64>,
     pub revoked_at: Option<i64>,
     pub rights: Option<String>,
-    pub content: Option<Vec<u8>>,
     pub failed_passcodes: i64,
     pub passcode_locked_until: Option<i64>,
     pub template_id: String,
@@ -48,7 +47,7 @@ pub struct NewPasscode<'a> {
 impl Store {
     pub async fn portal_by_token_hash(&self, token_hash: &[u8]) -> Result<Option<PortalRow>> {
         let sql = "SELECT r.id AS recipient_id, r.address, m.id AS message_row, m.sender, m.subject, m.received_at, \
-                   m.expires_at, m.revoked_at, m.rights, m.content, r.failed_passcodes, r.passcode_locked_until, t.id AS template_id, (t.logo IS NOT NULL) AS has_logo, t.name AS template_name, \
+                   m.expires_at, m.revoked_at, m.rights, r.failed_passcodes, r.passcode_locked_until, t.id AS template_id, (t.logo IS NOT NULL) AS has_logo, t.name AS template_name, \
                    t.background_color, t.portal_text, t.disclaimer_text, t.otp_enabled, t.social_enabled \
                    FROM recipients r JOIN messages m ON m.id = r.message_id JOIN templates t ON t.id = m.template_id \
                    WHERE r.token_hash = $1 AND r.experience = 'link'";
@@ -58,6 +57,16 @@ impl Store {
         .bind(token_hash)
         .fetch_optional(pool)
         .await)?)
+    }
+
+    /// The sealed message, read only when a page or download needs it.
+    pub async fn message_content(&self, message_row: &str) -> Result<Option<Vec<u8>>> {
+        let sql = "SELECT content FROM messages WHERE id = $1";
+        let row: Option<(Option<Vec<u8>>,)> = on_pool!(self.db(), |pool| sqlx::query_as(sql)
+            .bind(message_row)
+            .fetch_optional(pool)
+            .await)?;
+        Ok(row.and_then(|(content,)| content))
     }
 
     pub async fn passcodes_since(

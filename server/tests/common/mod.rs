@@ -215,8 +215,17 @@ fn node_settings(db: &TestDatabase, extra: &[(&'static str, String)]) -> Setting
 }
 
 pub fn browser() -> reqwest::Client {
+    browser_in("en-US,en;q=0.9")
+}
+
+/// A browser whose preferred languages are `accept_language`.
+pub fn browser_in(accept_language: &str) -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(reqwest::header::ACCEPT, "text/html".parse().unwrap());
+    headers.insert(
+        reqwest::header::ACCEPT_LANGUAGE,
+        accept_language.parse().unwrap(),
+    );
     reqwest::Client::builder()
         // A request that hangs fails the test with its URL instead of
         // holding CI until its time runs out.

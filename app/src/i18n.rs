@@ -1,0 +1,399 @@
+//! The recipient-facing words, in English and Japanese.
+//!
+//! The server picks the language per request (a `?lang=` switch, then the
+//! `lang` cookie the switch leaves, then `Accept-Language`) and writes it into
+//! `<html lang>`; the browser reads it back from there when it hydrates, so
+//! both render the same words without another round trip.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Lang {
+    #[default]
+    En,
+    Ja,
+}
+
+/// The cookie the language switch sets.
+pub const COOKIE: &str = "lang";
+
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::En, Lang::Ja];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Ja => "ja",
+        }
+    }
+
+    /// The language's own name, as the switch shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Lang::En => "English",
+            Lang::Ja => "日本語",
+        }
+    }
+
+    /// `en`, `ja`, or a tag of theirs such as `ja-JP`.
+    pub fn parse(tag: &str) -> Option<Lang> {
+        let primary = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+        match primary.as_str() {
+            "en" => Some(Lang::En),
+            "ja" => Some(Lang::Ja),
+            _ => None,
+        }
+    }
+
+    /// The supported language the browser prefers most (RFC 9110 q-values;
+    /// ties keep the browser's order).
+    pub fn from_accept_language(header: &str) -> Option<Lang> {
+        let mut best: Option<(f32, Lang)> = None;
+        for item in header.split(',') {
+            let mut pieces = item.split(';');
+            let Some(lang) = pieces.next().and_then(Lang::parse) else {
+                continue;
+            };
+            let q = pieces
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            if q > 0.0 && best.is_none_or(|(b, _)| q > b) {
+                best = Some((q, lang));
+            }
+        }
+        best.map(|(_, lang)| lang)
+    }
+
+    /// The language for a request: `?lang=`, the cookie, the browser's
+    /// preference, English. The first result says whether the query chose it
+    /// (the page then remembers the choice in the cookie).
+    pub fn of_request(
+        query: Option<&str>,
+        cookie: Option<&str>,
+        accept: Option<&str>,
+    ) -> (Lang, bool) {
+        let from_query = query.and_then(|q| {
+            q.split('&')
+                .filter_map(|pair| pair.strip_prefix("lang="))
+                .find_map(Lang::parse)
+        });
+        if let Some(lang) = from_query {
+            return (lang, true);
+        }
+        let from_cookie = cookie.and_then(|c| {
+            c.split(';')
+                .filter_map(|pair| pair.trim().strip_prefix("lang="))
+                .find_map(Lang::parse)
+        });
+        let lang = from_cookie
+            .or_else(|| accept.and_then(Lang::from_accept_language))
+            .unwrap_or_default();
+        (lang, false)
+    }
+
+    pub fn t(self) -> &'static Texts {
+        match self {
+            Lang::En => &EN,
+            Lang::Ja => &JA,
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl Lang {
+    /// [`Lang::of_request`] on an HTTP request.
+    pub fn of_parts(parts: &http::request::Parts) -> (Lang, bool) {
+        Lang::of_headers(&parts.headers, parts.uri.query())
+    }
+
+    pub fn of_headers(headers: &http::HeaderMap, query: Option<&str>) -> (Lang, bool) {
+        let header = |name| {
+            headers
+                .get_all(&name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect::<Vec<_>>()
+                .join(if name == http::header::COOKIE {
+                    ";"
+                } else {
+                    ","
+                })
+        };
+        let cookie = header(http::header::COOKIE);
+        let accept = header(http::header::ACCEPT_LANGUAGE);
+        Lang::of_request(query, Some(&cookie), Some(&accept))
+    }
+}
+
+/// Every recipient-facing text. Texts with parts to fill in are functions.
+pub struct Texts {
+    pub skip: &'static str,
+    pub language: &'static str,
+    pub not_found_title: &'static str,
+    pub not_found_text: &'static str,
+    pub not_found_link: &'static str,
+    pub unavailable: &'static str,
+
+    pub invalid_title: &'static str,
+    pub invalid_hint: &'static str,
+    pub revoked_title: &'static str,
+    pub revoked_hint: &'static str,
+    pub expired_title: &'static str,
+    pub expired_hint: &'static str,
+    pub wrong_person_title: &'static str,
+    pub wrong_person: fn(&str, &str) -> String,
+    pub sign_out_and_in: fn(&str) -> String,
+
+    pub landing_title: &'static str,
+    pub logo_alt: &'static str,
+    pub sent_you: fn(&str) -> String,
+    pub sign_in_with: fn(&str) -> String,
+    pub otp_disabled: &'static str,
+    pub prove: &'static str,
+    pub sign_in_otp: &'static str,
+    pub code_sent: fn(&str, &str) -> String,
+    pub code_label: &'static str,
+    pub code_hint: &'static str,
+    pub remember: &'static str,
+    pub continue_: &'static str,
+    pub new_code: &'static str,
+
+    pub from: &'static str,
+    pub to: &'static str,
+    pub date: &'static str,
+    pub expires: &'static str,
+    pub do_not_forward: &'static str,
+    pub attachments: &'static str,
+    pub kilobytes: fn(u64) -> String,
+    pub sign_out: &'static str,
+
+    /// "in 5 minutes (at 14:05 UTC)": minutes, then the clock time.
+    pub when: fn(u64, &str) -> String,
+    pub form_expired: &'static str,
+    pub form_incomplete: &'static str,
+    pub ip_throttled: fn(&str) -> String,
+    pub too_many_codes: fn(&str) -> String,
+    pub locked: fn(&str) -> String,
+    pub wrong_code: fn(i64) -> String,
+    pub code_expired: &'static str,
+    pub code_used: &'static str,
+    pub no_code: &'static str,
+    pub too_many_tries: &'static str,
+    pub no_attachment: &'static str,
+    pub social_refused: &'static str,
+    pub oauth_not_started: &'static str,
+    pub oauth_gone: &'static str,
+    pub oauth_cancelled: fn(&str) -> String,
+    pub oauth_unverified: fn(&str, &str) -> String,
+    pub oauth_no_email: fn(&str) -> String,
+    pub oauth_failed: fn(&str) -> String,
+}
+
+pub static EN: Texts = Texts {
+    skip: "Skip to content",
+    language: "Language",
+    not_found_title: "Page not found",
+    not_found_text: "There is no page at this address.",
+    not_found_link: "Go to the start page",
+    unavailable: "sealpost cannot answer right now. Please try again in a moment.",
+
+    invalid_title: "This link is not valid.",
+    invalid_hint: "Check that you opened the whole link from the email.",
+    revoked_title: "The message was revoked by the sender.",
+    revoked_hint: "Ask the sender if you still need it.",
+    expired_title: "This message has expired.",
+    expired_hint: "Ask the sender to send it again if you still need it.",
+    wrong_person_title: "Signed in as someone else",
+    wrong_person: |who, to| format!("You signed in as {who}, but this message was sent to {to}."),
+    sign_out_and_in: |to| format!("Sign out and sign in as {to}"),
+
+    landing_title: "Protected message",
+    logo_alt: "Sender's organization logo",
+    sent_you: |sender| format!("{sender} sent you a protected message"),
+    sign_in_with: |provider| format!("Sign in with {provider}"),
+    otp_disabled: "This message cannot be opened with a one-time passcode.",
+    prove: "To read it, prove that this address is yours.",
+    sign_in_otp: "Sign in with a one-time passcode",
+    code_sent: |address, reference| {
+        format!("We sent a one-time passcode to {address}. Reference code: {reference}.")
+    },
+    code_label: "One-time passcode",
+    code_hint: "8 digits, valid for 10 minutes.",
+    remember: "This is a private computer. Keep me signed in.",
+    continue_: "Continue",
+    new_code: "Send a new code",
+
+    from: "From",
+    to: "To",
+    date: "Date",
+    expires: "Expires",
+    do_not_forward: "Do not forward: the sender asked that this message not be forwarded, printed or copied.",
+    attachments: "Attachments",
+    kilobytes: |size| format!("{} KB", size.div_ceil(1024)),
+    sign_out: "Sign out",
+
+    when: |minutes, at| {
+        format!(
+            "in {minutes} minute{} (at {at} UTC)",
+            if minutes == 1 { "" } else { "s" }
+        )
+    },
+    form_expired: "This form has expired. Please try again.",
+    form_incomplete: "The form was incomplete. Please try again.",
+    ip_throttled: |when| {
+        format!("Too many failed sign-in attempts from your network. Try again {when}.")
+    },
+    too_many_codes: |when| {
+        format!("You asked for three codes in 15 minutes. You can ask for a new one {when}.")
+    },
+    locked: |when| {
+        format!(
+            "Too many wrong codes were entered for this message: passcode sign-in is locked. Try again {when}."
+        )
+    },
+    wrong_code: |tries_left| {
+        format!(
+            "That code is wrong. You have {tries_left} {} left.",
+            if tries_left == 1 { "try" } else { "tries" }
+        )
+    },
+    code_expired: "That code has expired: codes are valid for 10 minutes. Ask for a new code below.",
+    code_used: "That code was already used: each code works once. Ask for a new code below.",
+    no_code: "There is no valid code for this message. Ask for a new code below.",
+    too_many_tries: "Too many wrong tries: this code no longer works. Ask for a new code below.",
+    no_attachment: "There is no such attachment.",
+    social_refused: "This message cannot be opened with that sign-in.",
+    oauth_not_started: "This sign-in was not started here, or it was already completed. Open the link from your email again.",
+    oauth_gone: "That sign-in is not available any more.",
+    oauth_cancelled: |provider| {
+        format!("Sign-in with {provider} was cancelled or interrupted. Please try again.")
+    },
+    oauth_unverified: |provider, email| format!("{provider} has not verified the address {email}."),
+    oauth_no_email: |provider| format!("{provider} did not tell us your email address."),
+    oauth_failed: |provider| format!("{provider} could not confirm who you are. Please try again."),
+};
+
+pub static JA: Texts = Texts {
+    skip: "本文へ移動",
+    language: "言語",
+    not_found_title: "ページが見つかりません",
+    not_found_text: "このアドレスにはページがありません。",
+    not_found_link: "最初のページへ",
+    unavailable: "sealpost は現在応答できません。しばらくしてからもう一度お試しください。",
+
+    invalid_title: "このリンクは無効です。",
+    invalid_hint: "メールのリンクを最後まで開いたか確認してください。",
+    revoked_title: "メッセージは送信者によって取り消されました。",
+    revoked_hint: "必要な場合は送信者にお問い合わせください。",
+    expired_title: "このメッセージは有効期限が切れています。",
+    expired_hint: "必要な場合は送信者に再送を依頼してください。",
+    wrong_person_title: "別のユーザーとしてサインインしています",
+    wrong_person: |who, to| {
+        format!("{who} としてサインインしていますが、このメッセージの宛先は {to} です。")
+    },
+    sign_out_and_in: |to| format!("サインアウトして {to} としてサインイン"),
+
+    landing_title: "保護されたメッセージ",
+    logo_alt: "送信者の組織のロゴ",
+    sent_you: |sender| format!("{sender} さんから保護されたメッセージが届きました"),
+    sign_in_with: |provider| format!("{provider} でサインイン"),
+    otp_disabled: "このメッセージはワンタイム パスコードでは開けません。",
+    prove: "メッセージを読むには、このメールアドレスがご自身のものであることを確認してください。",
+    sign_in_otp: "ワンタイム パスコードでサインイン",
+    code_sent: |address, reference| {
+        format!("{address} にワンタイム パスコードを送信しました。参照コード: {reference}")
+    },
+    code_label: "ワンタイム パスコード",
+    code_hint: "8 桁の数字、有効期間は 10 分です。",
+    remember: "これは個人のコンピューターです。サインインしたままにする。",
+    continue_: "続行",
+    new_code: "新しいコードを送信",
+
+    from: "差出人",
+    to: "宛先",
+    date: "日付",
+    expires: "有効期限",
+    do_not_forward: "転送不可: 送信者はこのメッセージの転送、印刷、コピーを禁止しています。",
+    attachments: "添付ファイル",
+    kilobytes: |size| format!("{} KB", size.div_ceil(1024)),
+    sign_out: "サインアウト",
+
+    when: |minutes, at| format!("{minutes} 分後 (UTC {at} 以降)"),
+    form_expired: "このフォームは有効期限が切れました。もう一度お試しください。",
+    form_incomplete: "フォームの内容が不完全です。もう一度お試しください。",
+    ip_throttled: |when| {
+        format!(
+            "お使いのネットワークからのサインイン失敗が多すぎます。{when}にもう一度お試しください。"
+        )
+    },
+    too_many_codes: |when| {
+        format!("15 分間に 3 回コードを要求しました。新しいコードは{when}に要求できます。")
+    },
+    locked: |when| {
+        format!(
+            "このメッセージに対して誤ったコードが多数入力されたため、パスコードでのサインインはロックされています。{when}にもう一度お試しください。"
+        )
+    },
+    wrong_code: |tries_left| {
+        format!("コードが正しくありません。あと {tries_left} 回入力できます。")
+    },
+    code_expired: "このコードは有効期限が切れています (有効期間は 10 分です)。下のボタンで新しいコードを要求してください。",
+    code_used: "このコードは使用済みです (各コードは 1 回だけ使えます)。下のボタンで新しいコードを要求してください。",
+    no_code: "このメッセージに有効なコードはありません。下のボタンで新しいコードを要求してください。",
+    too_many_tries: "誤った入力が多すぎるため、このコードは使えなくなりました。下のボタンで新しいコードを要求してください。",
+    no_attachment: "その添付ファイルはありません。",
+    social_refused: "このメッセージはそのサインイン方法では開けません。",
+    oauth_not_started: "このサインインはここで開始されていないか、すでに完了しています。メールのリンクをもう一度開いてください。",
+    oauth_gone: "そのサインイン方法は現在利用できません。",
+    oauth_cancelled: |provider| {
+        format!("{provider} でのサインインは取り消されたか中断されました。もう一度お試しください。")
+    },
+    oauth_unverified: |provider, email| {
+        format!("{provider} はアドレス {email} を確認済みとしていません。")
+    },
+    oauth_no_email: |provider| format!("{provider} からメールアドレスを受け取れませんでした。"),
+    oauth_failed: |provider| {
+        format!("{provider} で本人確認ができませんでした。もう一度お試しください。")
+    },
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_browser_preference_with_the_highest_weight_wins() {
+        assert_eq!(
+            Lang::from_accept_language("ja-JP,ja;q=0.9,en;q=0.8"),
+            Some(Lang::Ja)
+        );
+        assert_eq!(
+            Lang::from_accept_language("fr, en;q=0.5, ja;q=0.7"),
+            Some(Lang::Ja)
+        );
+        assert_eq!(Lang::from_accept_language("en-GB,ja;q=0.2"), Some(Lang::En));
+        assert_eq!(Lang::from_accept_language("ja;q=0"), None);
+        assert_eq!(Lang::from_accept_language("de-DE"), None);
+    }
+
+    #[test]
+    fn the_switch_beats_the_cookie_which_beats_the_browser() {
+        assert_eq!(
+            Lang::of_request(Some("lang=ja"), Some("lang=en"), Some("en")),
+            (Lang::Ja, true)
+        );
+        assert_eq!(
+            Lang::of_request(Some("x=1"), Some("a=b; lang=ja"), Some("en")),
+            (Lang::Ja, false)
+        );
+        assert_eq!(
+            Lang::of_request(None, None, Some("ja-JP")),
+            (Lang::Ja, false)
+        );
+        assert_eq!(
+            Lang::of_request(Some("lang=xx"), None, None),
+            (Lang::En, false)
+        );
+    }
+}

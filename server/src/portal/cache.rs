@@ -1,0 +1,119 @@
+//! Recently opened messages, as the portal shows them.
+//!
+//! Decrypting, parsing and sanitising a 50 KB body costs about a
+//! millisecond; a recipient who reloads, or a page with many readers, should
+//! not pay it each time. The cache holds the sanitised view only, for a few
+//! minutes and within a byte budget, and it is consulted only after the
+//! request's own checks (link, revocation, expiry, session) passed against
+//! the database, so it never decides who may read.
+
+use app::dto::MessageView;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub struct ViewCache {
+    inner: Mutex<Inner>,
+    ttl: Duration,
+    budget: usize,
+}
+
+#[derive(Default)]
+struct Inner {
+    entries: HashMap<String, (Instant, usize, Arc<MessageView>)>,
+    bytes: usize,
+}
+
+fn weight(view: &MessageView) -> usize {
+    view.body_html.as_ref().map_or(0, String::len)
+        + view.body_text.len()
+        + view.subject.len()
+        + view.to.len()
+        + 256
+}
+
+impl ViewCache {
+    pub fn new(ttl: Duration, budget: usize) -> Self {
+        ViewCache {
+            inner: Mutex::default(),
+            ttl,
+            budget,
+        }
+    }
+
+    /// The view of one recipient copy, if it was made within the time limit.
+    pub fn get(&self, copy: &str) -> Option<Arc<MessageView>> {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        match inner.entries.get(copy) {
+            Some((made, _, view)) if made.elapsed() < self.ttl => Some(view.clone()),
+            Some(_) => {
+                if let Some((_, size, _)) = inner.entries.remove(copy) {
+                    inner.bytes -= size;
+                }
+                None
+            }
+            None => None,
+        }
+    }
+
+    pub fn put(&self, copy: &str, view: Arc<MessageView>) {
+        let size = weight(&view);
+        if size > self.budget / 4 {
+            return;
+        }
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if inner.bytes + size > self.budget {
+            // Old entries go first; if that is not enough, everything does.
+            let ttl = self.ttl;
+            inner
+                .entries
+                .retain(|_, (made, _, _)| made.elapsed() < ttl / 2);
+            inner.bytes = inner.entries.values().map(|(_, s, _)| s).sum();
+            if inner.bytes + size > self.budget {
+                inner.entries.clear();
+                inner.bytes = 0;
+            }
+        }
+        if let Some((_, old, _)) = inner
+            .entries
+            .insert(copy.to_string(), (Instant::now(), size, view))
+        {
+            inner.bytes -= old;
+        }
+        inner.bytes += size;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(body: &str) -> Arc<MessageView> {
+        Arc::new(MessageView {
+            subject: "s".into(),
+            sender: "a@b".into(),
+            to: "c@d".into(),
+            date: String::new(),
+            expires: None,
+            body_html: None,
+            body_text: body.into(),
+            attachments: Vec::new(),
+            do_not_forward: false,
+        })
+    }
+
+    #[test]
+    fn entries_expire_and_the_budget_holds() {
+        let cache = ViewCache::new(Duration::from_millis(50), 10_000);
+        cache.put("a", view("hello"));
+        assert_eq!(cache.get("a").unwrap().body_text, "hello");
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(cache.get("a").is_none(), "expired entries are not served");
+
+        for i in 0..20 {
+            cache.put(&i.to_string(), view(&"x".repeat(1000)));
+            assert!(cache.inner.lock().unwrap().bytes <= 10_000);
+        }
+        assert!(cache.get("19").is_some(), "the newest entry is kept");
+    }
+}
