@@ -7,6 +7,7 @@ use crate::config::{ConfigError, SETTINGS, Settings, env_name};
 use crate::domain::EmailAddress;
 use crate::startup::{self, Application, StartupError};
 use crate::store::{Event, NewUser, StoreError};
+use crate::templates;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal};
@@ -43,6 +44,9 @@ enum Command {
     /// Manage branding templates
     #[command(subcommand)]
     Template(Box<TemplateCommand>),
+    /// Manage API tokens for the JSON API (/api/v1)
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Find messages by sender or recipient and time (message trace)
     Trace {
         #[arg(long)]
@@ -259,6 +263,28 @@ enum UserCommand {
     List,
 }
 
+#[derive(Subcommand, Debug)]
+enum TokenCommand {
+    /// Create a token that acts as the user; it is printed once
+    Create {
+        /// The user the token acts as (with that user's role)
+        #[arg(long)]
+        user: String,
+        /// A name to recognise the token by, e.g. the script that uses it
+        #[arg(long)]
+        name: String,
+    },
+    /// List the tokens (never their secret part)
+    List,
+    /// Revoke a user's token by name
+    Revoke {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug)]
 enum RoleArg {
     Sender,
@@ -346,6 +372,9 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Template(cmd) => {
             template(load_settings(cli.config.as_ref(), &BTreeMap::new())?, *cmd).await
+        }
+        Command::Token(cmd) => {
+            token(load_settings(cli.config.as_ref(), &BTreeMap::new())?, cmd).await
         }
         Command::Trace {
             sender,
@@ -618,8 +647,29 @@ fn template_block(t: &crate::store::TemplateFull) -> String {
     ])
 }
 
+/// The `--logo` flag read from its file (a usage error when unreadable).
+fn template_logo(fields: &templates::TemplateChanges) -> Result<templates::Logo, CliError> {
+    Ok(match fields.logo.as_deref() {
+        None => templates::Logo::Keep,
+        Some("null") => templates::Logo::Reset,
+        Some(path) => templates::Logo::Image(
+            std::fs::read(path)
+                .map_err(|e| CliError::Usage(format!("--logo: cannot read {path}: {e}")))?,
+            path.to_string(),
+        ),
+    })
+}
+
+fn template_refusal(e: templates::TemplateError) -> CliError {
+    use templates::TemplateError;
+    match e {
+        TemplateError::Invalid(text) => CliError::Usage(text),
+        TemplateError::Store(e) => e.into(),
+        refused => CliError::Refused(refused.to_string()),
+    }
+}
+
 async fn template(settings: Settings, cmd: TemplateCommand) -> Result<(), CliError> {
-    use crate::store::TemplateFull;
     let (store, _) = startup::open(&settings).await?;
     let not_found = |name: &str| CliError::Refused(format!("No branding template named '{name}'."));
     match cmd {
@@ -640,17 +690,10 @@ async fn template(settings: Settings, cmd: TemplateCommand) -> Result<(), CliErr
             println!("{}", template_block(&t));
         }
         TemplateCommand::New { name, fields } => {
-            let blank = TemplateFull {
-                name: name.trim().to_string(),
-                otp_enabled: true,
-                social_enabled: true,
-                ..Default::default()
-            };
-            let t = crate::templates::apply(blank, &fields).map_err(CliError::Usage)?;
-            match store.save_template(&t, None).await {
-                Err(e @ StoreError::Conflict(_)) => return Err(CliError::Refused(format!("{e}."))),
-                other => other?,
-            }
+            let logo = template_logo(&fields)?;
+            let t = templates::create(&store, &name, &fields, logo)
+                .await
+                .map_err(template_refusal)?;
             println!("{}", template_block(&t));
         }
         TemplateCommand::Set {
@@ -658,59 +701,96 @@ async fn template(settings: Settings, cmd: TemplateCommand) -> Result<(), CliErr
             new_name,
             fields,
         } => {
-            let mut t = store
-                .template_full(&name)
-                .await?
-                .ok_or_else(|| not_found(&name))?;
-            if let Some(new_name) = new_name {
-                t.name = new_name.trim().to_string();
-            }
-            let t = crate::templates::apply(t, &fields).map_err(CliError::Usage)?;
-            match store.save_template(&t, Some(&name)).await {
-                Err(e @ StoreError::Conflict(_)) => return Err(CliError::Refused(format!("{e}."))),
-                other => other?,
-            }
+            let logo = template_logo(&fields)?;
+            let t = templates::update(&store, &name, new_name.as_deref(), &fields, logo)
+                .await
+                .map_err(template_refusal)?;
             println!("{}", template_block(&t));
         }
         TemplateCommand::Remove { name } => {
-            let t = store
-                .template_full(&name)
-                .await?
-                .ok_or_else(|| not_found(&name))?;
-            if t.is_default {
-                return Err(CliError::Refused(format!(
-                    "'{name}' is the default template and cannot be removed."
-                )));
-            }
-            if store.remove_template(&name).await? == 0 {
-                return Err(CliError::Refused(format!(
-                    "'{name}' is used by messages and cannot be removed; change its fields instead."
-                )));
-            }
+            templates::remove(&store, &name)
+                .await
+                .map_err(template_refusal)?;
             println!("Removed the branding template '{name}'.");
         }
     }
     Ok(())
 }
 
-/// `2026-11-23` or `2026-11-23T09:15:02Z` as Unix milliseconds.
-fn parse_time(flag: &str, text: &str) -> Result<i64, CliError> {
-    use time::format_description::well_known::Rfc3339;
-    let text = text.trim();
-    let parsed = time::OffsetDateTime::parse(text, &Rfc3339).or_else(|_| {
-        time::Date::parse(
-            text,
-            time::macros::format_description!("[year]-[month]-[day]"),
-        )
-        .map(|d| d.midnight().assume_utc())
-    });
-    parsed
-        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
-        .map_err(|_| {
-            CliError::Usage(format!(
-                "{flag}: '{text}' is not a date (2026-11-23) or time (2026-11-23T09:15:02Z)"
-            ))
-        })
+async fn token(settings: Settings, cmd: TokenCommand) -> Result<(), CliError> {
+    use crate::auth::api_token;
+    let (store, _) = startup::open(&settings).await?;
+    let user_of = |email: String| {
+        let store = store.clone();
+        async move {
+            let email = parse_email(&email)?;
+            store
+                .user_by_email(&email)
+                .await?
+                .ok_or_else(|| CliError::Refused(format!("No user {email}.")))
+        }
+    };
+    match cmd {
+        TokenCommand::Create { user, name } => {
+            let name = name.trim().to_string();
+            if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+                return Err(CliError::Usage(
+                    "--name: 1 to 64 characters, no control characters".into(),
+                ));
+            }
+            let user = user_of(user).await?;
+            let (token, hash) = api_token::generate();
+            store
+                .create_api_token(&crate::store::new_id(), &user.id, &name, &hash)
+                .await?;
+            store
+                .record_event(Event {
+                    kind: "api token created",
+                    actor: Some("command line"),
+                    detail: Some(&format!("{name} for {}", user.email)),
+                    ..Event::default()
+                })
+                .await?;
+            // Standard output only, and only now: the database keeps its hash.
+            println!("{token}");
+            eprintln!(
+                "Created the API token '{name}' acting as {} ({}). It is shown only this once.",
+                user.email, user.role
+            );
+        }
+        TokenCommand::List => {
+            let rows = store.api_tokens().await?;
+            if rows.is_empty() {
+                println!("No API tokens.");
+            }
+            let blocks: Vec<String> = rows
+                .iter()
+                .map(|t| {
+                    format_list(&[
+                        ("Name", t.name.clone()),
+                        ("User", t.email.clone()),
+                        ("Role", t.role.clone()),
+                        ("CreatedAt", rfc3339(t.created_at)),
+                        ("Revoked", title_bool(t.revoked_at.is_some())),
+                    ])
+                })
+                .collect();
+            if !blocks.is_empty() {
+                println!("{}", blocks.join("\n\n"));
+            }
+        }
+        TokenCommand::Revoke { user, name } => {
+            let user = user_of(user).await?;
+            if store.revoke_api_token(&user.id, &name).await? == 0 {
+                return Err(CliError::Refused(format!(
+                    "{} has no live API token named '{name}'.",
+                    user.email
+                )));
+            }
+            println!("Revoked the API token '{name}' of {}.", user.email);
+        }
+    }
+    Ok(())
 }
 
 async fn trace(
@@ -721,48 +801,21 @@ async fn trace(
     until: Option<String>,
     json: bool,
 ) -> Result<(), CliError> {
-    let now = crate::store::now_ms();
-    let since = since
-        .map(|s| parse_time("--since", &s))
-        .transpose()?
-        .unwrap_or(now - 2 * 86_400_000);
-    let until = until
-        .map(|s| parse_time("--until", &s))
-        .transpose()?
-        .unwrap_or(now);
-    let normalise = |flag: &str, a: Option<String>| -> Result<Option<String>, CliError> {
-        a.map(|a| {
-            EmailAddress::parse(&a)
-                .map(|e| e.to_string())
-                .map_err(|e| CliError::Usage(format!("{flag}: {e}")))
-        })
-        .transpose()
+    use crate::trace::{self as msg_trace, TraceQuery};
+    let time = |flag: &str, t: Option<String>| {
+        t.map(|t| msg_trace::parse_time(flag, &t))
+            .transpose()
+            .map_err(CliError::Usage)
     };
-    let sender = normalise("--sender", sender)?;
-    let recipient = normalise("--recipient", recipient)?;
+    let query = TraceQuery {
+        sender: msg_trace::parse_address("--sender", sender.as_deref()).map_err(CliError::Usage)?,
+        recipient: msg_trace::parse_address("--recipient", recipient.as_deref())
+            .map_err(CliError::Usage)?,
+        since: time("--since", since)?,
+        until: time("--until", until)?,
+    };
     let (store, _) = startup::open(&settings).await?;
-    let rows = store
-        .trace(sender.as_deref(), recipient.as_deref(), since, until)
-        .await?;
-    let entries: Vec<serde_json::Value> = rows
-        .iter()
-        .map(|r| {
-            let state = if r.revoked_at.is_some() {
-                "revoked"
-            } else {
-                r.state.as_str()
-            };
-            serde_json::json!({
-                "MessageId": r.message_id,
-                "ReceivedAt": rfc3339(r.received_at),
-                "Sender": r.sender,
-                "Recipients": r.recipients.clone().unwrap_or_default(),
-                "Subject": r.subject,
-                "Protected": r.protected,
-                "State": state,
-            })
-        })
-        .collect();
+    let entries = msg_trace::trace(&store, &query).await?;
     if json {
         println!(
             "{}",
@@ -777,19 +830,14 @@ async fn trace(
     let blocks: Vec<String> = entries
         .iter()
         .map(|e| {
-            let field = |k: &str| match &e[k] {
-                serde_json::Value::String(s) => s.clone(),
-                serde_json::Value::Bool(b) => title_bool(*b),
-                other => other.to_string(),
-            };
             format_list(&[
-                ("MessageId", field("MessageId")),
-                ("ReceivedAt", field("ReceivedAt")),
-                ("Sender", field("Sender")),
-                ("Recipients", field("Recipients")),
-                ("Subject", field("Subject")),
-                ("Protected", field("Protected")),
-                ("State", field("State")),
+                ("MessageId", e.message_id.clone()),
+                ("ReceivedAt", e.received_at.clone()),
+                ("Sender", e.sender.clone()),
+                ("Recipients", e.recipients.clone()),
+                ("Subject", e.subject.clone()),
+                ("Protected", title_bool(e.protected)),
+                ("State", e.state.clone()),
             ])
         })
         .collect();

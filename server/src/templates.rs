@@ -1,7 +1,7 @@
 //! Branding templates: the fields of SPEC.md, validated in one place for
 //! the command line, the admin pages and the API.
 
-use crate::store::TemplateFull;
+use crate::store::{Store, StoreError, TemplateFull};
 
 /// Changes to a template as given (`None`: leave; `"null"`: reset).
 #[derive(Clone, Debug, Default, clap::Args)]
@@ -73,20 +73,30 @@ fn boolean(field: &str, value: &Option<String>, current: &mut bool) -> Result<()
     }
 }
 
-/// Applies the changes, reading the logo file; every error names the flag.
-pub fn apply(mut t: TemplateFull, c: &TemplateChanges) -> Result<TemplateFull, String> {
+/// What to do with a template's logo.
+pub enum Logo {
+    Keep,
+    Reset,
+    /// The image and how to name it in an error (a file name).
+    Image(Vec<u8>, String),
+}
+
+/// Applies the changes with a logo given as bytes (the web form, the API).
+pub fn apply_with(
+    mut t: TemplateFull,
+    c: &TemplateChanges,
+    logo: Logo,
+) -> Result<TemplateFull, String> {
     if t.name.is_empty() || t.name.chars().count() > 64 || t.name.chars().any(char::is_control) {
         return Err("--name: 1 to 64 characters, no control characters".into());
     }
-    match c.logo.as_deref() {
-        None => {}
-        Some("null") => {
+    match logo {
+        Logo::Keep => {}
+        Logo::Reset => {
             t.logo = None;
             t.logo_content_type = None;
         }
-        Some(path) => {
-            let bytes =
-                std::fs::read(path).map_err(|e| format!("--logo: cannot read {path}: {e}"))?;
+        Logo::Image(bytes, path) => {
             let kind = if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
                 "image/png"
             } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
@@ -166,4 +176,82 @@ pub fn apply(mut t: TemplateFull, c: &TemplateChanges) -> Result<TemplateFull, S
         return Err("a template must allow one-time passcodes or social sign-in, or recipients cannot open messages".into());
     }
     Ok(t)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("No branding template named '{0}'.")]
+    NotFound(String),
+    /// A field's value; the text names the field.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0} already exists.")]
+    Exists(String),
+    #[error("'{0}' is the default template and cannot be removed.")]
+    Default(String),
+    #[error("'{0}' is used by messages and cannot be removed; change its fields instead.")]
+    InUse(String),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for TemplateError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(what) => TemplateError::Exists(what),
+            other => TemplateError::Store(other),
+        }
+    }
+}
+
+/// A new template: fields not given are empty; passcodes and social sign-in
+/// allowed.
+pub async fn create(
+    store: &Store,
+    name: &str,
+    changes: &TemplateChanges,
+    logo: Logo,
+) -> Result<TemplateFull, TemplateError> {
+    let blank = TemplateFull {
+        name: name.trim().to_string(),
+        otp_enabled: true,
+        social_enabled: true,
+        ..Default::default()
+    };
+    let t = apply_with(blank, changes, logo).map_err(TemplateError::Invalid)?;
+    store.save_template(&t, None).await?;
+    Ok(t)
+}
+
+pub async fn update(
+    store: &Store,
+    name: &str,
+    new_name: Option<&str>,
+    changes: &TemplateChanges,
+    logo: Logo,
+) -> Result<TemplateFull, TemplateError> {
+    let mut t = store
+        .template_full(name)
+        .await?
+        .ok_or_else(|| TemplateError::NotFound(name.to_string()))?;
+    if let Some(new_name) = new_name {
+        t.name = new_name.trim().to_string();
+    }
+    let t = apply_with(t, changes, logo).map_err(TemplateError::Invalid)?;
+    store.save_template(&t, Some(name)).await?;
+    Ok(t)
+}
+
+pub async fn remove(store: &Store, name: &str) -> Result<(), TemplateError> {
+    let t = store
+        .template_full(name)
+        .await?
+        .ok_or_else(|| TemplateError::NotFound(name.to_string()))?;
+    if t.is_default {
+        return Err(TemplateError::Default(name.to_string()));
+    }
+    if store.remove_template(name).await? == 0 {
+        return Err(TemplateError::InUse(name.to_string()));
+    }
+    Ok(())
 }

@@ -10,16 +10,7 @@ use reqwest::multipart::{Form, Part};
 const PASSWORD: &str = "alice's long password";
 
 async fn composer(backend: Backend, catcher: &Catcher) -> (TestApp, reqwest::Client, String) {
-    let db = TestDatabase::new(backend).await;
-    let relay = catcher.url();
-    let app = TestApp::spawn_with(
-        db,
-        &[
-            ("relay_url", relay.as_str()),
-            ("internal_domains", "corp.example"),
-        ],
-    )
-    .await;
+    let app = TestApp::gateway(backend, catcher).await;
     app.add_user("alice@corp.example", "sender", PASSWORD).await;
     let client = app.client();
     assert_eq!(

@@ -20,16 +20,7 @@ struct Portal {
 impl Portal {
     async fn start(backend: Backend) -> Portal {
         let catcher = Catcher::start().await;
-        let db = TestDatabase::new(backend).await;
-        let relay = catcher.url();
-        let app = TestApp::spawn_with(
-            db,
-            &[
-                ("relay_url", relay.as_str()),
-                ("internal_domains", "corp.example"),
-            ],
-        )
-        .await;
+        let app = TestApp::gateway(backend, &catcher).await;
         Portal { app, catcher }
     }
 

@@ -6,31 +6,15 @@ mod common;
 use common::catcher::Catcher;
 use common::*;
 
-async fn send(app: &TestApp, from: &str, to: &str, message_id: &str, subject: &str) {
-    let raw = format!(
-        "Message-ID: <{message_id}>\r\nFrom: {from}\r\nTo: {to}\r\nSubject: {subject}\r\n\r\nbody"
-    );
-    smtp_send(app, from, &[to], raw.as_bytes()).await;
-}
-
 async fn gateway(backend: Backend) -> (TestApp, Catcher) {
     let catcher = Catcher::start().await;
-    let db = TestDatabase::new(backend).await;
-    let relay = catcher.url();
-    let app = TestApp::spawn_with(
-        db,
-        &[
-            ("relay_url", relay.as_str()),
-            ("internal_domains", "corp.example"),
-        ],
-    )
-    .await;
+    let app = TestApp::gateway(backend, &catcher).await;
     (app, catcher)
 }
 
 async fn status_then_revoke_then_status(backend: Backend) {
     let (app, catcher) = gateway(backend).await;
-    send(
+    send_with_id(
         &app,
         "alice@corp.example",
         "bob@gmail.example",
@@ -114,7 +98,7 @@ both!(status_then_revoke_then_status);
 
 async fn refusals_name_their_reason(backend: Backend) {
     let (app, catcher) = gateway(backend).await;
-    send(
+    send_with_id(
         &app,
         "alice@corp.example",
         "carol@corp.example",
@@ -154,7 +138,7 @@ async fn refusals_name_their_reason(backend: Backend) {
     assert_eq!(out.status.code(), Some(1));
 
     // Two senders, one Message-ID: revoke asks which.
-    send(
+    send_with_id(
         &app,
         "alice@corp.example",
         "bob@gmail.example",
@@ -162,7 +146,7 @@ async fn refusals_name_their_reason(backend: Backend) {
         "[secure] A",
     )
     .await;
-    send(
+    send_with_id(
         &app,
         "dave@corp.example",
         "bob@gmail.example",
@@ -202,7 +186,7 @@ both!(refusals_name_their_reason);
 
 async fn trace_finds_messages_by_sender_and_recipient(backend: Backend) {
     let (app, catcher) = gateway(backend).await;
-    send(
+    send_with_id(
         &app,
         "alice@corp.example",
         "bob@gmail.example",
@@ -210,7 +194,7 @@ async fn trace_finds_messages_by_sender_and_recipient(backend: Backend) {
         "[secure] First",
     )
     .await;
-    send(
+    send_with_id(
         &app,
         "alice@corp.example",
         "carol@corp.example",
@@ -264,7 +248,7 @@ both!(trace_finds_messages_by_sender_and_recipient);
 
 async fn an_expired_message_is_marked_and_cannot_be_revoked(backend: Backend) {
     let (app, catcher) = gateway(backend).await;
-    send(
+    send_with_id(
         &app,
         "alice@corp.example",
         "bob@gmail.example",

@@ -8,16 +8,7 @@ use common::*;
 
 async fn remove_external_access_from_the_sent_folder(backend: Backend) {
     let catcher = Catcher::start().await;
-    let db = TestDatabase::new(backend).await;
-    let relay = catcher.url();
-    let app = TestApp::spawn_with(
-        db,
-        &[
-            ("relay_url", relay.as_str()),
-            ("internal_domains", "corp.example"),
-        ],
-    )
-    .await;
+    let app = TestApp::gateway(backend, &catcher).await;
     app.add_user("alice@corp.example", "sender", "alice long password")
         .await;
     app.add_user("dave@corp.example", "sender", "dave long password")

@@ -1,5 +1,6 @@
 //! Organization users: passwords, sessions, CSRF tokens and the sign-in throttle.
 
+pub mod api_token;
 pub mod csrf;
 pub mod password;
 pub mod session_store;

@@ -3,6 +3,7 @@
 //! (429 with Retry-After, 403 for a stale form).
 
 mod account;
+mod api;
 mod compose;
 mod dev_outbox;
 mod health;
@@ -148,6 +149,7 @@ pub fn router(
                 state.settings.max_message_bytes.saturating_mul(3) / 2 + 64 * 1024,
             )),
         )
+        .merge(api::routes())
         .leptos_routes_with_context(&state, routes, state.leptos_context(), move || {
             app::shell(shell_options.clone())
         })

@@ -12,6 +12,7 @@ mod settings;
 mod status;
 mod templates;
 mod throttle;
+mod tokens;
 mod users;
 
 pub use event_log::{EventLine, EventLog};
@@ -23,6 +24,7 @@ pub use portal::{NewPasscode, PasscodeRow, PortalRow};
 pub use status::{SentRow, StatusRow, TraceRow};
 pub use templates::{DEFAULT_TEMPLATE_NAME, TemplateFull, TemplateRow};
 pub use throttle::FailureCounts;
+pub use tokens::TokenRow;
 pub use users::{NewUser, UserRow};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

@@ -167,6 +167,20 @@ impl TestApp {
     }
 
     /// Another node on the same database, root key and settings (scale-out).
+    /// A gateway for corp.example whose onward relay is `catcher`.
+    pub async fn gateway(backend: Backend, catcher: &catcher::Catcher) -> TestApp {
+        let db = TestDatabase::new(backend).await;
+        let relay = catcher.url();
+        TestApp::spawn_with(
+            db,
+            &[
+                ("relay_url", relay.as_str()),
+                ("internal_domains", "corp.example"),
+            ],
+        )
+        .await
+    }
+
     pub async fn second_node(&self) -> (String, tokio::sync::oneshot::Sender<()>) {
         let (address, _, _, shutdown) = start_node(node_settings(&self.db, &self.settings)).await;
         (address, shutdown)
@@ -304,6 +318,14 @@ pub fn run_cli(
             .unwrap();
     }
     child.wait_with_output().unwrap()
+}
+
+/// Sends a one-line message with the given Message-ID over SMTP.
+pub async fn send_with_id(app: &TestApp, from: &str, to: &str, message_id: &str, subject: &str) {
+    let raw = format!(
+        "Message-ID: <{message_id}>\r\nFrom: {from}\r\nTo: {to}\r\nSubject: {subject}\r\n\r\nbody"
+    );
+    smtp_send(app, from, &[to], raw.as_bytes()).await;
 }
 
 pub fn stdout(o: &Output) -> String {

@@ -1,0 +1,487 @@
+//! The JSON API under `/api/v1`: message status and revocation, trace and
+//! templates, for scripts. A bearer token acts as its user, with that
+//! user's role: senders reach only their own messages; trace and templates
+//! are the administrator's.
+
+use super::AppState;
+use crate::auth::api_token;
+use crate::revocation::{self, MessageStatus, RevokeError};
+use crate::store::{StoreError, TemplateFull, UserRow};
+use crate::templates::{self, Logo, TemplateChanges, TemplateError};
+use crate::trace::{self as msg_trace, TraceQuery};
+use axum::Json;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// An API error: `{"error": "<sentence>", "code": "..."}`.
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn invalid(message: impl Into<String>) -> Self {
+        // Field names as the command line spells them, without its dashes.
+        let message: String = message.into();
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            message.trim_start_matches("--"),
+        )
+    }
+
+    fn forbidden(message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    fn unavailable(e: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %e, "API request failed");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "sealpost cannot answer right now. Please try again in a moment.",
+        )
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::unavailable(&e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (
+            self.status,
+            Json(json!({ "error": self.message, "code": self.code })),
+        )
+            .into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"sealpost\""),
+            );
+        }
+        response
+    }
+}
+
+/// The user a valid bearer token acts as.
+pub struct ApiUser {
+    user: UserRow,
+    token_name: String,
+}
+
+impl ApiUser {
+    fn is_admin(&self) -> bool {
+        self.user.role == "admin"
+    }
+
+    fn require_admin(&self) -> Result<(), ApiError> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(
+                "This operation is for administrators; the token acts as a sender.",
+            ))
+        }
+    }
+
+    fn actor(&self) -> String {
+        format!("{} (API token '{}')", self.user.email, self.token_name)
+    }
+}
+
+impl FromRequestParts<AppState> for ApiUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let unauthorized = || {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "A valid API token is required: Authorization: Bearer <token>.",
+            )
+        };
+        let presented = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or_else(unauthorized)?;
+        let hash = api_token::hash(presented).ok_or_else(unauthorized)?;
+        let (user, token_name) = state
+            .store
+            .api_token_user(&hash)
+            .await?
+            .ok_or_else(unauthorized)?;
+        Ok(ApiUser { user, token_name })
+    }
+}
+
+pub fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/messages/{message_id}", get(message_status))
+        .route("/api/v1/messages/{message_id}/revoke", post(revoke))
+        .route("/api/v1/trace", get(trace))
+        .route(
+            "/api/v1/templates",
+            get(list_templates).post(create_template),
+        )
+        .route(
+            "/api/v1/templates/{name}",
+            get(show_template)
+                .put(update_template)
+                .delete(remove_template),
+        )
+        .fallback(|| async {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "There is no such API path.",
+            )
+        })
+}
+
+async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        include_str!("openapi.json"),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize, Default)]
+pub struct SenderQuery {
+    sender: Option<String>,
+}
+
+/// The messages under a Message-ID that this token may see: all of them for
+/// an administrator, the user's own for a sender (403 when the Message-ID
+/// is only another sender's).
+async fn visible_status(
+    state: &AppState,
+    who: &ApiUser,
+    message_id: &str,
+    sender: Option<&str>,
+) -> Result<Vec<MessageStatus>, ApiError> {
+    let sender = msg_trace::parse_address("sender", sender).map_err(ApiError::invalid)?;
+    if !who.is_admin() && sender.as_deref().is_some_and(|s| s != who.user.email) {
+        return Err(ApiError::forbidden(
+            "A sender's token sees only that sender's messages.",
+        ));
+    }
+    let found = revocation::status(&state.store, message_id, sender.as_deref()).await?;
+    if found.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!(
+                "No message with Message-ID {}.",
+                revocation::normalise_message_id(message_id)
+            ),
+        ));
+    }
+    if who.is_admin() {
+        return Ok(found);
+    }
+    let own: Vec<_> = found
+        .into_iter()
+        .filter(|s| s.sender == who.user.email)
+        .collect();
+    if own.is_empty() {
+        return Err(ApiError::forbidden(
+            "A sender's token sees only that sender's messages.",
+        ));
+    }
+    Ok(own)
+}
+
+async fn message_status(
+    State(state): State<AppState>,
+    who: ApiUser,
+    Path(message_id): Path<String>,
+    Query(q): Query<SenderQuery>,
+) -> Result<Json<Vec<MessageStatus>>, ApiError> {
+    Ok(Json(
+        visible_status(&state, &who, &message_id, q.sender.as_deref()).await?,
+    ))
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    who: ApiUser,
+    Path(message_id): Path<String>,
+    Query(q): Query<SenderQuery>,
+) -> Result<Json<MessageStatus>, ApiError> {
+    let visible = visible_status(&state, &who, &message_id, q.sender.as_deref()).await?;
+    // A sender revokes their own message even when others share the id.
+    let sender = match (who.is_admin(), q.sender) {
+        (false, _) => Some(who.user.email.clone()),
+        (true, Some(s)) => Some(s),
+        (true, None) if visible.len() == 1 => Some(visible[0].sender.clone()),
+        (true, None) => None,
+    };
+    match revocation::revoke(&state.store, &message_id, sender.as_deref(), &who.actor()).await {
+        Ok(status) => Ok(Json(status)),
+        Err(e) => {
+            let code = match &e {
+                RevokeError::NotFound(_) => "not_found",
+                RevokeError::Ambiguous { .. } => "ambiguous",
+                RevokeError::NotRevocable { .. } => "not_revocable",
+                RevokeError::AlreadyRevoked(_) => "already_revoked",
+                RevokeError::Expired(_) => "expired",
+                RevokeError::Store(e) => return Err(ApiError::unavailable(e)),
+            };
+            let status = if code == "not_found" {
+                StatusCode::NOT_FOUND
+            } else {
+                StatusCode::CONFLICT
+            };
+            // The command line's hint ("--sender") reads as a query here.
+            Err(ApiError::new(
+                status,
+                code,
+                e.to_string().replace("with --sender", "with ?sender="),
+            ))
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct TraceParams {
+    sender: Option<String>,
+    recipient: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+}
+
+async fn trace(
+    State(state): State<AppState>,
+    who: ApiUser,
+    Query(p): Query<TraceParams>,
+) -> Result<Json<Vec<msg_trace::TraceEntry>>, ApiError> {
+    who.require_admin()?;
+    let time = |field: &str, t: Option<String>| {
+        t.filter(|t| !t.trim().is_empty())
+            .map(|t| msg_trace::parse_time(field, &t))
+            .transpose()
+            .map_err(ApiError::invalid)
+    };
+    let query = TraceQuery {
+        sender: msg_trace::parse_address("sender", p.sender.as_deref())
+            .map_err(ApiError::invalid)?,
+        recipient: msg_trace::parse_address("recipient", p.recipient.as_deref())
+            .map_err(ApiError::invalid)?,
+        since: time("since", p.since)?,
+        until: time("until", p.until)?,
+    };
+    Ok(Json(msg_trace::trace(&state.store, &query).await?))
+}
+
+/// A template as the API shows it (the command line's field names).
+pub fn template_json(t: &TemplateFull) -> Value {
+    json!({
+        "Name": t.name,
+        "IsDefault": t.is_default,
+        "Logo": t.logo.as_ref().map(|l| json!({
+            "ContentType": t.logo_content_type,
+            "Bytes": l.len(),
+        })),
+        "BackgroundColor": t.background_color,
+        "IntroductionText": t.introduction_text,
+        "ReadButtonText": t.read_button_text,
+        "EmailText": t.email_text,
+        "DisclaimerText": t.disclaimer_text,
+        "PortalText": t.portal_text,
+        "PrivacyStatementUrl": t.privacy_statement_url,
+        "OTPEnabled": t.otp_enabled,
+        "SocialIDSignIn": t.social_enabled,
+        "ExternalMailExpiryInDays": t.expiry_days,
+    })
+}
+
+/// A request body's fields as template changes: a key left out keeps the
+/// field, `null` resets it; `Logo` is a base64 PNG or JPEG. `IsDefault` and a
+/// `Logo` object (as GET shows them) are read-only and kept, so what GET
+/// returns can be sent back.
+fn changes_of(body: &Value) -> Result<(Option<String>, TemplateChanges, Logo), ApiError> {
+    let Some(fields) = body.as_object() else {
+        return Err(ApiError::invalid(
+            "The body must be a JSON object of template fields.",
+        ));
+    };
+    const KNOWN: [&str; 13] = [
+        "Name",
+        "Logo",
+        "BackgroundColor",
+        "IntroductionText",
+        "ReadButtonText",
+        "EmailText",
+        "DisclaimerText",
+        "PortalText",
+        "PrivacyStatementUrl",
+        "OTPEnabled",
+        "SocialIDSignIn",
+        "ExternalMailExpiryInDays",
+        "IsDefault",
+    ];
+    if let Some(unknown) = fields.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        return Err(ApiError::invalid(format!(
+            "'{unknown}' is not a template field; the fields are: {}.",
+            KNOWN.join(", ")
+        )));
+    }
+    let text = |key: &str| -> Result<Option<String>, ApiError> {
+        match fields.get(key) {
+            None => Ok(None),
+            Some(Value::Null) => Ok(Some("null".into())),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::Bool(b)) => Ok(Some(b.to_string())),
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(_) => Err(ApiError::invalid(format!(
+                "{key}: expected a string, number, boolean or null"
+            ))),
+        }
+    };
+    let logo = match fields.get("Logo") {
+        None => Logo::Keep,
+        Some(Value::Null) => Logo::Reset,
+        Some(Value::String(b64)) => Logo::Image(
+            base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .map_err(|_| ApiError::invalid("Logo: expected the image in base64"))?,
+            "the uploaded logo".into(),
+        ),
+        // As GET shows it: unchanged.
+        Some(Value::Object(_)) => Logo::Keep,
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "Logo: expected the image in base64, or null",
+            ));
+        }
+    };
+    let changes = TemplateChanges {
+        logo: None,
+        background_color: text("BackgroundColor")?,
+        introduction_text: text("IntroductionText")?,
+        read_button_text: text("ReadButtonText")?,
+        email_text: text("EmailText")?,
+        disclaimer_text: text("DisclaimerText")?,
+        portal_text: text("PortalText")?,
+        privacy_statement_url: text("PrivacyStatementUrl")?,
+        otp_enabled: text("OTPEnabled")?,
+        social_enabled: text("SocialIDSignIn")?,
+        expiry_days: text("ExternalMailExpiryInDays")?,
+    };
+    let name = match fields.get("Name") {
+        None => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err(ApiError::invalid("Name: expected a string")),
+    };
+    Ok((name, changes, logo))
+}
+
+fn json_body(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::invalid(format!("The body is not JSON: {e}")))
+}
+
+fn template_error(e: TemplateError) -> ApiError {
+    match e {
+        TemplateError::NotFound(_) => {
+            ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
+        }
+        TemplateError::Invalid(text) => ApiError::invalid(text),
+        TemplateError::Store(e) => ApiError::unavailable(&e),
+        refused => ApiError::new(StatusCode::CONFLICT, "conflict", refused.to_string()),
+    }
+}
+
+async fn list_templates(
+    State(state): State<AppState>,
+    who: ApiUser,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    who.require_admin()?;
+    Ok(Json(
+        state
+            .store
+            .templates_full()
+            .await?
+            .iter()
+            .map(template_json)
+            .collect(),
+    ))
+}
+
+async fn show_template(
+    State(state): State<AppState>,
+    who: ApiUser,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    who.require_admin()?;
+    let t = state
+        .store
+        .template_full(&name)
+        .await?
+        .ok_or_else(|| template_error(TemplateError::NotFound(name)))?;
+    Ok(Json(template_json(&t)))
+}
+
+async fn create_template(
+    State(state): State<AppState>,
+    who: ApiUser,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    who.require_admin()?;
+    let (name, changes, logo) = changes_of(&json_body(&body)?)?;
+    let name = name.ok_or_else(|| ApiError::invalid("Name: a new template needs a name"))?;
+    let t = templates::create(&state.store, &name, &changes, logo)
+        .await
+        .map_err(template_error)?;
+    Ok((StatusCode::CREATED, Json(template_json(&t))))
+}
+
+async fn update_template(
+    State(state): State<AppState>,
+    who: ApiUser,
+    Path(name): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    who.require_admin()?;
+    let (new_name, changes, logo) = changes_of(&json_body(&body)?)?;
+    let t = templates::update(&state.store, &name, new_name.as_deref(), &changes, logo)
+        .await
+        .map_err(template_error)?;
+    Ok(Json(template_json(&t)))
+}
+
+async fn remove_template(
+    State(state): State<AppState>,
+    who: ApiUser,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    who.require_admin()?;
+    templates::remove(&state.store, &name)
+        .await
+        .map_err(template_error)?;
+    Ok(StatusCode::NO_CONTENT)
+}
