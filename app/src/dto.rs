@@ -170,3 +170,127 @@ pub struct SentDetail {
     /// "Remove external access" applies: revocable, one link-based recipient.
     pub can_remove: bool,
 }
+
+impl Notice {
+    pub fn success(text: impl Into<String>) -> Self {
+        Notice {
+            kind: NoticeKind::Success,
+            text: text.into(),
+            email: None,
+        }
+    }
+}
+
+/// The encryption report's and the message trace's filters, as typed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MessageFilter {
+    /// `2026-11-23` or `2026-11-23T09:15:02Z`; empty: two days before `until`.
+    pub since: String,
+    /// Empty: now.
+    pub until: String,
+    pub sender: String,
+    pub recipient: String,
+    /// Report only: `protected`, `revoked`, `expired`, ...; empty: any.
+    pub state: String,
+}
+
+/// One message in the report or the trace; also the trace's JSON (the
+/// command line's and the API's field names).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MessageLine {
+    pub message_id: String,
+    pub received_at: String,
+    pub sender: String,
+    pub recipients: String,
+    pub subject: String,
+    pub protected: bool,
+    pub state: String,
+}
+
+/// The messages matching a filter, or why the filter was refused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageList {
+    pub lines: Vec<MessageLine>,
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecipientLine {
+    pub address: String,
+    pub experience: String,
+    pub state: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub at: String,
+    pub what: String,
+    pub who: String,
+}
+
+/// A message as the administrator inspects it: its revocation status and
+/// what happened to it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageDetail {
+    pub message_id: String,
+    pub subject: String,
+    pub sender: String,
+    pub sent_at: String,
+    pub is_revocable: bool,
+    pub revoked: bool,
+    pub revoked_at: Option<String>,
+    pub expires_at: Option<String>,
+    pub recipients: Vec<RecipientLine>,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+/// A branding template's fields, as the admin pages edit them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateFields {
+    pub name: String,
+    pub is_default: bool,
+    pub logo_url: Option<String>,
+    pub background_color: String,
+    pub introduction_text: String,
+    pub read_button_text: String,
+    pub email_text: String,
+    pub disclaimer_text: String,
+    pub portal_text: String,
+    pub privacy_statement_url: String,
+    pub otp_enabled: bool,
+    pub social_enabled: bool,
+    pub expiry_days: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserLine {
+    pub email: String,
+    pub role: String,
+    pub disabled: bool,
+    pub must_change_password: bool,
+    pub created_at: String,
+}
+
+/// Black or white, whichever reads better on a `#rrggbb` background
+/// (WCAG relative luminance).
+pub fn readable_text_on(background: &str) -> &'static str {
+    let hex = background.trim_start_matches('#');
+    let channel = |i: usize| {
+        u8::from_str_radix(hex.get(i..i + 2).unwrap_or("00"), 16).unwrap_or(0) as f64 / 255.0
+    };
+    let linear = |c: f64| {
+        if c <= 0.03928 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    let luminance =
+        0.2126 * linear(channel(0)) + 0.7152 * linear(channel(2)) + 0.0722 * linear(channel(4));
+    if luminance > 0.179 {
+        "#000000"
+    } else {
+        "#ffffff"
+    }
+}

@@ -82,6 +82,13 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/r/:token") view=pages::PortalPage ssr=SsrMode::Async/>
                 <Route path=path!("/sent") view=pages::SentListPage ssr=SsrMode::Async/>
                 <Route path=path!("/sent/:id") view=pages::SentMessagePage ssr=SsrMode::Async/>
+                <Route path=path!("/admin") view=pages::admin::ReportPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/report") view=pages::admin::ReportPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/trace") view=pages::admin::TracePage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/message") view=pages::admin::AdminMessagePage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/templates") view=pages::admin::TemplatesPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/templates/:name") view=pages::admin::TemplateEditPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/users") view=pages::admin::UsersPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

@@ -1,6 +1,9 @@
 //! Server functions: thin adapters over the service the server provides.
 
-use crate::dto::{ComposeOptions, PageContext, PortalView, SentDetail, SentItem};
+use crate::dto::{
+    ComposeOptions, MessageDetail, MessageFilter, MessageList, PageContext, PortalView, SentDetail,
+    SentItem, TemplateFields, UserLine,
+};
 use leptos::prelude::*;
 
 #[server(endpoint = "page_context")]
@@ -69,4 +72,45 @@ pub async fn load_sent_message(id: String) -> Result<Option<SentDetail>, ServerF
         .sent_message(&parts, &id)
         .await
         .map_err(|e| ServerFnError::new(e.to_string()))
+}
+
+/// Runs one method of the admin service with the request it serves.
+#[cfg(feature = "ssr")]
+async fn with_admin<T, F, Fut>(call: F) -> Result<T, ServerFnError>
+where
+    F: FnOnce(std::sync::Arc<dyn crate::service::AdminService>, http::request::Parts) -> Fut,
+    Fut: std::future::Future<Output = Result<T, crate::service::ServiceError>>,
+{
+    let service = expect_context::<std::sync::Arc<dyn crate::service::AdminService>>();
+    let parts = use_context::<http::request::Parts>()
+        .ok_or_else(|| ServerFnError::new("no request in context"))?;
+    call(service, parts)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))
+}
+
+#[server(endpoint = "admin_messages")]
+pub async fn load_admin_messages(
+    filter: MessageFilter,
+    protected_only: bool,
+) -> Result<MessageList, ServerFnError> {
+    with_admin(|s, parts| async move { s.messages(&parts, filter, protected_only).await }).await
+}
+
+#[server(endpoint = "admin_message")]
+pub async fn load_admin_message(
+    message_id: String,
+    sender: String,
+) -> Result<Option<MessageDetail>, ServerFnError> {
+    with_admin(|s, parts| async move { s.message(&parts, message_id, sender).await }).await
+}
+
+#[server(endpoint = "admin_templates")]
+pub async fn load_admin_templates() -> Result<Vec<TemplateFields>, ServerFnError> {
+    with_admin(|s, parts| async move { s.templates(&parts).await }).await
+}
+
+#[server(endpoint = "admin_users")]
+pub async fn load_admin_users() -> Result<Vec<UserLine>, ServerFnError> {
+    with_admin(|s, parts| async move { s.users(&parts).await }).await
 }

@@ -1,12 +1,17 @@
 //! The interface the server implements for the pages (server side only).
 
-use crate::dto::{ComposeOptions, PageContext, PortalView, SentDetail, SentItem};
+use crate::dto::{
+    ComposeOptions, MessageDetail, MessageFilter, MessageList, PageContext, PortalView, SentDetail,
+    SentItem, TemplateFields, UserLine,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     /// Shown to the user as is; the cause went to the server log.
     #[error("sealpost cannot answer right now. Please try again in a moment.")]
     Unavailable,
+    #[error("This page is for administrators.")]
+    Forbidden,
 }
 
 #[async_trait::async_trait]
@@ -36,4 +41,32 @@ pub trait AccountService: Send + Sync + 'static {
         token: &str,
         request: &http::request::Parts,
     ) -> Result<PortalView, ServiceError>;
+}
+
+/// The administrator's pages. Every method checks that the request comes
+/// from a signed-in administrator (`Forbidden` otherwise).
+#[async_trait::async_trait]
+pub trait AdminService: Send + Sync + 'static {
+    /// The encryption report (`protected_only`) or the message trace.
+    async fn messages(
+        &self,
+        request: &http::request::Parts,
+        filter: MessageFilter,
+        protected_only: bool,
+    ) -> Result<MessageList, ServiceError>;
+
+    /// One message by (Message-ID, sender); None when there is none.
+    async fn message(
+        &self,
+        request: &http::request::Parts,
+        message_id: String,
+        sender: String,
+    ) -> Result<Option<MessageDetail>, ServiceError>;
+
+    async fn templates(
+        &self,
+        request: &http::request::Parts,
+    ) -> Result<Vec<TemplateFields>, ServiceError>;
+
+    async fn users(&self, request: &http::request::Parts) -> Result<Vec<UserLine>, ServiceError>;
 }

@@ -52,6 +52,13 @@ pub enum RevokeError {
     Store(#[from] StoreError),
 }
 
+impl MessageStatus {
+    /// The stored rows this message is made of.
+    pub fn rows(&self) -> &[String] {
+        &self.rows
+    }
+}
+
 /// `<id@host>` whether or not the caller typed the angle brackets.
 pub fn normalise_message_id(text: &str) -> String {
     format!(

@@ -3,20 +3,9 @@
 
 use crate::domain::EmailAddress;
 use crate::store::{Store, StoreError};
-use serde::Serialize;
 
-/// One traced message. Field names are the command line's and the API's.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "PascalCase")]
-pub struct TraceEntry {
-    pub message_id: String,
-    pub received_at: String,
-    pub sender: String,
-    pub recipients: String,
-    pub subject: String,
-    pub protected: bool,
-    pub state: String,
-}
+/// One traced message.
+pub use app::dto::MessageLine as TraceEntry;
 
 /// What to look for; times are Unix milliseconds.
 #[derive(Clone, Debug, Default)]

@@ -1,6 +1,7 @@
 //! The organization users' pages.
 
 mod account;
+pub mod admin;
 mod compose;
 mod home;
 mod login;

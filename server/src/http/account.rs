@@ -34,11 +34,7 @@ pub async fn change_password(
             .await
     else {
         return state
-            .render_with_notice(
-                parts,
-                Notice::error("The form was incomplete."),
-                StatusCode::BAD_REQUEST,
-            )
+            .refuse(parts, StatusCode::BAD_REQUEST, "The form was incomplete.")
             .await;
     };
     let user = match signed_in_user(&state, &session).await {

@@ -120,10 +120,10 @@ pub async fn submit(
             Ok(m) => m,
             Err(_) => {
                 return state
-                    .render_with_notice(
+                    .refuse(
                         parts,
-                        Notice::error("The form could not be read."),
                         StatusCode::BAD_REQUEST,
+                        "The form could not be read.",
                     )
                     .await;
             }
@@ -136,13 +136,11 @@ pub async fn submit(
                 limit / (1024 * 1024)
             );
             return state
-                .render_with_notice(parts, Notice::error(text), StatusCode::PAYLOAD_TOO_LARGE)
+                .refuse(parts, StatusCode::PAYLOAD_TOO_LARGE, text)
                 .await;
         }
         Err(Refusal::Input(text)) => {
-            return state
-                .render_with_notice(parts, Notice::error(text), StatusCode::BAD_REQUEST)
-                .await;
+            return state.refuse(parts, StatusCode::BAD_REQUEST, text).await;
         }
     };
     let session_id = session.id().map(|id| id.to_string());

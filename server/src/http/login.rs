@@ -41,9 +41,7 @@ pub async fn submit(
     {
         Ok(axum::Form(form)) => form,
         Err(_) => {
-            return state
-                .render_with_notice(parts, Notice::error(WRONG), StatusCode::BAD_REQUEST)
-                .await;
+            return state.refuse(parts, StatusCode::BAD_REQUEST, WRONG).await;
         }
     };
     let typed = form.email.trim().chars().take(254).collect::<String>();

@@ -3,6 +3,8 @@
 //! (429 with Retry-After, 403 for a stale form).
 
 mod account;
+mod admin;
+mod admin_service;
 mod api;
 mod compose;
 mod dev_outbox;
@@ -61,9 +63,14 @@ impl AppState {
         Arc::new(PageService::new(self.clone()))
     }
 
+    fn admin_service(&self) -> Arc<dyn app::service::AdminService> {
+        Arc::new(admin_service::AdminPages::new(self.clone()))
+    }
+
     /// Puts the services into the Leptos context of a request.
     fn leptos_context(&self) -> impl Fn() + Clone + Send + Sync + 'static {
         let service = self.service();
+        let admin = self.admin_service();
         let targets = app::FormTargets(
             self.settings
                 .oauth
@@ -73,6 +80,7 @@ impl AppState {
         );
         move || {
             provide_context(service.clone());
+            provide_context(admin.clone());
             provide_context(targets.clone());
         }
     }
@@ -87,6 +95,17 @@ impl AppState {
     ) -> Response {
         parts.extensions.insert(notice);
         self.render(parts, status).await
+    }
+
+    /// The page again with why the form was refused.
+    async fn refuse(
+        &self,
+        parts: axum::http::request::Parts,
+        status: StatusCode,
+        text: impl Into<String>,
+    ) -> Response {
+        self.render_with_notice(parts, Notice::error(text), status)
+            .await
     }
 
     /// The page again saying sealpost cannot answer right now (503); the
@@ -150,6 +169,12 @@ pub fn router(
             )),
         )
         .merge(api::routes())
+        .route("/admin/message/revoke", post(admin::revoke))
+        .route("/admin/report.csv", get(admin::report_csv))
+        .route("/admin/templates", post(admin::new_template))
+        .route("/admin/templates/{name}", post(admin::save_template))
+        .route("/admin/templates/{name}/remove", post(admin::remove_template))
+        .route("/admin/users", post(admin::add_user))
         .leptos_routes_with_context(&state, routes, state.leptos_context(), move || {
             app::shell(shell_options.clone())
         })

@@ -55,9 +55,7 @@ async fn form(
     if !csrf::verify(&state.csrf_key, session_id.as_deref(), &form.csrf) {
         let _ = ensure_session_id(session).await;
         let text = texts(&parts).form_expired;
-        return Err(state
-            .render_with_notice(parts, Notice::error(text), StatusCode::FORBIDDEN)
-            .await);
+        return Err(state.refuse(parts, StatusCode::FORBIDDEN, text).await);
     }
     Ok((parts, form))
 }
@@ -90,11 +88,7 @@ async fn throttled(
     let (seconds, minutes, at) = portal::when(until_ms);
     let when = (t.when)(minutes, &at);
     let response = state
-        .render_with_notice(
-            parts,
-            Notice::error(text(&when)),
-            StatusCode::TOO_MANY_REQUESTS,
-        )
+        .refuse(parts, StatusCode::TOO_MANY_REQUESTS, text(&when))
         .await;
     retry_after(response, seconds)
 }
@@ -158,9 +152,7 @@ pub async fn submit(
         }
         _ => {
             let text = texts(&parts).form_incomplete;
-            state
-                .render_with_notice(parts, Notice::error(text), StatusCode::BAD_REQUEST)
-                .await
+            state.refuse(parts, StatusCode::BAD_REQUEST, text).await
         }
     }
 }
@@ -198,9 +190,7 @@ async fn request_passcode(state: AppState, token: String, mut parts: Parts) -> R
         }
         Err(PasscodeRefused::NotAllowed) => {
             let text = t.otp_disabled;
-            state
-                .render_with_notice(parts, Notice::error(text), StatusCode::FORBIDDEN)
-                .await
+            state.refuse(parts, StatusCode::FORBIDDEN, text).await
         }
         Err(PasscodeRefused::Store(e)) => {
             state
@@ -260,32 +250,32 @@ async fn verify(
             });
             let text = (t.wrong_code)(tries_left);
             state
-                .render_with_notice(parts, Notice::error(text), StatusCode::UNPROCESSABLE_ENTITY)
+                .refuse(parts, StatusCode::UNPROCESSABLE_ENTITY, text)
                 .await
         }
         Err(VerifyRefused::Expired) => {
             let text = t.code_expired;
             state
-                .render_with_notice(parts, Notice::error(text), StatusCode::UNPROCESSABLE_ENTITY)
+                .refuse(parts, StatusCode::UNPROCESSABLE_ENTITY, text)
                 .await
         }
         Err(VerifyRefused::Used) => {
             let text = t.code_used;
             state
-                .render_with_notice(parts, Notice::error(text), StatusCode::UNPROCESSABLE_ENTITY)
+                .refuse(parts, StatusCode::UNPROCESSABLE_ENTITY, text)
                 .await
         }
         Err(VerifyRefused::NoCode) => {
             let text = t.no_code;
             state
-                .render_with_notice(parts, Notice::error(text), StatusCode::UNPROCESSABLE_ENTITY)
+                .refuse(parts, StatusCode::UNPROCESSABLE_ENTITY, text)
                 .await
         }
         Err(VerifyRefused::TooManyTries) => {
             let text = t.too_many_tries;
             retry_after(
                 state
-                    .render_with_notice(parts, Notice::error(text), StatusCode::TOO_MANY_REQUESTS)
+                    .refuse(parts, StatusCode::TOO_MANY_REQUESTS, text)
                     .await,
                 1,
             )
@@ -401,9 +391,7 @@ async fn start_oauth(
         .filter(|_| row.social_enabled)
     else {
         let text = texts(&parts).social_refused;
-        return state
-            .render_with_notice(parts, Notice::error(text), StatusCode::FORBIDDEN)
-            .await;
+        return state.refuse(parts, StatusCode::FORBIDDEN, text).await;
     };
     let callback = oauth::callback_url(&state.settings.public_url);
     let (url, pending) = oauth::start(provider, &callback, &token);

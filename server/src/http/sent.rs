@@ -4,7 +4,6 @@ use super::page_service::signed_in_user;
 use super::{AppState, see_other};
 use crate::auth::csrf;
 use crate::revocation::{self, RevokeError};
-use app::dto::Notice;
 use axum::body::Body;
 use axum::extract::{FromRequest, Path, State};
 use axum::http::{Request, StatusCode};
@@ -42,9 +41,7 @@ pub async fn remove_external_access(
     let session_id = session.id().map(|id| id.to_string());
     if !csrf::verify(&state.csrf_key, session_id.as_deref(), &form.csrf) {
         let text = "This form has expired. Please try again.";
-        return state
-            .render_with_notice(parts, Notice::error(text), StatusCode::FORBIDDEN)
-            .await;
+        return state.refuse(parts, StatusCode::FORBIDDEN, text).await;
     }
     // Only the sender's own messages: another's id is simply not found.
     let row = match state.store.sent_messages(&user.email, Some(&id)).await {
@@ -74,11 +71,7 @@ pub async fn remove_external_access(
         }
         Err(refused) => {
             state
-                .render_with_notice(
-                    parts,
-                    Notice::error(refused.to_string()),
-                    StatusCode::CONFLICT,
-                )
+                .refuse(parts, StatusCode::CONFLICT, refused.to_string())
                 .await
         }
     }

@@ -51,27 +51,7 @@ fn texts(n: &Notice<'_>) -> Texts {
     }
 }
 
-/// Black or white, whichever reads better on the template's color.
-pub fn text_color_on(background: &str) -> &'static str {
-    let hex = background.trim_start_matches('#');
-    let channel = |i: usize| {
-        u8::from_str_radix(hex.get(i..i + 2).unwrap_or("00"), 16).unwrap_or(0) as f64 / 255.0
-    };
-    let linear = |c: f64| {
-        if c <= 0.03928 {
-            c / 12.92
-        } else {
-            ((c + 0.055) / 1.055).powf(2.4)
-        }
-    };
-    let luminance =
-        0.2126 * linear(channel(0)) + 0.7152 * linear(channel(2)) + 0.0722 * linear(channel(4));
-    if luminance > 0.179 {
-        "#000000"
-    } else {
-        "#ffffff"
-    }
-}
+pub use app::dto::readable_text_on as text_color_on;
 
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")

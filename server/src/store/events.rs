@@ -18,6 +18,15 @@ pub struct EventRow {
     pub detail: Option<String>,
 }
 
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct MessageEventRow {
+    pub at: i64,
+    pub kind: String,
+    pub recipient: Option<String>,
+    pub actor: Option<String>,
+    pub detail: Option<String>,
+}
+
 impl Store {
     pub async fn record_event(&self, event: Event<'_>) -> Result<()> {
         let sql = "INSERT INTO events (at, kind, message_id, recipient, actor, detail) VALUES ($1, $2, $3, $4, $5, $6)";
@@ -32,6 +41,21 @@ impl Store {
             .await
             .map(|r| r.rows_affected()))?;
         Ok(())
+    }
+
+    /// What happened to these message rows, oldest first.
+    pub async fn message_events(&self, rows: &[String]) -> Result<Vec<MessageEventRow>> {
+        let mut all = Vec::new();
+        let sql = "SELECT at, kind, recipient, actor, detail FROM events WHERE message_id = $1 ORDER BY at, id";
+        for row in rows {
+            let events: Vec<MessageEventRow> = on_pool!(self.db(), |pool| sqlx::query_as(sql)
+                .bind(row)
+                .fetch_all(pool)
+                .await)?;
+            all.extend(events);
+        }
+        all.sort_by_key(|e| e.at);
+        Ok(all)
     }
 
     pub async fn events_of_kind(&self, kind: &str) -> Result<Vec<EventRow>> {

@@ -16,7 +16,7 @@ mod tokens;
 mod users;
 
 pub use event_log::{EventLine, EventLog};
-pub use events::Event;
+pub use events::{Event, MessageEventRow};
 pub use jobs::{JobRow, OutboxRow};
 pub use keys::{KeyRow, OrganizationRow};
 pub use messages::{AcceptedMessage, MessageRow, NewJob, NewRecipient, PipelineOutcome};

@@ -93,6 +93,8 @@ macro_rules! bind_template {
 /// Every field of a branding template, for the commands and admin pages.
 #[derive(Clone, Debug, Default, sqlx::FromRow)]
 pub struct TemplateFull {
+    /// Empty for a template not yet stored.
+    pub id: String,
     pub name: String,
     pub is_default: bool,
     pub logo: Option<Vec<u8>>,
@@ -109,7 +111,7 @@ pub struct TemplateFull {
     pub expiry_days: i64,
 }
 
-const FULL_COLUMNS: &str = "name, is_default, logo, logo_content_type, background_color, introduction_text, \
+const FULL_COLUMNS: &str = "id, name, is_default, logo, logo_content_type, background_color, introduction_text, \
      read_button_text, email_text, disclaimer_text, portal_text, privacy_statement_url, otp_enabled, social_enabled, expiry_days";
 
 impl Store {

@@ -1,0 +1,210 @@
+//! The server's implementation of the admin pages' service.
+
+use super::AppState;
+use super::page_service::signed_in_user;
+use crate::store::{TemplateFull, UserRow};
+use crate::trace::{self as msg_trace, TraceQuery};
+use app::dto::{
+    MessageDetail, MessageFilter, MessageLine, MessageList, RecipientLine, TemplateFields,
+    TimelineEntry, UserLine,
+};
+use app::service::{AdminService, ServiceError};
+use tower_sessions::Session;
+
+pub struct AdminPages {
+    state: AppState,
+}
+
+impl AdminPages {
+    pub fn new(state: AppState) -> Self {
+        AdminPages { state }
+    }
+}
+
+fn unavailable(e: impl std::fmt::Display) -> ServiceError {
+    tracing::error!(error = %e, "admin page failed");
+    ServiceError::Unavailable
+}
+
+/// The signed-in administrator, or `Forbidden`.
+pub async fn require_admin(
+    state: &AppState,
+    session: Option<&Session>,
+) -> Result<UserRow, ServiceError> {
+    let session = session.ok_or(ServiceError::Forbidden)?;
+    match signed_in_user(state, session).await.map_err(unavailable)? {
+        Some(user) if user.role == "admin" && !user.must_change_password => Ok(user),
+        _ => Err(ServiceError::Forbidden),
+    }
+}
+
+/// A filter as typed into the page; the error names the field.
+pub fn parse_filter(f: &MessageFilter) -> Result<TraceQuery, String> {
+    let time = |field: &str, t: &str| {
+        (!t.trim().is_empty())
+            .then(|| msg_trace::parse_time(field, t))
+            .transpose()
+    };
+    Ok(TraceQuery {
+        sender: msg_trace::parse_address("Sender", Some(&f.sender))?,
+        recipient: msg_trace::parse_address("Recipient", Some(&f.recipient))?,
+        since: time("From", &f.since)?,
+        until: time("Until", &f.until)?,
+    })
+}
+
+/// The report's or the trace's lines.
+pub async fn message_lines(
+    state: &AppState,
+    filter: &MessageFilter,
+    protected_only: bool,
+) -> Result<Result<Vec<MessageLine>, String>, crate::store::StoreError> {
+    let query = match parse_filter(filter) {
+        Ok(q) => q,
+        Err(e) => return Ok(Err(e)),
+    };
+    let state_wanted = filter.state.trim().to_lowercase();
+    Ok(Ok(msg_trace::trace(&state.store, &query)
+        .await?
+        .into_iter()
+        .filter(|e| !protected_only || e.protected)
+        .filter(|e| state_wanted.is_empty() || e.state == state_wanted)
+        .collect()))
+}
+
+pub fn template_fields(t: &TemplateFull) -> TemplateFields {
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    TemplateFields {
+        name: t.name.clone(),
+        is_default: t.is_default,
+        // The version keeps a changed logo from being served from a cache.
+        logo_url: t.logo.as_ref().map(|bytes| {
+            let version = crate::crypto::sha256(bytes);
+            format!(
+                "/branding/{}/logo?v={:02x}{:02x}{:02x}{:02x}",
+                t.id, version[0], version[1], version[2], version[3]
+            )
+        }),
+        background_color: text(&t.background_color),
+        introduction_text: text(&t.introduction_text),
+        read_button_text: text(&t.read_button_text),
+        email_text: text(&t.email_text),
+        disclaimer_text: text(&t.disclaimer_text),
+        portal_text: text(&t.portal_text),
+        privacy_statement_url: text(&t.privacy_statement_url),
+        otp_enabled: t.otp_enabled,
+        social_enabled: t.social_enabled,
+        expiry_days: t.expiry_days,
+    }
+}
+
+#[async_trait::async_trait]
+impl AdminService for AdminPages {
+    async fn messages(
+        &self,
+        request: &http::request::Parts,
+        filter: MessageFilter,
+        protected_only: bool,
+    ) -> Result<MessageList, ServiceError> {
+        require_admin(&self.state, request.extensions.get::<Session>()).await?;
+        Ok(
+            match message_lines(&self.state, &filter, protected_only)
+                .await
+                .map_err(unavailable)?
+            {
+                Ok(lines) => MessageList { lines, error: None },
+                Err(e) => MessageList {
+                    lines: Vec::new(),
+                    error: Some(e),
+                },
+            },
+        )
+    }
+
+    async fn message(
+        &self,
+        request: &http::request::Parts,
+        message_id: String,
+        sender: String,
+    ) -> Result<Option<MessageDetail>, ServiceError> {
+        require_admin(&self.state, request.extensions.get::<Session>()).await?;
+        let store = &self.state.store;
+        let Some(status) = crate::revocation::status(store, &message_id, Some(&sender))
+            .await
+            .map_err(unavailable)?
+            .pop()
+        else {
+            return Ok(None);
+        };
+        let events = store
+            .message_events(status.rows())
+            .await
+            .map_err(unavailable)?;
+        let timeline = events
+            .into_iter()
+            .map(|e| TimelineEntry {
+                at: crate::cli::rfc3339(e.at),
+                what: match e.detail {
+                    Some(detail) if !detail.is_empty() => format!("{}: {detail}", e.kind),
+                    _ => e.kind,
+                },
+                who: e.recipient.or(e.actor).unwrap_or_default(),
+            })
+            .collect();
+        Ok(Some(MessageDetail {
+            message_id: status.message_id,
+            subject: status.subject,
+            sender: status.sender,
+            sent_at: status.sent_at,
+            is_revocable: status.is_revocable,
+            revoked: status.revoked,
+            revoked_at: status.revoked_at,
+            expires_at: status.expires_at,
+            recipients: status
+                .recipients
+                .into_iter()
+                .map(|r| RecipientLine {
+                    address: r.address,
+                    experience: r.experience,
+                    state: r.state,
+                })
+                .collect(),
+            timeline,
+        }))
+    }
+
+    async fn templates(
+        &self,
+        request: &http::request::Parts,
+    ) -> Result<Vec<TemplateFields>, ServiceError> {
+        require_admin(&self.state, request.extensions.get::<Session>()).await?;
+        Ok(self
+            .state
+            .store
+            .templates_full()
+            .await
+            .map_err(unavailable)?
+            .iter()
+            .map(template_fields)
+            .collect())
+    }
+
+    async fn users(&self, request: &http::request::Parts) -> Result<Vec<UserLine>, ServiceError> {
+        require_admin(&self.state, request.extensions.get::<Session>()).await?;
+        Ok(self
+            .state
+            .store
+            .list_users()
+            .await
+            .map_err(unavailable)?
+            .into_iter()
+            .map(|u| UserLine {
+                email: u.email,
+                role: u.role,
+                disabled: u.disabled,
+                must_change_password: u.must_change_password,
+                created_at: crate::cli::rfc3339(u.created_at),
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,339 @@
+//! The administrator's pages: encryption report (and its CSV), message
+//! detail with "Revoke message", trace, branding templates and users. Only
+//! administrators reach them.
+
+mod common;
+
+use common::catcher::Catcher;
+use common::*;
+use reqwest::multipart::{Form, Part};
+
+const ADMIN: &str = "root@corp.example";
+const ADMIN_PASSWORD: &str = "root's long password";
+
+struct Admin {
+    app: TestApp,
+    catcher: Catcher,
+    client: reqwest::Client,
+}
+
+impl Admin {
+    async fn start(backend: Backend) -> Admin {
+        let catcher = Catcher::start().await;
+        let app = TestApp::gateway(backend, &catcher).await;
+        app.add_user(ADMIN, "admin", ADMIN_PASSWORD).await;
+        app.add_user("alice@corp.example", "sender", "alice long password")
+            .await;
+        let client = browser();
+        assert_eq!(
+            sign_in(&app.address, &client, ADMIN, ADMIN_PASSWORD)
+                .await
+                .status(),
+            303
+        );
+        Admin {
+            app,
+            catcher,
+            client,
+        }
+    }
+
+    async fn page(&self, path: &str) -> (u16, String) {
+        let r = self.client.get(self.app.url(path)).send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+}
+
+async fn only_administrators_reach_the_admin_pages(backend: Backend) {
+    let a = Admin::start(backend).await;
+    for path in [
+        "/admin/report",
+        "/admin/trace",
+        "/admin/templates",
+        "/admin/users",
+        "/admin/report.csv",
+    ] {
+        // Signed out: sent to sign in.
+        let r = browser().get(a.app.url(path)).send().await.unwrap();
+        assert!(
+            r.status().is_redirection(),
+            "{path} signed out: {}",
+            r.status()
+        );
+        assert_eq!(location(&r), "/login", "{path}");
+        // A sender: 403, told so, and no data.
+        let alice = browser();
+        sign_in(
+            &a.app.address,
+            &alice,
+            "alice@corp.example",
+            "alice long password",
+        )
+        .await;
+        let r = alice.get(a.app.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 403, "{path} as a sender");
+        let page = r.text().await.unwrap();
+        assert!(page.contains("This page is for administrators."), "{page}");
+        // The administrator: 200.
+        let (status, _) = a.page(path).await;
+        assert_eq!(status, 200, "{path} as the administrator");
+    }
+    // A sender's POST to an admin form is refused too.
+    let alice = browser();
+    sign_in(
+        &a.app.address,
+        &alice,
+        "alice@corp.example",
+        "alice long password",
+    )
+    .await;
+    let (_, page) = (
+        200,
+        alice
+            .get(a.app.url("/"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    let r = alice
+        .post(a.app.url("/admin/users"))
+        .form(&[
+            ("csrf", csrf_of(&page).as_str()),
+            ("email", "eve@corp.example"),
+            ("role", "admin"),
+            ("password", "a long enough password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(!a.page("/admin/users").await.1.contains("eve@corp.example"));
+}
+both!(only_administrators_reach_the_admin_pages);
+
+async fn the_report_finds_a_message_and_the_detail_view_revokes_it(backend: Backend) {
+    let a = Admin::start(backend).await;
+    send_with_id(
+        &a.app,
+        "alice@corp.example",
+        "bob@gmail.example",
+        "q4@corp.example",
+        "[secure] Q4, \"final\"",
+    )
+    .await;
+    let link = link_of(&a.catcher.wait_for(1).await.remove(0));
+
+    let (status, report) = a.page("/admin/report?sender=alice%40corp.example").await;
+    assert_eq!(status, 200);
+    assert!(report.contains("&lt;q4@corp.example&gt;"), "{report}");
+    assert!(report.contains("bob@gmail.example"));
+    let (_, none) = a.page("/admin/report?state=revoked").await;
+    assert!(none.contains("No messages match."), "{none}");
+    let (_, refused) = a.page("/admin/report?since=last+week").await;
+    assert!(
+        alert_of(&refused)
+            .unwrap()
+            .starts_with("From: 'last week' is not a date"),
+        "{refused}"
+    );
+
+    // The CSV has the same line, quoted where it must be.
+    let r = a
+        .client
+        .get(a.app.url("/admin/report.csv?sender=alice%40corp.example"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = r.text().await.unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("ReceivedAt,Sender,Recipients,Subject,State,MessageId")
+    );
+    let row = lines.next().unwrap();
+    assert!(row.contains(",alice@corp.example,bob@gmail.example,\"Q4, \"\"final\"\"\",protected,<q4@corp.example>"), "{row}");
+
+    // The detail view: status, then "Revoke message".
+    let detail = "/admin/message?id=%3Cq4%40corp.example%3E&sender=alice%40corp.example";
+    let (status, page) = a.page(detail).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(r#"<dd id="is-revocable">True</dd>"#),
+        "{page}"
+    );
+    assert!(page.contains("Revoke message"));
+    assert!(page.contains("notification sent"), "the timeline: {page}");
+    let r = a
+        .client
+        .post(a.app.url("/admin/message/revoke"))
+        .form(&[
+            ("csrf", csrf_of(&page).as_str()),
+            ("id", "<q4@corp.example>"),
+            ("sender", "alice@corp.example"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let (_, page) = a.page(detail).await;
+    assert!(page.contains(r#"<dd id="revoked">True</dd>"#), "{page}");
+    assert_eq!(
+        alert_of(&page).as_deref(),
+        Some("The encrypted email with the subject 'Q4, \"final\"' was successfully revoked.")
+    );
+    assert!(!page.contains(">Revoke message<"));
+    // The recipient's link says so at once.
+    let r = browser().get(a.app.url(&link)).send().await.unwrap();
+    assert_eq!(r.status(), 410);
+
+    // The trace shows it too, revoked.
+    let (_, trace) = a.page("/admin/trace?recipient=bob%40gmail.example").await;
+    assert!(trace.contains("<td>revoked</td>"), "{trace}");
+}
+both!(the_report_finds_a_message_and_the_detail_view_revokes_it);
+
+async fn a_changed_template_brands_the_next_notification_and_portal(backend: Backend) {
+    let a = Admin::start(backend).await;
+    let (_, list) = a.page("/admin/templates").await;
+    let r = a
+        .client
+        .post(a.app.url("/admin/templates"))
+        .form(&[("csrf", csrf_of(&list).as_str()), ("name", "Default2")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&r), "/admin/templates/Default2");
+
+    // Edit the default template: color, portal text, a logo.
+    let (status, edit) = a.page("/admin/templates/Default").await;
+    assert_eq!(status, 200);
+    assert!(edit.contains("id=\"preview-mail\"") && edit.contains("id=\"preview-portal\""));
+    let logo = b"\x89PNG\r\n\x1a\nstand-in logo".to_vec();
+    let form = Form::new()
+        .text("csrf", csrf_of(&edit))
+        .text("name", "Default")
+        .text("background_color", "#7a1f5c")
+        .text("portal_text", "Contoso Legal")
+        .text("otp_enabled", "yes")
+        .text("social_enabled", "yes")
+        .text("expiry_days", "0")
+        .part(
+            "logo",
+            Part::bytes(logo.clone())
+                .file_name("logo.png")
+                .mime_str("image/png")
+                .unwrap(),
+        );
+    let r = a
+        .client
+        .post(a.app.url("/admin/templates/Default"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let (_, edit) = a.page("/admin/templates/Default").await;
+    assert_eq!(
+        alert_of(&edit).as_deref(),
+        Some("Saved. The next notifications and portal pages use it.")
+    );
+
+    // A bad color is refused with the field named, and nothing changes.
+    let form = Form::new()
+        .text("csrf", csrf_of(&edit))
+        .text("name", "Default")
+        .text("background_color", "purple")
+        .text("otp_enabled", "yes");
+    let r = a
+        .client
+        .post(a.app.url("/admin/templates/Default"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(
+        alert_of(&r.text().await.unwrap())
+            .unwrap()
+            .starts_with("background-color: 'purple'")
+    );
+
+    // The next notification and the portal wear it.
+    smtp_send(&a.app, "alice@corp.example", &["bob@gmail.example"], b"From: alice@corp.example\r\nTo: bob@gmail.example\r\nSubject: [secure] Branded\r\n\r\nbody").await;
+    let mail = a.catcher.wait_for(1).await.remove(0);
+    assert!(mail.data.contains("#7a1f5c"), "the notification's color");
+    let (_, portal) = (
+        0,
+        browser()
+            .get(a.app.url(&link_of(&mail)))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    assert!(portal.contains("background:#7a1f5c"), "{portal}");
+    assert!(portal.contains("Contoso Legal"));
+    assert!(portal.contains("/branding/"), "the logo: {portal}");
+
+    // The default template cannot be removed.
+    let r = a
+        .client
+        .post(a.app.url("/admin/templates/Default/remove"))
+        .form(&[("csrf", csrf_of(&edit).as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+}
+both!(a_changed_template_brands_the_next_notification_and_portal);
+
+async fn an_administrator_adds_a_user(backend: Backend) {
+    let a = Admin::start(backend).await;
+    let (_, page) = a.page("/admin/users").await;
+    let add = |email: &'static str, password: &'static str| {
+        let csrf = csrf_of(&page);
+        let client = a.client.clone();
+        let url = a.app.url("/admin/users");
+        async move {
+            client
+                .post(url)
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("email", email),
+                    ("role", "sender"),
+                    ("password", password),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = add("carol@corp.example", "short").await;
+    assert_eq!(r.status(), 422);
+    assert_eq!(
+        alert_of(&r.text().await.unwrap()).as_deref(),
+        Some("Temporary password: at least 12 characters.")
+    );
+    let r = add("carol@corp.example", "a temporary password").await;
+    assert_eq!(r.status(), 303);
+    let (_, page) = a.page("/admin/users").await;
+    assert!(page.contains("<td>carol@corp.example</td>"), "{page}");
+    assert!(page.contains("must choose a password"));
+    // She signs in and must choose her own password first.
+    let carol = browser();
+    let r = sign_in(
+        &a.app.address,
+        &carol,
+        "carol@corp.example",
+        "a temporary password",
+    )
+    .await;
+    assert_eq!(location(&r), "/account/password");
+}
+both!(an_administrator_adds_a_user);
