@@ -169,6 +169,11 @@ pub struct SentDetail {
     pub item: SentItem,
     /// "Remove external access" applies: revocable, one link-based recipient.
     pub can_remove: bool,
+    /// The message, decrypted for its sender; HTML sanitised on the server.
+    pub body_html: Option<String>,
+    pub body_text: String,
+    /// What happened to it, oldest first (notified, code sent, opened, ...).
+    pub timeline: Vec<TimelineEntry>,
 }
 
 impl Notice {

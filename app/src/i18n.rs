@@ -188,6 +188,19 @@ pub struct Texts {
     pub oauth_unverified: fn(&str, &str) -> String,
     pub oauth_no_email: fn(&str) -> String,
     pub oauth_failed: fn(&str) -> String,
+
+    pub sent_title: &'static str,
+    pub sent_message_title: &'static str,
+    pub sent_empty: &'static str,
+    pub write_protected: &'static str,
+    pub remove_access: &'static str,
+    pub access_removed: &'static str,
+    pub state_removed: &'static str,
+    pub state_protected: &'static str,
+    pub sent_not_found: &'static str,
+    pub back_to_sent: &'static str,
+    pub message_heading: &'static str,
+    pub timeline: &'static str,
 }
 
 pub static EN: Texts = Texts {
@@ -272,6 +285,19 @@ pub static EN: Texts = Texts {
     oauth_unverified: |provider, email| format!("{provider} has not verified the address {email}."),
     oauth_no_email: |provider| format!("{provider} did not tell us your email address."),
     oauth_failed: |provider| format!("{provider} could not confirm who you are. Please try again."),
+
+    sent_title: "Sent messages",
+    sent_message_title: "Sent message",
+    sent_empty: "You have not sent protected messages yet.",
+    write_protected: "Write a protected message",
+    remove_access: "Remove external access",
+    access_removed: "External access was removed.",
+    state_removed: "External access removed",
+    state_protected: "Protected",
+    sent_not_found: "There is no such message in your Sent folder.",
+    back_to_sent: "Back to Sent messages",
+    message_heading: "Message",
+    timeline: "Timeline",
 };
 
 pub static JA: Texts = Texts {
@@ -356,6 +382,19 @@ pub static JA: Texts = Texts {
     oauth_failed: |provider| {
         format!("{provider} で本人確認ができませんでした。もう一度お試しください。")
     },
+
+    sent_title: "送信済みアイテム",
+    sent_message_title: "送信済みメッセージ",
+    sent_empty: "保護されたメッセージはまだ送信していません。",
+    write_protected: "保護されたメッセージを作成",
+    remove_access: "外部アクセスの削除",
+    access_removed: "外部アクセスは削除されました。",
+    state_removed: "外部アクセス削除済み",
+    state_protected: "保護済み",
+    sent_not_found: "送信済みアイテムにそのメッセージはありません。",
+    back_to_sent: "送信済みアイテムに戻る",
+    message_heading: "本文",
+    timeline: "履歴",
 };
 
 #[cfg(test)]

@@ -20,8 +20,8 @@ after(async () => {
 
 
 /** Alice signs in and writes a protected message on the web; returns her page. */
-async function aliceSends(to, subject, body) {
-  const sender = await watchedPage(browser);
+async function aliceSends(to, subject, body, options = {}) {
+  const sender = await watchedPage(browser, options);
   await sender.page.goto(`${node.url}/login`);
   await sender.page.fill('#email', 'alice@corp.example');
   await sender.page.fill('#password', 'alice long password');
@@ -152,16 +152,31 @@ test('a recipient whose browser prefers Japanese reads the portal in Japanese, o
   await context.close();
 });
 
-test('the revoked page reads in Japanese', async () => {
-  const sender = await aliceSends('taro@gmail.example', '取り消す予定', '本文');
+test('in Japanese: the sender removes external access and the open session shows it revoked', async () => {
+  const sender = await aliceSends('taro@gmail.example', '取り消す予定', '本文です。', { locale: 'ja-JP' });
   const link = linkIn(await node.mailTo('taro@gmail.example'));
+
+  // Taro reads the message in Japanese.
+  const { page, context } = await watchedPage(browser, { locale: 'ja-JP' });
+  await page.goto(link);
+  await page.click('text=ワンタイム パスコードでサインイン');
+  await page.waitForSelector('#code-sent');
+  const code = /ワンタイム パスコードは (\d{8}) です/.exec(await node.mailTo('taro@gmail.example', 2))[1];
+  await page.fill('#code', code);
+  await Promise.all([page.waitForURL(link), page.click('text=続行')]);
+  assert.match(await page.textContent('#body'), /本文です。/);
+
+  // Alice, in Japanese, removes external access from her Sent folder.
   await sender.page.goto(`${node.url}/sent`);
+  assert.equal((await sender.page.textContent('h1')).trim(), '送信済みアイテム');
   await Promise.all([sender.page.waitForURL(/\/sent\/.+/), sender.page.click('text=取り消す予定')]);
-  await Promise.all([sender.page.waitForNavigation(), sender.page.click('text=Remove external access')]);
+  await assertAccessible(sender.page, 'a sent message in Japanese');
+  await Promise.all([sender.page.waitForNavigation(), sender.page.click('text=外部アクセスの削除')]);
+  assert.equal((await sender.page.textContent('#removed')).trim(), '外部アクセスは削除されました。');
   await sender.context.close();
 
-  const { page, context } = await watchedPage(browser, { locale: 'ja-JP' });
-  const response = await page.goto(link);
+  // Taro's next page, in the same session, says it was revoked.
+  const response = await page.reload();
   assert.equal(response.status(), 410);
   assert.equal((await page.textContent('h1')).trim(), 'メッセージは送信者によって取り消されました。');
   await assertAccessible(page, 'the revoked page in Japanese');

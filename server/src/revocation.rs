@@ -118,10 +118,11 @@ fn group(rows: Vec<StatusRow>) -> Vec<MessageStatus> {
             status.expires_at = Some(time(at));
         }
         if let (Some(address), Some(experience)) = (row.address, row.experience) {
-            let state = if row.revoked_at.is_some() && experience == "link" {
-                "revoked".to_string()
-            } else {
-                row.state.unwrap_or_default()
+            let expired = row.expires_at.is_some_and(|at| at <= now_ms());
+            let state = match (experience.as_str(), row.revoked_at) {
+                ("link", Some(_)) => "revoked".to_string(),
+                ("link", None) if expired => "expired".to_string(),
+                _ => row.state.unwrap_or_default(),
             };
             status.recipients.push(RecipientStatus {
                 address,

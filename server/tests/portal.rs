@@ -115,6 +115,19 @@ impl Portal {
         .await
     }
 
+    /// The state the sender and the administrator see for the (only)
+    /// recipient of the newest message.
+    async fn recipient_state(&self) -> String {
+        let store = &self.app.store;
+        let traced = server::trace::trace(store, &Default::default())
+            .await
+            .unwrap();
+        let status = server::revocation::status(store, &traced[0].message_id, None)
+            .await
+            .unwrap();
+        status[0].recipients[0].state.clone()
+    }
+
     async fn sql(&self, statement: &str) {
         match self.app.store.db() {
             server::store::Db::Sqlite(p) => sqlx::query(statement).execute(p).await.map(|_| ()),
@@ -154,6 +167,7 @@ async fn a_recipient_reads_the_message_after_a_passcode(backend: Backend) {
     );
 
     let (_reference, code) = p.request_code(&bob, &link).await;
+    assert_eq!(p.recipient_state().await, "code sent");
     let wrong = if code == "00000000" {
         "11111111"
     } else {
@@ -168,6 +182,7 @@ async fn a_recipient_reads_the_message_after_a_passcode(backend: Backend) {
 
     let r = p.verify(&bob, &link, &code).await;
     assert_eq!(r.status(), 303);
+    assert_eq!(p.recipient_state().await, "opened");
     let (status, page) = p.get(&bob, &link).await;
     assert_eq!(status, 200);
     // Once: the body is not repeated as hydration data.

@@ -62,6 +62,20 @@ The offer.",
         page.contains("bob@gmail.example (link, notified)"),
         "{page}"
     );
+    // The message itself, decrypted for its sender, and what happened to it.
+    assert!(page.contains("The offer."), "{page}");
+    assert!(page.contains("notification sent"), "the timeline: {page}");
+    // In Japanese for a Japanese browser, with the SPEC's words.
+    let ja = alice
+        .get(app.url(&path))
+        .header("accept-language", "ja")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(ja.contains("外部アクセスの削除"), "{ja}");
 
     // Another sender neither sees nor revokes it.
     let dave = app.client();
@@ -120,6 +134,16 @@ The offer.",
         .unwrap();
     assert!(page.contains("External access was removed."), "{page}");
     assert!(!page.contains(">Remove external access<"));
+    let ja = alice
+        .get(app.url(&path))
+        .header("accept-language", "ja")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(ja.contains("外部アクセスは削除されました。"), "{ja}");
     let r = browser().get(app.url(&link)).send().await.unwrap();
     assert_eq!(r.status(), 410);
 }

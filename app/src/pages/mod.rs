@@ -32,14 +32,21 @@ pub(crate) fn use_page_context() -> Resource<Result<PageContext, ServerFnError>>
 /// The page frame: header with the product name, the main landmark and a footer.
 /// The organization's own pages are in English only, and say so.
 #[component]
-pub(crate) fn Frame(title: &'static str, children: Children) -> impl IntoView {
+pub(crate) fn Frame(
+    title: &'static str,
+    children: Children,
+    /// The page follows the reader's language (else it is English).
+    #[prop(optional)]
+    translated: bool,
+) -> impl IntoView {
     view! {
         <Title text=format!("{title} · sealpost")/>
         <a class="skip" href="#main">{use_lang().t().skip}</a>
         <header class="top">
             <span class="brand">"sealpost"</span>
+            {translated.then(|| view! { <LangSwitch/> })}
         </header>
-        <main id="main" tabindex="-1" lang="en">
+        <main id="main" tabindex="-1" lang=(!translated).then_some("en")>
             <h1>{title}</h1>
             {children()}
         </main>

@@ -72,6 +72,21 @@ pub async fn message_lines(
         .collect()))
 }
 
+/// Events as a timeline: when, what, and who (the recipient or the actor).
+pub fn timeline(events: Vec<crate::store::MessageEventRow>) -> Vec<TimelineEntry> {
+    events
+        .into_iter()
+        .map(|e| TimelineEntry {
+            at: crate::cli::rfc3339(e.at),
+            what: match e.detail {
+                Some(detail) if !detail.is_empty() => format!("{}: {detail}", e.kind),
+                _ => e.kind,
+            },
+            who: e.recipient.or(e.actor).unwrap_or_default(),
+        })
+        .collect()
+}
+
 pub fn template_fields(t: &TemplateFull) -> TemplateFields {
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     TemplateFields {
@@ -140,17 +155,7 @@ impl AdminService for AdminPages {
             .message_events(status.rows())
             .await
             .map_err(unavailable)?;
-        let timeline = events
-            .into_iter()
-            .map(|e| TimelineEntry {
-                at: crate::cli::rfc3339(e.at),
-                what: match e.detail {
-                    Some(detail) if !detail.is_empty() => format!("{}: {detail}", e.kind),
-                    _ => e.kind,
-                },
-                who: e.recipient.or(e.actor).unwrap_or_default(),
-            })
-            .collect();
+        let timeline = timeline(events);
         Ok(Some(MessageDetail {
             message_id: status.message_id,
             subject: status.subject,

@@ -147,7 +147,16 @@ pub fn router(
     state: AppState,
     sessions: tower_sessions::SessionManagerLayer<crate::auth::session_store::DbSessionStore>,
 ) -> Router {
-    let routes = leptos_axum::generate_route_list(app::App);
+    // Once per process: generating the list runs the app with resource
+    // loading suspended process-wide, and a request whose resource is first
+    // polled meanwhile would wait forever (leptos issue 4773). A second node
+    // in the same process (tests) must not generate it again while the
+    // first serves.
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    let routes = ROUTES
+        .get_or_init(|| leptos_axum::generate_route_list(app::App))
+        .clone();
     let shell_options = state.leptos_options.clone();
     Router::new()
         .route("/healthz", get(health::healthz))

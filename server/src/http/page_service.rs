@@ -230,8 +230,28 @@ impl AccountService for PageService {
         else {
             return Ok(None);
         };
+        let row_id = row.id.clone();
         let (item, can_remove) = self.sent_item(&user.email, row).await?;
-        Ok(Some(SentDetail { item, can_remove }))
+        let store = &self.state.store;
+        let (body_html, body_text) = match store.message_content(&row_id).await {
+            Ok(Some(sealed)) => match self.state.keys.keyring.open(row_id.as_bytes(), &sealed) {
+                Ok(raw) => portal::body(&raw),
+                Err(e) => return Err(unavailable(e)),
+            },
+            Ok(None) => (None, String::new()),
+            Err(e) => return Err(unavailable(e)),
+        };
+        let events = store
+            .message_events(std::slice::from_ref(&row_id))
+            .await
+            .map_err(unavailable)?;
+        Ok(Some(SentDetail {
+            item,
+            can_remove,
+            body_html,
+            body_text,
+            timeline: super::admin_service::timeline(events),
+        }))
     }
 }
 

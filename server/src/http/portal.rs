@@ -176,6 +176,10 @@ async fn request_passcode(state: AppState, token: String, mut parts: Parts) -> R
     match sent {
         Ok(sent) => {
             state.wake_outbound.notify_waiters();
+            let _ = state
+                .store
+                .advance_recipient_state(&row.recipient_id, "code sent")
+                .await;
             parts.extensions.insert(CodeSent {
                 address: row.address.clone(),
                 reference: sent.reference,
@@ -237,6 +241,10 @@ async fn verify(
             let _ = state
                 .store
                 .record_message_event(&row.message_row, &row.address, "signed in with passcode")
+                .await;
+            let _ = state
+                .store
+                .advance_recipient_state(&row.recipient_id, "opened")
                 .await;
             see_other(&format!("/r/{token}"))
         }
@@ -481,6 +489,10 @@ pub async fn oauth_callback(
             let _ = state
                 .store
                 .record_message_event(&row.message_row, &row.address, &kind)
+                .await;
+            let _ = state
+                .store
+                .advance_recipient_state(&row.recipient_id, "opened")
                 .await;
             see_other(&back)
         }

@@ -7,7 +7,7 @@ pub mod oauth;
 mod render;
 
 pub use cache::ViewCache;
-pub use render::{attachment, message_view};
+pub use render::{attachment, body, message_view};
 
 use crate::crypto::{SecretKey, hmac_sha256, random_bytes, sha256};
 use crate::store::{NewJob, NewPasscode, PortalRow, Store, StoreError, new_id, now_ms};

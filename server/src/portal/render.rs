@@ -46,17 +46,15 @@ pub fn message_view(raw: &[u8], row: &PortalRow) -> MessageView {
         })
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| row.address.clone());
-    let has_html = m.html_body_count() > 0 && m.html_part(0).is_some_and(|p| p.is_text_html());
+    let (body_html, body_text) = body(raw);
     MessageView {
         subject: m.subject().unwrap_or(&row.subject).to_string(),
         sender: row.sender.clone(),
         to,
         date: date(row.received_at),
         expires: row.expires_at.map(date),
-        body_html: has_html
-            .then(|| m.body_html(0).map(|h| sanitise(&h)))
-            .flatten(),
-        body_text: m.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
+        body_html,
+        body_text,
         attachments: m
             .attachments()
             .enumerate()
@@ -68,6 +66,21 @@ pub fn message_view(raw: &[u8], row: &PortalRow) -> MessageView {
             .collect(),
         do_not_forward: row.rights.as_deref() == Some("do-not-forward"),
     }
+}
+
+/// The body as a reader sees it: sanitised HTML when there is an HTML part,
+/// and the plain text.
+pub fn body(raw: &[u8]) -> (Option<String>, String) {
+    let Some(m) = MessageParser::default().parse(raw) else {
+        return (None, String::from_utf8_lossy(raw).into_owned());
+    };
+    let has_html = m.html_body_count() > 0 && m.html_part(0).is_some_and(|p| p.is_text_html());
+    (
+        has_html
+            .then(|| m.body_html(0).map(|h| sanitise(&h)))
+            .flatten(),
+        m.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
+    )
 }
 
 /// The n-th attachment: name, content type and bytes.

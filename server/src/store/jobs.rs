@@ -173,6 +173,19 @@ impl Store {
         Ok(())
     }
 
+    /// Records how far a recipient got with a copy (`code sent`, `opened`);
+    /// an opened copy stays opened.
+    pub async fn advance_recipient_state(&self, recipient_id: &str, state: &str) -> Result<()> {
+        let sql = "UPDATE recipients SET state = $1 WHERE id = $2 AND state <> 'opened'";
+        on_pool!(self.db(), |pool| sqlx::query(sql)
+            .bind(state)
+            .bind(recipient_id)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
     /// Whether a message's link-based copies may still be opened (and so
     /// whether its pending notifications may still go out).
     pub async fn message_readable(&self, message_row: &str) -> Result<bool> {

@@ -1,0 +1,93 @@
+// The administrator's pages in Chromium: report, message detail with
+// "Revoke message", trace, templates with the live preview, users; axe on
+// each page.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { assertAccessible, startSealpost, launchChromium, watchedPage, waitForHydration } from '../support/sealpost.mjs';
+
+let node;
+let browser;
+
+before(async () => {
+  node = await startSealpost({ SEALPOST_INTERNAL_DOMAINS: 'corp.example' });
+  node.cli(['user', 'add', '--email', 'root@corp.example', '--role', 'admin', '--password-stdin'], 'root long password\n');
+  node.cli(['user', 'add', '--email', 'alice@corp.example', '--role', 'sender', '--password-stdin'], 'alice long password\n');
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  await node?.stop();
+});
+
+async function signIn(email, password) {
+  const watched = await watchedPage(browser);
+  await watched.page.goto(`${node.url}/login`);
+  await watched.page.fill('#email', email);
+  await watched.page.fill('#password', password);
+  await Promise.all([watched.page.waitForURL(`${node.url}/`), watched.page.click('button[type=submit]')]);
+  return watched;
+}
+
+test('an administrator finds a message in the report, revokes it, and brands a template', async () => {
+  // Alice sends a protected message from the web.
+  const alice = await signIn('alice@corp.example', 'alice long password');
+  await alice.page.goto(`${node.url}/compose`);
+  await alice.page.fill('#to', 'bob@gmail.example');
+  await alice.page.fill('#subject', 'Merger terms');
+  await alice.page.fill('#body', 'Confidential.');
+  await Promise.all([alice.page.waitForURL(`${node.url}/compose`), alice.page.click('button[type=submit]')]);
+  // A sender does not reach the admin pages.
+  const refused = await alice.page.goto(`${node.url}/admin/report`);
+  assert.equal(refused.status(), 403);
+  await alice.context.close();
+  await node.mailTo('bob@gmail.example');
+
+  const { page, problems, context } = await signIn('root@corp.example', 'root long password');
+  await page.goto(`${node.url}/admin/report`);
+  await assertAccessible(page, 'the encryption report');
+  await page.fill('#sender', 'alice@corp.example');
+  await Promise.all([page.waitForURL(/sender=alice/), page.click('button:has-text("Search")')]);
+  assert.match(await page.textContent('#results'), /Merger terms/);
+
+  await Promise.all([page.waitForURL(/\/admin\/message\?/), page.click('#results a')]);
+  assert.equal((await page.textContent('#is-revocable')).trim(), 'True');
+  await assertAccessible(page, 'the message detail');
+  await Promise.all([page.waitForNavigation(), page.click('button:has-text("Revoke message")')]);
+  assert.equal((await page.textContent('#revoked')).trim(), 'True');
+  assert.match(await page.textContent('[role=alert]'), /was successfully revoked/);
+  assert.match(await page.textContent('#timeline'), /revoked/);
+
+  await page.goto(`${node.url}/admin/trace?recipient=bob%40gmail.example`);
+  assert.match(await page.textContent('#results'), /revoked/);
+  await assertAccessible(page, 'the message trace');
+
+  await page.goto(`${node.url}/admin/templates`);
+  await assertAccessible(page, 'the templates');
+  await Promise.all([page.waitForURL(/\/admin\/templates\/Default$/), page.click('#templates a')]);
+  await waitForHydration(page);
+  await assertAccessible(page, 'the template editor');
+  // The preview follows what is typed, before saving.
+  await page.fill('#portal_text', 'Contoso Legal');
+  assert.match(await page.textContent('#preview-portal'), /Contoso Legal/);
+  await page.locator('#background_color').evaluate((input) => {
+    input.value = '#f5d90a';
+    input.dispatchEvent(new Event('input', { bubbles: true }));
+  });
+  const style = await page.getAttribute('#preview-portal .preview-banner', 'style');
+  assert.match(style, /background:\s*#f5d90a/);
+  assert.match(style, /color:\s*#000000/, 'dark text on a light color');
+  await Promise.all([page.waitForNavigation(), page.click('button:has-text("Save")')]);
+  assert.match(await page.textContent('[role=alert]'), /Saved/);
+  assert.equal(await page.inputValue('#portal_text'), 'Contoso Legal');
+
+  await page.goto(`${node.url}/admin/users`);
+  await assertAccessible(page, 'the users');
+  await page.fill('#email', 'carol@corp.example');
+  await page.fill('#password', 'a temporary password');
+  await Promise.all([page.waitForNavigation(), page.click('button:has-text("Add user")')]);
+  assert.match(await page.textContent('#users'), /carol@corp\.example/);
+
+  assert.deepEqual(problems, [], 'no console errors');
+  await context.close();
+});
