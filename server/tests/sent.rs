@@ -38,25 +38,11 @@ The offer.",
         .status(),
         303
     );
-    let list = alice
-        .get(app.url("/sent"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let list = page_text(&alice, app.url("/sent")).await;
     assert!(list.contains(">Offer letter</a>"), "{list}");
     let start = list.find("href=\"/sent/").unwrap() + 6;
     let path: String = list[start..].chars().take_while(|c| *c != '"').collect();
-    let page = alice
-        .get(app.url(&path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&alice, app.url(&path)).await;
     assert!(page.contains("Remove external access"), "{page}");
     assert!(
         page.contains("bob@gmail.example (link, notified)"),
@@ -87,14 +73,7 @@ The offer.",
     )
     .await;
     assert_eq!(dave.get(app.url(&path)).send().await.unwrap().status(), 404);
-    let dave_page = dave
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let dave_page = page_text(&dave, app.url("/")).await;
     let dave_csrf = csrf_of(&dave_page);
     let r = dave
         .post(app.url(&path))
@@ -124,14 +103,7 @@ The offer.",
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    let page = alice
-        .get(app.url(&path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&alice, app.url(&path)).await;
     assert!(page.contains("External access was removed."), "{page}");
     assert!(!page.contains(">Remove external access<"));
     let ja = alice

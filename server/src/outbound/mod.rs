@@ -185,7 +185,7 @@ impl Outbound {
                     } else {
                         "delivered"
                     };
-                    let _ = self.store.set_recipient_state(recipient, state).await;
+                    let _ = self.store.advance_recipient_state(recipient, state).await;
                 }
                 let kind = match purpose.as_str() {
                     "notification" => "notification sent",

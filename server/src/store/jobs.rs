@@ -161,20 +161,8 @@ impl Store {
         })?)
     }
 
-    /// Marks a recipient copy's state (e.g. `notified`) after a delivery.
-    pub async fn set_recipient_state(&self, recipient_id: &str, state: &str) -> Result<()> {
-        let sql = "UPDATE recipients SET state = $1 WHERE id = $2";
-        on_pool!(self.db(), |pool| sqlx::query(sql)
-            .bind(state)
-            .bind(recipient_id)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
-        Ok(())
-    }
-
-    /// Records how far a recipient got with a copy (`code sent`, `opened`);
-    /// an opened copy stays opened.
+    /// Records how far a recipient got with a copy (`notified`, `code sent`,
+    /// `opened`, or a delivery failure); an opened copy stays opened.
     pub async fn advance_recipient_state(&self, recipient_id: &str, state: &str) -> Result<()> {
         let sql = "UPDATE recipients SET state = $1 WHERE id = $2 AND state <> 'opened'";
         on_pool!(self.db(), |pool| sqlx::query(sql)

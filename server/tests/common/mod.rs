@@ -378,6 +378,11 @@ pub async fn sign_in(
         .unwrap()
 }
 
+/// The body of a GET, as a browser with this client's cookies sees it.
+pub async fn page_text(client: &reqwest::Client, url: String) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
+}
+
 pub fn location(r: &reqwest::Response) -> String {
     r.headers()
         .get("location")
