@@ -44,6 +44,21 @@ enum Command {
     /// Manage branding templates
     #[command(subcommand)]
     Template(Box<TemplateCommand>),
+    /// Protect a message read from standard input; the protected message goes to standard output
+    Protect {
+        /// encrypt-only or do-not-forward
+        #[arg(long, value_enum)]
+        rights: RightsArg,
+        /// The branding template (default: the default template)
+        #[arg(long)]
+        template: Option<String>,
+    },
+    /// Restore the original of a protected message read from standard input
+    Unprotect {
+        /// Print what the authenticated envelope says instead of the original
+        #[arg(long)]
+        info: bool,
+    },
     /// Manage API tokens for the JSON API (/api/v1)
     #[command(subcommand)]
     Token(TokenCommand),
@@ -286,6 +301,12 @@ enum TokenCommand {
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
+enum RightsArg {
+    EncryptOnly,
+    DoNotForward,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
 enum RoleArg {
     Sender,
     Admin,
@@ -372,6 +393,13 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Template(cmd) => {
             template(load_settings(cli.config.as_ref(), &BTreeMap::new())?, *cmd).await
+        }
+        Command::Protect { rights, template } => {
+            let settings = load_settings(cli.config.as_ref(), &BTreeMap::new())?;
+            protect(settings, rights, template).await
+        }
+        Command::Unprotect { info } => {
+            unprotect(load_settings(cli.config.as_ref(), &BTreeMap::new())?, info).await
         }
         Command::Token(cmd) => {
             token(load_settings(cli.config.as_ref(), &BTreeMap::new())?, cmd).await
@@ -715,6 +743,171 @@ async fn template(settings: Settings, cmd: TemplateCommand) -> Result<(), CliErr
         }
     }
     Ok(())
+}
+
+fn read_stdin() -> Result<Vec<u8>, CliError> {
+    use std::io::Read;
+    let mut raw = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut raw)
+        .map_err(|e| CliError::Usage(format!("cannot read standard input: {e}")))?;
+    Ok(raw)
+}
+
+fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|_| out.flush())
+        .map_err(|e| CliError::Usage(format!("cannot write standard output: {e}")))
+}
+
+/// `sealpost protect`: records the message as if sent through the gateway
+/// and writes it in the protected format.
+async fn protect(
+    settings: Settings,
+    rights: RightsArg,
+    template: Option<String>,
+) -> Result<(), CliError> {
+    use crate::pipeline::Rights;
+    use crate::protected;
+    let raw = read_stdin()?;
+    let parsed = mail_parser::MessageParser::default()
+        .parse_headers(&raw)
+        .filter(|m| m.from().is_some())
+        .ok_or_else(|| {
+            CliError::Refused("The input is not a message with a From header.".into())
+        })?;
+    if protected::looks_protected(&raw) {
+        return Err(CliError::Refused(
+            "The message is already protected.".into(),
+        ));
+    }
+    let addresses = |list: Option<&mail_parser::Address>| -> Vec<String> {
+        list.map(|l| {
+            l.iter()
+                .filter_map(|a| a.address())
+                .map(str::to_lowercase)
+                .collect()
+        })
+        .unwrap_or_default()
+    };
+    let sender = addresses(parsed.from())
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    let mut recipients = addresses(parsed.to());
+    recipients.extend(addresses(parsed.cc()));
+    recipients.extend(addresses(parsed.bcc()));
+    let subject = parsed.subject().unwrap_or_default().to_string();
+    let (store, keys) = startup::open(&settings).await?;
+    let id = crate::store::new_id();
+    let message_id = match parsed.message_id() {
+        Some(mid) => format!("<{mid}>"),
+        None => format!("<{id}@{}>", settings.hostname()),
+    };
+    let template = match &template {
+        Some(name) => store
+            .template_by_name(name)
+            .await?
+            .ok_or_else(|| CliError::Refused(format!("No branding template named '{name}'.")))?,
+        None => store.default_template().await?,
+    };
+    let rights = match rights {
+        RightsArg::EncryptOnly => Rights::EncryptOnly,
+        RightsArg::DoNotForward => Rights::DoNotForward,
+    };
+    let now = crate::store::now_ms();
+    let expires_at = (template.expiry_days > 0).then(|| now + template.expiry_days * 86_400_000);
+    let header = protected::Header {
+        org: keys.org_id.clone(),
+        message_id: message_id.clone(),
+        rights,
+        template: template.name.clone(),
+        expires_at,
+        created_at: now,
+    };
+    let envelope = protected::seal(&keys.keyring, &header, &raw);
+    store
+        .record_protected(&crate::store::ProtectedRecord {
+            id: &id,
+            message_id: &message_id,
+            sender: &sender,
+            subject: &subject,
+            content: &keys.keyring.seal(id.as_bytes(), &raw),
+            size: raw.len() as i64,
+            rights: rights.as_str(),
+            template_id: &template.id,
+            expires_at,
+            recipients: &recipients,
+        })
+        .await?;
+    let inbox_url = format!(
+        "{}/inbox/{id}",
+        settings.public_url.as_str().trim_end_matches('/')
+    );
+    let notice = protected::Notice {
+        sender: &sender,
+        inbox_url: &inbox_url,
+    };
+    write_stdout(&protected::wrap(
+        &raw,
+        &envelope,
+        keys.keyring.current(),
+        &header,
+        &notice,
+    ))
+}
+
+/// `sealpost unprotect [--info]`.
+async fn unprotect(settings: Settings, info: bool) -> Result<(), CliError> {
+    use crate::protected::{self, FormatError};
+    let raw = read_stdin()?;
+    let envelope = protected::envelope_of(&raw).map_err(|e| CliError::Refused(e.to_string()))?;
+    let (store, keys) = startup::open(&settings).await?;
+    let opened = match protected::open(&keys.org_id, &keys.keyring, &envelope) {
+        Ok(opened) => opened,
+        Err(e @ (FormatError::ForeignOrganization | FormatError::Malformed(_))) => {
+            return Err(CliError::Refused(e.to_string()));
+        }
+        Err(FormatError::Crypto(e)) => {
+            return Err(CliError::Refused(format!(
+                "This message cannot be opened: it was changed, or it names a key this deployment does not hold ({e})."
+            )));
+        }
+    };
+    let h = &opened.header;
+    store
+        .record_event(Event {
+            kind: if info {
+                "protected message inspected"
+            } else {
+                "unprotected"
+            },
+            actor: Some("command line"),
+            detail: Some(&h.message_id),
+            ..Event::default()
+        })
+        .await?;
+    if info {
+        println!(
+            "{}",
+            format_list(&[
+                ("OrgId", h.org.clone()),
+                ("MessageId", h.message_id.clone()),
+                ("KeyId", opened.key_id.to_hex()),
+                ("Rights", h.rights.as_str().to_string()),
+                ("Template", h.template.clone()),
+                (
+                    "ExpiresAt",
+                    h.expires_at.map(rfc3339).unwrap_or_else(|| "Never".into())
+                ),
+                ("Inspected", title_bool(false)),
+            ])
+        );
+        return Ok(());
+    }
+    write_stdout(&opened.original)
 }
 
 async fn token(settings: Settings, cmd: TokenCommand) -> Result<(), CliError> {

@@ -12,6 +12,7 @@ pub mod mime;
 pub mod outbound;
 pub mod pipeline;
 pub mod portal;
+pub mod protected;
 pub mod revocation;
 pub mod startup;
 pub mod store;

@@ -57,6 +57,15 @@ fn header_ranges(raw: &[u8], name: &str) -> Vec<(usize, usize)> {
     ranges
 }
 
+/// Each occurrence of header `name` exactly as written (folding and line
+/// ending included).
+pub fn raw_headers<'a>(raw: &'a [u8], name: &str) -> Vec<&'a [u8]> {
+    header_ranges(raw, name)
+        .into_iter()
+        .map(|(start, end)| &raw[start..end])
+        .collect()
+}
+
 pub fn has_header(raw: &[u8], name: &str) -> bool {
     !header_ranges(raw, name).is_empty()
 }

@@ -241,3 +241,69 @@ impl Store {
         Ok(())
     }
 }
+
+/// A message protected outside the gateway (`sealpost protect`), recorded
+/// as if it had been sent through it.
+pub struct ProtectedRecord<'a> {
+    pub id: &'a str,
+    pub message_id: &'a str,
+    pub sender: &'a str,
+    pub subject: &'a str,
+    /// The original, sealed with the keyring and bound to `id`.
+    pub content: &'a [u8],
+    pub size: i64,
+    pub rights: &'a str,
+    pub template_id: &'a str,
+    pub expires_at: Option<i64>,
+    pub recipients: &'a [String],
+}
+
+impl Store {
+    /// The message, its recipients (inline copies: they get the protected
+    /// message itself) and its events, in one transaction.
+    pub async fn record_protected(&self, m: &ProtectedRecord<'_>) -> Result<()> {
+        let now = now_ms();
+        let message = "INSERT INTO messages (id, message_id, sender, subject, source, envelope, content, size, protected, rights, \
+                       template_id, state, received_at, protected_at, expires_at) \
+                       VALUES ($1, $2, $3, $4, 'protect', $5, $6, $7, TRUE, $8, $9, 'protected', $10, $10, $11)";
+        let recipient = "INSERT INTO recipients (id, message_id, address, experience, state, created_at) \
+                         VALUES ($1, $2, $3, 'inline', 'protected', $4)";
+        let event = "INSERT INTO events (at, kind, message_id, actor, detail) VALUES ($1, 'protected', $2, 'command line', $3)";
+        let envelope = serde_json::json!({ "from": m.sender, "to": m.recipients }).to_string();
+        on_pool!(self.db(), |pool| async {
+            let mut tx = pool.begin().await?;
+            sqlx::query(message)
+                .bind(m.id)
+                .bind(m.message_id)
+                .bind(m.sender)
+                .bind(m.subject)
+                .bind(&envelope)
+                .bind(m.content)
+                .bind(m.size)
+                .bind(m.rights)
+                .bind(m.template_id)
+                .bind(now)
+                .bind(m.expires_at)
+                .execute(&mut *tx)
+                .await?;
+            for address in m.recipients {
+                sqlx::query(recipient)
+                    .bind(super::new_id())
+                    .bind(m.id)
+                    .bind(address)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query(event)
+                .bind(now)
+                .bind(m.id)
+                .bind(format!("{} by sealpost protect", m.rights))
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await
+        }
+        .await)?;
+        Ok(())
+    }
+}

@@ -19,7 +19,9 @@ pub use event_log::{EventLine, EventLog};
 pub use events::{Event, MessageEventRow};
 pub use jobs::{JobRow, OutboxRow};
 pub use keys::{KeyRow, OrganizationRow};
-pub use messages::{AcceptedMessage, MessageRow, NewJob, NewRecipient, PipelineOutcome};
+pub use messages::{
+    AcceptedMessage, MessageRow, NewJob, NewRecipient, PipelineOutcome, ProtectedRecord,
+};
 pub use portal::{NewPasscode, PasscodeRow, PortalRow};
 pub use status::{SentRow, StatusRow, TraceRow};
 pub use templates::{DEFAULT_TEMPLATE_NAME, TemplateFull, TemplateRow};

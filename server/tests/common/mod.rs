@@ -290,6 +290,17 @@ pub fn run_cli(
     stdin: Option<&str>,
     env: &[(&str, &str)],
 ) -> Output {
+    run_cli_bytes(db, args, stdin.map(str::as_bytes), env)
+}
+
+/// As `run_cli`, with any bytes on standard input (written from another
+/// thread, so large inputs and outputs cannot block each other).
+pub fn run_cli_bytes(
+    db: &TestDatabase,
+    args: &[&str],
+    stdin: Option<&[u8]>,
+    env: &[(&str, &str)],
+) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sealpost"));
     cmd.args(args)
         .env_clear()
@@ -308,16 +319,20 @@ pub fn run_cli(
         cmd.env(k, v);
     }
     let mut child = cmd.spawn().expect("run the sealpost binary");
-    if let Some(input) = stdin {
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
+    let writer = stdin.map(|input| {
+        let input = input.to_vec();
+        let mut pipe = child.stdin.take().unwrap();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            // The command may refuse before reading it all.
+            let _ = pipe.write_all(&input);
+        })
+    });
+    let output = child.wait_with_output().unwrap();
+    if let Some(writer) = writer {
+        writer.join().unwrap();
     }
-    child.wait_with_output().unwrap()
+    output
 }
 
 /// Sends a one-line message with the given Message-ID over SMTP.

@@ -1,0 +1,324 @@
+//! sealpost's protected message format (v1): what inline copies carry, what
+//! `sealpost protect` writes, and what `unprotect` and transport decryption
+//! open. The README describes it byte by byte.
+//!
+//! A protected message keeps From, To, Cc, Date, Message-ID and Subject in
+//! the clear, carries an informative `X-Sealpost-Protected` header, and is
+//! `multipart/mixed` with exactly a text part, an HTML part and one
+//! `application/vnd.sealpost.protected` part (`message.sealpost`): the
+//! envelope. The envelope is authoritative: rights, template and expiry are
+//! read from it, never from the header, and its AEAD binds them.
+
+use crate::crypto::{CryptoError, KeyId, Keyring};
+use crate::mime;
+use crate::pipeline::Rights;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use mail_parser::MimeHeaders;
+use serde::{Deserialize, Serialize};
+
+/// The envelope's first bytes.
+pub const MAGIC: &[u8; 8] = b"SEALPOST";
+pub const VERSION: u8 = 1;
+pub const CONTENT_TYPE: &str = "application/vnd.sealpost.protected";
+pub const FILE_NAME: &str = "message.sealpost";
+/// Bound into the data encryption with the header, so an envelope's bytes
+/// cannot be taken for any other sealed value of sealpost.
+const AAD_LABEL: &[u8] = b"sealpost envelope v1";
+
+/// The envelope's authenticated header (JSON).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Header {
+    /// The organization id (32 hex digits).
+    pub org: String,
+    /// The RFC 5322 Message-ID, angle brackets included.
+    pub message_id: String,
+    pub rights: Rights,
+    /// The branding template's name.
+    pub template: String,
+    /// Unix milliseconds; none: never.
+    pub expires_at: Option<i64>,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
+/// An opened envelope: its header, the key id that sealed it, the original.
+#[derive(Debug)]
+pub struct Opened {
+    pub header: Header,
+    pub key_id: KeyId,
+    pub original: Vec<u8>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FormatError {
+    #[error("This message is not in sealpost's protected format: {0}.")]
+    Malformed(String),
+    #[error("This message is protected by another organization.")]
+    ForeignOrganization,
+    #[error("This message cannot be opened: {0}.")]
+    Crypto(#[from] CryptoError),
+}
+
+fn malformed(what: impl Into<String>) -> FormatError {
+    FormatError::Malformed(what.into())
+}
+
+/// The envelope: magic, version, header length, header, sealed original.
+pub fn seal(keyring: &Keyring, header: &Header, original: &[u8]) -> Vec<u8> {
+    let json = serde_json::to_vec(header).expect("a header serialises");
+    let mut out = Vec::with_capacity(13 + json.len() + original.len() + 128);
+    out.extend_from_slice(MAGIC);
+    out.push(VERSION);
+    out.extend_from_slice(&(json.len() as u32).to_be_bytes());
+    out.extend_from_slice(&json);
+    let aad = [AAD_LABEL, &out[..]].concat();
+    out.extend_from_slice(&keyring.seal(&aad, original));
+    out
+}
+
+/// The header as written, and the sealed part, without opening anything.
+fn split(envelope: &[u8]) -> Result<(Header, usize), FormatError> {
+    if envelope.len() < 13 || &envelope[..8] != MAGIC {
+        return Err(malformed("the envelope does not start with SEALPOST"));
+    }
+    if envelope[8] != VERSION {
+        return Err(malformed(format!(
+            "envelope version {} is not one this sealpost reads",
+            envelope[8]
+        )));
+    }
+    let len = u32::from_be_bytes(envelope[9..13].try_into().expect("4 bytes")) as usize;
+    let end = 13usize
+        .checked_add(len)
+        .filter(|end| *end <= envelope.len())
+        .ok_or_else(|| malformed("the envelope header is cut short"))?;
+    let header: Header = serde_json::from_slice(&envelope[13..end])
+        .map_err(|e| malformed(format!("the envelope header is not valid: {e}")))?;
+    Ok((header, end))
+}
+
+/// Opens an envelope of this organization; another organization's is
+/// refused before any key is tried.
+pub fn open(org_id: &str, keyring: &Keyring, envelope: &[u8]) -> Result<Opened, FormatError> {
+    let (header, end) = split(envelope)?;
+    if !header.org.eq_ignore_ascii_case(org_id) {
+        return Err(FormatError::ForeignOrganization);
+    }
+    let sealed = &envelope[end..];
+    let key_id = Keyring::key_id_of(sealed)?;
+    let aad = [AAD_LABEL, &envelope[..end]].concat();
+    let original = keyring.open(&aad, sealed)?;
+    Ok(Opened {
+        header,
+        key_id,
+        original,
+    })
+}
+
+/// What the notice parts of a protected message say.
+pub struct Notice<'a> {
+    pub sender: &'a str,
+    /// Where an organization user reads it: `<public URL>/inbox/<id>`.
+    pub inbox_url: &'a str,
+}
+
+/// The headers that stay in the clear, as the original wrote them.
+const CLEAR_HEADERS: [&str; 6] = ["From", "To", "Cc", "Date", "Message-ID", "Subject"];
+
+/// The protected message around an envelope.
+pub fn wrap(
+    original: &[u8],
+    envelope: &[u8],
+    key_id: KeyId,
+    header: &Header,
+    notice: &Notice<'_>,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(envelope.len() * 4 / 3 + 4096);
+    for name in CLEAR_HEADERS {
+        let found = mime::raw_headers(original, name);
+        if found.is_empty() && name == "Message-ID" {
+            out.extend_from_slice(format!("Message-ID: {}\r\n", header.message_id).as_bytes());
+        }
+        for line in found {
+            out.extend_from_slice(line);
+            if !line.ends_with(b"\n") {
+                out.extend_from_slice(b"\r\n");
+            }
+        }
+    }
+    let boundary = format!("sealpost-{}", uuid::Uuid::new_v4().simple());
+    out.extend_from_slice(
+        format!(
+            "MIME-Version: 1.0\r\nX-Sealpost-Protected: v1; org={}; key={}; rights={}\r\n\
+             Content-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n",
+            header.org,
+            key_id.to_hex(),
+            header.rights.as_str()
+        )
+        .as_bytes(),
+    );
+    let text = format!(
+        "{} sent you a protected message: open it at {}\r\n",
+        notice.sender, notice.inbox_url
+    );
+    let html = format!(
+        "<!DOCTYPE html><html><body><p>{} sent you a protected message: open it at <a href=\"{}\">{}</a></p></body></html>\r\n",
+        escape(notice.sender),
+        escape(notice.inbox_url),
+        escape(notice.inbox_url)
+    );
+    for (kind, body) in [("text/plain", text), ("text/html", html)] {
+        out.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Type: {kind}; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        push_base64(&mut out, body.as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Type: {CONTENT_TYPE}; name=\"{FILE_NAME}\"\r\n\
+             Content-Disposition: attachment; filename=\"{FILE_NAME}\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    push_base64(&mut out, envelope);
+    out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    out
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Base64 in lines of 76 characters (RFC 2045).
+fn push_base64(out: &mut Vec<u8>, data: &[u8]) {
+    let encoded = B64.encode(data);
+    for line in encoded.as_bytes().chunks(76) {
+        out.extend_from_slice(line);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+/// Whether a message says it is in the protected format (by its parts, not
+/// the informative header).
+pub fn looks_protected(raw: &[u8]) -> bool {
+    envelope_of(raw).is_ok()
+}
+
+/// The envelope inside a protected message. Exactly a text part, an HTML
+/// part and the envelope part; anything else is malformed.
+pub fn envelope_of(raw: &[u8]) -> Result<Vec<u8>, FormatError> {
+    let message = mail_parser::MessageParser::default()
+        .parse(raw)
+        .ok_or_else(|| malformed("it is not a MIME message"))?;
+    let root = message
+        .parts
+        .first()
+        .ok_or_else(|| malformed("it has no parts"))?;
+    let children = match &root.body {
+        mail_parser::PartType::Multipart(children) => children,
+        _ => return Err(malformed("it is not multipart/mixed")),
+    };
+    let kind = |i: usize| {
+        message
+            .parts
+            .get(i)
+            .and_then(|p| p.content_type())
+            .map(|ct| {
+                format!(
+                    "{}/{}",
+                    ct.ctype().to_ascii_lowercase(),
+                    ct.subtype().unwrap_or_default().to_ascii_lowercase()
+                )
+            })
+    };
+    let kinds: Vec<String> = children
+        .iter()
+        .map(|&i| kind(i as usize).unwrap_or_default())
+        .collect();
+    if kinds != ["text/plain", "text/html", CONTENT_TYPE] {
+        return Err(malformed(format!(
+            "it must hold a text part, an HTML part and the {CONTENT_TYPE} part, and holds: {}",
+            kinds.join(", ")
+        )));
+    }
+    let part = &message.parts[children[2] as usize];
+    Ok(part.contents().to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::SecretKey;
+    use std::collections::HashMap;
+
+    fn keyring() -> Keyring {
+        let id = KeyId::random();
+        Keyring::new(id, HashMap::from([(id, SecretKey::random())])).unwrap()
+    }
+
+    fn header() -> Header {
+        Header {
+            org: "00112233445566778899aabbccddeeff".into(),
+            message_id: "<a@corp.example>".into(),
+            rights: Rights::DoNotForward,
+            template: "Default".into(),
+            expires_at: Some(1_800_000_000_000),
+            created_at: 1_700_000_000_000,
+        }
+    }
+
+    #[test]
+    fn an_envelope_opens_to_the_original_and_nothing_in_it_can_change() {
+        let keys = keyring();
+        let original = b"Subject: x\r\n\r\nhello\r\n";
+        let envelope = seal(&keys, &header(), original);
+        let opened = open(&header().org, &keys, &envelope).unwrap();
+        assert_eq!(opened.original, original);
+        assert_eq!(opened.header, header());
+        assert_eq!(opened.key_id, keys.current());
+        for i in 0..envelope.len() {
+            let mut flipped = envelope.clone();
+            flipped[i] ^= 0x01;
+            assert!(open(&header().org, &keys, &flipped).is_err(), "byte {i}");
+        }
+        assert!(matches!(
+            open("ffeeddccbbaa99887766554433221100", &keys, &envelope),
+            Err(FormatError::ForeignOrganization)
+        ));
+        assert!(
+            open(&header().org, &keyring(), &envelope).is_err(),
+            "another keyring"
+        );
+    }
+
+    #[test]
+    fn a_wrapped_message_keeps_the_clear_headers_and_holds_the_envelope() {
+        let keys = keyring();
+        let original = b"From: Alice <alice@corp.example>\r\nTo: bob@corp.example\r\nSubject: =?UTF-8?B?5Lya6K2w?=\r\nMessage-ID: <a@corp.example>\r\nX-Secret: no\r\n\r\nbody\r\n";
+        let envelope = seal(&keys, &header(), original);
+        let notice = Notice {
+            sender: "alice@corp.example",
+            inbox_url: "https://mail.corp.example/inbox/1",
+        };
+        let wrapped = wrap(original, &envelope, keys.current(), &header(), &notice);
+        let text = String::from_utf8_lossy(&wrapped);
+        assert!(
+            text.starts_with("From: Alice <alice@corp.example>\r\nTo: bob@corp.example\r\n"),
+            "{text}"
+        );
+        assert!(text.contains("Subject: =?UTF-8?B?5Lya6K2w?=\r\n"));
+        assert!(!text.contains("X-Secret") && !text.contains("body\r\n"));
+        assert!(text.contains("X-Sealpost-Protected: v1; org=00112233445566778899aabbccddeeff;"));
+        assert_eq!(envelope_of(&wrapped).unwrap(), envelope);
+        assert!(envelope_of(original).is_err());
+    }
+}

@@ -1,0 +1,199 @@
+//! `sealpost protect` and `unprotect`: the protected format round-trips the
+//! exact original bytes, refuses any change to the envelope, reads rights
+//! only from the envelope, and refuses another organization's messages.
+
+mod common;
+
+use base64::Engine;
+use common::*;
+
+fn protect(db: &TestDatabase, input: &[u8], rights: &str) -> Vec<u8> {
+    let out = run_cli_bytes(db, &["protect", "--rights", rights], Some(input), &[]);
+    assert!(out.status.success(), "protect: {}", stderr(&out));
+    out.stdout
+}
+
+fn unprotect(db: &TestDatabase, input: &[u8], info: bool) -> std::process::Output {
+    let args: &[&str] = if info {
+        &["unprotect", "--info"]
+    } else {
+        &["unprotect"]
+    };
+    run_cli_bytes(db, args, Some(input), &[])
+}
+
+fn samples() -> Vec<(&'static str, Vec<u8>)> {
+    let plain = b"From: alice@corp.example\r\nTo: bob@corp.example\r\nSubject: Plain\r\nMessage-ID: <plain@corp.example>\r\nDate: Mon, 23 Nov 2026 09:00:00 +0000\r\n\r\nHello Bob.\r\n".to_vec();
+    let html = mail_builder::MessageBuilder::new()
+        .from("alice@corp.example")
+        .to("bob@corp.example")
+        .subject("HTML")
+        .text_body("Hello")
+        .html_body("<p>Hello <b>Bob</b></p>")
+        .write_to_vec()
+        .unwrap();
+    let big: Vec<u8> = (0..10 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let attachments = mail_builder::MessageBuilder::new()
+        .from("alice@corp.example")
+        .to("bob@corp.example")
+        .cc("carol@gmail.example")
+        .subject("Figures")
+        .text_body("See attached.")
+        .attachment("application/octet-stream", "big.bin", big)
+        .attachment("text/csv", "q.csv", b"a,b\n1,2\n".as_slice())
+        .write_to_vec()
+        .unwrap();
+    // ISO-2022-JP, as Japanese mail clients still send it.
+    let iso2022 = b"From: =?ISO-2022-JP?B?GyRCOzNFRBsoQg==?= <yamada@corp.example>\r\nTo: tanaka@corp.example\r\nSubject: =?ISO-2022-JP?B?GyRCMnE1RBsoQg==?=\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=ISO-2022-JP\r\nContent-Transfer-Encoding: 7bit\r\n\r\n\x1b$B$3$s$K$A$O\x1b(B\r\n".to_vec();
+    // Bare LF line endings, 8-bit bytes without a charset, no MIME-Version.
+    let odd = b"From: alice@corp.example\nTo: bob@corp.example\nSubject: odd\n\nbytes \xff\xfe\x00 and a line without an ending".to_vec();
+    vec![
+        ("plain", plain),
+        ("html", html),
+        ("attachments", attachments),
+        ("iso-2022-jp", iso2022),
+        ("malformed", odd),
+    ]
+}
+
+async fn protect_then_unprotect_gives_back_the_exact_original(backend: Backend) {
+    let db = TestDatabase::new(backend).await;
+    for (name, original) in samples() {
+        let protected = protect(&db, &original, "do-not-forward");
+        assert!(protected.len() > 100, "{name}");
+        let out = unprotect(&db, &protected, false);
+        assert!(out.status.success(), "{name}: {}", stderr(&out));
+        assert!(
+            out.stdout == original,
+            "{name}: the original bytes come back"
+        );
+        let text = String::from_utf8_lossy(&protected);
+        assert!(text.contains("X-Sealpost-Protected: v1; org="), "{name}");
+        if name == "attachments" {
+            assert!(!text.contains("q.csv"), "nothing of the original shows");
+        }
+    }
+}
+both!(protect_then_unprotect_gives_back_the_exact_original);
+
+/// The protected message with the envelope's bytes changed by `change`.
+fn with_envelope(protected: &[u8], mut change: impl FnMut(&mut Vec<u8>)) -> Vec<u8> {
+    let text = String::from_utf8(protected.to_vec()).unwrap();
+    let marker = "filename=\"message.sealpost\"\r\nContent-Transfer-Encoding: base64\r\n\r\n";
+    let start = text.find(marker).unwrap() + marker.len();
+    let end = start + text[start..].find("--sealpost-").unwrap();
+    let b64 = &base64::engine::general_purpose::STANDARD;
+    let mut envelope = b64.decode(text[start..end].replace("\r\n", "")).unwrap();
+    change(&mut envelope);
+    let encoded = b64.encode(&envelope);
+    let lines: Vec<&str> = encoded
+        .as_bytes()
+        .chunks(76)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "{}{}\r\n{}",
+        &text[..start],
+        lines.join("\r\n"),
+        &text[end..]
+    )
+    .into_bytes()
+}
+
+async fn any_change_to_the_envelope_is_refused(backend: Backend) {
+    let db = TestDatabase::new(backend).await;
+    let original = samples().remove(0).1;
+    let protected = protect(&db, &original, "encrypt-only");
+    assert_eq!(
+        with_envelope(&protected, |_| {}),
+        protected,
+        "the test re-encodes faithfully"
+    );
+    let size = {
+        let mut n = 0;
+        with_envelope(&protected, |e| n = e.len());
+        n
+    };
+    // The magic, the version, the header (org, Message-ID, rights, expiry),
+    // the key id, the wrapped key, the nonce, the ciphertext and its tag.
+    for at in [0, 8, 9, 14, 30, 60, size / 2, size - 17, size - 1] {
+        let changed = with_envelope(&protected, |e| e[at] ^= 0x01);
+        for info in [false, true] {
+            let out = unprotect(&db, &changed, info);
+            assert_eq!(
+                out.status.code(),
+                Some(1),
+                "byte {at}, info {info}: {}",
+                stdout(&out)
+            );
+            assert!(stdout(&out).is_empty());
+        }
+    }
+    // The informative header says do-not-forward; the envelope still rules.
+    let edited = String::from_utf8(protected.clone())
+        .unwrap()
+        .replace("rights=encrypt-only", "rights=do-not-forward");
+    let out = unprotect(&db, edited.as_bytes(), true);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let info = stdout(&out);
+    assert!(info.contains("Rights    : encrypt-only"), "{info}");
+    assert!(info.contains("MessageId : <plain@corp.example>"), "{info}");
+    assert!(info.contains("Template  : Default"), "{info}");
+    assert!(info.contains("ExpiresAt : Never"), "{info}");
+    assert!(info.contains("Inspected : False"), "{info}");
+
+    // Not a protected message at all.
+    let out = unprotect(&db, &original, false);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("not in sealpost's protected format"),
+        "{}",
+        stderr(&out)
+    );
+}
+both!(any_change_to_the_envelope_is_refused);
+
+async fn another_organizations_message_is_refused(backend: Backend) {
+    let ours = TestDatabase::new(backend).await;
+    let theirs = TestDatabase::new(backend).await;
+    let protected = protect(&theirs, &samples().remove(0).1, "encrypt-only");
+    let out = unprotect(&ours, &protected, false);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out).lines().last(),
+        Some("sealpost: This message is protected by another organization.")
+    );
+}
+both!(another_organizations_message_is_refused);
+
+async fn protect_records_the_message_for_status_and_trace(backend: Backend) {
+    let db = TestDatabase::new(backend).await;
+    protect(&db, &samples().remove(0).1, "do-not-forward");
+    let out = run_cli(
+        &db,
+        &[
+            "message",
+            "status",
+            "--message-id",
+            "plain@corp.example",
+            "--json",
+        ],
+        None,
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let status: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(status[0]["Sender"], "alice@corp.example");
+    assert_eq!(status[0]["Recipients"][0]["Address"], "bob@corp.example");
+    assert_eq!(status[0]["Recipients"][0]["Experience"], "inline");
+    let trace = stdout(&run_cli(
+        &db,
+        &["trace", "--sender", "alice@corp.example", "--json"],
+        None,
+        &[],
+    ));
+    assert!(trace.contains("<plain@corp.example>"), "{trace}");
+}
+both!(protect_records_the_message_for_status_and_trace);
