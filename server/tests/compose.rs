@@ -105,8 +105,18 @@ async fn a_message_written_on_the_web_is_protected_and_sent(backend: Backend) {
         .iter()
         .find(|m| m.to == ["carol@corp.example"])
         .expect("an inline copy for carol");
+    // Carol's copy is in the protected format; inside is the message.
+    let out = run_cli_bytes(&app.db, &["unprotect"], Some(inline.data.as_bytes()), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let info = stdout(&run_cli_bytes(
+        &app.db,
+        &["unprotect", "--info"],
+        Some(inline.data.as_bytes()),
+        &[],
+    ));
+    assert!(info.contains("Rights    : do-not-forward"), "{info}");
     let parsed = mail_parser::MessageParser::default()
-        .parse(inline.data.as_bytes())
+        .parse(&out.stdout)
         .unwrap();
     assert_eq!(parsed.subject(), Some("Quarterly numbers"));
     assert_eq!(parsed.body_text(0).unwrap().trim(), "See the attachment.");

@@ -149,16 +149,36 @@ async fn protected_mail_notifies_outside_and_delivers_inside(backend: Backend) {
 
     let inline = for_recipient(&mails, CAROL);
     assert_eq!(inline.len(), 1);
+    // The internal recipient gets it in the protected format: the subject
+    // in the clear (tag removed), the body only inside the envelope.
     assert!(
-        inline[0].data.contains(&canary),
-        "the internal recipient gets the message"
+        !inline[0].data.contains(&canary),
+        "the inline copy is protected"
     );
     assert!(
         inline[0].data.contains("Subject: Quarterly numbers"),
         "the tag is removed"
     );
     assert!(!inline[0].data.contains("[secure]"));
+    assert!(inline[0].data.contains("X-Sealpost-Protected: v1; org="));
+    assert!(
+        text_of(&inline[0])
+            .contains("sent you a protected message: open it at http://127.0.0.1:3000/inbox/")
+    );
     assert_eq!(inline[0].from, ALICE);
+    let out = run_cli_bytes(
+        &app.db,
+        &["unprotect"],
+        Some(inline[0].data.as_bytes()),
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let original = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        original.contains(&canary),
+        "unprotect gives the message back"
+    );
+    assert!(original.contains("Subject: Quarterly numbers"));
 
     // At rest, neither the body nor the link token is readable.
     assert!(

@@ -5,6 +5,7 @@ use super::{InFlight, Pipeline, PipelineError};
 use crate::crypto::{random_bytes, sha256};
 use crate::mime;
 use crate::outbound::notification;
+use crate::protected;
 use crate::store::{MessageRow, NewJob, NewRecipient, PipelineOutcome, new_id, now_ms};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
@@ -129,6 +130,39 @@ pub(super) async fn outcome(
             };
             let expires_at =
                 (template.expiry_days > 0).then(|| now_ms() + template.expiry_days * 86_400_000);
+            // Internal recipients get the message itself in the protected
+            // format (one copy for all of them), read in their Inbox.
+            let internal = |address: &str| {
+                let domain = address.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+                settings.internal_domains.iter().any(|d| d == domain)
+            };
+            let any_internal = flight.envelope.to.iter().any(|a| internal(a));
+            let inline_copy = any_internal.then(|| {
+                let header = protected::Header {
+                    org: pipeline.keys.org_id.clone(),
+                    message_id: message.message_id.clone(),
+                    rights,
+                    template: template.name.clone(),
+                    expires_at,
+                    created_at: now_ms(),
+                };
+                let envelope = protected::seal(keyring, &header, &flight.raw);
+                let inbox_url = format!(
+                    "{}/inbox/{}",
+                    settings.public_url.as_str().trim_end_matches('/'),
+                    message.id
+                );
+                protected::wrap(
+                    &flight.raw,
+                    &envelope,
+                    keyring.current(),
+                    &header,
+                    &protected::Notice {
+                        sender: &sender,
+                        inbox_url: &inbox_url,
+                    },
+                )
+            });
             events.push((
                 "protected".to_string(),
                 None,
@@ -136,8 +170,7 @@ pub(super) async fn outcome(
             ));
             for address in &flight.envelope.to {
                 let rid = new_id();
-                let domain = address.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
-                if settings.internal_domains.iter().any(|d| d == domain) {
+                if let Some(inline_copy) = inline_copy.as_deref().filter(|_| internal(address)) {
                     recipients.push(NewRecipient {
                         id: rid.clone(),
                         address: address.clone(),
@@ -150,7 +183,7 @@ pub(super) async fn outcome(
                         Some((&rid, address)),
                         vec![address.clone()],
                         &sender,
-                        &flight.raw,
+                        inline_copy,
                     ));
                     events.push((
                         "inline copy queued".to_string(),
