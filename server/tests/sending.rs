@@ -162,7 +162,7 @@ async fn protected_mail_notifies_outside_and_delivers_inside(backend: Backend) {
     assert!(!inline[0].data.contains("[secure]"));
     assert!(inline[0].data.contains("X-Sealpost-Protected: v1; org="));
     assert!(
-        text_of(&inline[0])
+        text_of(inline[0])
             .contains("sent you a protected message: open it at http://127.0.0.1:3000/inbox/")
     );
     assert_eq!(inline[0].from, ALICE);
