@@ -299,3 +299,20 @@ pub fn readable_text_on(background: &str) -> &'static str {
         "#ffffff"
     }
 }
+
+/// A protected message in an organization user's Inbox (an inline copy).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxItem {
+    pub id: String,
+    pub subject: String,
+    pub sender: String,
+    pub received_at: String,
+    pub rights: String,
+}
+
+/// One Inbox message, decrypted for its recipient.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxDetail {
+    pub item: InboxItem,
+    pub message: MessageView,
+}

@@ -201,6 +201,10 @@ pub struct Texts {
     pub back_to_sent: &'static str,
     pub message_heading: &'static str,
     pub timeline: &'static str,
+    pub inbox_title: &'static str,
+    pub inbox_empty: &'static str,
+    pub inbox_not_found: &'static str,
+    pub back_to_inbox: &'static str,
 }
 
 pub static EN: Texts = Texts {
@@ -298,6 +302,10 @@ pub static EN: Texts = Texts {
     back_to_sent: "Back to Sent messages",
     message_heading: "Message",
     timeline: "Timeline",
+    inbox_title: "Inbox",
+    inbox_empty: "No protected messages for you yet.",
+    inbox_not_found: "There is no such message in your Inbox.",
+    back_to_inbox: "Back to the Inbox",
 };
 
 pub static JA: Texts = Texts {
@@ -395,6 +403,10 @@ pub static JA: Texts = Texts {
     back_to_sent: "送信済みアイテムに戻る",
     message_heading: "本文",
     timeline: "履歴",
+    inbox_title: "受信トレイ",
+    inbox_empty: "保護されたメッセージはまだありません。",
+    inbox_not_found: "受信トレイにそのメッセージはありません。",
+    back_to_inbox: "受信トレイに戻る",
 };
 
 #[cfg(test)]

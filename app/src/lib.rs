@@ -80,6 +80,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/account/password") view=pages::ChangePasswordPage ssr=SsrMode::Async/>
                 <Route path=path!("/compose") view=pages::ComposePage ssr=SsrMode::Async/>
                 <Route path=path!("/r/:token") view=pages::PortalPage ssr=SsrMode::Async/>
+                <Route path=path!("/inbox") view=pages::InboxPage ssr=SsrMode::Async/>
+                <Route path=path!("/inbox/:id") view=pages::InboxMessagePage ssr=SsrMode::Async/>
                 <Route path=path!("/sent") view=pages::SentListPage ssr=SsrMode::Async/>
                 <Route path=path!("/sent/:id") view=pages::SentMessagePage ssr=SsrMode::Async/>
                 <Route path=path!("/admin") view=pages::admin::ReportPage ssr=SsrMode::Async/>

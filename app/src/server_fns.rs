@@ -1,8 +1,8 @@
 //! Server functions: thin adapters over the service the server provides.
 
 use crate::dto::{
-    ComposeOptions, MessageDetail, MessageFilter, MessageList, PageContext, PortalView, SentDetail,
-    SentItem, TemplateFields, UserLine,
+    ComposeOptions, InboxDetail, InboxItem, MessageDetail, MessageFilter, MessageList, PageContext,
+    PortalView, SentDetail, SentItem, TemplateFields, UserLine,
 };
 use leptos::prelude::*;
 
@@ -113,4 +113,32 @@ pub async fn load_admin_templates() -> Result<Vec<TemplateFields>, ServerFnError
 #[server(endpoint = "admin_users")]
 pub async fn load_admin_users() -> Result<Vec<UserLine>, ServerFnError> {
     with_admin(|s, parts| async move { s.users(&parts).await }).await
+}
+
+#[server(endpoint = "inbox")]
+pub async fn load_inbox() -> Result<Vec<InboxItem>, ServerFnError> {
+    use crate::service::AccountService;
+    use std::sync::Arc;
+
+    let service = expect_context::<Arc<dyn AccountService>>();
+    let parts = use_context::<http::request::Parts>()
+        .ok_or_else(|| ServerFnError::new("no request in context"))?;
+    service
+        .inbox(&parts)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))
+}
+
+#[server(endpoint = "inbox_message")]
+pub async fn load_inbox_message(id: String) -> Result<Option<InboxDetail>, ServerFnError> {
+    use crate::service::AccountService;
+    use std::sync::Arc;
+
+    let service = expect_context::<Arc<dyn AccountService>>();
+    let parts = use_context::<http::request::Parts>()
+        .ok_or_else(|| ServerFnError::new("no request in context"))?;
+    service
+        .inbox_message(&parts, &id)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))
 }

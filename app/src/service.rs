@@ -1,8 +1,8 @@
 //! The interface the server implements for the pages (server side only).
 
 use crate::dto::{
-    ComposeOptions, MessageDetail, MessageFilter, MessageList, PageContext, PortalView, SentDetail,
-    SentItem, TemplateFields, UserLine,
+    ComposeOptions, InboxDetail, InboxItem, MessageDetail, MessageFilter, MessageList, PageContext,
+    PortalView, SentDetail, SentItem, TemplateFields, UserLine,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +34,16 @@ pub trait AccountService: Send + Sync + 'static {
         request: &http::request::Parts,
         id: &str,
     ) -> Result<Option<SentDetail>, ServiceError>;
+
+    /// The signed-in user's inline copies, newest first.
+    async fn inbox(&self, request: &http::request::Parts) -> Result<Vec<InboxItem>, ServiceError>;
+
+    /// One of them, decrypted (an event); None when it is not the user's.
+    async fn inbox_message(
+        &self,
+        request: &http::request::Parts,
+        id: &str,
+    ) -> Result<Option<InboxDetail>, ServiceError>;
 
     /// What the recipient's link shows now: checked on every request.
     async fn portal(

@@ -4,6 +4,7 @@ mod account;
 pub mod admin;
 mod compose;
 mod home;
+mod inbox;
 mod login;
 mod portal;
 mod sent;
@@ -11,6 +12,7 @@ mod sent;
 pub use account::ChangePasswordPage;
 pub use compose::ComposePage;
 pub use home::HomePage;
+pub use inbox::{InboxMessagePage, InboxPage};
 pub use login::LoginPage;
 pub use portal::PortalPage;
 pub use sent::{SentListPage, SentMessagePage};
@@ -67,6 +69,49 @@ pub(crate) fn NoticeBox(notice: Option<Notice>) -> impl IntoView {
 #[component]
 pub(crate) fn CsrfField(token: String) -> impl IntoView {
     view! { <input type="hidden" name="csrf" value=token/> }
+}
+
+/// A decrypted message: headers, the do-not-forward restriction, the body
+/// (sanitised on the server) and the attachments under `attachments/<n>`.
+#[component]
+pub(crate) fn MessageContent(
+    t: &'static crate::i18n::Texts,
+    message: crate::dto::MessageView,
+    attachments: String,
+    /// Under a page heading of its own, the subject is a second-level heading.
+    #[prop(optional)]
+    subheading: bool,
+) -> impl IntoView {
+    let m = message;
+    view! {
+        {if subheading {
+            view! { <h2 id="subject">{m.subject.clone()}</h2> }.into_any()
+        } else {
+            view! { <h1 id="subject">{m.subject.clone()}</h1> }.into_any()
+        }}
+        <dl class="headers">
+            <dt>{t.from}</dt><dd id="from">{m.sender.clone()}</dd>
+            <dt>{t.to}</dt><dd>{m.to.clone()}</dd>
+            <dt>{t.date}</dt><dd>{m.date.clone()}</dd>
+            {m.expires.clone().map(|e| view! { <dt>{t.expires}</dt><dd>{e}</dd> })}
+        </dl>
+        {m.do_not_forward.then(|| view! {
+            <p class="notice">{t.do_not_forward}</p>
+        })}
+        {match m.body_html.clone() {
+            Some(html) => view! { <div id="body" class="body" inner_html=html></div> }.into_any(),
+            None => view! { <div id="body" class="body text">{m.body_text.clone()}</div> }.into_any(),
+        }}
+        {(!m.attachments.is_empty()).then(|| view! {
+            <h2>{t.attachments}</h2>
+            <ul id="attachments">
+                {m.attachments.iter().map(|a| view! {
+                    <li><a href=format!("{attachments}/{}", a.index) download>{a.name.clone()}</a>
+                        {format!(" ({})", (t.kilobytes)(a.size))}</li>
+                }).collect_view()}
+            </ul>
+        })}
+    }
 }
 
 /// Links to the same page in each language; plain links, so they work

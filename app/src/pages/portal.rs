@@ -1,7 +1,7 @@
 //! The recipient portal at `/r/{token}`: landing, one-time passcode, the
 //! message, and the pages that say why a message cannot be read.
 
-use super::{CsrfField, LangSwitch, LoadError, NoticeBox};
+use super::{CsrfField, LangSwitch, LoadError, MessageContent, NoticeBox};
 use crate::dto::{Branding, CodeSent, MessageView, Notice, PortalView};
 use crate::i18n::Texts;
 use crate::server_fns::load_portal;
@@ -201,29 +201,7 @@ fn message_page(
         <Title text=format!("{subject} · sealpost")/>
         <Banner t branding/>
         <main id="main" class="portal">
-            <h1 id="subject">{m.subject.clone()}</h1>
-            <dl class="headers">
-                <dt>{t.from}</dt><dd id="from">{m.sender.clone()}</dd>
-                <dt>{t.to}</dt><dd>{m.to.clone()}</dd>
-                <dt>{t.date}</dt><dd>{m.date.clone()}</dd>
-                {m.expires.clone().map(|e| view! { <dt>{t.expires}</dt><dd>{e}</dd> })}
-            </dl>
-            {m.do_not_forward.then(|| view! {
-                <p class="notice">{t.do_not_forward}</p>
-            })}
-            {match m.body_html.clone() {
-                Some(html) => view! { <div id="body" class="body" inner_html=html></div> }.into_any(),
-                None => view! { <div id="body" class="body text">{m.body_text.clone()}</div> }.into_any(),
-            }}
-            {(!m.attachments.is_empty()).then(|| view! {
-                <h2>{t.attachments}</h2>
-                <ul id="attachments">
-                    {m.attachments.iter().map(|a| view! {
-                        <li><a href=format!("/r/{token}/attachments/{}", a.index) download>{a.name.clone()}</a>
-                            {format!(" ({})", (t.kilobytes)(a.size))}</li>
-                    }).collect_view()}
-                </ul>
-            })}
+            <MessageContent t message=m attachments=format!("/r/{token}/attachments")/>
             {disclaimer.map(|d| view! { <p class="hint">{d}</p> })}
             <form method="post" action=format!("/r/{token}")>
                 <CsrfField token=csrf_token/>

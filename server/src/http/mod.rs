@@ -9,6 +9,7 @@ mod api;
 mod compose;
 mod dev_outbox;
 mod health;
+mod inbox;
 mod login;
 mod page_service;
 mod portal;
@@ -170,6 +171,7 @@ pub fn router(
         .route("/sent/{id}", post(sent::remove_external_access))
         .route("/branding/{id}/logo", get(branding_logo))
         .route("/r/{token}/attachments/{index}", get(portal::download))
+        .route("/inbox/{id}/attachments/{index}", get(inbox::download))
         .route(
             "/compose",
             post(compose::submit).layer(axum::extract::DefaultBodyLimit::max(

@@ -3,8 +3,8 @@ use crate::auth::{SESSION_USER_ID, csrf};
 use crate::portal::{self, Lookup, SESSION_RECIPIENT};
 use crate::store::{EventLine, StoreError, UserRow};
 use app::dto::{
-    CodeSent, ComposeDraft, ComposeOptions, Notice, PageContext, PortalView, Role, SentDetail,
-    SentItem, Viewer,
+    CodeSent, ComposeDraft, ComposeOptions, InboxDetail, InboxItem, Notice, PageContext,
+    PortalView, Role, SentDetail, SentItem, Viewer,
 };
 use app::service::{AccountService, ServiceError};
 use tower_sessions::Session;
@@ -195,6 +195,71 @@ impl AccountService for PageService {
         }
     }
 
+    async fn inbox(&self, request: &http::request::Parts) -> Result<Vec<InboxItem>, ServiceError> {
+        let Some(user) = self.viewer_of(request).await? else {
+            return Ok(Vec::new());
+        };
+        let rows = self
+            .state
+            .store
+            .inbox(&user.email, None)
+            .await
+            .map_err(unavailable)?;
+        Ok(rows.iter().map(Self::inbox_item).collect())
+    }
+
+    async fn inbox_message(
+        &self,
+        request: &http::request::Parts,
+        id: &str,
+    ) -> Result<Option<InboxDetail>, ServiceError> {
+        let Some(user) = self.viewer_of(request).await? else {
+            return Ok(None);
+        };
+        let store = &self.state.store;
+        let Some(row) = store
+            .inbox(&user.email, Some(id))
+            .await
+            .map_err(unavailable)?
+            .pop()
+        else {
+            return Ok(None);
+        };
+        let raw = match store.message_content(&row.id).await.map_err(unavailable)? {
+            Some(sealed) => self
+                .state
+                .keys
+                .keyring
+                .open(row.id.as_bytes(), &sealed)
+                .map_err(unavailable)?,
+            None => return Err(unavailable("an inline copy without content")),
+        };
+        let message = portal::message_view(
+            &raw,
+            portal::ViewOf {
+                subject: &row.subject,
+                sender: &row.sender,
+                address: &user.email,
+                received_at: row.received_at,
+                // External mail expiry does not apply to inline copies.
+                expires_at: None,
+                rights: row.rights.as_deref(),
+            },
+        );
+        let opened = EventLine {
+            kind: "opened in Inbox".into(),
+            message_id: Some(row.id.clone()),
+            recipient: Some(user.email.clone()),
+        };
+        if let Err(e) = self.state.event_log.record(opened).await {
+            tracing::warn!(error = %e, "an Inbox open was not recorded");
+        }
+        Ok(Some(InboxDetail {
+            item: Self::inbox_item(&row),
+            message,
+        }))
+    }
+
     async fn sent(&self, request: &http::request::Parts) -> Result<Vec<SentItem>, ServiceError> {
         let Some(user) = self.viewer_of(request).await? else {
             return Ok(Vec::new());
@@ -256,6 +321,16 @@ impl AccountService for PageService {
 }
 
 impl PageService {
+    fn inbox_item(row: &crate::store::InboxRow) -> InboxItem {
+        InboxItem {
+            id: row.id.clone(),
+            subject: row.subject.clone(),
+            sender: row.sender.clone(),
+            received_at: crate::cli::rfc3339(row.received_at),
+            rights: row.rights.clone().unwrap_or_default(),
+        }
+    }
+
     async fn viewer_of(
         &self,
         request: &http::request::Parts,

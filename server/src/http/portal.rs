@@ -352,6 +352,11 @@ pub async fn download(
     if let Err(e) = state.event_log.record(downloaded).await {
         tracing::warn!(error = %e, "a download was not recorded");
     }
+    attachment_response(&name, &content_type, bytes)
+}
+
+/// An attachment as a download: never shown inline, never cached.
+pub(super) fn attachment_response(name: &str, content_type: &str, bytes: Vec<u8>) -> Response {
     let safe_name: String = name
         .chars()
         .filter(|c| !c.is_control() && *c != '"' && *c != '\\')
@@ -364,7 +369,7 @@ pub async fn download(
         [
             (
                 header::CONTENT_TYPE,
-                HeaderValue::from_str(&content_type)
+                HeaderValue::from_str(content_type)
                     .unwrap_or(HeaderValue::from_static("application/octet-stream")),
             ),
             (

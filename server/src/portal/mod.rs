@@ -7,7 +7,7 @@ pub mod oauth;
 mod render;
 
 pub use cache::ViewCache;
-pub use render::{attachment, body, message_view};
+pub use render::{ViewOf, attachment, body, message_view};
 
 use crate::crypto::{SecretKey, hmac_sha256, random_bytes, sha256};
 use crate::store::{NewJob, NewPasscode, PortalRow, Store, StoreError, new_id, now_ms};
@@ -91,7 +91,7 @@ pub async fn view(
         return Ok(view);
     }
     let raw = content(store, keyring, row).await?;
-    let view = std::sync::Arc::new(message_view(&raw, row));
+    let view = std::sync::Arc::new(message_view(&raw, row.into()));
     cache.put(&row.recipient_id, view.clone());
     Ok(view)
 }

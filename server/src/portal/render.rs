@@ -16,7 +16,31 @@ fn sanitise(html: &str) -> String {
         .to_string()
 }
 
-pub fn message_view(raw: &[u8], row: &PortalRow) -> MessageView {
+/// What a message view needs besides the message itself.
+pub struct ViewOf<'a> {
+    pub subject: &'a str,
+    pub sender: &'a str,
+    /// Shown as "To" when the message names no recipients.
+    pub address: &'a str,
+    pub received_at: i64,
+    pub expires_at: Option<i64>,
+    pub rights: Option<&'a str>,
+}
+
+impl<'a> From<&'a PortalRow> for ViewOf<'a> {
+    fn from(row: &'a PortalRow) -> Self {
+        ViewOf {
+            subject: &row.subject,
+            sender: &row.sender,
+            address: &row.address,
+            received_at: row.received_at,
+            expires_at: row.expires_at,
+            rights: row.rights.as_deref(),
+        }
+    }
+}
+
+pub fn message_view(raw: &[u8], row: ViewOf<'_>) -> MessageView {
     let parsed = MessageParser::default().parse(raw);
     let date = |ms: i64| {
         crate::cli::rfc3339(ms)
@@ -25,15 +49,15 @@ pub fn message_view(raw: &[u8], row: &PortalRow) -> MessageView {
     };
     let Some(m) = parsed else {
         return MessageView {
-            subject: row.subject.clone(),
-            sender: row.sender.clone(),
-            to: row.address.clone(),
+            subject: row.subject.to_string(),
+            sender: row.sender.to_string(),
+            to: row.address.to_string(),
             date: date(row.received_at),
             expires: row.expires_at.map(date),
             body_html: None,
             body_text: String::from_utf8_lossy(raw).into_owned(),
             attachments: Vec::new(),
-            do_not_forward: row.rights.as_deref() == Some("do-not-forward"),
+            do_not_forward: row.rights == Some("do-not-forward"),
         };
     };
     let to = m
@@ -45,11 +69,11 @@ pub fn message_view(raw: &[u8], row: &PortalRow) -> MessageView {
                 .join(", ")
         })
         .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| row.address.clone());
+        .unwrap_or_else(|| row.address.to_string());
     let (body_html, body_text) = body(raw);
     MessageView {
-        subject: m.subject().unwrap_or(&row.subject).to_string(),
-        sender: row.sender.clone(),
+        subject: m.subject().unwrap_or(row.subject).to_string(),
+        sender: row.sender.to_string(),
         to,
         date: date(row.received_at),
         expires: row.expires_at.map(date),
@@ -64,7 +88,7 @@ pub fn message_view(raw: &[u8], row: &PortalRow) -> MessageView {
                 size: a.contents().len() as u64,
             })
             .collect(),
-        do_not_forward: row.rights.as_deref() == Some("do-not-forward"),
+        do_not_forward: row.rights == Some("do-not-forward"),
     }
 }
 

@@ -23,7 +23,7 @@ pub use messages::{
     AcceptedMessage, MessageRow, NewJob, NewRecipient, PipelineOutcome, ProtectedRecord,
 };
 pub use portal::{NewPasscode, PasscodeRow, PortalRow};
-pub use status::{SentRow, StatusRow, TraceRow};
+pub use status::{InboxRow, SentRow, StatusRow, TraceRow};
 pub use templates::{DEFAULT_TEMPLATE_NAME, TemplateFull, TemplateRow};
 pub use throttle::FailureCounts;
 pub use tokens::TokenRow;

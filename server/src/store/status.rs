@@ -170,3 +170,33 @@ impl Store {
         Ok(count)
     }
 }
+
+/// An inline copy an organization user received.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct InboxRow {
+    pub id: String,
+    pub message_id: String,
+    pub sender: String,
+    pub subject: String,
+    pub received_at: i64,
+    pub rights: Option<String>,
+    pub expires_at: Option<i64>,
+}
+
+impl Store {
+    /// The protected messages delivered inline to `address` (whether or not
+    /// an account existed then), newest first; or the one with `id`.
+    pub async fn inbox(&self, address: &str, id: Option<&str>) -> Result<Vec<InboxRow>> {
+        let sql = "SELECT DISTINCT m.id, m.message_id, m.sender, m.subject, m.received_at, m.rights, m.expires_at \
+                   FROM messages m JOIN recipients r ON r.message_id = m.id \
+                   WHERE r.address = $1 AND r.experience = 'inline' AND m.protected AND ($2 = '' OR m.id = $2) \
+                   ORDER BY m.received_at DESC LIMIT 500";
+        Ok(on_pool!(self.db(), |pool| sqlx::query_as::<_, InboxRow>(
+            sql
+        )
+        .bind(address)
+        .bind(id.unwrap_or_default())
+        .fetch_all(pool)
+        .await)?)
+    }
+}
