@@ -8,68 +8,40 @@ use leptos::prelude::*;
 
 #[server(endpoint = "page_context")]
 pub async fn load_page_context() -> Result<PageContext, ServerFnError> {
-    use crate::service::AccountService;
-    use std::sync::Arc;
-
-    let service = expect_context::<Arc<dyn AccountService>>();
-    let parts = use_context::<http::request::Parts>()
-        .ok_or_else(|| ServerFnError::new("no request in context"))?;
-    service
-        .page_context(&parts)
-        .await
-        .map_err(|e| ServerFnError::new(e.to_string()))
+    with_account(|s, parts| async move { s.page_context(&parts).await }).await
 }
 
 #[server(endpoint = "compose_options")]
 pub async fn load_compose_options() -> Result<ComposeOptions, ServerFnError> {
-    use crate::service::AccountService;
-    use std::sync::Arc;
-
-    let service = expect_context::<Arc<dyn AccountService>>();
-    service
-        .compose_options()
-        .await
-        .map_err(|e| ServerFnError::new(e.to_string()))
+    with_account(|s, _| async move { s.compose_options().await }).await
 }
 
 #[server(endpoint = "portal")]
 pub async fn load_portal(token: String) -> Result<PortalView, ServerFnError> {
-    use crate::service::AccountService;
-    use std::sync::Arc;
-
-    let service = expect_context::<Arc<dyn AccountService>>();
-    let parts = use_context::<http::request::Parts>()
-        .ok_or_else(|| ServerFnError::new("no request in context"))?;
-    service
-        .portal(&token, &parts)
-        .await
-        .map_err(|e| ServerFnError::new(e.to_string()))
+    with_account(|s, parts| async move { s.portal(&token, &parts).await }).await
 }
 
 #[server(endpoint = "sent")]
 pub async fn load_sent() -> Result<Vec<SentItem>, ServerFnError> {
-    use crate::service::AccountService;
-    use std::sync::Arc;
-
-    let service = expect_context::<Arc<dyn AccountService>>();
-    let parts = use_context::<http::request::Parts>()
-        .ok_or_else(|| ServerFnError::new("no request in context"))?;
-    service
-        .sent(&parts)
-        .await
-        .map_err(|e| ServerFnError::new(e.to_string()))
+    with_account(|s, parts| async move { s.sent(&parts).await }).await
 }
 
 #[server(endpoint = "sent_message")]
 pub async fn load_sent_message(id: String) -> Result<Option<SentDetail>, ServerFnError> {
-    use crate::service::AccountService;
-    use std::sync::Arc;
+    with_account(|s, parts| async move { s.sent_message(&parts, &id).await }).await
+}
 
-    let service = expect_context::<Arc<dyn AccountService>>();
+/// Runs one method of the account service with the request it serves.
+#[cfg(feature = "ssr")]
+async fn with_account<T, F, Fut>(call: F) -> Result<T, ServerFnError>
+where
+    F: FnOnce(std::sync::Arc<dyn crate::service::AccountService>, http::request::Parts) -> Fut,
+    Fut: std::future::Future<Output = Result<T, crate::service::ServiceError>>,
+{
+    let service = expect_context::<std::sync::Arc<dyn crate::service::AccountService>>();
     let parts = use_context::<http::request::Parts>()
         .ok_or_else(|| ServerFnError::new("no request in context"))?;
-    service
-        .sent_message(&parts, &id)
+    call(service, parts)
         .await
         .map_err(|e| ServerFnError::new(e.to_string()))
 }
@@ -117,28 +89,10 @@ pub async fn load_admin_users() -> Result<Vec<UserLine>, ServerFnError> {
 
 #[server(endpoint = "inbox")]
 pub async fn load_inbox() -> Result<Vec<InboxItem>, ServerFnError> {
-    use crate::service::AccountService;
-    use std::sync::Arc;
-
-    let service = expect_context::<Arc<dyn AccountService>>();
-    let parts = use_context::<http::request::Parts>()
-        .ok_or_else(|| ServerFnError::new("no request in context"))?;
-    service
-        .inbox(&parts)
-        .await
-        .map_err(|e| ServerFnError::new(e.to_string()))
+    with_account(|s, parts| async move { s.inbox(&parts).await }).await
 }
 
 #[server(endpoint = "inbox_message")]
 pub async fn load_inbox_message(id: String) -> Result<Option<InboxDetail>, ServerFnError> {
-    use crate::service::AccountService;
-    use std::sync::Arc;
-
-    let service = expect_context::<Arc<dyn AccountService>>();
-    let parts = use_context::<http::request::Parts>()
-        .ok_or_else(|| ServerFnError::new("no request in context"))?;
-    service
-        .inbox_message(&parts, &id)
-        .await
-        .map_err(|e| ServerFnError::new(e.to_string()))
+    with_account(|s, parts| async move { s.inbox_message(&parts, &id).await }).await
 }

@@ -55,6 +55,48 @@ pub(crate) fn Frame(
     }
 }
 
+/// A page for signed-in organization users: the frame, a sign-in redirect
+/// for everyone else, and the page's own view once its data has loaded.
+#[component]
+pub(crate) fn SignedInPage<T, F>(
+    title: &'static str,
+    #[prop(optional)] translated: bool,
+    data: Resource<Result<T, ServerFnError>>,
+    render: F,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+    F: Fn(PageContext, T) -> AnyView + Clone + Send + Sync + 'static,
+{
+    let context = use_page_context();
+    view! {
+        <Frame title translated>
+            <Suspense>
+                {move || {
+                    let render = render.clone();
+                    Suspend::new(async move {
+                        match (context.await, data.await) {
+                            (Err(error), _) | (_, Err(error)) => view! { <LoadError error/> }.into_any(),
+                            (Ok(ctx), _) if ctx.viewer.is_none() => {
+                                view! { <leptos_router::components::Redirect path="/login"/> }.into_any()
+                            }
+                            (Ok(ctx), Ok(data)) => render(ctx, data),
+                        }
+                    })
+                }}
+            </Suspense>
+        </Frame>
+    }
+}
+
+/// Marks the response 404 (the page says what is missing).
+pub(crate) fn not_found_status() {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+}
+
 #[component]
 pub(crate) fn NoticeBox(notice: Option<Notice>) -> impl IntoView {
     notice.map(|n| {
