@@ -318,6 +318,23 @@ enum KeysCommand {
     Rotate,
     /// List the key-encryption keys
     List,
+    /// Write the organization id and secret and every key-encryption key,
+    /// sealed with a passphrase, for another deployment of this organization
+    Export {
+        /// Read the passphrase (12 characters or more) from the first line of standard input
+        #[arg(long)]
+        passphrase_stdin: bool,
+    },
+    /// Adopt an exported organization and add its keys, so this deployment
+    /// opens the other's protected mail; importing what is known changes nothing
+    Import {
+        /// The file `keys export` wrote
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+        /// Read the passphrase from the first line of standard input
+        #[arg(long)]
+        passphrase_stdin: bool,
+    },
 }
 
 /// A command's failure, with the exit status it means.
@@ -571,6 +588,69 @@ async fn keys(settings: Settings, cmd: KeysCommand) -> Result<(), CliError> {
             );
             println!(
                 "New messages are sealed with this key; older keys still open what they sealed."
+            );
+            Ok(())
+        }
+        KeysCommand::Export { passphrase_stdin } => {
+            let passphrase = read_password(passphrase_stdin)?;
+            let store = crate::store::Store::connect(&settings.database_url).await?;
+            let sealed = crate::keys::export(&store, &settings, &passphrase)
+                .await
+                .map_err(StartupError::from)?;
+            store
+                .record_event(Event {
+                    kind: "keys exported",
+                    actor: Some("command line"),
+                    ..Event::default()
+                })
+                .await?;
+            println!("{sealed}");
+            Ok(())
+        }
+        KeysCommand::Import {
+            file,
+            passphrase_stdin,
+        } => {
+            let text = std::fs::read_to_string(&file).map_err(|e| {
+                CliError::Usage(format!("--file: cannot read {}: {e}", file.display()))
+            })?;
+            let passphrase = read_password(passphrase_stdin)?;
+            let store = crate::store::Store::connect(&settings.database_url).await?;
+            let report = match crate::keys::import(&store, &settings, &text, &passphrase).await {
+                Ok(report) => report,
+                Err(crate::keys::KeyError::Bundle(why)) => return Err(CliError::Refused(why)),
+                Err(e) => return Err(StartupError::from(e).into()),
+            };
+            let detail = format!(
+                "{} key(s) added{}",
+                report.keys_added,
+                if report.replaced_org.is_some() {
+                    ", organization adopted"
+                } else {
+                    ""
+                }
+            );
+            store
+                .record_event(Event {
+                    kind: "keys imported",
+                    actor: Some("command line"),
+                    detail: Some(&detail),
+                    ..Event::default()
+                })
+                .await?;
+            if let Some(former) = report.replaced_org {
+                println!(
+                    "This deployment now belongs to the exported organization; mail protected under its former id {former} still opens here."
+                );
+            }
+            println!(
+                "Imported {} new key-encryption key(s){}.",
+                report.keys_added,
+                if report.keys_added == 0 {
+                    ": everything was already known"
+                } else {
+                    ""
+                }
             );
             Ok(())
         }
@@ -865,7 +945,7 @@ async fn unprotect(settings: Settings, info: bool) -> Result<(), CliError> {
     let raw = read_stdin()?;
     let envelope = protected::envelope_of(&raw).map_err(|e| CliError::Refused(e.to_string()))?;
     let (store, keys) = startup::open(&settings).await?;
-    let opened = match protected::open(&keys.org_id, &keys.keyring, &envelope) {
+    let opened = match protected::open(|org| keys.is_ours(org), &keys.keyring, &envelope) {
         Ok(opened) => opened,
         Err(e @ (FormatError::ForeignOrganization | FormatError::Malformed(_))) => {
             return Err(CliError::Refused(e.to_string()));

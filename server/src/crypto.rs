@@ -219,7 +219,7 @@ impl Keyring {
 }
 
 /// `nonce (12) | ciphertext + tag`.
-fn aead_seal(key: &SecretKey, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+pub fn aead_seal(key: &SecretKey, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
     let nonce = Nonce::generate();
     let ciphertext = key
         .cipher()
@@ -234,7 +234,7 @@ fn aead_seal(key: &SecretKey, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
     [&nonce[..], &ciphertext].concat()
 }
 
-fn aead_open(key: &SecretKey, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
+pub fn aead_open(key: &SecretKey, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
     if sealed.len() < NONCE_LEN + TAG_LEN {
         return Err(CryptoError::Malformed);
     }

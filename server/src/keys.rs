@@ -28,6 +28,8 @@ pub enum KeyError {
     RootKeyFileMalformed(String),
     #[error("the database has no current key-encryption key")]
     NoCurrentKey,
+    #[error("{0}")]
+    Bundle(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -47,11 +49,23 @@ const KEK_LABEL: &str = "key-encryption-key";
 #[derive(Clone, Debug)]
 pub struct KeyMaterial {
     pub org_id: String,
+    /// Ids this deployment had before it adopted another's (`keys import`):
+    /// mail protected under them is still its own.
+    pub former_org_ids: Vec<String>,
     pub keyring: Keyring,
     organization_secret: SecretKey,
 }
 
 impl KeyMaterial {
+    /// Whether an envelope's organization is this one.
+    pub fn is_ours(&self, org: &str) -> bool {
+        self.org_id.eq_ignore_ascii_case(org)
+            || self
+                .former_org_ids
+                .iter()
+                .any(|f| f.eq_ignore_ascii_case(org))
+    }
+
     pub fn derived(&self, label: &str) -> SecretKey {
         derive_key(&self.organization_secret, label)
     }
@@ -65,7 +79,7 @@ pub async fn load_or_create(store: &Store, settings: &Settings) -> Result<KeyMat
     let has_keys = org.is_some() || !keys.is_empty();
     let root = root_key(settings, !has_keys)?;
     if let Some(org) = org {
-        return open(&root, &org, &keys);
+        return open(&root, &org, &keys, store.former_org_ids().await?);
     }
     let org_id = KeyId::random().to_hex();
     let secret = SecretKey::random();
@@ -94,10 +108,15 @@ pub async fn load_or_create(store: &Store, settings: &Settings) -> Result<KeyMat
         .organization()
         .await?
         .ok_or(KeyError::RootKeyMismatch)?;
-    open(&root, &org, &store.keys().await?)
+    open(&root, &org, &store.keys().await?, Vec::new())
 }
 
-fn open(root: &RootKey, org: &OrganizationRow, keys: &[KeyRow]) -> Result<KeyMaterial, KeyError> {
+fn open(
+    root: &RootKey,
+    org: &OrganizationRow,
+    keys: &[KeyRow],
+    former_org_ids: Vec<String>,
+) -> Result<KeyMaterial, KeyError> {
     let secret = root
         .unwrap(ORG_SECRET_LABEL, org.org_id.as_bytes(), &org.wrapped_secret)
         .and_then(|s| SecretKey::from_slice(&s))
@@ -119,6 +138,7 @@ fn open(root: &RootKey, org: &OrganizationRow, keys: &[KeyRow]) -> Result<KeyMat
         .map_err(|_: CryptoError| KeyError::NoCurrentKey)?;
     Ok(KeyMaterial {
         org_id: org.org_id.clone(),
+        former_org_ids,
         keyring,
         organization_secret: secret,
     })
@@ -181,4 +201,144 @@ fn write_key_file(path: &Path, root: &RootKey) -> std::io::Result<()> {
         .open(path)?;
     writeln!(file, "{}", root.to_base64())?;
     file.sync_all()
+}
+
+/// The organization's identity and keys as `keys export` writes them,
+/// sealed with a passphrase (Argon2id, then AES-256-GCM).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Bundle {
+    org_id: String,
+    org_secret: String,
+    keys: Vec<BundleKey>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct BundleKey {
+    key_id: String,
+    key: String,
+    created_at: i64,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SealedBundle {
+    format: String,
+    kdf: String,
+    salt: String,
+    data: String,
+}
+
+const BUNDLE_FORMAT: &str = "sealpost-keys-v1";
+const BUNDLE_AAD: &[u8] = b"sealpost keys export v1";
+
+fn passphrase_key(passphrase: &str, salt: &[u8]) -> Result<SecretKey, KeyError> {
+    let mut key = [0u8; 32];
+    argon2::Argon2::default()
+        .hash_password_into(passphrase.as_bytes(), salt, &mut key)
+        .map_err(|e| KeyError::Bundle(format!("cannot derive a key from the passphrase: {e}")))?;
+    SecretKey::from_slice(&key).map_err(|_| KeyError::Bundle("bad derived key".into()))
+}
+
+/// Everything another deployment of this organization needs, sealed with
+/// the passphrase: the organization id and secret and every key-encryption
+/// key.
+pub async fn export(
+    store: &Store,
+    settings: &Settings,
+    passphrase: &str,
+) -> Result<String, KeyError> {
+    use base64::Engine;
+    let b64 = &base64::engine::general_purpose::STANDARD;
+    let material = load_or_create(store, settings).await?;
+    let root = root_key(settings, false)?;
+    let mut keys = Vec::new();
+    for row in store.keys().await? {
+        let key = root
+            .unwrap(KEK_LABEL, row.key_id.as_bytes(), &row.wrapped_key)
+            .map_err(|_| KeyError::RootKeyMismatch)?;
+        keys.push(BundleKey {
+            key_id: row.key_id,
+            key: b64.encode(key),
+            created_at: row.created_at,
+        });
+    }
+    let bundle = Bundle {
+        org_id: material.org_id.clone(),
+        org_secret: b64.encode(material.organization_secret.as_bytes()),
+        keys,
+    };
+    let salt = crate::crypto::random_bytes::<16>();
+    let key = passphrase_key(passphrase, &salt)?;
+    let plain = serde_json::to_vec(&bundle).expect("a bundle serialises");
+    let sealed = SealedBundle {
+        format: BUNDLE_FORMAT.into(),
+        kdf: "argon2id".into(),
+        salt: b64.encode(salt),
+        data: b64.encode(crate::crypto::aead_seal(&key, BUNDLE_AAD, &plain)),
+    };
+    Ok(serde_json::to_string_pretty(&sealed).expect("a sealed bundle serialises"))
+}
+
+/// What `keys import` changed.
+pub struct ImportReport {
+    /// The organization id this deployment had, when it adopted the other's.
+    pub replaced_org: Option<String>,
+    pub keys_added: usize,
+}
+
+/// Adopts the exported organization and adds its keys; what is already
+/// known changes nothing.
+pub async fn import(
+    store: &Store,
+    settings: &Settings,
+    text: &str,
+    passphrase: &str,
+) -> Result<ImportReport, KeyError> {
+    use base64::Engine;
+    let b64 = &base64::engine::general_purpose::STANDARD;
+    let bad =
+        |what: &str| KeyError::Bundle(format!("the file is not a sealpost key export: {what}"));
+    let sealed: SealedBundle = serde_json::from_str(text).map_err(|_| bad("not its JSON"))?;
+    if sealed.format != BUNDLE_FORMAT || sealed.kdf != "argon2id" {
+        return Err(bad("unknown format"));
+    }
+    let salt = b64.decode(&sealed.salt).map_err(|_| bad("salt"))?;
+    let data = b64.decode(&sealed.data).map_err(|_| bad("data"))?;
+    let key = passphrase_key(passphrase, &salt)?;
+    let plain = crate::crypto::aead_open(&key, BUNDLE_AAD, &data).map_err(|_| {
+        KeyError::Bundle(
+            "the passphrase does not open this export (or the file was changed)".into(),
+        )
+    })?;
+    let bundle: Bundle = serde_json::from_slice(&plain).map_err(|_| bad("contents"))?;
+    let material = load_or_create(store, settings).await?;
+    let root = root_key(settings, false)?;
+    let mut added = 0;
+    for k in &bundle.keys {
+        KeyId::from_hex(&k.key_id).map_err(|_| bad("key id"))?;
+        let secret = b64.decode(&k.key).map_err(|_| bad("key"))?;
+        SecretKey::from_slice(&secret).map_err(|_| bad("key length"))?;
+        let wrapped = root.wrap(KEK_LABEL, k.key_id.as_bytes(), &secret);
+        if store.import_key(&k.key_id, &wrapped, k.created_at).await? {
+            added += 1;
+        }
+    }
+    let replaced_org = if material.org_id.eq_ignore_ascii_case(&bundle.org_id) {
+        None
+    } else {
+        let secret = b64
+            .decode(&bundle.org_secret)
+            .map_err(|_| bad("organization secret"))?;
+        SecretKey::from_slice(&secret).map_err(|_| bad("organization secret length"))?;
+        let row = OrganizationRow {
+            wrapped_secret: root.wrap(ORG_SECRET_LABEL, bundle.org_id.as_bytes(), &secret),
+            org_id: bundle.org_id.clone(),
+            created_at: now_ms(),
+        };
+        store.replace_organization(&row, &material.org_id).await?;
+        Some(material.org_id)
+    };
+    Ok(ImportReport {
+        replaced_org,
+        keys_added: added,
+    })
 }

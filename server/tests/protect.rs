@@ -197,3 +197,77 @@ async fn protect_records_the_message_for_status_and_trace(backend: Backend) {
     assert!(trace.contains("<plain@corp.example>"), "{trace}");
 }
 both!(protect_records_the_message_for_status_and_trace);
+
+async fn a_second_deployment_opens_the_first_ones_mail_after_importing_its_keys(backend: Backend) {
+    let first = TestDatabase::new(backend).await;
+    let second = TestDatabase::new(backend).await;
+    let original = samples().remove(0).1;
+    let from_first = protect(&first, &original, "encrypt-only");
+    let from_second = protect(&second, &original, "encrypt-only");
+    let out = unprotect(&second, &from_first, false);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).ends_with("This message is protected by another organization.\n"));
+
+    let passphrase = "a long export passphrase\n";
+    let out = run_cli(
+        &first,
+        &["keys", "export", "--passphrase-stdin"],
+        Some(passphrase),
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let export = second.dir.path().join("keys.json");
+    std::fs::write(&export, &out.stdout).unwrap();
+    let exported = stdout(&out);
+    assert!(
+        exported.contains("sealpost-keys-v1") && !exported.contains("org_secret"),
+        "sealed"
+    );
+
+    // A wrong passphrase opens nothing.
+    let file = export.to_str().unwrap();
+    let out = run_cli(
+        &second,
+        &["keys", "import", "--file", file, "--passphrase-stdin"],
+        Some("not the passphrase\n"),
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("passphrase does not open"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = run_cli(
+        &second,
+        &["keys", "import", "--file", file, "--passphrase-stdin"],
+        Some(passphrase),
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("Imported 1 new key-encryption key(s)."),
+        "{}",
+        stdout(&out)
+    );
+    let out = unprotect(&second, &from_first, false);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out.stdout == original);
+    // Its own earlier mail still opens; importing again changes nothing.
+    assert!(unprotect(&second, &from_second, false).status.success());
+    let out = run_cli(
+        &second,
+        &["keys", "import", "--file", file, "--passphrase-stdin"],
+        Some(passphrase),
+        &[],
+    );
+    assert!(out.status.success());
+    assert!(
+        stdout(&out).contains("everything was already known"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(unprotect(&second, &from_first, false).status.success());
+}
+both!(a_second_deployment_opens_the_first_ones_mail_after_importing_its_keys);

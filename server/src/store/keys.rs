@@ -88,3 +88,55 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// Adopts another deployment's organization identity (`keys import`);
+    /// the id given up is kept so messages protected under it still open.
+    pub async fn replace_organization(&self, org: &OrganizationRow, former: &str) -> Result<()> {
+        let sql = "UPDATE organization SET org_id = $1, wrapped_secret = $2 WHERE singleton = 1";
+        on_pool!(self.db(), |pool| sqlx::query(sql)
+            .bind(&org.org_id)
+            .bind(&org.wrapped_secret)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        let mut formers = self.former_org_ids().await?;
+        if !formers.iter().any(|f| f == former) {
+            formers.push(former.to_string());
+        }
+        self.set_setting("former_org_ids", &formers.join(",")).await
+    }
+
+    /// Organization ids this deployment had before adopting another's.
+    pub async fn former_org_ids(&self) -> Result<Vec<String>> {
+        Ok(self
+            .setting("former_org_ids")
+            .await?
+            .map(|v| {
+                v.split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// Adds an imported key-encryption key (never the current one); false
+    /// when it is already known.
+    pub async fn import_key(
+        &self,
+        key_id: &str,
+        wrapped_key: &[u8],
+        created_at: i64,
+    ) -> Result<bool> {
+        let sql = "INSERT INTO keys (key_id, wrapped_key, is_current, origin, created_at) \
+                   VALUES ($1, $2, FALSE, 'imported', $3) ON CONFLICT (key_id) DO NOTHING";
+        Ok(on_pool!(self.db(), |pool| sqlx::query(sql)
+            .bind(key_id)
+            .bind(wrapped_key)
+            .bind(created_at)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected() == 1))?)
+    }
+}
