@@ -543,3 +543,53 @@ async fn without_a_relay_mail_goes_to_the_local_outbox() {
         404
     );
 }
+
+async fn a_message_that_passed_three_times_is_a_loop(backend: Backend) {
+    let catcher = Catcher::start().await;
+    let app = gateway(backend, &catcher, &[]).await;
+    let org = app.store.organization().await.unwrap().unwrap().org_id;
+    let hop = |n: usize| {
+        format!(
+            "Received: from relay{n}.corp.example ([10.0.0.{n}])\r\n\tby gw{n}.corp.example (sealpost {org}) with ESMTP id x{n};\r\n\tMon, 23 Nov 2026 09:0{n}:00 +0000\r\n"
+        )
+    };
+    let message = |hops: usize, subject: &str| {
+        let lines: String = (1..=hops).map(hop).collect();
+        format!(
+            "{lines}From: {ALICE}\r\nTo: bob@gmail.example\r\nSubject: {subject}\r\n\r\nbody\r\n"
+        )
+    };
+    // Twice through here already: still relayed.
+    smtp_send(
+        &app,
+        ALICE,
+        &["bob@gmail.example"],
+        message(2, "Twice").as_bytes(),
+    )
+    .await;
+    let relayed = catcher.wait_for(1).await;
+    assert_eq!(relayed[0].to, ["bob@gmail.example"]);
+    // Three times: a loop. Bob gets nothing, Alice a report.
+    smtp_send(
+        &app,
+        ALICE,
+        &["bob@gmail.example"],
+        message(3, "Thrice").as_bytes(),
+    )
+    .await;
+    let mails = catcher.wait_for(2).await;
+    let report = &mails[1];
+    assert_eq!(report.to, [ALICE]);
+    assert_eq!(report.from, "");
+    assert!(report.data.contains("multipart/report"), "{}", report.data);
+    assert!(report.data.contains("mail loop"), "{}", report.data);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        catcher
+            .caught()
+            .iter()
+            .all(|m| !m.data.contains("Subject: Thrice") || m.to == [ALICE]),
+        "the looping message was not relayed"
+    );
+}
+both!(a_message_that_passed_three_times_is_a_loop);

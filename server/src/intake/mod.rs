@@ -161,7 +161,7 @@ impl Intake {
             .and_then(|m| m.subject())
             .unwrap_or_default()
             .to_string();
-        let received = received_line(&envelope, &self.hostname, &id);
+        let received = received_line(&envelope, &self.hostname, &self.keys.org_id, &id);
         let content = [received.as_bytes(), &raw].concat();
         let message = AcceptedMessage {
             size: content.len() as i64,
@@ -252,7 +252,9 @@ fn envelope_digest(envelope: &Envelope, raw: &[u8]) -> Vec<u8> {
     sha256(&input).to_vec()
 }
 
-fn received_line(envelope: &Envelope, hostname: &str, id: &str) -> String {
+/// sealpost's trace line; it names the organization, so a later hop of the
+/// same organization (this node or another site) can count its own passes.
+fn received_line(envelope: &Envelope, hostname: &str, org_id: &str, id: &str) -> String {
     let date = crate::mime::rfc2822_now();
     let helo: String = envelope
         .helo
@@ -261,7 +263,7 @@ fn received_line(envelope: &Envelope, hostname: &str, id: &str) -> String {
         .take(100)
         .collect();
     format!(
-        "Received: from {helo} ([{}])\r\n\tby {hostname} (sealpost) with ESMTP id {id};\r\n\t{date}\r\n",
+        "Received: from {helo} ([{}])\r\n\tby {hostname} (sealpost {org_id}) with ESMTP id {id};\r\n\t{date}\r\n",
         envelope.peer.ip()
     )
 }

@@ -3,7 +3,7 @@
 //! retried with backoff on temporary failures until the queue lifetime,
 //! and answered with a non-delivery report when it cannot be delivered.
 
-mod ndr;
+pub mod ndr;
 pub mod notification;
 
 use crate::config::{RelayUrl, Settings};

@@ -11,7 +11,9 @@ use crate::config::Settings;
 use crate::crypto::CryptoError;
 use crate::intake::Envelope;
 use crate::keys::KeyMaterial;
-use crate::store::{JobRow, Store, StoreError};
+use crate::store::{
+    JobRow, MessageRow, NewJob, PipelineOutcome, Store, StoreError, new_id, now_ms,
+};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -114,6 +116,14 @@ impl Pipeline {
             protection: None,
             template: None,
         };
+        // Our own line from the intake is one; three before it is a loop.
+        let hops = our_hops(&flight.raw, &self.keys);
+        if hops > MAX_HOPS {
+            let outcome = self.loop_outcome(&message, &flight);
+            self.store.complete_pipeline(&job.id, &outcome).await?;
+            self.wake_outbound.notify_waiters();
+            return Ok(());
+        }
         protection::apply_sender_request(&mut flight, &self.settings.subject_tag);
         for stage in &self.stages {
             stage
@@ -128,6 +138,53 @@ impl Pipeline {
         self.store.complete_pipeline(&job.id, &outcome).await?;
         self.wake_outbound.notify_waiters();
         Ok(())
+    }
+
+    /// A mail loop: not relayed; a non-delivery report to an internal sender.
+    fn loop_outcome(&self, message: &MessageRow, flight: &InFlight) -> PipelineOutcome {
+        let sender = flight.envelope.from.clone();
+        let reason = format!(
+            "mail loop: the message has passed through this organization's sealpost {MAX_HOPS} times already"
+        );
+        let domain = sender.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+        let mut jobs = Vec::new();
+        if !sender.is_empty() && self.settings.internal_domains.iter().any(|d| d == domain) {
+            let report = crate::outbound::ndr::build(
+                &self.hostname,
+                &sender,
+                &flight.envelope.to,
+                &flight.raw,
+                &reason,
+            );
+            let id = new_id();
+            jobs.push(NewJob {
+                payload: self.keys.keyring.seal(id.as_bytes(), &report),
+                dedupe_key: format!("{}:ndr:loop", message.id),
+                id,
+                kind: "deliver",
+                message_id: Some(message.id.clone()),
+                purpose: "ndr",
+                recipient_id: None,
+                envelope_from: String::new(),
+                envelope_to: vec![sender.clone()],
+                give_up_at: now_ms() + self.settings.queue_lifetime_ms,
+            });
+        }
+        PipelineOutcome {
+            message_row: message.id.clone(),
+            subject: message.subject.clone(),
+            message_id: message.message_id.clone(),
+            content: message.content.clone().unwrap_or_default(),
+            size: flight.raw.len() as i64,
+            protected: false,
+            rights: None,
+            template_id: None,
+            expires_at: None,
+            state: "rejected".into(),
+            recipients: Vec::new(),
+            jobs,
+            events: vec![("mail loop".into(), None, reason)],
+        }
     }
 
     async fn failed(&self, job: &JobRow, error: &PipelineError) {
@@ -148,4 +205,23 @@ impl Pipeline {
             })
             .await;
     }
+}
+
+/// Passes through this organization before the current one (SPEC: three
+/// of them make a loop).
+pub const MAX_HOPS: usize = 3;
+
+/// How many of this organization's `Received:` lines a message carries
+/// (this node's own included).
+pub fn our_hops(raw: &[u8], keys: &KeyMaterial) -> usize {
+    crate::mime::raw_headers(raw, "Received")
+        .iter()
+        .filter(|line| {
+            let text = String::from_utf8_lossy(line);
+            text.split("(sealpost ")
+                .skip(1)
+                .filter_map(|rest| rest.split(')').next())
+                .any(|org| keys.is_ours(org.trim()))
+        })
+        .count()
 }
