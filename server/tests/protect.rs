@@ -271,3 +271,75 @@ async fn a_second_deployment_opens_the_first_ones_mail_after_importing_its_keys(
     assert!(unprotect(&second, &from_first, false).status.success());
 }
 both!(a_second_deployment_opens_the_first_ones_mail_after_importing_its_keys);
+
+/// A message protected with `sealpost protect` and then sent through the
+/// gateway: the internal recipient gets it still protected, the external
+/// one a notification whose link opens the message inside.
+async fn protected_mail_is_not_protected_twice(backend: Backend) {
+    let catcher = common::catcher::Catcher::start().await;
+    let app = TestApp::gateway(backend, &catcher).await;
+    let original = b"From: alice@corp.example\r\nTo: carol@corp.example, bob@gmail.example\r\nSubject: Inside\r\nMessage-ID: <inside@corp.example>\r\n\r\nThe words inside.\r\n".to_vec();
+    let protected = protect(&app.db, &original, "do-not-forward");
+    smtp_send(
+        &app,
+        "alice@corp.example",
+        &["carol@corp.example", "bob@gmail.example"],
+        &protected,
+    )
+    .await;
+    let mails = catcher.wait_for(2).await;
+
+    let carol = mails
+        .iter()
+        .find(|m| m.to == ["carol@corp.example"])
+        .unwrap();
+    let out = unprotect(&app.db, carol.data.as_bytes(), false);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        out.stdout == original,
+        "carol's copy holds the exact original"
+    );
+    let info = stdout(&unprotect(&app.db, carol.data.as_bytes(), true));
+    assert!(info.contains("Rights    : do-not-forward"), "{info}");
+
+    let bob = mails
+        .iter()
+        .find(|m| m.to == ["bob@gmail.example"])
+        .unwrap();
+    assert!(!bob.data.contains("The words inside."));
+    let link = link_of(bob);
+    let reader = browser();
+    let landing = page_text(&reader, app.url(&link)).await;
+    let r = reader
+        .post(app.url(&link))
+        .form(&[("csrf", csrf_of(&landing).as_str()), ("step", "passcode")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let mail = catcher.wait_for(3).await.pop().unwrap();
+    let code = text_of(&mail)
+        .split("Your one-time passcode is ")
+        .nth(1)
+        .unwrap()[..8]
+        .to_string();
+    let page = page_text(&reader, app.url(&link)).await;
+    let r = reader
+        .post(app.url(&link))
+        .form(&[
+            ("csrf", csrf_of(&page).as_str()),
+            ("step", "verify"),
+            ("code", code.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let message = page_text(&reader, app.url(&link)).await;
+    assert!(message.contains("The words inside."), "{message}");
+    assert!(
+        message.contains("Do not forward"),
+        "the envelope's rights apply"
+    );
+}
+both!(protected_mail_is_not_protected_twice);

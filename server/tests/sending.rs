@@ -398,7 +398,8 @@ async fn the_intake_answers_bad_input_and_stays_usable(backend: Backend) {
     );
     let ehlo = smtp.say("EHLO client.corp.example").await;
     assert!(
-        ehlo.contains("SIZE 2048") && ehlo.contains("PIPELINING") && ehlo.contains("8BITMIME"),
+        // The ceiling: 1.4 times the limit, for mail already protected.
+        ehlo.contains("SIZE 2867") && ehlo.contains("PIPELINING") && ehlo.contains("8BITMIME"),
         "{ehlo}"
     );
     assert!(smtp.say("FROB").await.starts_with("500 "));
@@ -428,6 +429,29 @@ async fn the_intake_answers_bad_input_and_stays_usable(backend: Backend) {
     }
     let reply = smtp.say(".").await;
     assert!(reply.starts_with("552 5.3.4 "), "{reply}");
+    // Over the limit but under the ceiling: unprotected mail is still too big.
+    assert!(
+        smtp.say("MAIL FROM:<alice@corp.example>")
+            .await
+            .starts_with("250 ")
+    );
+    assert!(
+        smtp.say("RCPT TO:<bob@gmail.example>")
+            .await
+            .starts_with("250 ")
+    );
+    assert!(smtp.say("DATA").await.starts_with("354 "));
+    for _ in 0..25 {
+        smtp.writer
+            .write_all(format!("{big}\r\n").as_bytes())
+            .await
+            .unwrap();
+    }
+    let reply = smtp.say(".").await;
+    assert_eq!(
+        reply.trim(),
+        "552 5.3.4 Message too big: the limit is 2048 bytes"
+    );
     // The connection is still usable: a small message goes through.
     assert!(
         smtp.say("MAIL FROM:<alice@corp.example>")

@@ -48,6 +48,14 @@ pub struct Intake {
     writer: mpsc::Sender<Pending>,
 }
 
+impl Intake {
+    /// The size limit for mail already in the protected format (1.4 times
+    /// the limit), and so the most any transaction may send.
+    pub fn protected_limit(&self) -> usize {
+        self.max_message_bytes.saturating_mul(7) / 5
+    }
+}
+
 pub(crate) enum AuthOutcome {
     Accepted(String),
     Refused,

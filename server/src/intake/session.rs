@@ -137,7 +137,7 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
             }
             if let Some(receiver) = data.as_mut() {
                 let done = receiver.ingest(&mut bytes, &mut body);
-                if body.len() > intake.max_message_bytes {
+                if body.len() > intake.protected_limit() {
                     // Keep reading to the end of the data, but keep nothing.
                     oversize = true;
                     body.clear();
@@ -147,7 +147,11 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
                 }
                 data = None;
                 let raw = std::mem::take(&mut body);
-                let reply = if std::mem::take(&mut oversize) {
+                // Protection grows a message by about a third: mail already
+                // protected may use the larger limit, other mail may not.
+                let too_big = raw.len() > intake.max_message_bytes
+                    && !crate::protected::looks_protected(&raw);
+                let reply = if std::mem::take(&mut oversize) || too_big {
                     format!(
                         "552 5.3.4 Message too big: the limit is {} bytes\r\n",
                         intake.max_message_bytes
@@ -237,7 +241,8 @@ impl Session {
                 self.reset();
                 let mut text = format!(
                     "250-{} greets you\r\n250-SIZE {}\r\n250-8BITMIME\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n",
-                    intake.hostname, intake.max_message_bytes
+                    intake.hostname,
+                    intake.protected_limit()
                 );
                 if intake.tls.is_some() && !self.tls {
                     text.push_str("250-STARTTLS\r\n");
@@ -265,7 +270,7 @@ impl Session {
                 if !self.may_relay && self.user.is_none() {
                     return reply("530 5.7.0 Authentication required to relay");
                 }
-                if from.size > intake.max_message_bytes {
+                if from.size > intake.protected_limit() {
                     return reply(&format!(
                         "552 5.3.4 Message too big: the limit is {} bytes",
                         intake.max_message_bytes

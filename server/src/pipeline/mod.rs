@@ -28,6 +28,18 @@ pub struct InFlight {
     pub protection: Option<Rights>,
     /// The branding template asked for, by name (the default when none).
     pub template: Option<String>,
+    /// The message arrived already protected by this organization: internal
+    /// recipients get it as it came; `raw` is the message inside.
+    pub arrived_protected: Option<ArrivedProtected>,
+    /// Protected by another organization: not ours to open or protect.
+    pub foreign_protected: bool,
+}
+
+pub struct ArrivedProtected {
+    /// The protected message as it arrived.
+    pub wrapped: Vec<u8>,
+    /// From its authenticated envelope.
+    pub expires_at: Option<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +70,8 @@ pub enum PipelineError {
     Envelope(#[from] serde_json::Error),
     #[error("stage {stage}: {error}")]
     Stage { stage: String, error: StageError },
+    #[error("the protected message cannot be opened: {0}")]
+    Protected(String),
 }
 
 pub struct Pipeline {
@@ -115,6 +129,8 @@ impl Pipeline {
             envelope,
             protection: None,
             template: None,
+            arrived_protected: None,
+            foreign_protected: false,
         };
         // Our own line from the intake is one; three before it is a loop.
         let hops = our_hops(&flight.raw, &self.keys);
@@ -124,7 +140,10 @@ impl Pipeline {
             self.wake_outbound.notify_waiters();
             return Ok(());
         }
-        protection::apply_sender_request(&mut flight, &self.settings.subject_tag);
+        self.unwrap_arrived_protected(&mut flight)?;
+        if !flight.foreign_protected {
+            protection::apply_sender_request(&mut flight, &self.settings.subject_tag);
+        }
         for stage in &self.stages {
             stage
                 .process(&mut flight)
@@ -138,6 +157,33 @@ impl Pipeline {
         self.store.complete_pipeline(&job.id, &outcome).await?;
         self.wake_outbound.notify_waiters();
         Ok(())
+    }
+
+    /// Mail already in the protected format is never protected twice: ours
+    /// keeps its envelope's rights, template and expiry, and the message
+    /// inside is what link-based recipients read; another organization's is
+    /// passed on untouched.
+    fn unwrap_arrived_protected(&self, flight: &mut InFlight) -> Result<(), PipelineError> {
+        let Ok(envelope) = crate::protected::envelope_of(&flight.raw) else {
+            return Ok(());
+        };
+        match crate::protected::open(|org| self.keys.is_ours(org), &self.keys.keyring, &envelope) {
+            Ok(opened) => {
+                flight.protection = Some(opened.header.rights);
+                flight.template = Some(opened.header.template.clone());
+                let wrapped = std::mem::replace(&mut flight.raw, opened.original);
+                flight.arrived_protected = Some(ArrivedProtected {
+                    wrapped,
+                    expires_at: opened.header.expires_at,
+                });
+                Ok(())
+            }
+            Err(crate::protected::FormatError::ForeignOrganization) => {
+                flight.foreign_protected = true;
+                Ok(())
+            }
+            Err(e) => Err(PipelineError::Protected(e.to_string())),
+        }
     }
 
     /// A mail loop: not relayed; a non-delivery report to an internal sender.

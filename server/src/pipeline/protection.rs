@@ -128,8 +128,13 @@ pub(super) async fn outcome(
                 Some(template) => template,
                 None => pipeline.store.default_template().await?,
             };
-            let expires_at =
-                (template.expiry_days > 0).then(|| now_ms() + template.expiry_days * 86_400_000);
+            // Mail that arrived protected keeps its envelope's expiry.
+            let expires_at = match &flight.arrived_protected {
+                Some(arrived) => arrived.expires_at,
+                None => {
+                    (template.expiry_days > 0).then(|| now_ms() + template.expiry_days * 86_400_000)
+                }
+            };
             // Internal recipients get the message itself in the protected
             // format (one copy for all of them), read in their Inbox.
             let internal = |address: &str| {
@@ -137,31 +142,34 @@ pub(super) async fn outcome(
                 settings.internal_domains.iter().any(|d| d == domain)
             };
             let any_internal = flight.envelope.to.iter().any(|a| internal(a));
-            let inline_copy = any_internal.then(|| {
-                let header = protected::Header {
-                    org: pipeline.keys.org_id.clone(),
-                    message_id: message.message_id.clone(),
-                    rights,
-                    template: template.name.clone(),
-                    expires_at,
-                    created_at: now_ms(),
-                };
-                let envelope = protected::seal(keyring, &header, &flight.raw);
-                let inbox_url = format!(
-                    "{}/inbox/{}",
-                    settings.public_url.as_str().trim_end_matches('/'),
-                    message.id
-                );
-                protected::wrap(
-                    &flight.raw,
-                    &envelope,
-                    keyring.current(),
-                    &header,
-                    &protected::Notice {
-                        sender: &sender,
-                        inbox_url: &inbox_url,
-                    },
-                )
+            let arrived = flight.arrived_protected.as_ref().map(|a| a.wrapped.clone());
+            let inline_copy = arrived.or_else(|| {
+                any_internal.then(|| {
+                    let header = protected::Header {
+                        org: pipeline.keys.org_id.clone(),
+                        message_id: message.message_id.clone(),
+                        rights,
+                        template: template.name.clone(),
+                        expires_at,
+                        created_at: now_ms(),
+                    };
+                    let envelope = protected::seal(keyring, &header, &flight.raw);
+                    let inbox_url = format!(
+                        "{}/inbox/{}",
+                        settings.public_url.as_str().trim_end_matches('/'),
+                        message.id
+                    );
+                    protected::wrap(
+                        &flight.raw,
+                        &envelope,
+                        keyring.current(),
+                        &header,
+                        &protected::Notice {
+                            sender: &sender,
+                            inbox_url: &inbox_url,
+                        },
+                    )
+                })
             });
             events.push((
                 "protected".to_string(),
