@@ -59,6 +59,9 @@ enum Command {
         #[arg(long)]
         info: bool,
     },
+    /// The organization's protection settings (transport decryption, ...)
+    #[command(subcommand)]
+    IrmConfig(IrmConfigCommand),
     /// Manage API tokens for the JSON API (/api/v1)
     #[command(subcommand)]
     Token(TokenCommand),
@@ -300,6 +303,21 @@ enum TokenCommand {
     },
 }
 
+#[derive(Subcommand, Debug)]
+enum IrmConfigCommand {
+    /// Show the settings
+    Show,
+    /// Change settings; values in any case (Mandatory works)
+    Set {
+        /// disabled, optional (the default) or mandatory
+        #[arg(long, value_name = "VALUE")]
+        transport_decryption: Option<String>,
+        /// Another organization's protected mail: pass (the default) or reject
+        #[arg(long, value_name = "VALUE")]
+        foreign_protected: Option<String>,
+    },
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug)]
 enum RightsArg {
     EncryptOnly,
@@ -417,6 +435,9 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Unprotect { info } => {
             unprotect(load_settings(cli.config.as_ref(), &BTreeMap::new())?, info).await
+        }
+        Command::IrmConfig(cmd) => {
+            irm_config(load_settings(cli.config.as_ref(), &BTreeMap::new())?, cmd).await
         }
         Command::Token(cmd) => {
             token(load_settings(cli.config.as_ref(), &BTreeMap::new())?, cmd).await
@@ -988,6 +1009,78 @@ async fn unprotect(settings: Settings, info: bool) -> Result<(), CliError> {
         return Ok(());
     }
     write_stdout(&opened.original)
+}
+
+async fn irm_config(settings: Settings, cmd: IrmConfigCommand) -> Result<(), CliError> {
+    use crate::irm_config::{ForeignProtected, IrmConfig, TransportDecryption};
+    let show = |c: &IrmConfig| {
+        format_list(&[
+            (
+                "TransportDecryption",
+                c.transport_decryption.as_str().to_string(),
+            ),
+            ("ForeignProtected", c.foreign_protected.as_str().to_string()),
+        ])
+    };
+    match cmd {
+        IrmConfigCommand::Show => {
+            let (store, _) = startup::open(&settings).await?;
+            println!("{}", show(&IrmConfig::load(&store).await?));
+        }
+        IrmConfigCommand::Set {
+            transport_decryption,
+            foreign_protected,
+        } => {
+            if transport_decryption.is_none() && foreign_protected.is_none() {
+                return Err(CliError::Usage(
+                    "nothing to set: give --transport-decryption or --foreign-protected".into(),
+                ));
+            }
+            let decryption = transport_decryption
+                .map(|v| {
+                    TransportDecryption::parse(&v).ok_or_else(|| {
+                        CliError::Usage(format!(
+                            "--transport-decryption: '{v}' is not one of: {}",
+                            TransportDecryption::VALUES
+                        ))
+                    })
+                })
+                .transpose()?;
+            let foreign = foreign_protected
+                .map(|v| {
+                    ForeignProtected::parse(&v).ok_or_else(|| {
+                        CliError::Usage(format!(
+                            "--foreign-protected: '{v}' is not one of: {}",
+                            ForeignProtected::VALUES
+                        ))
+                    })
+                })
+                .transpose()?;
+            let (store, _) = startup::open(&settings).await?;
+            let mut config = IrmConfig::load(&store).await?;
+            if let Some(d) = decryption {
+                config.transport_decryption = d;
+            }
+            if let Some(f) = foreign {
+                config.foreign_protected = f;
+            }
+            config.save(&store).await?;
+            store
+                .record_event(Event {
+                    kind: "irm-config changed",
+                    actor: Some("command line"),
+                    detail: Some(&format!(
+                        "TransportDecryption {}, ForeignProtected {}",
+                        config.transport_decryption.as_str(),
+                        config.foreign_protected.as_str()
+                    )),
+                    ..Event::default()
+                })
+                .await?;
+            println!("{}", show(&config));
+        }
+    }
+    Ok(())
 }
 
 async fn token(settings: Settings, cmd: TokenCommand) -> Result<(), CliError> {

@@ -7,6 +7,7 @@ pub mod crypto;
 pub mod domain;
 pub mod http;
 pub mod intake;
+pub mod irm_config;
 pub mod keys;
 pub mod mime;
 pub mod outbound;

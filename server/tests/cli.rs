@@ -377,3 +377,47 @@ async fn the_root_key_file_is_private() {
         .mode();
     assert_eq!(mode & 0o777, 0o600);
 }
+
+async fn irm_config_shows_and_sets_transport_decryption(backend: Backend) {
+    let db = TestDatabase::new(backend).await;
+    let out = run_cli(&db, &["irm-config", "show"], None, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "TransportDecryption : optional\nForeignProtected    : pass\n"
+    );
+    let out = run_cli(
+        &db,
+        &["irm-config", "set", "--transport-decryption", "Mandatory"],
+        None,
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run_cli(&db, &["irm-config", "show"], None, &[]);
+    assert!(
+        stdout(&out).starts_with("TransportDecryption : mandatory\n"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = run_cli(
+        &db,
+        &["irm-config", "set", "--transport-decryption", "sometimes"],
+        None,
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(
+            "--transport-decryption: 'sometimes' is not one of: disabled, optional, mandatory"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let out = run_cli(&db, &["irm-config", "set"], None, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    // Nothing changed by the refused commands.
+    let out = run_cli(&db, &["irm-config", "show"], None, &[]);
+    assert!(stdout(&out).starts_with("TransportDecryption : mandatory\n"));
+}
+both!(irm_config_shows_and_sets_transport_decryption);

@@ -343,3 +343,49 @@ async fn protected_mail_is_not_protected_twice(backend: Backend) {
     );
 }
 both!(protected_mail_is_not_protected_twice);
+
+/// Another organization's protected mail passes untouched, or is bounced
+/// when the organization says `--foreign-protected reject`.
+async fn another_organizations_protected_mail_passes_or_is_refused(backend: Backend) {
+    let catcher = common::catcher::Catcher::start().await;
+    let app = TestApp::gateway(backend, &catcher).await;
+    let elsewhere = TestDatabase::new(backend).await;
+    let original = b"From: alice@corp.example\r\nTo: bob@gmail.example\r\nSubject: From a partner\r\n\r\nPartner words.\r\n";
+    let foreign = protect(&elsewhere, original, "encrypt-only");
+    let envelope_part = |mail: &str| {
+        let at = mail.find("filename=\"message.sealpost\"").unwrap();
+        mail[at..].split("--sealpost-").next().unwrap().to_string()
+    };
+
+    smtp_send(&app, "alice@corp.example", &["bob@gmail.example"], &foreign).await;
+    let passed = catcher.wait_for(1).await.remove(0);
+    assert_eq!(passed.to, ["bob@gmail.example"]);
+    assert_eq!(
+        envelope_part(&passed.data),
+        envelope_part(std::str::from_utf8(&foreign).unwrap()),
+        "passed on untouched"
+    );
+
+    let out = app.cli(
+        &["irm-config", "set", "--foreign-protected", "reject"],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    // A new message (an identical transaction would count as a retry).
+    let foreign = protect(&elsewhere, original, "encrypt-only");
+    smtp_send(&app, "alice@corp.example", &["bob@gmail.example"], &foreign).await;
+    let report = catcher.wait_for(2).await.remove(1);
+    assert_eq!(report.to, ["alice@corp.example"]);
+    assert!(
+        report.data.contains("protected by another organization"),
+        "{}",
+        report.data
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        catcher.caught().len(),
+        2,
+        "nothing went to bob the second time"
+    );
+}
+both!(another_organizations_protected_mail_passes_or_is_refused);

@@ -135,12 +135,29 @@ impl Pipeline {
         // Our own line from the intake is one; three before it is a loop.
         let hops = our_hops(&flight.raw, &self.keys);
         if hops > MAX_HOPS {
-            let outcome = self.loop_outcome(&message, &flight);
-            self.store.complete_pipeline(&job.id, &outcome).await?;
-            self.wake_outbound.notify_waiters();
-            return Ok(());
+            let reason = format!(
+                "mail loop: the message has passed through this organization's sealpost {MAX_HOPS} times already"
+            );
+            return self
+                .reject(job, &message, &flight, "mail loop", reason)
+                .await;
         }
         self.unwrap_arrived_protected(&mut flight)?;
+        if flight.foreign_protected {
+            let config = crate::irm_config::IrmConfig::load(&self.store).await?;
+            if config.foreign_protected == crate::irm_config::ForeignProtected::Reject {
+                let reason = "the message is protected by another organization, which this organization does not accept".to_string();
+                return self
+                    .reject(
+                        job,
+                        &message,
+                        &flight,
+                        "rejected: protected by another organization",
+                        reason,
+                    )
+                    .await;
+            }
+        }
         if !flight.foreign_protected {
             protection::apply_sender_request(&mut flight, &self.settings.subject_tag);
         }
@@ -186,12 +203,29 @@ impl Pipeline {
         }
     }
 
-    /// A mail loop: not relayed; a non-delivery report to an internal sender.
-    fn loop_outcome(&self, message: &MessageRow, flight: &InFlight) -> PipelineOutcome {
+    /// Not delivered to anyone: a non-delivery report to an internal sender.
+    async fn reject(
+        &self,
+        job: &JobRow,
+        message: &MessageRow,
+        flight: &InFlight,
+        event: &str,
+        reason: String,
+    ) -> Result<(), PipelineError> {
+        let outcome = self.rejection(message, flight, event, reason);
+        self.store.complete_pipeline(&job.id, &outcome).await?;
+        self.wake_outbound.notify_waiters();
+        Ok(())
+    }
+
+    fn rejection(
+        &self,
+        message: &MessageRow,
+        flight: &InFlight,
+        event: &str,
+        reason: String,
+    ) -> PipelineOutcome {
         let sender = flight.envelope.from.clone();
-        let reason = format!(
-            "mail loop: the message has passed through this organization's sealpost {MAX_HOPS} times already"
-        );
         let domain = sender.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
         let mut jobs = Vec::new();
         if !sender.is_empty() && self.settings.internal_domains.iter().any(|d| d == domain) {
@@ -205,7 +239,7 @@ impl Pipeline {
             let id = new_id();
             jobs.push(NewJob {
                 payload: self.keys.keyring.seal(id.as_bytes(), &report),
-                dedupe_key: format!("{}:ndr:loop", message.id),
+                dedupe_key: format!("{}:ndr:rejected", message.id),
                 id,
                 kind: "deliver",
                 message_id: Some(message.id.clone()),
@@ -229,7 +263,7 @@ impl Pipeline {
             state: "rejected".into(),
             recipients: Vec::new(),
             jobs,
-            events: vec![("mail loop".into(), None, reason)],
+            events: vec![(event.to_string(), None, reason)],
         }
     }
 
