@@ -951,12 +951,14 @@ async fn protect(
         sender: &sender,
         inbox_url: &inbox_url,
     };
+    // No agent saw it here: no inspection marker.
     write_stdout(&protected::wrap(
         &raw,
         &envelope,
         keys.keyring.current(),
         &header,
         &notice,
+        None,
     ))
 }
 
@@ -1003,7 +1005,17 @@ async fn unprotect(settings: Settings, info: bool) -> Result<(), CliError> {
                     "ExpiresAt",
                     h.expires_at.map(rfc3339).unwrap_or_else(|| "Never".into())
                 ),
-                ("Inspected", title_bool(false)),
+                (
+                    "Inspected",
+                    protected::verified_marker(
+                        &keys.derived(crate::keys::labels::INSPECTION_MARKER),
+                        &raw,
+                        &envelope,
+                        &h.message_id,
+                    )
+                    .map(|t| rfc3339(t * 1000))
+                    .unwrap_or_else(|| title_bool(false)),
+                ),
             ])
         );
         return Ok(());

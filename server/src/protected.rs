@@ -9,7 +9,7 @@
 //! envelope. The envelope is authoritative: rights, template and expiry are
 //! read from it, never from the header, and its AEAD binds them.
 
-use crate::crypto::{CryptoError, KeyId, Keyring};
+use crate::crypto::{CryptoError, KeyId, Keyring, SecretKey};
 use crate::mime;
 use crate::pipeline::Rights;
 use base64::Engine;
@@ -121,6 +121,67 @@ pub fn open(
     })
 }
 
+/// The header that says sealpost inspected a message (decrypted it, ran its
+/// agents, re-encrypted it), so a later hop of the same organization does
+/// not decrypt it again.
+pub const MARKER_HEADER: &str = "X-Sealpost-Inspected";
+
+/// The digest the marker binds: the envelope's sealed part.
+fn sealed_digest(envelope: &[u8]) -> Result<[u8; 32], FormatError> {
+    let (_, end) = split(envelope)?;
+    Ok(crate::crypto::sha256(&envelope[end..]))
+}
+
+fn marker_mac(key: &SecretKey, message_id: &str, at: i64, digest: &[u8; 32]) -> [u8; 32] {
+    crate::crypto::hmac_sha256(
+        key,
+        &[
+            b"v1\0",
+            message_id.as_bytes(),
+            b"\0",
+            at.to_string().as_bytes(),
+            b"\0",
+            digest,
+        ],
+    )
+}
+
+/// `v1; t=<unix time>; mac=<base64>` for an envelope sealed now.
+pub fn marker(key: &SecretKey, message_id: &str, envelope: &[u8]) -> Result<String, FormatError> {
+    let at = crate::store::now_ms() / 1000;
+    let mac = marker_mac(key, message_id, at, &sealed_digest(envelope)?);
+    Ok(format!("v1; t={at}; mac={}", B64.encode(mac)))
+}
+
+/// The time (Unix seconds) of a marker on `raw` that verifies for its
+/// envelope and Message-ID; none when absent, forged or copied.
+pub fn verified_marker(
+    key: &SecretKey,
+    raw: &[u8],
+    envelope: &[u8],
+    message_id: &str,
+) -> Option<i64> {
+    let digest = sealed_digest(envelope).ok()?;
+    mime::raw_headers(raw, MARKER_HEADER)
+        .iter()
+        .find_map(|line| {
+            let text = String::from_utf8_lossy(line);
+            let value = text.split_once(':')?.1;
+            let mut at = None;
+            let mut mac = None;
+            for part in value.split(';').map(str::trim) {
+                if let Some(t) = part.strip_prefix("t=") {
+                    at = t.parse::<i64>().ok();
+                } else if let Some(m) = part.strip_prefix("mac=") {
+                    mac = B64.decode(m.trim()).ok();
+                }
+            }
+            let (at, mac) = (at?, mac?);
+            let expected = marker_mac(key, message_id, at, &digest);
+            bool::from(subtle::ConstantTimeEq::ct_eq(&expected[..], &mac[..])).then_some(at)
+        })
+}
+
 /// What the notice parts of a protected message say.
 pub struct Notice<'a> {
     pub sender: &'a str,
@@ -138,6 +199,7 @@ pub fn wrap(
     key_id: KeyId,
     header: &Header,
     notice: &Notice<'_>,
+    marker: Option<&str>,
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(envelope.len() * 4 / 3 + 4096);
     for name in CLEAR_HEADERS {
@@ -151,6 +213,9 @@ pub fn wrap(
                 out.extend_from_slice(b"\r\n");
             }
         }
+    }
+    if let Some(marker) = marker {
+        out.extend_from_slice(format!("{MARKER_HEADER}: {marker}\r\n").as_bytes());
     }
     let boundary = format!("sealpost-{}", uuid::Uuid::new_v4().simple());
     out.extend_from_slice(
@@ -315,7 +380,14 @@ mod tests {
             sender: "alice@corp.example",
             inbox_url: "https://mail.corp.example/inbox/1",
         };
-        let wrapped = wrap(original, &envelope, keys.current(), &header(), &notice);
+        let wrapped = wrap(
+            original,
+            &envelope,
+            keys.current(),
+            &header(),
+            &notice,
+            None,
+        );
         let text = String::from_utf8_lossy(&wrapped);
         assert!(
             text.starts_with("From: Alice <alice@corp.example>\r\nTo: bob@corp.example\r\n"),

@@ -56,6 +56,21 @@ pub struct Tuning {
     /// How often expired messages are marked (pages check expiry on every
     /// request anyway).
     pub expiry_interval: std::time::Duration,
+    /// Agent stages after transport decryption (tests plug one in here; the
+    /// rules, custom agents and antivirus issues add the real ones).
+    pub agents: Agents,
+}
+
+/// The pipeline's agent stages, in order.
+#[derive(Clone, Default)]
+pub struct Agents(pub Vec<Arc<dyn crate::pipeline::Stage>>);
+
+impl std::fmt::Debug for Agents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|s| s.name()))
+            .finish()
+    }
 }
 
 impl Default for Tuning {
@@ -65,6 +80,7 @@ impl Default for Tuning {
             pipeline_workers: 2,
             outbound_workers: 4,
             expiry_interval: std::time::Duration::from_secs(60),
+            agents: Agents::default(),
         }
     }
 }
@@ -152,7 +168,7 @@ impl Application {
             keys: keys.clone(),
             settings: settings.clone(),
             hostname: hostname.clone(),
-            stages: Vec::new(),
+            stages: tuning.agents.0.clone(),
             wake: wake_pipeline,
             wake_outbound: wake_outbound.clone(),
         });

@@ -33,6 +33,8 @@ pub struct InFlight {
     pub arrived_protected: Option<ArrivedProtected>,
     /// Protected by another organization: not ours to open or protect.
     pub foreign_protected: bool,
+    /// What happened before protection, for the message trace (event, detail).
+    pub notes: Vec<(String, String)>,
 }
 
 pub struct ArrivedProtected {
@@ -40,6 +42,9 @@ pub struct ArrivedProtected {
     pub wrapped: Vec<u8>,
     /// From its authenticated envelope.
     pub expires_at: Option<i64>,
+    /// Decrypted here for the agents (transport decryption): internal
+    /// recipients then get it re-encrypted under a new data key, marked.
+    pub inspected: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -131,6 +136,7 @@ impl Pipeline {
             template: None,
             arrived_protected: None,
             foreign_protected: false,
+            notes: Vec::new(),
         };
         // Our own line from the intake is one; three before it is a loop.
         let hops = our_hops(&flight.raw, &self.keys);
@@ -161,7 +167,43 @@ impl Pipeline {
         if !flight.foreign_protected {
             protection::apply_sender_request(&mut flight, &self.settings.subject_tag);
         }
-        for stage in &self.stages {
+        // Transport decryption: mail protected by this organization reaches
+        // the agents in plaintext unless the setting is disabled or a hop of
+        // the organization already inspected it.
+        let mut agents_run = true;
+        if let Some(arrived) = flight.arrived_protected.as_mut() {
+            let config = crate::irm_config::IrmConfig::load(&self.store).await?;
+            let already = crate::protected::envelope_of(&arrived.wrapped)
+                .ok()
+                .and_then(|envelope| {
+                    crate::protected::verified_marker(
+                        &self.keys.derived(crate::keys::labels::INSPECTION_MARKER),
+                        &arrived.wrapped,
+                        &envelope,
+                        &message.message_id,
+                    )
+                });
+            let skipped = if config.transport_decryption
+                == crate::irm_config::TransportDecryption::Disabled
+            {
+                Some("decryption skipped: transport decryption is disabled")
+            } else if already.is_some() {
+                Some("decryption skipped: already inspected")
+            } else {
+                None
+            };
+            match skipped {
+                Some(why) => {
+                    agents_run = false;
+                    flight.notes.push((why.to_string(), String::new()));
+                }
+                None => {
+                    arrived.inspected = true;
+                    flight.notes.push(("decrypted".to_string(), String::new()));
+                }
+            }
+        }
+        for stage in self.stages.iter().filter(|_| agents_run) {
             stage
                 .process(&mut flight)
                 .await
@@ -169,6 +211,21 @@ impl Pipeline {
                     stage: stage.name().to_string(),
                     error,
                 })?;
+        }
+        if agents_run && !self.stages.is_empty() {
+            let names: Vec<&str> = self.stages.iter().map(|s| s.name()).collect();
+            flight
+                .notes
+                .push((format!("inspected by {}", names.join(", ")), String::new()));
+        }
+        if flight
+            .arrived_protected
+            .as_ref()
+            .is_some_and(|a| a.inspected)
+        {
+            flight
+                .notes
+                .push(("re-encrypted".to_string(), String::new()));
         }
         let outcome = protection::outcome(self, &message, flight).await?;
         self.store.complete_pipeline(&job.id, &outcome).await?;
@@ -192,6 +249,7 @@ impl Pipeline {
                 flight.arrived_protected = Some(ArrivedProtected {
                     wrapped,
                     expires_at: opened.header.expires_at,
+                    inspected: false,
                 });
                 Ok(())
             }

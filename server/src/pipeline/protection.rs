@@ -78,7 +78,11 @@ pub(super) async fn outcome(
     let sender = flight.envelope.from.clone();
     let mut recipients = Vec::new();
     let mut jobs = Vec::new();
-    let mut events = Vec::new();
+    let mut events: Vec<(String, Option<String>, String)> = flight
+        .notes
+        .drain(..)
+        .map(|(kind, detail)| (kind, None, detail))
+        .collect();
     let job = |purpose: &'static str,
                recipient: Option<(&str, &str)>,
                to: Vec<String>,
@@ -142,7 +146,12 @@ pub(super) async fn outcome(
                 settings.internal_domains.iter().any(|d| d == domain)
             };
             let any_internal = flight.envelope.to.iter().any(|a| internal(a));
-            let arrived = flight.arrived_protected.as_ref().map(|a| a.wrapped.clone());
+            // Arrived protected and not decrypted here: as it came.
+            let arrived = flight
+                .arrived_protected
+                .as_ref()
+                .filter(|a| !a.inspected)
+                .map(|a| a.wrapped.clone());
             let inline_copy = arrived.or_else(|| {
                 any_internal.then(|| {
                     let header = protected::Header {
@@ -159,6 +168,16 @@ pub(super) async fn outcome(
                         settings.public_url.as_str().trim_end_matches('/'),
                         message.id
                     );
+                    // The agents ran on this plaintext: it carries the marker,
+                    // so a later hop of the organization need not decrypt it.
+                    let marker = protected::marker(
+                        &pipeline
+                            .keys
+                            .derived(crate::keys::labels::INSPECTION_MARKER),
+                        &header.message_id,
+                        &envelope,
+                    )
+                    .ok();
                     protected::wrap(
                         &flight.raw,
                         &envelope,
@@ -168,6 +187,7 @@ pub(super) async fn outcome(
                             sender: &sender,
                             inbox_url: &inbox_url,
                         },
+                        marker.as_deref(),
                     )
                 })
             });

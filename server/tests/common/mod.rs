@@ -7,7 +7,7 @@
 use server::config::Settings;
 pub mod catcher;
 
-use server::startup::{Application, Tuning};
+use server::startup::{Agents, Application, Tuning};
 use server::store::{NewUser, Store};
 use sqlx::{Connection, Executor, PgConnection};
 use std::collections::BTreeMap;
@@ -148,10 +148,19 @@ impl TestApp {
 
     /// With extra settings (e.g. the relay); retries are fast in tests.
     pub async fn spawn_with(db: TestDatabase, extra: &[(&'static str, &str)]) -> TestApp {
+        TestApp::spawn_with_agents(db, extra, Agents::default()).await
+    }
+
+    /// A node whose pipeline runs these agent stages (after decryption).
+    pub async fn spawn_with_agents(
+        db: TestDatabase,
+        extra: &[(&'static str, &str)],
+        agents: Agents,
+    ) -> TestApp {
         let settings: Vec<(&'static str, String)> =
             extra.iter().map(|(k, v)| (*k, v.to_string())).collect();
         let (address, smtp_addr, first_admin, shutdown) =
-            start_node(node_settings(&db, &settings)).await;
+            start_node(node_settings(&db, &settings), agents).await;
         let store = Store::connect(&db.url)
             .await
             .expect("the test can open the database");
@@ -182,7 +191,8 @@ impl TestApp {
     }
 
     pub async fn second_node(&self) -> (String, tokio::sync::oneshot::Sender<()>) {
-        let (address, _, _, shutdown) = start_node(node_settings(&self.db, &self.settings)).await;
+        let (address, _, _, shutdown) =
+            start_node(node_settings(&self.db, &self.settings), Agents::default()).await;
         (address, shutdown)
     }
 
@@ -253,6 +263,7 @@ pub fn browser_in(accept_language: &str) -> reqwest::Client {
 
 async fn start_node(
     settings: Settings,
+    agents: Agents,
 ) -> (
     String,
     std::net::SocketAddr,
@@ -262,6 +273,7 @@ async fn start_node(
     let tuning = Tuning {
         retry_backoff: std::time::Duration::from_millis(200),
         expiry_interval: std::time::Duration::from_millis(200),
+        agents,
         ..Tuning::default()
     };
     let app = tokio::time::timeout(

@@ -1,0 +1,233 @@
+//! Transport decryption (seed 004), first part: mail protected by this
+//! organization reaches the agents in plaintext unless the setting is
+//! `disabled` or a hop already inspected it; internal recipients get it
+//! re-encrypted with the same rights, template and expiry, and marked.
+
+mod common;
+
+use common::catcher::Catcher;
+use common::*;
+use server::pipeline::{InFlight, Stage, StageError};
+use server::startup::Agents;
+use std::sync::{Arc, Mutex};
+
+const LINE: &str = "Checked by the test agent.\r\n";
+
+/// Sees each message's plaintext and appends a line to it.
+#[derive(Default)]
+struct TestAgent {
+    seen: Mutex<Vec<String>>,
+}
+
+#[async_trait::async_trait]
+impl Stage for TestAgent {
+    fn name(&self) -> &str {
+        "test agent"
+    }
+
+    async fn process(&self, message: &mut InFlight) -> Result<(), StageError> {
+        self.seen
+            .lock()
+            .unwrap()
+            .push(String::from_utf8_lossy(&message.raw).into_owned());
+        message.raw.extend_from_slice(LINE.as_bytes());
+        Ok(())
+    }
+}
+
+async fn gateway(backend: Backend, catcher: &Catcher) -> (TestApp, Arc<TestAgent>) {
+    let agent = Arc::new(TestAgent::default());
+    let db = TestDatabase::new(backend).await;
+    let relay = catcher.url();
+    let app = TestApp::spawn_with_agents(
+        db,
+        &[
+            ("relay_url", relay.as_str()),
+            ("internal_domains", "corp.example"),
+        ],
+        Agents(vec![agent.clone()]),
+    )
+    .await;
+    (app, agent)
+}
+
+fn protect(app: &TestApp, raw: &[u8]) -> Vec<u8> {
+    let out = run_cli_bytes(
+        &app.db,
+        &["protect", "--rights", "do-not-forward"],
+        Some(raw),
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    out.stdout
+}
+
+fn unprotect(app: &TestApp, raw: &[u8], info: bool) -> String {
+    let args: &[&str] = if info {
+        &["unprotect", "--info"]
+    } else {
+        &["unprotect"]
+    };
+    let out = run_cli_bytes(&app.db, args, Some(raw), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn envelope_part(mail: &str) -> String {
+    let at = mail.find("filename=\"message.sealpost\"").unwrap();
+    mail[at..].split("--sealpost-").next().unwrap().to_string()
+}
+
+fn original(canary: &str) -> Vec<u8> {
+    let id = uuid::Uuid::new_v4().simple();
+    format!("From: alice@corp.example\r\nTo: carol@corp.example\r\nSubject: Plans\r\nMessage-ID: <{id}@corp.example>\r\n\r\nThe {canary} plans.\r\n").into_bytes()
+}
+
+async fn with_optional_the_agent_reads_and_the_copy_is_re_encrypted(backend: Backend) {
+    let catcher = Catcher::start().await;
+    let (app, agent) = gateway(backend, &catcher).await;
+    let canary = format!("canary{}", uuid::Uuid::new_v4().simple());
+    let protected = protect(&app, &original(&canary));
+    let before = unprotect(&app, &protected, true);
+    smtp_send(
+        &app,
+        "alice@corp.example",
+        &["carol@corp.example"],
+        &protected,
+    )
+    .await;
+    let copy = catcher.wait_for(1).await.remove(0);
+
+    assert!(
+        agent
+            .seen
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|m| m.contains(&canary)),
+        "the agent saw the plaintext"
+    );
+    assert!(!copy.data.contains(&canary), "the copy is protected again");
+    assert_ne!(
+        envelope_part(&copy.data),
+        envelope_part(std::str::from_utf8(&protected).unwrap())
+    );
+    let inside = unprotect(&app, copy.data.as_bytes(), false);
+    assert!(
+        inside.ends_with(LINE),
+        "the agent's line is inside: {inside}"
+    );
+    let after = unprotect(&app, copy.data.as_bytes(), true);
+    for field in ["OrgId", "MessageId", "Rights", "Template", "ExpiresAt"] {
+        let line = |text: &str| {
+            text.lines()
+                .find(|l| l.starts_with(field))
+                .map(str::to_string)
+        };
+        assert_eq!(line(&before), line(&after), "{field} is kept");
+    }
+    assert!(before.contains("Inspected : False"), "{before}");
+    assert!(
+        !after.contains("Inspected : False") && after.contains("Inspected : 20"),
+        "{after}"
+    );
+    let events: Vec<String> = ["decrypted", "inspected by test agent", "re-encrypted"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for kind in &events {
+        assert_eq!(
+            app.store.events_of_kind(kind).await.unwrap().len(),
+            1,
+            "{kind}"
+        );
+    }
+
+    // A later hop of the organization recognises the marker and does not
+    // decrypt again; a forged marker is ignored.
+    let seen = agent.seen.lock().unwrap().len();
+    smtp_send(
+        &app,
+        "alice@corp.example",
+        &["carol@corp.example"],
+        copy.data.as_bytes(),
+    )
+    .await;
+    let again = catcher.wait_for(2).await.remove(1);
+    assert_eq!(
+        agent.seen.lock().unwrap().len(),
+        seen,
+        "not decrypted again"
+    );
+    assert_eq!(
+        envelope_part(&again.data),
+        envelope_part(&copy.data),
+        "passed as it came"
+    );
+    assert_eq!(
+        app.store
+            .events_of_kind("decryption skipped: already inspected")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let forged = copy.data.replacen("mac=", "mac=AAAA", 1);
+    smtp_send(
+        &app,
+        "alice@corp.example",
+        &["carol@corp.example"],
+        forged.as_bytes(),
+    )
+    .await;
+    catcher.wait_for(3).await;
+    assert_eq!(
+        agent.seen.lock().unwrap().len(),
+        seen + 1,
+        "a forged marker is ignored"
+    );
+}
+both!(with_optional_the_agent_reads_and_the_copy_is_re_encrypted);
+
+async fn with_disabled_the_agent_sees_nothing_and_the_envelope_is_untouched(backend: Backend) {
+    let catcher = Catcher::start().await;
+    let (app, agent) = gateway(backend, &catcher).await;
+    let out = app.cli(
+        &["irm-config", "set", "--transport-decryption", "disabled"],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let canary = format!("canary{}", uuid::Uuid::new_v4().simple());
+    let protected = protect(&app, &original(&canary));
+    smtp_send(
+        &app,
+        "alice@corp.example",
+        &["carol@corp.example"],
+        &protected,
+    )
+    .await;
+    let copy = catcher.wait_for(1).await.remove(0);
+    assert!(
+        agent
+            .seen
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|m| !m.contains(&canary)),
+        "the agent saw nothing"
+    );
+    assert_eq!(
+        envelope_part(&copy.data),
+        envelope_part(std::str::from_utf8(&protected).unwrap()),
+        "byte-identical"
+    );
+    assert_eq!(
+        app.store
+            .events_of_kind("decryption skipped: transport decryption is disabled")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+both!(with_disabled_the_agent_sees_nothing_and_the_envelope_is_untouched);
