@@ -316,3 +316,12 @@ pub struct InboxDetail {
     pub item: InboxItem,
     pub message: MessageView,
 }
+
+/// The organization's protection settings, as the admin settings page shows them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProtectionSettings {
+    /// `disabled`, `optional` or `mandatory`.
+    pub transport_decryption: String,
+    /// `pass` or `reject`.
+    pub foreign_protected: String,
+}

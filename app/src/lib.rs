@@ -91,6 +91,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/templates") view=pages::admin::TemplatesPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/templates/:name") view=pages::admin::TemplateEditPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/users") view=pages::admin::UsersPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/settings") view=pages::admin::SettingsPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

@@ -2,7 +2,7 @@
 
 use crate::dto::{
     ComposeOptions, InboxDetail, InboxItem, MessageDetail, MessageFilter, MessageList, PageContext,
-    PortalView, SentDetail, SentItem, TemplateFields, UserLine,
+    PortalView, ProtectionSettings, SentDetail, SentItem, TemplateFields, UserLine,
 };
 use leptos::prelude::*;
 
@@ -95,4 +95,9 @@ pub async fn load_inbox() -> Result<Vec<InboxItem>, ServerFnError> {
 #[server(endpoint = "inbox_message")]
 pub async fn load_inbox_message(id: String) -> Result<Option<InboxDetail>, ServerFnError> {
     with_account(|s, parts| async move { s.inbox_message(&parts, &id).await }).await
+}
+
+#[server(endpoint = "admin_settings")]
+pub async fn load_admin_settings() -> Result<ProtectionSettings, ServerFnError> {
+    with_admin(|s, parts| async move { s.protection_settings(&parts).await }).await
 }

@@ -2,7 +2,7 @@
 
 use crate::dto::{
     ComposeOptions, InboxDetail, InboxItem, MessageDetail, MessageFilter, MessageList, PageContext,
-    PortalView, SentDetail, SentItem, TemplateFields, UserLine,
+    PortalView, ProtectionSettings, SentDetail, SentItem, TemplateFields, UserLine,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -79,4 +79,9 @@ pub trait AdminService: Send + Sync + 'static {
     ) -> Result<Vec<TemplateFields>, ServiceError>;
 
     async fn users(&self, request: &http::request::Parts) -> Result<Vec<UserLine>, ServiceError>;
+
+    async fn protection_settings(
+        &self,
+        request: &http::request::Parts,
+    ) -> Result<ProtectionSettings, ServiceError>;
 }

@@ -81,6 +81,13 @@ test('an administrator finds a message in the report, revokes it, and brands a t
   assert.match(await page.textContent('[role=alert]'), /Saved/);
   assert.equal(await page.inputValue('#portal_text'), 'Contoso Legal');
 
+  await page.goto(`${node.url}/admin/settings`);
+  await assertAccessible(page, 'the protection settings');
+  await page.selectOption('#transport_decryption', 'mandatory');
+  await Promise.all([page.waitForNavigation(), page.click('button:has-text("Save")')]);
+  assert.equal(await page.inputValue('#transport_decryption'), 'mandatory');
+  assert.match(node.cli(['irm-config', 'show']), /TransportDecryption : mandatory/);
+
   await page.goto(`${node.url}/admin/users`);
   await assertAccessible(page, 'the users');
   await page.fill('#email', 'carol@corp.example');

@@ -51,6 +51,7 @@ async fn only_administrators_reach_the_admin_pages(backend: Backend) {
         "/admin/trace",
         "/admin/templates",
         "/admin/users",
+        "/admin/settings",
         "/admin/report.csv",
     ] {
         // Signed out: sent to sign in.
@@ -337,3 +338,43 @@ async fn an_administrator_adds_a_user(backend: Backend) {
     assert_eq!(location(&r), "/account/password");
 }
 both!(an_administrator_adds_a_user);
+
+async fn the_protection_settings_page_changes_what_irm_config_shows(backend: Backend) {
+    let a = Admin::start(backend).await;
+    let (status, page) = a.page("/admin/settings").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(r#"<option value="optional" selected"#),
+        "{page}"
+    );
+    let r = a
+        .client
+        .post(a.app.url("/admin/settings"))
+        .form(&[
+            ("csrf", csrf_of(&page).as_str()),
+            ("transport_decryption", "mandatory"),
+            ("foreign_protected", "reject"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let shown = stdout(&a.app.cli(&["irm-config", "show"], None));
+    assert_eq!(
+        shown,
+        "TransportDecryption : mandatory\nForeignProtected    : reject\n"
+    );
+    let r = a
+        .client
+        .post(a.app.url("/admin/settings"))
+        .form(&[
+            ("csrf", csrf_of(&page).as_str()),
+            ("transport_decryption", "sometimes"),
+            ("foreign_protected", "pass"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+}
+both!(the_protection_settings_page_changes_what_irm_config_shows);

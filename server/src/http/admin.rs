@@ -494,3 +494,58 @@ pub async fn add_user(
     )
     .await
 }
+
+/// POST /admin/settings: the protection settings (as `irm-config set`).
+pub async fn save_settings(
+    State(state): State<AppState>,
+    session: Session,
+    request: Request<Body>,
+) -> Response {
+    use crate::irm_config::{ForeignProtected, IrmConfig, TransportDecryption};
+    let (parts, f) = form(&state, request, "/admin/settings").await;
+    let user = match admin_form(&state, &session, &parts, &f).await {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let get = |k: &str| f.get(k).cloned().unwrap_or_default();
+    let (Some(decryption), Some(foreign)) = (
+        TransportDecryption::parse(&get("transport_decryption")),
+        ForeignProtected::parse(&get("foreign_protected")),
+    ) else {
+        return state
+            .refuse(
+                parts,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Choose one of the offered values.",
+            )
+            .await;
+    };
+    let config = IrmConfig {
+        transport_decryption: decryption,
+        foreign_protected: foreign,
+    };
+    if let Err(e) = config.save(&state.store).await {
+        return state
+            .unavailable(parts, "settings could not be saved", &e)
+            .await;
+    }
+    let _ = state
+        .store
+        .record_event(Event {
+            kind: "irm-config changed",
+            actor: Some(&user.email),
+            detail: Some(&format!(
+                "TransportDecryption {}, ForeignProtected {}",
+                decryption.as_str(),
+                foreign.as_str()
+            )),
+            ..Event::default()
+        })
+        .await;
+    back(
+        &session,
+        "/admin/settings",
+        Notice::success("Saved. Every node follows it from the next message."),
+    )
+    .await
+}

@@ -5,8 +5,8 @@ use super::page_service::signed_in_user;
 use crate::store::{TemplateFull, UserRow};
 use crate::trace::{self as msg_trace, TraceQuery};
 use app::dto::{
-    MessageDetail, MessageFilter, MessageLine, MessageList, RecipientLine, TemplateFields,
-    TimelineEntry, UserLine,
+    MessageDetail, MessageFilter, MessageLine, MessageList, ProtectionSettings, RecipientLine,
+    TemplateFields, TimelineEntry, UserLine,
 };
 use app::service::{AdminService, ServiceError};
 use tower_sessions::Session;
@@ -192,6 +192,20 @@ impl AdminService for AdminPages {
             .iter()
             .map(template_fields)
             .collect())
+    }
+
+    async fn protection_settings(
+        &self,
+        request: &http::request::Parts,
+    ) -> Result<ProtectionSettings, ServiceError> {
+        require_admin(&self.state, request.extensions.get::<Session>()).await?;
+        let config = crate::irm_config::IrmConfig::load(&self.state.store)
+            .await
+            .map_err(unavailable)?;
+        Ok(ProtectionSettings {
+            transport_decryption: config.transport_decryption.as_str().to_string(),
+            foreign_protected: config.foreign_protected.as_str().to_string(),
+        })
     }
 
     async fn users(&self, request: &http::request::Parts) -> Result<Vec<UserLine>, ServiceError> {

@@ -186,6 +186,7 @@ pub fn router(
         .route("/admin/templates/{name}", post(admin::save_template))
         .route("/admin/templates/{name}/remove", post(admin::remove_template))
         .route("/admin/users", post(admin::add_user))
+        .route("/admin/settings", post(admin::save_settings))
         .leptos_routes_with_context(&state, routes, state.leptos_context(), move || {
             app::shell(shell_options.clone())
         })

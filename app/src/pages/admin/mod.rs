@@ -3,10 +3,12 @@
 //! work without JavaScript.
 
 mod messages;
+mod settings;
 mod templates;
 mod users;
 
 pub use messages::{AdminMessagePage, ReportPage, TracePage};
+pub use settings::SettingsPage;
 pub use templates::{TemplateEditPage, TemplatesPage};
 pub use users::UsersPage;
 
@@ -25,6 +27,7 @@ fn AdminNav() -> impl IntoView {
                 <li><a href="/admin/trace">"Message trace"</a></li>
                 <li><a href="/admin/templates">"Branding templates"</a></li>
                 <li><a href="/admin/users">"Users"</a></li>
+                <li><a href="/admin/settings">"Protection settings"</a></li>
                 <li><a href="/">"Start page"</a></li>
             </ul>
         </nav>
