@@ -59,6 +59,11 @@ pub struct Tuning {
     /// Agent stages after transport decryption (tests plug one in here; the
     /// rules, custom agents and antivirus issues add the real ones).
     pub agents: Agents,
+    /// Test-only fault injection for transport decryption.
+    pub faults: crate::pipeline::faults::Faults,
+    /// Before the three tries of decryption and re-encryption (SPEC: 0 s,
+    /// 5 s, 30 s).
+    pub transport_retry_delays: [std::time::Duration; 3],
 }
 
 /// The pipeline's agent stages, in order.
@@ -81,6 +86,12 @@ impl Default for Tuning {
             outbound_workers: 4,
             expiry_interval: std::time::Duration::from_secs(60),
             agents: Agents::default(),
+            faults: Default::default(),
+            transport_retry_delays: [
+                std::time::Duration::ZERO,
+                std::time::Duration::from_secs(5),
+                std::time::Duration::from_secs(30),
+            ],
         }
     }
 }
@@ -169,6 +180,8 @@ impl Application {
             settings: settings.clone(),
             hostname: hostname.clone(),
             stages: tuning.agents.0.clone(),
+            faults: tuning.faults.clone(),
+            transport_retry_delays: tuning.transport_retry_delays,
             wake: wake_pipeline,
             wake_outbound: wake_outbound.clone(),
         });

@@ -7,6 +7,7 @@ mod common;
 
 use common::catcher::Catcher;
 use common::*;
+use server::pipeline::faults::Faults;
 use server::pipeline::{InFlight, Stage, StageError};
 use server::startup::Agents;
 use std::sync::{Arc, Mutex};
@@ -36,7 +37,16 @@ impl Stage for TestAgent {
 }
 
 async fn gateway(backend: Backend, catcher: &Catcher) -> (TestApp, Arc<TestAgent>) {
+    let (app, agent, _) = gateway_with_faults(backend, catcher).await;
+    (app, agent)
+}
+
+async fn gateway_with_faults(
+    backend: Backend,
+    catcher: &Catcher,
+) -> (TestApp, Arc<TestAgent>, Faults) {
     let agent = Arc::new(TestAgent::default());
+    let faults = Faults::default();
     let db = TestDatabase::new(backend).await;
     let relay = catcher.url();
     let app = TestApp::spawn_with_agents(
@@ -46,9 +56,10 @@ async fn gateway(backend: Backend, catcher: &Catcher) -> (TestApp, Arc<TestAgent
             ("internal_domains", "corp.example"),
         ],
         Agents(vec![agent.clone()]),
+        faults.clone(),
     )
     .await;
-    (app, agent)
+    (app, agent, faults)
 }
 
 fn protect(app: &TestApp, raw: &[u8]) -> Vec<u8> {
@@ -231,3 +242,156 @@ async fn with_disabled_the_agent_sees_nothing_and_the_envelope_is_untouched(back
     );
 }
 both!(with_disabled_the_agent_sees_nothing_and_the_envelope_is_untouched);
+
+/// With `mandatory`: one or two transient failures are retried and the
+/// message is delivered inspected; a third, or a permanent failure, refuses
+/// it with a report that returns it still encrypted; nothing is delivered.
+async fn mandatory_retries_then_refuses(backend: Backend) {
+    let catcher = Catcher::start().await;
+    let (app, agent, faults) = gateway_with_faults(backend, &catcher).await;
+    let out = app.cli(
+        &["irm-config", "set", "--transport-decryption", "mandatory"],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    faults.fail_decryption(2, false);
+    let canary = format!("canary{}", uuid::Uuid::new_v4().simple());
+    smtp_send(
+        &app,
+        "alice@corp.example",
+        &["carol@corp.example"],
+        &protect(&app, &original(&canary)),
+    )
+    .await;
+    let copy = catcher.wait_for(1).await.remove(0);
+    assert_eq!(copy.to, ["carol@corp.example"]);
+    assert!(
+        unprotect(&app, copy.data.as_bytes(), false).ends_with(LINE),
+        "inspected after two retries"
+    );
+    assert_eq!(
+        app.store
+            .events_of_kind("decryption failed (transient), try 2")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    faults.fail_decryption(3, false);
+    let canary = format!("canary{}", uuid::Uuid::new_v4().simple());
+    let protected = protect(&app, &original(&canary));
+    let seen = agent.seen.lock().unwrap().len();
+    smtp_send(
+        &app,
+        "alice@corp.example",
+        &["carol@corp.example"],
+        &protected,
+    )
+    .await;
+    let report = catcher.wait_for(2).await.remove(1);
+    assert_eq!(report.to, ["alice@corp.example"]);
+    assert!(
+        report.data.contains("decryption failed three times"),
+        "{}",
+        report.data
+    );
+    // The encrypted original comes back whole, as message/rfc822.
+    let parsed = mail_parser::MessageParser::default()
+        .parse(report.data.as_bytes())
+        .unwrap();
+    let returned = parsed
+        .attachments()
+        .find(|a| a.is_message())
+        .expect("the message/rfc822 part");
+    let returned = String::from_utf8_lossy(returned.contents()).into_owned();
+    assert!(returned.contains("message.sealpost"), "{returned}");
+    assert!(!report.data.contains(&canary), "still encrypted");
+    assert_eq!(agent.seen.lock().unwrap().len(), seen, "no agent saw it");
+
+    // Permanent: refused at once; with optional, delivered uninspected.
+    faults.fail_decryption(0, true);
+    smtp_send(
+        &app,
+        "alice@corp.example",
+        &["carol@corp.example"],
+        &protect(&app, &original("x")),
+    )
+    .await;
+    let report = catcher.wait_for(3).await.remove(2);
+    assert_eq!(report.to, ["alice@corp.example"]);
+    let out = app.cli(
+        &["irm-config", "set", "--transport-decryption", "optional"],
+        None,
+    );
+    assert!(out.status.success());
+    let protected = protect(&app, &original("y"));
+    smtp_send(
+        &app,
+        "alice@corp.example",
+        &["carol@corp.example"],
+        &protected,
+    )
+    .await;
+    let delivered = catcher.wait_for(4).await.remove(3);
+    assert_eq!(delivered.to, ["carol@corp.example"]);
+    assert_eq!(
+        envelope_part(&delivered.data),
+        envelope_part(std::str::from_utf8(&protected).unwrap()),
+        "as it came"
+    );
+    assert_eq!(
+        app.store
+            .events_of_kind("delivered uninspected")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    faults.fail_decryption(0, false);
+}
+both!(mandatory_retries_then_refuses);
+
+/// A permanent re-encryption failure: a report without any decrypted
+/// content, whatever the setting, and nothing delivered.
+async fn a_re_encryption_failure_is_reported_without_plaintext(backend: Backend) {
+    let catcher = Catcher::start().await;
+    let (app, agent, faults) = gateway_with_faults(backend, &catcher).await;
+    faults.fail_reencryption(0, true);
+    let canary = format!("canary{}", uuid::Uuid::new_v4().simple());
+    smtp_send(
+        &app,
+        "alice@corp.example",
+        &["carol@corp.example"],
+        &protect(&app, &original(&canary)),
+    )
+    .await;
+    let report = catcher.wait_for(1).await.remove(0);
+    assert!(
+        agent
+            .seen
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|m| m.contains(&canary)),
+        "the agent saw it"
+    );
+    assert_eq!(report.to, ["alice@corp.example"]);
+    assert!(
+        report.data.contains("re-encryption failed"),
+        "{}",
+        report.data
+    );
+    assert!(
+        !report.data.contains(&canary),
+        "no decrypted content in the report"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        catcher.caught().iter().all(|m| !m.data.contains(&canary)),
+        "nothing carries the plaintext"
+    );
+    assert_eq!(catcher.caught().len(), 1, "nothing was delivered");
+}
+both!(a_re_encryption_failure_is_reported_without_plaintext);

@@ -12,6 +12,30 @@ pub fn build(
     original: &[u8],
     reason: &str,
 ) -> Vec<u8> {
+    report(hostname, sender, recipients, original, reason, false)
+}
+
+/// A report that returns the whole message (`message/rfc822`): only for
+/// mail that is still encrypted, as transport decryption's `mandatory`
+/// refusal requires.
+pub fn build_with_message(
+    hostname: &str,
+    sender: &str,
+    recipients: &[String],
+    still_encrypted: &[u8],
+    reason: &str,
+) -> Vec<u8> {
+    report(hostname, sender, recipients, still_encrypted, reason, true)
+}
+
+fn report(
+    hostname: &str,
+    sender: &str,
+    recipients: &[String],
+    original: &[u8],
+    reason: &str,
+    whole: bool,
+) -> Vec<u8> {
     let headers_end = original
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -33,7 +57,11 @@ pub fn build(
         vec![
             MimePart::new(ContentType::new("text/plain"), text),
             MimePart::new(ContentType::new("message/delivery-status"), status),
-            MimePart::new(ContentType::new("text/rfc822-headers"), original_headers),
+            if whole {
+                MimePart::new(ContentType::new("message/rfc822"), original.to_vec())
+            } else {
+                MimePart::new(ContentType::new("text/rfc822-headers"), original_headers)
+            },
         ],
     );
     MessageBuilder::new()

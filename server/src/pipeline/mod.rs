@@ -5,11 +5,13 @@
 //! starts from the stored original, and its outcome is written in one
 //! transaction with the job's completion, so nothing is applied twice.
 
+pub mod faults;
 mod protection;
 
 use crate::config::Settings;
 use crate::crypto::CryptoError;
 use crate::intake::Envelope;
+use crate::irm_config::TransportDecryption;
 use crate::keys::KeyMaterial;
 use crate::store::{
     JobRow, MessageRow, NewJob, PipelineOutcome, Store, StoreError, new_id, now_ms,
@@ -35,6 +37,10 @@ pub struct InFlight {
     pub foreign_protected: bool,
     /// What happened before protection, for the message trace (event, detail).
     pub notes: Vec<(String, String)>,
+    /// Ours, but it could not be opened: why.
+    pub undecryptable: Option<String>,
+    /// Deliver the message exactly as it arrived (protected, uninspected).
+    pub pass_as_is: bool,
 }
 
 pub struct ArrivedProtected {
@@ -80,6 +86,10 @@ pub enum PipelineError {
 }
 
 pub struct Pipeline {
+    /// Test-only fault injection (nothing in release builds).
+    pub faults: faults::Faults,
+    /// Delays before the three tries of decryption and re-encryption.
+    pub transport_retry_delays: [Duration; 3],
     pub store: Store,
     pub keys: Arc<KeyMaterial>,
     pub settings: Arc<Settings>,
@@ -137,6 +147,8 @@ impl Pipeline {
             arrived_protected: None,
             foreign_protected: false,
             notes: Vec::new(),
+            undecryptable: None,
+            pass_as_is: false,
         };
         // Our own line from the intake is one; three before it is a loop.
         let hops = our_hops(&flight.raw, &self.keys);
@@ -170,9 +182,20 @@ impl Pipeline {
         // Transport decryption: mail protected by this organization reaches
         // the agents in plaintext unless the setting is disabled or a hop of
         // the organization already inspected it.
+        let config = crate::irm_config::IrmConfig::load(&self.store).await?;
+        let decrypting = config.transport_decryption != TransportDecryption::Disabled;
         let mut agents_run = true;
-        if let Some(arrived) = flight.arrived_protected.as_mut() {
-            let config = crate::irm_config::IrmConfig::load(&self.store).await?;
+        if let Some(why) = flight.undecryptable.clone() {
+            let reason = format!("the protected message cannot be decrypted: {why}");
+            if config.transport_decryption == TransportDecryption::Mandatory {
+                return self
+                    .reject_with_original(job, &message, &flight, "decryption failed", reason)
+                    .await;
+            }
+            agents_run = false;
+            flight.pass_as_is = true;
+            flight.notes.push(("delivered uninspected".into(), reason));
+        } else if let Some(arrived) = flight.arrived_protected.as_ref() {
             let already = crate::protected::envelope_of(&arrived.wrapped)
                 .ok()
                 .and_then(|envelope| {
@@ -183,23 +206,51 @@ impl Pipeline {
                         &message.message_id,
                     )
                 });
-            let skipped = if config.transport_decryption
-                == crate::irm_config::TransportDecryption::Disabled
-            {
-                Some("decryption skipped: transport decryption is disabled")
+            if !decrypting {
+                agents_run = false;
+                flight.notes.push((
+                    "decryption skipped: transport decryption is disabled".into(),
+                    String::new(),
+                ));
             } else if already.is_some() {
-                Some("decryption skipped: already inspected")
+                agents_run = false;
+                flight.notes.push((
+                    "decryption skipped: already inspected".into(),
+                    String::new(),
+                ));
             } else {
-                None
-            };
-            match skipped {
-                Some(why) => {
-                    agents_run = false;
-                    flight.notes.push((why.to_string(), String::new()));
-                }
-                None => {
-                    arrived.inspected = true;
-                    flight.notes.push(("decrypted".to_string(), String::new()));
+                let tried = self
+                    .tries("decryption", || self.faults.decryption(), &mut flight.notes)
+                    .await;
+                match tried {
+                    Ok(()) => {
+                        if let Some(arrived) = flight.arrived_protected.as_mut() {
+                            arrived.inspected = true;
+                        }
+                        flight.notes.push(("decrypted".into(), String::new()));
+                    }
+                    Err(reason)
+                        if config.transport_decryption == TransportDecryption::Mandatory =>
+                    {
+                        return self
+                            .reject_with_original(
+                                job,
+                                &message,
+                                &flight,
+                                "decryption failed",
+                                reason,
+                            )
+                            .await;
+                    }
+                    Err(reason) => {
+                        agents_run = false;
+                        flight.pass_as_is = true;
+                        // As it arrived: the protected message, not what is inside.
+                        if let Some(arrived) = flight.arrived_protected.take() {
+                            flight.raw = arrived.wrapped;
+                        }
+                        flight.notes.push(("delivered uninspected".into(), reason));
+                    }
                 }
             }
         }
@@ -218,11 +269,42 @@ impl Pipeline {
                 .notes
                 .push((format!("inspected by {}", names.join(", ")), String::new()));
         }
-        if flight
+        if let Some(wrapped) = flight
             .arrived_protected
             .as_ref()
-            .is_some_and(|a| a.inspected)
+            .filter(|a| a.inspected)
+            .map(|a| a.wrapped.clone())
         {
+            let mut notes = Vec::new();
+            let tried = self
+                .tries("re-encryption", || self.faults.reencryption(), &mut notes)
+                .await;
+            flight.notes.extend(notes);
+            if let Err(reason) = tried {
+                // The report carries the protected message's headers only,
+                // never anything that was decrypted.
+                let report_flight = InFlight {
+                    raw: wrapped,
+                    envelope: flight.envelope.clone(),
+                    protection: None,
+                    template: None,
+                    arrived_protected: None,
+                    foreign_protected: false,
+                    notes: Vec::new(),
+                    undecryptable: None,
+                    pass_as_is: false,
+                };
+                drop(flight);
+                return self
+                    .reject(
+                        job,
+                        &message,
+                        &report_flight,
+                        "re-encryption failed",
+                        reason,
+                    )
+                    .await;
+            }
             flight
                 .notes
                 .push(("re-encrypted".to_string(), String::new()));
@@ -257,8 +339,73 @@ impl Pipeline {
                 flight.foreign_protected = true;
                 Ok(())
             }
-            Err(e) => Err(PipelineError::Protected(e.to_string())),
+            // A changed or malformed envelope of ours, or an unknown key:
+            // permanent at once (SPEC).
+            Err(e) => {
+                flight.undecryptable = Some(e.to_string());
+                Ok(())
+            }
         }
+    }
+
+    /// Up to three tries (SPEC: at 0 s, 5 s and 30 s) while the failure is
+    /// transient; each failed try is noted for the trace.
+    async fn tries(
+        &self,
+        what: &str,
+        fault: impl Fn() -> Option<faults::Fault>,
+        notes: &mut Vec<(String, String)>,
+    ) -> Result<(), String> {
+        for (i, delay) in self.transport_retry_delays.iter().enumerate() {
+            tokio::time::sleep(*delay).await;
+            match fault() {
+                None => return Ok(()),
+                Some(faults::Fault::Transient) => notes.push((
+                    format!("{what} failed (transient), try {}", i + 1),
+                    String::new(),
+                )),
+                Some(faults::Fault::Permanent) => {
+                    return Err(format!("{what} failed (permanent)"));
+                }
+            }
+        }
+        Err(format!("{what} failed three times (transient)"))
+    }
+
+    /// As `reject`, with the message (still encrypted) in the report.
+    async fn reject_with_original(
+        &self,
+        job: &JobRow,
+        message: &MessageRow,
+        flight: &InFlight,
+        event: &str,
+        reason: String,
+    ) -> Result<(), PipelineError> {
+        let raw = flight
+            .arrived_protected
+            .as_ref()
+            .map(|a| a.wrapped.as_slice())
+            .unwrap_or(&flight.raw);
+        let mut outcome = self.rejection(message, flight, event, reason.clone());
+        for j in &mut outcome.jobs {
+            let report = crate::outbound::ndr::build_with_message(
+                &self.hostname,
+                &flight.envelope.from,
+                &flight.envelope.to,
+                raw,
+                &reason,
+            );
+            j.payload = self.keys.keyring.seal(j.id.as_bytes(), &report);
+        }
+        outcome.events.extend(
+            flight
+                .notes
+                .iter()
+                .map(|(k, d)| (k.clone(), None, d.clone())),
+        );
+        self.store.complete_pipeline(&job.id, &outcome).await?;
+        self.wake_outbound.notify_waiters();
+        Ok(())
     }
 
     /// Not delivered to anyone: a non-delivery report to an internal sender.
@@ -270,7 +417,14 @@ impl Pipeline {
         event: &str,
         reason: String,
     ) -> Result<(), PipelineError> {
-        let outcome = self.rejection(message, flight, event, reason);
+        let mut outcome = self.rejection(message, flight, event, reason);
+        outcome.events.splice(
+            0..0,
+            flight
+                .notes
+                .iter()
+                .map(|(k, d)| (k.clone(), None, d.clone())),
+        );
         self.store.complete_pipeline(&job.id, &outcome).await?;
         self.wake_outbound.notify_waiters();
         Ok(())

@@ -107,7 +107,13 @@ pub(super) async fn outcome(
         }
     };
 
-    let (protected, rights, template_id, expires_at, state) = match flight.protection {
+    // Delivered as it arrived (protected mail that could not be inspected).
+    let protection = if flight.pass_as_is {
+        None
+    } else {
+        flight.protection
+    };
+    let (protected, rights, template_id, expires_at, state) = match protection {
         None => {
             jobs.push(job(
                 "relay",

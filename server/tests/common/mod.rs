@@ -7,6 +7,7 @@
 use server::config::Settings;
 pub mod catcher;
 
+use server::pipeline::faults::Faults;
 use server::startup::{Agents, Application, Tuning};
 use server::store::{NewUser, Store};
 use sqlx::{Connection, Executor, PgConnection};
@@ -148,7 +149,7 @@ impl TestApp {
 
     /// With extra settings (e.g. the relay); retries are fast in tests.
     pub async fn spawn_with(db: TestDatabase, extra: &[(&'static str, &str)]) -> TestApp {
-        TestApp::spawn_with_agents(db, extra, Agents::default()).await
+        TestApp::spawn_with_agents(db, extra, Agents::default(), Faults::default()).await
     }
 
     /// A node whose pipeline runs these agent stages (after decryption).
@@ -156,11 +157,12 @@ impl TestApp {
         db: TestDatabase,
         extra: &[(&'static str, &str)],
         agents: Agents,
+        faults: Faults,
     ) -> TestApp {
         let settings: Vec<(&'static str, String)> =
             extra.iter().map(|(k, v)| (*k, v.to_string())).collect();
         let (address, smtp_addr, first_admin, shutdown) =
-            start_node(node_settings(&db, &settings), agents).await;
+            start_node(node_settings(&db, &settings), agents, faults).await;
         let store = Store::connect(&db.url)
             .await
             .expect("the test can open the database");
@@ -191,8 +193,12 @@ impl TestApp {
     }
 
     pub async fn second_node(&self) -> (String, tokio::sync::oneshot::Sender<()>) {
-        let (address, _, _, shutdown) =
-            start_node(node_settings(&self.db, &self.settings), Agents::default()).await;
+        let (address, _, _, shutdown) = start_node(
+            node_settings(&self.db, &self.settings),
+            Agents::default(),
+            Faults::default(),
+        )
+        .await;
         (address, shutdown)
     }
 
@@ -264,6 +270,7 @@ pub fn browser_in(accept_language: &str) -> reqwest::Client {
 async fn start_node(
     settings: Settings,
     agents: Agents,
+    faults: Faults,
 ) -> (
     String,
     std::net::SocketAddr,
@@ -274,6 +281,9 @@ async fn start_node(
         retry_backoff: std::time::Duration::from_millis(200),
         expiry_interval: std::time::Duration::from_millis(200),
         agents,
+        faults,
+        // The SPEC's 0 s, 5 s, 30 s are 0 in tests.
+        transport_retry_delays: [std::time::Duration::ZERO; 3],
         ..Tuning::default()
     };
     let app = tokio::time::timeout(
