@@ -310,9 +310,7 @@ impl Pipeline {
                 .push(("re-encrypted".to_string(), String::new()));
         }
         let outcome = protection::outcome(self, &message, flight).await?;
-        self.store.complete_pipeline(&job.id, &outcome).await?;
-        self.wake_outbound.notify_waiters();
-        Ok(())
+        self.finish(job, &outcome).await
     }
 
     /// Mail already in the protected format is never protected twice: ours
@@ -397,13 +395,12 @@ impl Pipeline {
             );
             j.payload = self.keys.keyring.seal(j.id.as_bytes(), &report);
         }
-        outcome.events.extend(
-            flight
-                .notes
-                .iter()
-                .map(|(k, d)| (k.clone(), None, d.clone())),
-        );
-        self.store.complete_pipeline(&job.id, &outcome).await?;
+        self.finish(job, &outcome).await
+    }
+
+    /// Stores the outcome (copies, jobs, events) and wakes the senders.
+    async fn finish(&self, job: &JobRow, outcome: &PipelineOutcome) -> Result<(), PipelineError> {
+        self.store.complete_pipeline(&job.id, outcome).await?;
         self.wake_outbound.notify_waiters();
         Ok(())
     }
@@ -417,17 +414,8 @@ impl Pipeline {
         event: &str,
         reason: String,
     ) -> Result<(), PipelineError> {
-        let mut outcome = self.rejection(message, flight, event, reason);
-        outcome.events.splice(
-            0..0,
-            flight
-                .notes
-                .iter()
-                .map(|(k, d)| (k.clone(), None, d.clone())),
-        );
-        self.store.complete_pipeline(&job.id, &outcome).await?;
-        self.wake_outbound.notify_waiters();
-        Ok(())
+        let outcome = self.rejection(message, flight, event, reason);
+        self.finish(job, &outcome).await
     }
 
     fn rejection(
@@ -475,7 +463,13 @@ impl Pipeline {
             state: "rejected".into(),
             recipients: Vec::new(),
             jobs,
-            events: vec![(event.to_string(), None, reason)],
+            // What happened first (decryption tries, ...), then why.
+            events: flight
+                .notes
+                .iter()
+                .map(|(k, d)| (k.clone(), None, d.clone()))
+                .chain([(event.to_string(), None, reason)])
+                .collect(),
         }
     }
 
