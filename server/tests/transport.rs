@@ -395,3 +395,75 @@ async fn a_re_encryption_failure_is_reported_without_plaintext(backend: Backend)
     assert_eq!(catcher.caught().len(), 1, "nothing was delivered");
 }
 both!(a_re_encryption_failure_is_reported_without_plaintext);
+
+/// Wraps each message into a new one (`message/rfc822` inside), as some
+/// archiving agents do.
+struct WrappingAgent;
+
+#[async_trait::async_trait]
+impl Stage for WrappingAgent {
+    fn name(&self) -> &str {
+        "wrapping agent"
+    }
+
+    async fn process(&self, message: &mut InFlight) -> Result<(), StageError> {
+        let mut wrapper = b"From: archive@corp.example\r\nTo: carol@corp.example\r\nSubject: Archived\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"wrap\"\r\n\r\n--wrap\r\nContent-Type: text/plain\r\n\r\nThe original is attached.\r\n--wrap\r\nContent-Type: message/rfc822\r\n\r\n".to_vec();
+        wrapper.extend_from_slice(&message.raw);
+        wrapper.extend_from_slice(b"\r\n--wrap--\r\n");
+        message.raw = wrapper;
+        Ok(())
+    }
+}
+
+/// No bypass: when an agent wraps the message, the whole new message is
+/// protected, the original inside it included.
+async fn a_wrapped_message_is_protected_whole(backend: Backend) {
+    let catcher = Catcher::start().await;
+    let db = TestDatabase::new(backend).await;
+    let relay = catcher.url();
+    let app = TestApp::spawn_with_agents(
+        db,
+        &[
+            ("relay_url", relay.as_str()),
+            ("internal_domains", "corp.example"),
+        ],
+        Agents(vec![Arc::new(WrappingAgent)]),
+        Faults::default(),
+    )
+    .await;
+    let canary = format!("canary{}", uuid::Uuid::new_v4().simple());
+    let protected = protect(&app, &original(&canary));
+    let before = unprotect(&app, &protected, true);
+    smtp_send(
+        &app,
+        "alice@corp.example",
+        &["carol@corp.example"],
+        &protected,
+    )
+    .await;
+    let copy = catcher.wait_for(1).await.remove(0);
+    assert!(
+        !copy.data.contains(&canary),
+        "only the protected format leaves"
+    );
+    assert!(copy.data.contains("X-Sealpost-Protected: v1;"));
+    let inside = unprotect(&app, copy.data.as_bytes(), false);
+    assert!(
+        inside.contains("Subject: Archived") && inside.contains("message/rfc822"),
+        "{inside}"
+    );
+    assert!(
+        inside.contains(&canary),
+        "the original is inside the wrapper"
+    );
+    let after = unprotect(&app, copy.data.as_bytes(), true);
+    for field in ["MessageId", "Template", "ExpiresAt"] {
+        let line = |text: &str| {
+            text.lines()
+                .find(|l| l.starts_with(field))
+                .map(str::to_string)
+        };
+        assert_eq!(line(&before), line(&after), "{field} stays the original's");
+    }
+}
+both!(a_wrapped_message_is_protected_whole);
