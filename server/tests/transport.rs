@@ -467,3 +467,96 @@ async fn a_wrapped_message_is_protected_whole(backend: Backend) {
     }
 }
 both!(a_wrapped_message_is_protected_whole);
+
+/// Two sites of one organization (the second imported the first's keys),
+/// the first relaying to the second: the second sees the first's marker and
+/// does not decrypt again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_next_site_of_the_organization_does_not_decrypt_again() {
+    let catcher = Catcher::start().await;
+    // The second site, with the first's keys imported before it starts.
+    let first_db = TestDatabase::new(Backend::Sqlite).await;
+    let second_db = TestDatabase::new(Backend::Sqlite).await;
+    let passphrase = "a long export passphrase\n";
+    let out = run_cli(
+        &first_db,
+        &["keys", "export", "--passphrase-stdin"],
+        Some(passphrase),
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let file = second_db.dir.path().join("keys.json");
+    std::fs::write(&file, &out.stdout).unwrap();
+    let out = run_cli(
+        &second_db,
+        &[
+            "keys",
+            "import",
+            "--file",
+            file.to_str().unwrap(),
+            "--passphrase-stdin",
+        ],
+        Some(passphrase),
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let second_agent = Arc::new(TestAgent::default());
+    let relay = catcher.url();
+    let second = TestApp::spawn_with_agents(
+        second_db,
+        &[
+            ("relay_url", relay.as_str()),
+            ("internal_domains", "corp.example"),
+        ],
+        Agents(vec![second_agent.clone()]),
+        Faults::default(),
+    )
+    .await;
+    let first_agent = Arc::new(TestAgent::default());
+    let onward = format!("smtp://{}", second.smtp_addr);
+    let first = TestApp::spawn_with_agents(
+        first_db,
+        &[
+            ("relay_url", onward.as_str()),
+            ("internal_domains", "corp.example"),
+        ],
+        Agents(vec![first_agent.clone()]),
+        Faults::default(),
+    )
+    .await;
+
+    let canary = format!("canary{}", uuid::Uuid::new_v4().simple());
+    let protected = protect(&first, &original(&canary));
+    smtp_send(
+        &first,
+        "alice@corp.example",
+        &["carol@corp.example"],
+        &protected,
+    )
+    .await;
+    let copy = catcher.wait_for(1).await.remove(0);
+    assert!(
+        first_agent
+            .seen
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|m| m.contains(&canary)),
+        "the first site inspected it"
+    );
+    assert!(
+        second_agent.seen.lock().unwrap().is_empty(),
+        "the second site did not decrypt it"
+    );
+    assert_eq!(
+        second
+            .store
+            .events_of_kind("decryption skipped: already inspected")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let inside = unprotect(&second, copy.data.as_bytes(), false);
+    assert_eq!(inside.matches(LINE).count(), 1, "inspected once: {inside}");
+}
