@@ -560,3 +560,206 @@ async fn the_next_site_of_the_organization_does_not_decrypt_again() {
     let inside = unprotect(&second, copy.data.as_bytes(), false);
     assert_eq!(inside.matches(LINE).count(), 1, "inspected once: {inside}");
 }
+
+/// Everything the test binary logs, at TRACE level.
+fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
+    static LOGS: std::sync::OnceLock<Arc<Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let sink = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || Writer(sink.clone()))
+            .finish();
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        logs
+    })
+    .clone()
+}
+
+struct Writer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Writer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Files under `dir` (changed since `since`, when given) holding `needle`.
+fn files_holding(
+    dir: &std::path::Path,
+    needle: &[u8],
+    since: Option<std::time::SystemTime>,
+) -> Vec<String> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(meta) = entry.metadata() else { continue };
+        if meta.is_dir() {
+            found.extend(files_holding(&path, needle, since));
+        } else if meta.len() < 64 << 20
+            && since.is_none_or(|t| meta.modified().is_ok_and(|m| m >= t))
+            && std::fs::read(&path)
+                .is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+        {
+            found.push(path.display().to_string());
+        }
+    }
+    found
+}
+
+/// After a permanent re-encryption failure, the plaintext the agent saw is
+/// nowhere: not in what left, not in the database (file, WAL or dump), the
+/// data directory, the logs at TRACE level, or a temporary file.
+async fn the_plaintext_is_found_nowhere_after_a_re_encryption_failure(backend: Backend) {
+    let logs = captured_logs();
+    let started = std::time::SystemTime::now();
+    let catcher = Catcher::start().await;
+    let (app, agent, faults) = gateway_with_faults(backend, &catcher).await;
+    faults.fail_reencryption(0, true);
+    let canary = format!("canary{}", uuid::Uuid::new_v4().simple());
+    smtp_send(
+        &app,
+        "alice@corp.example",
+        &["carol@corp.example"],
+        &protect(&app, &original(&canary)),
+    )
+    .await;
+    catcher.wait_for(1).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(
+        agent
+            .seen
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|m| m.contains(&canary)),
+        "the agent saw the plaintext"
+    );
+
+    let needle = canary.as_bytes();
+    assert!(
+        catcher.caught().iter().all(|m| !m.data.contains(&canary)),
+        "what left"
+    );
+    assert_eq!(
+        files_holding(app.db.dir.path(), needle, None),
+        Vec::<String>::new(),
+        "the data directory (SQLite file and WAL)"
+    );
+    if backend == Backend::Postgres {
+        let dump = std::process::Command::new("pg_dump")
+            .arg(&app.db.url)
+            .output()
+            .expect("pg_dump runs");
+        assert!(
+            dump.status.success(),
+            "{}",
+            String::from_utf8_lossy(&dump.stderr)
+        );
+        assert!(
+            !dump.stdout.windows(needle.len()).any(|w| w == needle),
+            "a pg_dump of the database"
+        );
+    }
+    let logged = logs.lock().unwrap().clone();
+    assert!(!logged.is_empty(), "TRACE logs were captured");
+    assert!(
+        !logged.windows(needle.len()).any(|w| w == needle),
+        "the logs at TRACE level"
+    );
+    assert_eq!(
+        files_holding(&std::env::temp_dir(), needle, Some(started)),
+        Vec::<String>::new(),
+        "temporary files"
+    );
+}
+both!(the_plaintext_is_found_nowhere_after_a_re_encryption_failure);
+
+/// Re-encryption, like decryption: two transient failures are retried and
+/// the message is delivered; a third refuses it, whatever the setting.
+async fn re_encryption_is_tried_three_times(backend: Backend) {
+    let catcher = Catcher::start().await;
+    let (app, _agent, faults) = gateway_with_faults(backend, &catcher).await;
+    faults.fail_reencryption(2, false);
+    smtp_send(
+        &app,
+        "alice@corp.example",
+        &["carol@corp.example"],
+        &protect(&app, &original("a")),
+    )
+    .await;
+    let copy = catcher.wait_for(1).await.remove(0);
+    assert_eq!(copy.to, ["carol@corp.example"]);
+    assert!(unprotect(&app, copy.data.as_bytes(), false).ends_with(LINE));
+    assert_eq!(
+        app.store
+            .events_of_kind("re-encryption failed (transient), try 2")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    faults.fail_reencryption(3, false);
+    smtp_send(
+        &app,
+        "alice@corp.example",
+        &["carol@corp.example"],
+        &protect(&app, &original("b")),
+    )
+    .await;
+    let report = catcher.wait_for(2).await.remove(1);
+    assert_eq!(report.to, ["alice@corp.example"]);
+    assert!(
+        report.data.contains("re-encryption failed three times"),
+        "{}",
+        report.data
+    );
+}
+both!(re_encryption_is_tried_three_times);
+
+/// A marker copied from another message does not verify: the message is
+/// decrypted and inspected.
+async fn a_copied_marker_is_ignored(backend: Backend) {
+    let catcher = Catcher::start().await;
+    let (app, agent) = gateway(backend, &catcher).await;
+    smtp_send(
+        &app,
+        "alice@corp.example",
+        &["carol@corp.example"],
+        &protect(&app, &original("one")),
+    )
+    .await;
+    let marked = catcher.wait_for(1).await.remove(0);
+    let marker = marked
+        .data
+        .lines()
+        .find(|l| l.starts_with("X-Sealpost-Inspected:"))
+        .expect("the copy is marked")
+        .to_string();
+    let other = String::from_utf8(protect(&app, &original("two"))).unwrap();
+    let with_copied = format!("{marker}\r\n{other}");
+    let seen = agent.seen.lock().unwrap().len();
+    smtp_send(
+        &app,
+        "alice@corp.example",
+        &["carol@corp.example"],
+        with_copied.as_bytes(),
+    )
+    .await;
+    catcher.wait_for(2).await;
+    assert_eq!(
+        agent.seen.lock().unwrap().len(),
+        seen + 1,
+        "decrypted and inspected"
+    );
+}
+both!(a_copied_marker_is_ignored);
