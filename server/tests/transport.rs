@@ -84,6 +84,11 @@ fn unprotect(app: &TestApp, raw: &[u8], info: bool) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// Alice sends `raw` to Carol through the gateway.
+async fn to_carol(app: &TestApp, raw: &[u8]) {
+    smtp_send(app, "alice@corp.example", &["carol@corp.example"], raw).await;
+}
+
 fn envelope_part(mail: &str) -> String {
     let at = mail.find("filename=\"message.sealpost\"").unwrap();
     mail[at..].split("--sealpost-").next().unwrap().to_string()
@@ -100,13 +105,7 @@ async fn with_optional_the_agent_reads_and_the_copy_is_re_encrypted(backend: Bac
     let canary = format!("canary{}", uuid::Uuid::new_v4().simple());
     let protected = protect(&app, &original(&canary));
     let before = unprotect(&app, &protected, true);
-    smtp_send(
-        &app,
-        "alice@corp.example",
-        &["carol@corp.example"],
-        &protected,
-    )
-    .await;
+    to_carol(&app, &protected).await;
     let copy = catcher.wait_for(1).await.remove(0);
 
     assert!(
@@ -157,13 +156,7 @@ async fn with_optional_the_agent_reads_and_the_copy_is_re_encrypted(backend: Bac
     // A later hop of the organization recognises the marker and does not
     // decrypt again; a forged marker is ignored.
     let seen = agent.seen.lock().unwrap().len();
-    smtp_send(
-        &app,
-        "alice@corp.example",
-        &["carol@corp.example"],
-        copy.data.as_bytes(),
-    )
-    .await;
+    to_carol(&app, copy.data.as_bytes()).await;
     let again = catcher.wait_for(2).await.remove(1);
     assert_eq!(
         agent.seen.lock().unwrap().len(),
@@ -184,13 +177,7 @@ async fn with_optional_the_agent_reads_and_the_copy_is_re_encrypted(backend: Bac
         1
     );
     let forged = copy.data.replacen("mac=", "mac=AAAA", 1);
-    smtp_send(
-        &app,
-        "alice@corp.example",
-        &["carol@corp.example"],
-        forged.as_bytes(),
-    )
-    .await;
+    to_carol(&app, forged.as_bytes()).await;
     catcher.wait_for(3).await;
     assert_eq!(
         agent.seen.lock().unwrap().len(),
@@ -210,13 +197,7 @@ async fn with_disabled_the_agent_sees_nothing_and_the_envelope_is_untouched(back
     assert!(out.status.success(), "{}", stderr(&out));
     let canary = format!("canary{}", uuid::Uuid::new_v4().simple());
     let protected = protect(&app, &original(&canary));
-    smtp_send(
-        &app,
-        "alice@corp.example",
-        &["carol@corp.example"],
-        &protected,
-    )
-    .await;
+    to_carol(&app, &protected).await;
     let copy = catcher.wait_for(1).await.remove(0);
     assert!(
         agent
@@ -257,13 +238,7 @@ async fn mandatory_retries_then_refuses(backend: Backend) {
 
     faults.fail_decryption(2, false);
     let canary = format!("canary{}", uuid::Uuid::new_v4().simple());
-    smtp_send(
-        &app,
-        "alice@corp.example",
-        &["carol@corp.example"],
-        &protect(&app, &original(&canary)),
-    )
-    .await;
+    to_carol(&app, &protect(&app, &original(&canary))).await;
     let copy = catcher.wait_for(1).await.remove(0);
     assert_eq!(copy.to, ["carol@corp.example"]);
     assert!(
@@ -283,13 +258,7 @@ async fn mandatory_retries_then_refuses(backend: Backend) {
     let canary = format!("canary{}", uuid::Uuid::new_v4().simple());
     let protected = protect(&app, &original(&canary));
     let seen = agent.seen.lock().unwrap().len();
-    smtp_send(
-        &app,
-        "alice@corp.example",
-        &["carol@corp.example"],
-        &protected,
-    )
-    .await;
+    to_carol(&app, &protected).await;
     let report = catcher.wait_for(2).await.remove(1);
     assert_eq!(report.to, ["alice@corp.example"]);
     assert!(
@@ -312,13 +281,7 @@ async fn mandatory_retries_then_refuses(backend: Backend) {
 
     // Permanent: refused at once; with optional, delivered uninspected.
     faults.fail_decryption(0, true);
-    smtp_send(
-        &app,
-        "alice@corp.example",
-        &["carol@corp.example"],
-        &protect(&app, &original("x")),
-    )
-    .await;
+    to_carol(&app, &protect(&app, &original("x"))).await;
     let report = catcher.wait_for(3).await.remove(2);
     assert_eq!(report.to, ["alice@corp.example"]);
     let out = app.cli(
@@ -327,13 +290,7 @@ async fn mandatory_retries_then_refuses(backend: Backend) {
     );
     assert!(out.status.success());
     let protected = protect(&app, &original("y"));
-    smtp_send(
-        &app,
-        "alice@corp.example",
-        &["carol@corp.example"],
-        &protected,
-    )
-    .await;
+    to_carol(&app, &protected).await;
     let delivered = catcher.wait_for(4).await.remove(3);
     assert_eq!(delivered.to, ["carol@corp.example"]);
     assert_eq!(
@@ -360,13 +317,7 @@ async fn a_re_encryption_failure_is_reported_without_plaintext(backend: Backend)
     let (app, agent, faults) = gateway_with_faults(backend, &catcher).await;
     faults.fail_reencryption(0, true);
     let canary = format!("canary{}", uuid::Uuid::new_v4().simple());
-    smtp_send(
-        &app,
-        "alice@corp.example",
-        &["carol@corp.example"],
-        &protect(&app, &original(&canary)),
-    )
-    .await;
+    to_carol(&app, &protect(&app, &original(&canary))).await;
     let report = catcher.wait_for(1).await.remove(0);
     assert!(
         agent
@@ -434,13 +385,7 @@ async fn a_wrapped_message_is_protected_whole(backend: Backend) {
     let canary = format!("canary{}", uuid::Uuid::new_v4().simple());
     let protected = protect(&app, &original(&canary));
     let before = unprotect(&app, &protected, true);
-    smtp_send(
-        &app,
-        "alice@corp.example",
-        &["carol@corp.example"],
-        &protected,
-    )
-    .await;
+    to_carol(&app, &protected).await;
     let copy = catcher.wait_for(1).await.remove(0);
     assert!(
         !copy.data.contains(&canary),
@@ -527,13 +472,7 @@ async fn the_next_site_of_the_organization_does_not_decrypt_again() {
 
     let canary = format!("canary{}", uuid::Uuid::new_v4().simple());
     let protected = protect(&first, &original(&canary));
-    smtp_send(
-        &first,
-        "alice@corp.example",
-        &["carol@corp.example"],
-        &protected,
-    )
-    .await;
+    to_carol(&first, &protected).await;
     let copy = catcher.wait_for(1).await.remove(0);
     assert!(
         first_agent
@@ -625,13 +564,7 @@ async fn the_plaintext_is_found_nowhere_after_a_re_encryption_failure(backend: B
     let (app, agent, faults) = gateway_with_faults(backend, &catcher).await;
     faults.fail_reencryption(0, true);
     let canary = format!("canary{}", uuid::Uuid::new_v4().simple());
-    smtp_send(
-        &app,
-        "alice@corp.example",
-        &["carol@corp.example"],
-        &protect(&app, &original(&canary)),
-    )
-    .await;
+    to_carol(&app, &protect(&app, &original(&canary))).await;
     catcher.wait_for(1).await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert!(
@@ -689,13 +622,7 @@ async fn re_encryption_is_tried_three_times(backend: Backend) {
     let catcher = Catcher::start().await;
     let (app, _agent, faults) = gateway_with_faults(backend, &catcher).await;
     faults.fail_reencryption(2, false);
-    smtp_send(
-        &app,
-        "alice@corp.example",
-        &["carol@corp.example"],
-        &protect(&app, &original("a")),
-    )
-    .await;
+    to_carol(&app, &protect(&app, &original("a"))).await;
     let copy = catcher.wait_for(1).await.remove(0);
     assert_eq!(copy.to, ["carol@corp.example"]);
     assert!(unprotect(&app, copy.data.as_bytes(), false).ends_with(LINE));
@@ -709,13 +636,7 @@ async fn re_encryption_is_tried_three_times(backend: Backend) {
     );
 
     faults.fail_reencryption(3, false);
-    smtp_send(
-        &app,
-        "alice@corp.example",
-        &["carol@corp.example"],
-        &protect(&app, &original("b")),
-    )
-    .await;
+    to_carol(&app, &protect(&app, &original("b"))).await;
     let report = catcher.wait_for(2).await.remove(1);
     assert_eq!(report.to, ["alice@corp.example"]);
     assert!(
@@ -731,13 +652,7 @@ both!(re_encryption_is_tried_three_times);
 async fn a_copied_marker_is_ignored(backend: Backend) {
     let catcher = Catcher::start().await;
     let (app, agent) = gateway(backend, &catcher).await;
-    smtp_send(
-        &app,
-        "alice@corp.example",
-        &["carol@corp.example"],
-        &protect(&app, &original("one")),
-    )
-    .await;
+    to_carol(&app, &protect(&app, &original("one"))).await;
     let marked = catcher.wait_for(1).await.remove(0);
     let marker = marked
         .data
@@ -748,13 +663,7 @@ async fn a_copied_marker_is_ignored(backend: Backend) {
     let other = String::from_utf8(protect(&app, &original("two"))).unwrap();
     let with_copied = format!("{marker}\r\n{other}");
     let seen = agent.seen.lock().unwrap().len();
-    smtp_send(
-        &app,
-        "alice@corp.example",
-        &["carol@corp.example"],
-        with_copied.as_bytes(),
-    )
-    .await;
+    to_carol(&app, with_copied.as_bytes()).await;
     catcher.wait_for(2).await;
     assert_eq!(
         agent.seen.lock().unwrap().len(),
