@@ -59,6 +59,9 @@ enum Command {
         #[arg(long)]
         info: bool,
     },
+    /// The mail pipeline's stages, in the order they run
+    #[command(subcommand)]
+    Agent(AgentCommand),
     /// The organization's protection settings (transport decryption, ...)
     #[command(subcommand)]
     IrmConfig(IrmConfigCommand),
@@ -304,6 +307,12 @@ enum TokenCommand {
 }
 
 #[derive(Subcommand, Debug)]
+enum AgentCommand {
+    /// List the stages in order, with what each does
+    List,
+}
+
+#[derive(Subcommand, Debug)]
 enum IrmConfigCommand {
     /// Show the settings
     Show,
@@ -435,6 +444,24 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Unprotect { info } => {
             unprotect(load_settings(cli.config.as_ref(), &BTreeMap::new())?, info).await
+        }
+        Command::Agent(AgentCommand::List) => {
+            let settings = load_settings(cli.config.as_ref(), &BTreeMap::new())?;
+            let (store, _) = startup::open(&settings).await?;
+            let config = crate::irm_config::IrmConfig::load(&store).await?;
+            let blocks: Vec<String> = crate::pipeline::stage_list(config.transport_decryption)
+                .iter()
+                .enumerate()
+                .map(|(i, (name, what))| {
+                    format_list(&[
+                        ("Order", (i + 1).to_string()),
+                        ("Name", name.to_string()),
+                        ("Does", what.to_string()),
+                    ])
+                })
+                .collect();
+            println!("{}", blocks.join("\n\n"));
+            Ok(())
         }
         Command::IrmConfig(cmd) => {
             irm_config(load_settings(cli.config.as_ref(), &BTreeMap::new())?, cmd).await

@@ -421,3 +421,20 @@ async fn irm_config_shows_and_sets_transport_decryption(backend: Backend) {
     assert!(stdout(&out).starts_with("TransportDecryption : mandatory\n"));
 }
 both!(irm_config_shows_and_sets_transport_decryption);
+
+async fn agent_list_shows_the_stages_in_order(backend: Backend) {
+    let db = TestDatabase::new(backend).await;
+    let out = run_cli(&db, &["agent", "list"], None, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let shown = stdout(&out);
+    let names: Vec<&str> = shown
+        .lines()
+        .filter_map(|l| l.strip_prefix("Name  : "))
+        .collect();
+    assert_eq!(names, ["transport decryption", "protection"], "{shown}");
+    assert!(
+        shown.contains("(optional)"),
+        "the setting is shown: {shown}"
+    );
+}
+both!(agent_list_shows_the_stages_in_order);

@@ -511,3 +511,23 @@ pub fn our_hops(raw: &[u8], keys: &KeyMaterial) -> usize {
         })
         .count()
 }
+
+/// The stages every message goes through, in order, as `sealpost agent
+/// list` shows them (the rules, custom agents and antivirus issues add
+/// theirs between decryption and protection).
+pub fn stage_list(decryption: TransportDecryption) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "transport decryption",
+            format!(
+                "opens this organization's protected mail for the agents ({})",
+                decryption.as_str()
+            ),
+        ),
+        (
+            "protection",
+            "protects what was asked for (subject tag, compose): inline copies inside, links outside"
+                .to_string(),
+        ),
+    ]
+}
