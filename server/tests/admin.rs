@@ -88,17 +88,7 @@ async fn only_administrators_reach_the_admin_pages(backend: Backend) {
         "alice long password",
     )
     .await;
-    let (_, page) = (
-        200,
-        alice
-            .get(a.app.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    );
+    let page = page_text(&alice, a.app.url("/")).await;
     let r = alice
         .post(a.app.url("/admin/users"))
         .form(&[
@@ -267,17 +257,7 @@ async fn a_changed_template_brands_the_next_notification_and_portal(backend: Bac
     smtp_send(&a.app, "alice@corp.example", &["bob@gmail.example"], b"From: alice@corp.example\r\nTo: bob@gmail.example\r\nSubject: [secure] Branded\r\n\r\nbody").await;
     let mail = a.catcher.wait_for(1).await.remove(0);
     assert!(mail.data.contains("#7a1f5c"), "the notification's color");
-    let (_, portal) = (
-        0,
-        browser()
-            .get(a.app.url(&link_of(&mail)))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    );
+    let portal = page_text(&browser(), a.app.url(&link_of(&mail))).await;
     assert!(portal.contains("background:#7a1f5c"), "{portal}");
     assert!(portal.contains("Contoso Legal"));
     assert!(portal.contains("/branding/"), "the logo: {portal}");

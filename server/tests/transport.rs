@@ -48,18 +48,19 @@ async fn gateway_with_faults(
     let agent = Arc::new(TestAgent::default());
     let faults = Faults::default();
     let db = TestDatabase::new(backend).await;
-    let relay = catcher.url();
-    let app = TestApp::spawn_with_agents(
-        db,
-        &[
-            ("relay_url", relay.as_str()),
-            ("internal_domains", "corp.example"),
-        ],
-        Agents(vec![agent.clone()]),
-        faults.clone(),
-    )
-    .await;
+    let app = site(db, &catcher.url(), agent.clone(), faults.clone()).await;
     (app, agent, faults)
+}
+
+/// A gateway of corp.example relaying to `relay`, with one agent stage.
+async fn site(db: TestDatabase, relay: &str, agent: Arc<dyn Stage>, faults: Faults) -> TestApp {
+    TestApp::spawn_with_agents(
+        db,
+        &[("relay_url", relay), ("internal_domains", "corp.example")],
+        Agents(vec![agent]),
+        faults,
+    )
+    .await
 }
 
 fn protect(app: &TestApp, raw: &[u8]) -> Vec<u8> {
@@ -371,14 +372,10 @@ impl Stage for WrappingAgent {
 async fn a_wrapped_message_is_protected_whole(backend: Backend) {
     let catcher = Catcher::start().await;
     let db = TestDatabase::new(backend).await;
-    let relay = catcher.url();
-    let app = TestApp::spawn_with_agents(
+    let app = site(
         db,
-        &[
-            ("relay_url", relay.as_str()),
-            ("internal_domains", "corp.example"),
-        ],
-        Agents(vec![Arc::new(WrappingAgent)]),
+        &catcher.url(),
+        Arc::new(WrappingAgent),
         Faults::default(),
     )
     .await;
@@ -446,29 +443,16 @@ async fn the_next_site_of_the_organization_does_not_decrypt_again() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let second_agent = Arc::new(TestAgent::default());
-    let relay = catcher.url();
-    let second = TestApp::spawn_with_agents(
+    let second = site(
         second_db,
-        &[
-            ("relay_url", relay.as_str()),
-            ("internal_domains", "corp.example"),
-        ],
-        Agents(vec![second_agent.clone()]),
+        &catcher.url(),
+        second_agent.clone(),
         Faults::default(),
     )
     .await;
     let first_agent = Arc::new(TestAgent::default());
     let onward = format!("smtp://{}", second.smtp_addr);
-    let first = TestApp::spawn_with_agents(
-        first_db,
-        &[
-            ("relay_url", onward.as_str()),
-            ("internal_domains", "corp.example"),
-        ],
-        Agents(vec![first_agent.clone()]),
-        Faults::default(),
-    )
-    .await;
+    let first = site(first_db, &onward, first_agent.clone(), Faults::default()).await;
 
     let canary = format!("canary{}", uuid::Uuid::new_v4().simple());
     let protected = protect(&first, &original(&canary));

@@ -36,12 +36,8 @@ pub async fn download(
         )
             .into_response();
     };
-    let raw = match state.store.message_content(&row.id).await {
-        Ok(Some(sealed)) => match state.keys.keyring.open(row.id.as_bytes(), &sealed) {
-            Ok(raw) => raw,
-            Err(e) => return unavailable(&e),
-        },
-        Ok(None) => return unavailable(&"no content"),
+    let raw = match crate::portal::open_message(&state.store, &state.keys.keyring, &row.id).await {
+        Ok(raw) => raw,
         Err(e) => return unavailable(&e),
     };
     let Some((name, content_type, bytes)) = crate::portal::attachment(&raw, index) else {

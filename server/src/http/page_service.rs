@@ -225,15 +225,9 @@ impl AccountService for PageService {
         else {
             return Ok(None);
         };
-        let raw = match store.message_content(&row.id).await.map_err(unavailable)? {
-            Some(sealed) => self
-                .state
-                .keys
-                .keyring
-                .open(row.id.as_bytes(), &sealed)
-                .map_err(unavailable)?,
-            None => return Err(unavailable("an inline copy without content")),
-        };
+        let raw = portal::open_message(store, &self.state.keys.keyring, &row.id)
+            .await
+            .map_err(unavailable)?;
         let message = portal::message_view(
             &raw,
             portal::ViewOf {
@@ -298,14 +292,12 @@ impl AccountService for PageService {
         let row_id = row.id.clone();
         let (item, can_remove) = self.sent_item(&user.email, row).await?;
         let store = &self.state.store;
-        let (body_html, body_text) = match store.message_content(&row_id).await {
-            Ok(Some(sealed)) => match self.state.keys.keyring.open(row_id.as_bytes(), &sealed) {
+        let (body_html, body_text) =
+            match portal::open_message(store, &self.state.keys.keyring, &row_id).await {
                 Ok(raw) => portal::body(&raw),
+                Err(portal::OpenError::NoContent) => (None, String::new()),
                 Err(e) => return Err(unavailable(e)),
-            },
-            Ok(None) => (None, String::new()),
-            Err(e) => return Err(unavailable(e)),
-        };
+            };
         let events = store
             .message_events(std::slice::from_ref(&row_id))
             .await

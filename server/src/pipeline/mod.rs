@@ -46,6 +46,8 @@ pub struct InFlight {
 pub struct ArrivedProtected {
     /// The protected message as it arrived.
     pub wrapped: Vec<u8>,
+    /// Its envelope (the `message.sealpost` part).
+    pub envelope: Vec<u8>,
     /// From its authenticated envelope.
     pub expires_at: Option<i64>,
     /// Decrypted here for the agents (transport decryption): internal
@@ -81,8 +83,6 @@ pub enum PipelineError {
     Envelope(#[from] serde_json::Error),
     #[error("stage {stage}: {error}")]
     Stage { stage: String, error: StageError },
-    #[error("the protected message cannot be opened: {0}")]
-    Protected(String),
 }
 
 pub struct Pipeline {
@@ -160,21 +160,30 @@ impl Pipeline {
                 .reject(job, &message, &flight, "mail loop", reason)
                 .await;
         }
-        self.unwrap_arrived_protected(&mut flight)?;
-        if flight.foreign_protected {
-            let config = crate::irm_config::IrmConfig::load(&self.store).await?;
-            if config.foreign_protected == crate::irm_config::ForeignProtected::Reject {
-                let reason = "the message is protected by another organization, which this organization does not accept".to_string();
-                return self
-                    .reject(
-                        job,
-                        &message,
-                        &flight,
-                        "rejected: protected by another organization",
-                        reason,
-                    )
-                    .await;
-            }
+        self.unwrap_arrived_protected(&mut flight);
+        // Only mail in the protected format depends on the settings: other
+        // mail does not read them.
+        let in_protected_format = flight.arrived_protected.is_some()
+            || flight.foreign_protected
+            || flight.undecryptable.is_some();
+        let config = if in_protected_format {
+            crate::irm_config::IrmConfig::load(&self.store).await?
+        } else {
+            Default::default()
+        };
+        if flight.foreign_protected
+            && config.foreign_protected == crate::irm_config::ForeignProtected::Reject
+        {
+            let reason = "the message is protected by another organization, which this organization does not accept".to_string();
+            return self
+                .reject(
+                    job,
+                    &message,
+                    &flight,
+                    "rejected: protected by another organization",
+                    reason,
+                )
+                .await;
         }
         if !flight.foreign_protected {
             protection::apply_sender_request(&mut flight, &self.settings.subject_tag);
@@ -182,7 +191,6 @@ impl Pipeline {
         // Transport decryption: mail protected by this organization reaches
         // the agents in plaintext unless the setting is disabled or a hop of
         // the organization already inspected it.
-        let config = crate::irm_config::IrmConfig::load(&self.store).await?;
         let decrypting = config.transport_decryption != TransportDecryption::Disabled;
         let mut agents_run = true;
         if let Some(why) = flight.undecryptable.clone() {
@@ -196,16 +204,12 @@ impl Pipeline {
             flight.pass_as_is = true;
             flight.notes.push(("delivered uninspected".into(), reason));
         } else if let Some(arrived) = flight.arrived_protected.as_ref() {
-            let already = crate::protected::envelope_of(&arrived.wrapped)
-                .ok()
-                .and_then(|envelope| {
-                    crate::protected::verified_marker(
-                        &self.keys.derived(crate::keys::labels::INSPECTION_MARKER),
-                        &arrived.wrapped,
-                        &envelope,
-                        &message.message_id,
-                    )
-                });
+            let already = crate::protected::verified_marker(
+                &self.keys.derived(crate::keys::labels::INSPECTION_MARKER),
+                &arrived.wrapped,
+                &arrived.envelope,
+                &message.message_id,
+            );
             if !decrypting {
                 agents_run = false;
                 flight.notes.push((
@@ -317,9 +321,9 @@ impl Pipeline {
     /// keeps its envelope's rights, template and expiry, and the message
     /// inside is what link-based recipients read; another organization's is
     /// passed on untouched.
-    fn unwrap_arrived_protected(&self, flight: &mut InFlight) -> Result<(), PipelineError> {
+    fn unwrap_arrived_protected(&self, flight: &mut InFlight) {
         let Ok(envelope) = crate::protected::envelope_of(&flight.raw) else {
-            return Ok(());
+            return;
         };
         match crate::protected::open(|org| self.keys.is_ours(org), &self.keys.keyring, &envelope) {
             Ok(opened) => {
@@ -328,21 +332,17 @@ impl Pipeline {
                 let wrapped = std::mem::replace(&mut flight.raw, opened.original);
                 flight.arrived_protected = Some(ArrivedProtected {
                     wrapped,
+                    envelope,
                     expires_at: opened.header.expires_at,
                     inspected: false,
                 });
-                Ok(())
             }
             Err(crate::protected::FormatError::ForeignOrganization) => {
                 flight.foreign_protected = true;
-                Ok(())
             }
             // A changed or malformed envelope of ours, or an unknown key:
             // permanent at once (SPEC).
-            Err(e) => {
-                flight.undecryptable = Some(e.to_string());
-                Ok(())
-            }
+            Err(e) => flight.undecryptable = Some(e.to_string()),
         }
     }
 

@@ -66,17 +66,27 @@ pub enum OpenError {
     NoContent,
 }
 
-/// The message as sent, decrypted. Call only after the request's checks.
+/// A stored message, decrypted (its row id is the associated data). Call
+/// only after the request's checks of who may read it.
+pub async fn open_message(
+    store: &Store,
+    keyring: &crate::crypto::Keyring,
+    message_row: &str,
+) -> Result<Vec<u8>, OpenError> {
+    let sealed = store
+        .message_content(message_row)
+        .await?
+        .ok_or(OpenError::NoContent)?;
+    Ok(keyring.open(message_row.as_bytes(), &sealed)?)
+}
+
+/// The message a link opens, decrypted. Call only after the request's checks.
 pub async fn content(
     store: &Store,
     keyring: &crate::crypto::Keyring,
     row: &PortalRow,
 ) -> Result<Vec<u8>, OpenError> {
-    let sealed = store
-        .message_content(&row.message_row)
-        .await?
-        .ok_or(OpenError::NoContent)?;
-    Ok(keyring.open(row.message_row.as_bytes(), &sealed)?)
+    open_message(store, keyring, &row.message_row).await
 }
 
 /// The message page's view of a copy, from the cache when it was made
