@@ -15,6 +15,7 @@ pub mod pipeline;
 pub mod portal;
 pub mod protected;
 pub mod revocation;
+pub mod rules;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

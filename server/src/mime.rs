@@ -137,6 +137,28 @@ pub fn strip_tag(subject: &str, tag: &str) -> Option<String> {
     Some(stripped.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
+/// The sender (From) and recipients (To, Cc, Bcc) a message's headers
+/// name, in lower case: the envelope of a message read from a file.
+pub fn header_envelope(message: &mail_parser::Message) -> (String, Vec<String>) {
+    let addresses = |list: Option<&mail_parser::Address>| -> Vec<String> {
+        list.map(|l| {
+            l.iter()
+                .filter_map(|a| a.address())
+                .map(str::to_lowercase)
+                .collect()
+        })
+        .unwrap_or_default()
+    };
+    let sender = addresses(message.from())
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    let mut recipients = addresses(message.to());
+    recipients.extend(addresses(message.cc()));
+    recipients.extend(addresses(message.bcc()));
+    (sender, recipients)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -56,8 +56,7 @@ pub struct Tuning {
     /// How often expired messages are marked (pages check expiry on every
     /// request anyway).
     pub expiry_interval: std::time::Duration,
-    /// Agent stages after transport decryption (tests plug one in here; the
-    /// rules, custom agents and antivirus issues add the real ones).
+    /// Agent stages after the transport rules (tests plug one in here).
     pub agents: Agents,
     /// Test-only fault injection for transport decryption.
     pub faults: crate::pipeline::faults::Faults,
@@ -179,7 +178,14 @@ impl Application {
             keys: keys.clone(),
             settings: settings.clone(),
             hostname: hostname.clone(),
-            stages: tuning.agents.0.clone(),
+            // The rules first, so every later agent sees what they changed.
+            stages: std::iter::once(Arc::new(crate::rules::RulesStage::new(
+                store.clone(),
+                settings.internal_domains.clone(),
+            )) as Arc<dyn crate::pipeline::Stage>)
+            .chain(tuning.agents.0.iter().cloned())
+            .collect(),
+            retry_backoff: tuning.retry_backoff,
             faults: tuning.faults.clone(),
             transport_retry_delays: tuning.transport_retry_delays,
             wake: wake_pipeline,

@@ -431,7 +431,11 @@ async fn agent_list_shows_the_stages_in_order(backend: Backend) {
         .lines()
         .filter_map(|l| l.strip_prefix("Name  : "))
         .collect();
-    assert_eq!(names, ["transport decryption", "protection"], "{shown}");
+    assert_eq!(
+        names,
+        ["transport decryption", "transport rules", "protection"],
+        "{shown}"
+    );
     assert!(
         shown.contains("(optional)"),
         "the setting is shown: {shown}"

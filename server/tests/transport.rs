@@ -142,10 +142,14 @@ async fn with_optional_the_agent_reads_and_the_copy_is_re_encrypted(backend: Bac
         !after.contains("Inspected : False") && after.contains("Inspected : 20"),
         "{after}"
     );
-    let events: Vec<String> = ["decrypted", "inspected by test agent", "re-encrypted"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let events: Vec<String> = [
+        "decrypted",
+        "inspected by transport rules, test agent",
+        "re-encrypted",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     for kind in &events {
         assert_eq!(
             app.store.events_of_kind(kind).await.unwrap().len(),
@@ -419,29 +423,7 @@ async fn the_next_site_of_the_organization_does_not_decrypt_again() {
     // The second site, with the first's keys imported before it starts.
     let first_db = TestDatabase::new(Backend::Sqlite).await;
     let second_db = TestDatabase::new(Backend::Sqlite).await;
-    let passphrase = "a long export passphrase\n";
-    let out = run_cli(
-        &first_db,
-        &["keys", "export", "--passphrase-stdin"],
-        Some(passphrase),
-        &[],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    let file = second_db.dir.path().join("keys.json");
-    std::fs::write(&file, &out.stdout).unwrap();
-    let out = run_cli(
-        &second_db,
-        &[
-            "keys",
-            "import",
-            "--file",
-            file.to_str().unwrap(),
-            "--passphrase-stdin",
-        ],
-        Some(passphrase),
-        &[],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
+    share_keys(&first_db, &second_db);
     let second_agent = Arc::new(TestAgent::default());
     let second = site(
         second_db,

@@ -1,10 +1,11 @@
-//! Fault injection for transport decryption and re-encryption, for tests
-//! only: in release builds `Faults` holds nothing and injects nothing.
+//! Fault injection for transport decryption and re-encryption, and a worker
+//! that dies in the middle of a job, for tests only: in release builds
+//! `Faults` holds nothing and injects nothing.
 
 #[cfg(debug_assertions)]
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 #[cfg(debug_assertions)]
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// What an injected fault is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +27,10 @@ struct Plans {
     decrypt_permanent: AtomicBool,
     reencrypt_transient: AtomicUsize,
     reencrypt_permanent: AtomicBool,
+    /// The worker dies right after this stage (once).
+    die_after: Mutex<Option<String>>,
+    /// A shorter job lease, so a dead worker's job comes back quickly.
+    lease_ms: AtomicI64,
 }
 
 impl Faults {
@@ -48,6 +53,39 @@ impl Faults {
         self.inner
             .reencrypt_permanent
             .store(permanent, Ordering::SeqCst);
+    }
+
+    /// The next job's worker dies right after `stage`, holding the lease;
+    /// leases last `lease` from now on, so another worker takes it soon.
+    #[cfg(debug_assertions)]
+    pub fn die_after_stage(&self, stage: &str, lease: std::time::Duration) {
+        self.inner
+            .lease_ms
+            .store(lease.as_millis() as i64, Ordering::SeqCst);
+        *self.inner.die_after.lock().unwrap() = Some(stage.to_string());
+    }
+
+    pub fn dies_after(&self, _stage: &str) -> bool {
+        #[cfg(debug_assertions)]
+        {
+            let mut plan = self.inner.die_after.lock().unwrap();
+            if plan.as_deref() == Some(_stage) {
+                *plan = None;
+                return true;
+            }
+        }
+        false
+    }
+
+    pub fn lease_ms(&self) -> Option<i64> {
+        #[cfg(debug_assertions)]
+        {
+            let ms = self.inner.lease_ms.load(Ordering::SeqCst);
+            if ms > 0 {
+                return Some(ms);
+            }
+        }
+        None
     }
 
     pub fn decryption(&self) -> Option<Fault> {

@@ -57,10 +57,15 @@ pub struct ArrivedProtected {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StageError {
+    /// Try the message again later (the queue's backoff, up to its lifetime).
     #[error("transient: {0}")]
     Transient(String),
     #[error("{0}")]
     Permanent(String),
+    /// Policy refuses the message: nobody gets it, an internal sender gets
+    /// a report with `reason` (a fixed text, never message content).
+    #[error("{event}: {reason}")]
+    Reject { event: String, reason: String },
 }
 
 /// One stage of the pipeline. Stages plug in here without touching intake
@@ -83,6 +88,9 @@ pub enum PipelineError {
     Envelope(#[from] serde_json::Error),
     #[error("stage {stage}: {error}")]
     Stage { stage: String, error: StageError },
+    /// Test-only: the worker dies here, holding the job's lease.
+    #[error("the worker stopped")]
+    Abandoned,
 }
 
 pub struct Pipeline {
@@ -95,22 +103,46 @@ pub struct Pipeline {
     pub settings: Arc<Settings>,
     pub hostname: String,
     pub stages: Vec<Arc<dyn Stage>>,
+    /// First delay before a message whose stage failed transiently is
+    /// tried again; doubles per try, up to the queue lifetime.
+    pub retry_backoff: Duration,
     pub wake: Arc<Notify>,
     pub wake_outbound: Arc<Notify>,
 }
 
 const LEASE_MS: i64 = 60_000;
 
+/// The longest wait between two tries of a deferred message.
+const MAX_BACKOFF: Duration = Duration::from_secs(30 * 60);
+
+/// What a report may show of a refused message: protected mail as it
+/// arrived (its clear headers), never what decryption revealed.
+fn for_report(flight: InFlight) -> InFlight {
+    match flight.arrived_protected {
+        Some(arrived) => InFlight {
+            raw: arrived.wrapped,
+            arrived_protected: None,
+            ..flight
+        },
+        None => flight,
+    }
+}
+
 impl Pipeline {
     /// Takes pipeline jobs until the process ends.
     pub async fn run_worker(self: Arc<Self>, worker: String) {
         loop {
-            match self.store.claim_job("pipeline", &worker, LEASE_MS).await {
+            let lease = self.faults.lease_ms().unwrap_or(LEASE_MS);
+            match self.store.claim_job("pipeline", &worker, lease).await {
                 Ok(Some(job)) => {
                     let id = job.id.clone();
-                    if let Err(e) = self.process(&job).await {
-                        self.failed(&job, &e).await;
-                        tracing::warn!(job = %id, error = %e, "pipeline job failed");
+                    match self.process(&job).await {
+                        Ok(()) => {}
+                        Err(PipelineError::Abandoned) => return,
+                        Err(e) => {
+                            self.failed(&job, &e).await;
+                            tracing::warn!(job = %id, error = %e, "pipeline job failed");
+                        }
                     }
                 }
                 Ok(None) => {
@@ -259,13 +291,26 @@ impl Pipeline {
             }
         }
         for stage in self.stages.iter().filter(|_| agents_run) {
-            stage
-                .process(&mut flight)
-                .await
-                .map_err(|error| PipelineError::Stage {
-                    stage: stage.name().to_string(),
-                    error,
-                })?;
+            match stage.process(&mut flight).await {
+                Ok(()) => {}
+                Err(StageError::Reject { event, reason }) => {
+                    return self
+                        .reject(job, &message, &for_report(flight), &event, reason)
+                        .await;
+                }
+                Err(StageError::Transient(why)) => {
+                    return self.defer(job, &message, flight, stage.name(), why).await;
+                }
+                Err(error) => {
+                    return Err(PipelineError::Stage {
+                        stage: stage.name().to_string(),
+                        error,
+                    });
+                }
+            }
+            if self.faults.dies_after(stage.name()) {
+                return Err(PipelineError::Abandoned);
+            }
         }
         if agents_run && !self.stages.is_empty() {
             let names: Vec<&str> = self.stages.iter().map(|s| s.name()).collect();
@@ -368,6 +413,50 @@ impl Pipeline {
             }
         }
         Err(format!("{what} failed three times (transient)"))
+    }
+
+    /// A stage cannot decide now: the message waits for the queue's
+    /// backoff, and is refused with a report once the queue lifetime is over.
+    async fn defer(
+        &self,
+        job: &JobRow,
+        message: &MessageRow,
+        flight: InFlight,
+        stage: &str,
+        why: String,
+    ) -> Result<(), PipelineError> {
+        if now_ms() >= job.give_up_at {
+            let reason = format!(
+                "the message could not be inspected ({stage}) before the queue lifetime ran out"
+            );
+            return self
+                .reject(
+                    job,
+                    message,
+                    &for_report(flight),
+                    "expired in the queue",
+                    reason,
+                )
+                .await;
+        }
+        let tries = job.attempts.clamp(1, 16) as u32;
+        let delay = self
+            .retry_backoff
+            .saturating_mul(1 << (tries - 1))
+            .min(MAX_BACKOFF);
+        let run_at = (now_ms() + delay.as_millis() as i64).min(job.give_up_at);
+        self.store
+            .retry_job(&job.id, run_at, &format!("{stage}: {why}"))
+            .await?;
+        self.store
+            .record_event(crate::store::Event {
+                kind: "deferred",
+                message_id: Some(&message.id),
+                detail: Some(&format!("{stage}: {why}")),
+                ..Default::default()
+            })
+            .await?;
+        Ok(())
     }
 
     /// As `reject`, with the message (still encrypted) in the report.
@@ -515,13 +604,22 @@ pub fn our_hops(raw: &[u8], keys: &KeyMaterial) -> usize {
 /// The stages every message goes through, in order, as `sealpost agent
 /// list` shows them (the rules, custom agents and antivirus issues add
 /// theirs between decryption and protection).
-pub fn stage_list(decryption: TransportDecryption) -> Vec<(&'static str, String)> {
+pub fn stage_list(
+    decryption: TransportDecryption,
+    enabled_rules: usize,
+) -> Vec<(&'static str, String)> {
     vec![
         (
             "transport decryption",
             format!(
                 "opens this organization's protected mail for the agents ({})",
                 decryption.as_str()
+            ),
+        ),
+        (
+            "transport rules",
+            format!(
+                "checks every message against the rules in priority order ({enabled_rules} enabled)"
             ),
         ),
         (

@@ -8,6 +8,7 @@ mod jobs;
 mod keys;
 mod messages;
 mod portal;
+mod rules;
 mod settings;
 mod status;
 mod templates;
@@ -23,6 +24,7 @@ pub use messages::{
     AcceptedMessage, MessageRow, NewJob, NewRecipient, PipelineOutcome, ProtectedRecord,
 };
 pub use portal::{NewPasscode, PasscodeRow, PortalRow};
+pub use rules::{RuleRow, RuleWrite};
 pub use status::{InboxRow, SentRow, StatusRow, TraceRow};
 pub use templates::{DEFAULT_TEMPLATE_NAME, TemplateFull, TemplateRow};
 pub use throttle::FailureCounts;

@@ -225,6 +225,11 @@ impl TestApp {
             .expect("add a test user");
     }
 
+    /// How many events of this kind the trace holds.
+    pub async fn count_events(&self, kind: &str) -> usize {
+        self.store.events_of_kind(kind).await.unwrap().len()
+    }
+
     /// The `sealpost` binary with this node's database and data directory.
     pub fn cli(&self, args: &[&str], stdin: Option<&str>) -> Output {
         run_cli(&self.db, args, stdin, &[])
@@ -467,4 +472,32 @@ pub fn link_of(mail: &catcher::Caught) -> String {
     let text = text_of(mail);
     let at = text.find("/r/").expect("a notification with a portal link");
     text[at..at + 46].to_string()
+}
+
+/// Gives `to` the keys and organization of `from` (`keys export`, then
+/// `keys import`), as a second site of the same organization.
+pub fn share_keys(from: &TestDatabase, to: &TestDatabase) {
+    let passphrase = "a long export passphrase\n";
+    let out = run_cli(
+        from,
+        &["keys", "export", "--passphrase-stdin"],
+        Some(passphrase),
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let file = to.dir.path().join("keys.json");
+    std::fs::write(&file, &out.stdout).unwrap();
+    let out = run_cli(
+        to,
+        &[
+            "keys",
+            "import",
+            "--file",
+            file.to_str().unwrap(),
+            "--passphrase-stdin",
+        ],
+        Some(passphrase),
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
 }

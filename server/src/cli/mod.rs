@@ -2,6 +2,8 @@
 //! already exists); 2 usage or configuration error. Errors are one line on
 //! stderr.
 
+mod rule;
+
 use crate::auth::password;
 use crate::config::{ConfigError, SETTINGS, Settings, env_name};
 use crate::domain::EmailAddress;
@@ -62,6 +64,9 @@ enum Command {
     /// The mail pipeline's stages, in the order they run
     #[command(subcommand)]
     Agent(AgentCommand),
+    /// Transport rules: conditions on every message, and what to do when they match
+    #[command(subcommand)]
+    Rule(Box<rule::RuleCommand>),
     /// The organization's protection settings (transport decryption, ...)
     #[command(subcommand)]
     IrmConfig(IrmConfigCommand),
@@ -449,19 +454,28 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             let settings = load_settings(cli.config.as_ref(), &BTreeMap::new())?;
             let (store, _) = startup::open(&settings).await?;
             let config = crate::irm_config::IrmConfig::load(&store).await?;
-            let blocks: Vec<String> = crate::pipeline::stage_list(config.transport_decryption)
+            let enabled = crate::rules::list(&store)
+                .await?
                 .iter()
-                .enumerate()
-                .map(|(i, (name, what))| {
-                    format_list(&[
-                        ("Order", (i + 1).to_string()),
-                        ("Name", name.to_string()),
-                        ("Does", what.to_string()),
-                    ])
-                })
-                .collect();
+                .filter(|r| r.enabled)
+                .count();
+            let blocks: Vec<String> =
+                crate::pipeline::stage_list(config.transport_decryption, enabled)
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (name, what))| {
+                        format_list(&[
+                            ("Order", (i + 1).to_string()),
+                            ("Name", name.to_string()),
+                            ("Does", what.to_string()),
+                        ])
+                    })
+                    .collect();
             println!("{}", blocks.join("\n\n"));
             Ok(())
+        }
+        Command::Rule(cmd) => {
+            rule::run(load_settings(cli.config.as_ref(), &BTreeMap::new())?, *cmd).await
         }
         Command::IrmConfig(cmd) => {
             irm_config(load_settings(cli.config.as_ref(), &BTreeMap::new())?, cmd).await
@@ -882,6 +896,11 @@ fn read_stdin() -> Result<Vec<u8>, CliError> {
     Ok(raw)
 }
 
+fn read_file(path: &std::path::Path) -> Result<Vec<u8>, CliError> {
+    std::fs::read(path)
+        .map_err(|e| CliError::Usage(format!("--file: cannot read {}: {e}", path.display())))
+}
+
 fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
@@ -911,22 +930,7 @@ async fn protect(
             "The message is already protected.".into(),
         ));
     }
-    let addresses = |list: Option<&mail_parser::Address>| -> Vec<String> {
-        list.map(|l| {
-            l.iter()
-                .filter_map(|a| a.address())
-                .map(str::to_lowercase)
-                .collect()
-        })
-        .unwrap_or_default()
-    };
-    let sender = addresses(parsed.from())
-        .into_iter()
-        .next()
-        .unwrap_or_default();
-    let mut recipients = addresses(parsed.to());
-    recipients.extend(addresses(parsed.cc()));
-    recipients.extend(addresses(parsed.bcc()));
+    let (sender, recipients) = crate::mime::header_envelope(&parsed);
     let subject = parsed.subject().unwrap_or_default().to_string();
     let (store, keys) = startup::open(&settings).await?;
     let id = crate::store::new_id();

@@ -1,0 +1,107 @@
+//! What the conditions look at, read once from the message as it reaches
+//! the rules (protected mail after decryption).
+
+use mail_parser::{MessageParser, MimeHeaders, PartType};
+
+pub struct Facts {
+    pub sender: String,
+    pub recipients: Vec<String>,
+    /// Subject, then each body part and each text attachment, as text.
+    pub texts: Vec<String>,
+    /// The same, in lower case and NFKC form, for word and pattern matches
+    /// (full-width letters and digits count as their ordinary forms).
+    pub folded: String,
+    /// (file name, content type) of each attachment.
+    pub attachments: Vec<(String, String)>,
+    pub size: usize,
+}
+
+/// Text attachments larger than this are read up to it: enough for any
+/// word a rule looks for, bounded for the worst message.
+const TEXT_ATTACHMENT_LIMIT: usize = 4 * 1024 * 1024;
+
+impl Facts {
+    pub fn read(raw: &[u8], sender: &str, recipients: &[String]) -> Facts {
+        let mut texts = Vec::new();
+        let mut attachments = Vec::new();
+        if let Some(message) = MessageParser::default().parse(raw) {
+            texts.push(message.subject().unwrap_or_default().to_string());
+            for part in &message.parts {
+                let is_attachment = part.is_message()
+                    || part.attachment_name().is_some()
+                    || part
+                        .content_disposition()
+                        .is_some_and(|d| d.is_attachment());
+                let content_type = part
+                    .content_type()
+                    .map(|t| match t.subtype() {
+                        Some(sub) => format!("{}/{}", t.ctype(), sub),
+                        None => t.ctype().to_string(),
+                    })
+                    .unwrap_or_else(|| "text/plain".to_string())
+                    .to_lowercase();
+                if is_attachment {
+                    attachments.push((
+                        part.attachment_name().unwrap_or_default().to_string(),
+                        content_type.clone(),
+                    ));
+                }
+                match &part.body {
+                    PartType::Text(text) => {
+                        if is_attachment && text.len() > TEXT_ATTACHMENT_LIMIT {
+                            let cut = text.floor_char_boundary(TEXT_ATTACHMENT_LIMIT);
+                            texts.push(text[..cut].to_string());
+                        } else {
+                            texts.push(text.to_string());
+                        }
+                    }
+                    PartType::Html(html) if !is_attachment => {
+                        texts.push(mail_parser::decoders::html::html_to_text(html));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let folded = fold(&texts.join("\n"));
+        Facts {
+            sender: sender.to_lowercase(),
+            recipients: recipients.iter().map(|r| r.to_lowercase()).collect(),
+            texts,
+            folded,
+            attachments,
+            size: raw.len(),
+        }
+    }
+}
+
+/// Lower case after NFKC: what word matches compare.
+pub fn fold(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    text.nfkc().collect::<String>().to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subject_bodies_and_attachments_are_read() {
+        let raw = "From: a@corp.example\r\nSubject: =?UTF-8?B?5qmf5a+G?= plans\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/html\r\n\r\n<p>Hello <b>World</b></p>\r\n\
+--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"Q3.pdf\"\r\n\
+Content-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--b\r\nContent-Type: text/csv\r\n\
+Content-Disposition: attachment; filename=\"list.csv\"\r\n\r\nＩＤ,name\r\n--b--\r\n".as_bytes();
+        let facts = Facts::read(raw, "A@corp.example", &["B@x.example".into()]);
+        assert_eq!(facts.sender, "a@corp.example");
+        assert!(facts.folded.contains("機密 plans"), "{}", facts.folded);
+        assert!(facts.folded.contains("hello world"));
+        assert!(facts.folded.contains("id,name"), "full-width folded");
+        assert_eq!(
+            facts.attachments,
+            vec![
+                ("Q3.pdf".to_string(), "application/pdf".to_string()),
+                ("list.csv".to_string(), "text/csv".to_string())
+            ]
+        );
+    }
+}

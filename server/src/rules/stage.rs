@@ -1,0 +1,160 @@
+//! The rules as a pipeline stage: the first agent, so it sees protected
+//! mail decrypted, and what it changes the later agents see.
+
+use super::{Facts, Rule, RuleSet};
+use crate::mime;
+use crate::pipeline::{InFlight, Rights, Stage, StageError};
+use crate::store::Store;
+use std::sync::{Arc, Mutex};
+
+pub struct RulesStage {
+    store: Store,
+    internal_domains: Vec<String>,
+    /// The rules compiled for the stored version they came from: a change
+    /// anywhere (another node, the command line) is seen by the next
+    /// message, and unchanged rules are not compiled again.
+    compiled: Mutex<Option<(String, Arc<RuleSet>)>>,
+}
+
+impl RulesStage {
+    pub fn new(store: Store, internal_domains: Vec<String>) -> RulesStage {
+        RulesStage {
+            store,
+            internal_domains,
+            compiled: Mutex::new(None),
+        }
+    }
+
+    async fn rule_set(&self) -> Result<Arc<RuleSet>, StageError> {
+        let rows = self
+            .store
+            .rules()
+            .await
+            .map_err(|e| StageError::Transient(format!("the rules cannot be read: {e}")))?;
+        let version: String = rows
+            .iter()
+            .map(|r| format!("{}|{}|{}|{}\n", r.id, r.priority, r.enabled, r.definition))
+            .collect();
+        let mut cache = self
+            .compiled
+            .lock()
+            .expect("the rule cache is never poisoned");
+        if let Some((v, set)) = cache.as_ref()
+            && *v == version
+        {
+            return Ok(set.clone());
+        }
+        let rules: Vec<Rule> = rows
+            .into_iter()
+            .filter_map(|row| {
+                let name = row.name.clone();
+                Rule::from_row(row)
+                    .map_err(|e| tracing::error!(rule = %name, error = %e, "a stored rule cannot be read"))
+                    .ok()
+            })
+            .collect();
+        let set = Arc::new(RuleSet::new(rules));
+        *cache = Some((version, set.clone()));
+        Ok(set)
+    }
+}
+
+#[async_trait::async_trait]
+impl Stage for RulesStage {
+    fn name(&self) -> &str {
+        "transport rules"
+    }
+
+    async fn process(&self, message: &mut InFlight) -> Result<(), StageError> {
+        let set = self.rule_set().await?;
+        if set.is_empty() {
+            return Ok(());
+        }
+        // Every condition looks at the message as it reached the rules.
+        let facts = Facts::read(&message.raw, &message.envelope.from, &message.envelope.to);
+        let mut template_chosen = false;
+        for rule in set.matching(&facts, &self.internal_domains) {
+            let actions = &rule.definition.actions;
+            if let Some(text) = &actions.reject {
+                message
+                    .notes
+                    .push((format!("rule {} matched: reject", rule.name), String::new()));
+                return Err(StageError::Reject {
+                    event: format!("rejected by rule {}", rule.name),
+                    reason: text.clone(),
+                });
+            }
+            let mut done = Vec::new();
+            if let Some(prefix) = &actions.prepend_subject {
+                done.push(prepend_subject(message, prefix));
+            }
+            if let Some(rights) = actions.apply_protection {
+                done.push(apply_protection(
+                    message,
+                    rights,
+                    actions.template.as_deref(),
+                    &mut template_chosen,
+                ));
+            }
+            if rule.definition.stop {
+                done.push("stop processing more rules".to_string());
+            }
+            message.notes.push((
+                format!("rule {} matched: {}", rule.name, done.join(", ")),
+                String::new(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Once: a subject that already starts with the text (a later hop, a reply
+/// that kept it) is left alone.
+fn prepend_subject(message: &mut InFlight, prefix: &str) -> String {
+    let subject = mail_parser::MessageParser::default()
+        .parse_headers(&message.raw)
+        .and_then(|m| m.subject().map(str::to_string))
+        .unwrap_or_default();
+    if subject.starts_with(prefix) {
+        return format!("subject already starts with '{prefix}'");
+    }
+    message.raw = mime::set_header(
+        &message.raw,
+        "Subject",
+        &mime::encode_header_value(&format!("{prefix}{subject}")),
+    );
+    format!("prepend subject '{prefix}'")
+}
+
+/// The strictest rights win; the first protection rule's template. Mail
+/// that arrived protected keeps its template and expiry: a rule only
+/// raises encrypt-only to do-not-forward.
+fn apply_protection(
+    message: &mut InFlight,
+    rights: Rights,
+    template: Option<&str>,
+    template_chosen: &mut bool,
+) -> String {
+    let before = message.protection;
+    message.protection = Some(before.map_or(rights, |r| r.max(rights)));
+    if message.arrived_protected.is_some() {
+        return match before {
+            Some(b) if b >= rights => format!(
+                "apply protection {} (the message already has {})",
+                rights.as_str(),
+                b.as_str()
+            ),
+            _ => format!("apply protection {} (rights raised)", rights.as_str()),
+        };
+    }
+    if !*template_chosen {
+        *template_chosen = true;
+        if let Some(name) = template {
+            message.template = Some(name.to_string());
+        }
+    }
+    match template {
+        Some(t) => format!("apply protection {} with template {t}", rights.as_str()),
+        None => format!("apply protection {}", rights.as_str()),
+    }
+}
