@@ -325,3 +325,51 @@ pub struct ProtectionSettings {
     /// `pass` or `reject`.
     pub foreign_protected: String,
 }
+
+/// A transport rule in the admin list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleLine {
+    pub name: String,
+    pub priority: i64,
+    pub enabled: bool,
+    /// "If ...: ..." in one sentence.
+    pub description: String,
+}
+
+/// The rule form's fields as text, as typed (a refused form comes back
+/// with what was typed). Lists hold one entry per line.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleForm {
+    /// The rule being edited; empty for a new one.
+    pub original_name: String,
+    pub name: String,
+    pub priority: String,
+    pub from: String,
+    pub sent_to: String,
+    pub sent_to_scope: String,
+    pub subject_or_body_contains: String,
+    pub subject_or_body_matches: String,
+    pub attachment_name_matches: String,
+    pub attachment_type: String,
+    pub size_over: String,
+    pub prepend_subject: String,
+    pub apply_protection: String,
+    pub template: String,
+    pub reject: String,
+    pub stop: bool,
+    pub enabled: bool,
+}
+
+/// The rules page: the rules in order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleList {
+    pub rules: Vec<RuleLine>,
+}
+
+/// The rule form page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleEdit {
+    pub form: RuleForm,
+    /// The branding templates a protection action can use.
+    pub templates: Vec<String>,
+}

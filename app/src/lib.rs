@@ -90,6 +90,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/message") view=pages::admin::AdminMessagePage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/templates") view=pages::admin::TemplatesPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/templates/:name") view=pages::admin::TemplateEditPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/rules") view=pages::admin::RulesPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/rules/new") view=pages::admin::RuleEditPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/rules/edit") view=pages::admin::RuleEditPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/users") view=pages::admin::UsersPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/settings") view=pages::admin::SettingsPage ssr=SsrMode::Async/>
             </Routes>

@@ -2,7 +2,8 @@
 
 use crate::dto::{
     ComposeOptions, InboxDetail, InboxItem, MessageDetail, MessageFilter, MessageList, PageContext,
-    PortalView, ProtectionSettings, SentDetail, SentItem, TemplateFields, UserLine,
+    PortalView, ProtectionSettings, RuleEdit, RuleList, SentDetail, SentItem, TemplateFields,
+    UserLine,
 };
 use leptos::prelude::*;
 
@@ -100,4 +101,14 @@ pub async fn load_inbox_message(id: String) -> Result<Option<InboxDetail>, Serve
 #[server(endpoint = "admin_settings")]
 pub async fn load_admin_settings() -> Result<ProtectionSettings, ServerFnError> {
     with_admin(|s, parts| async move { s.protection_settings(&parts).await }).await
+}
+
+#[server(endpoint = "admin_rules")]
+pub async fn load_admin_rules() -> Result<RuleList, ServerFnError> {
+    with_admin(|s, parts| async move { s.rules(&parts).await }).await
+}
+
+#[server(endpoint = "admin_rule")]
+pub async fn load_admin_rule(name: String) -> Result<Option<RuleEdit>, ServerFnError> {
+    with_admin(|s, parts| async move { s.rule_form(&parts, name).await }).await
 }

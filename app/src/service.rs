@@ -2,7 +2,8 @@
 
 use crate::dto::{
     ComposeOptions, InboxDetail, InboxItem, MessageDetail, MessageFilter, MessageList, PageContext,
-    PortalView, ProtectionSettings, SentDetail, SentItem, TemplateFields, UserLine,
+    PortalView, ProtectionSettings, RuleEdit, RuleList, SentDetail, SentItem, TemplateFields,
+    UserLine,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -84,4 +85,15 @@ pub trait AdminService: Send + Sync + 'static {
         &self,
         request: &http::request::Parts,
     ) -> Result<ProtectionSettings, ServiceError>;
+
+    /// The transport rules in the order they run.
+    async fn rules(&self, request: &http::request::Parts) -> Result<RuleList, ServiceError>;
+
+    /// The form for the rule named `name` (a new rule when empty), or what
+    /// a refused form held; None when there is no such rule.
+    async fn rule_form(
+        &self,
+        request: &http::request::Parts,
+        name: String,
+    ) -> Result<Option<RuleEdit>, ServiceError>;
 }

@@ -1,6 +1,6 @@
 // The administrator's pages in Chromium: report, message detail with
-// "Revoke message", trace, templates with the live preview, users; axe on
-// each page.
+// "Revoke message", trace, templates with the live preview, transport rules
+// (without JavaScript), users; axe on each page.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertAccessible, startSealpost, launchChromium, watchedPage, waitForHydration } from '../support/sealpost.mjs';
@@ -20,8 +20,8 @@ after(async () => {
   await node?.stop();
 });
 
-async function signIn(email, password) {
-  const watched = await watchedPage(browser);
+async function signIn(email, password, options = {}) {
+  const watched = await watchedPage(browser, options);
   await watched.page.goto(`${node.url}/login`);
   await watched.page.fill('#email', email);
   await watched.page.fill('#password', password);
@@ -97,4 +97,63 @@ test('an administrator finds a message in the report, revokes it, and brands a t
 
   assert.deepEqual(problems, [], 'no console errors');
   await context.close();
+});
+
+test('transport rules are created, reordered and disabled without JavaScript', async () => {
+  const { page, problems, context } = await signIn('root@corp.example', 'root long password', { javaScriptEnabled: false });
+  await page.goto(`${node.url}/admin/rules`);
+  assert.match(await page.textContent('main'), /There are no transport rules yet/);
+
+  const create = async (fill) => {
+    await Promise.all([page.waitForURL(`${node.url}/admin/rules/new`), page.click('a:has-text("New rule")')]);
+    await fill();
+    await Promise.all([page.waitForNavigation(), page.click('button:has-text("Create rule")')]);
+  };
+  await create(async () => {
+    await page.fill('#name', 'Confidential outside');
+    await page.selectOption('#sent_to_scope', 'external');
+    await page.fill('#subject_or_body_contains', 'confidential\n機密');
+    await page.selectOption('#apply_protection', 'do-not-forward');
+  });
+  assert.equal(page.url(), `${node.url}/admin/rules`);
+  assert.match(await page.textContent('[role=alert]'), /Created the rule 'Confidential outside'/);
+  await create(async () => {
+    await page.fill('#name', 'Tag');
+    await page.fill('#prepend_subject', '[EXT] ');
+  });
+
+  // A refused form keeps what was typed and says why.
+  await create(async () => {
+    await page.fill('#name', 'No action');
+    await page.fill('#from', 'partner.example');
+  });
+  assert.match(await page.textContent('[role=alert]'), /A rule needs an action/);
+  assert.equal(await page.inputValue('#name'), 'No action');
+  assert.equal(await page.inputValue('#from'), 'partner.example');
+
+  await page.goto(`${node.url}/admin/rules`);
+  await Promise.all([page.waitForNavigation(), page.click('button:has-text("Move up Tag")')]);
+  await Promise.all([page.waitForNavigation(), page.click('button:has-text("Disable Tag")')]);
+  const rows = await page.locator('#rules tbody tr').allTextContents();
+  assert.match(rows[0], /Tag.*Disabled/);
+  assert.match(rows[1], /Confidential outside.*Enabled/);
+  const listed = JSON.parse(node.cli(['rule', 'list', '--json']));
+  assert.deepEqual(listed.map((r) => [r.name, r.enabled]), [['Tag', false], ['Confidential outside', true]]);
+  // The refused form's 422 is the one expected.
+  assert.deepEqual(problems.filter((p) => !/status of 422/.test(p)), [], 'no console errors');
+  await context.close();
+
+  // The same pages with JavaScript on, for axe.
+  const admin = await signIn('root@corp.example', 'root long password');
+  for (const [path, what] of [
+    ['/admin/rules', 'the rules'],
+    ['/admin/rules/new', 'a new rule'],
+    ['/admin/rules/edit?name=Confidential%20outside', 'a rule being edited'],
+  ]) {
+    await admin.page.goto(`${node.url}${path}`);
+    await assertAccessible(admin.page, what);
+  }
+  assert.equal(await admin.page.inputValue('#subject_or_body_contains'), 'confidential\n機密');
+  assert.deepEqual(admin.problems, [], 'no console errors');
+  await admin.context.close();
 });

@@ -1,6 +1,6 @@
 //! The administrator's pages: encryption report (and its CSV), message
-//! detail with "Revoke message", trace, branding templates and users. Only
-//! administrators reach them.
+//! detail with "Revoke message", trace, branding templates, transport rules
+//! and users. Only administrators reach them.
 
 mod common;
 
@@ -52,6 +52,8 @@ async fn only_administrators_reach_the_admin_pages(backend: Backend) {
         "/admin/templates",
         "/admin/users",
         "/admin/settings",
+        "/admin/rules",
+        "/admin/rules/new",
         "/admin/report.csv",
     ] {
         // Signed out: sent to sign in.
@@ -358,3 +360,161 @@ async fn the_protection_settings_page_changes_what_irm_config_shows(backend: Bac
     assert_eq!(r.status(), 422);
 }
 both!(the_protection_settings_page_changes_what_irm_config_shows);
+
+async fn rules_are_managed_from_the_admin_pages(backend: Backend) {
+    let a = Admin::start(backend).await;
+    let (status, page) = a.page("/admin/rules").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("There are no transport rules yet."), "{page}");
+    let (_, form) = a.page("/admin/rules/new").await;
+    let csrf = csrf_of(&form);
+    let post = |path: &'static str, fields: Vec<(&'static str, &'static str)>| {
+        let mut fields = fields;
+        fields.push(("csrf", csrf.as_str()));
+        let form: Vec<(String, String)> = fields
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        a.client.post(a.app.url(path)).form(&form).send()
+    };
+    // Refused: no action; the form comes back as typed, with why.
+    let r = post(
+        "/admin/rules/save",
+        vec![
+            ("original_name", ""),
+            ("name", "Outside"),
+            ("sent_to_scope", "external"),
+            ("subject_or_body_contains", "confidential\nsecret"),
+            ("enabled", "yes"),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("A rule needs an action: Put in front of the subject, Apply protection or Reject the message with this text."),
+        "{page}"
+    );
+    assert!(
+        page.contains("confidential\nsecret</textarea>"),
+        "kept: {page}"
+    );
+    assert!(
+        page.contains(r#"<option value="external" selected"#),
+        "{page}"
+    );
+    // A bad pattern names the field.
+    let r = post(
+        "/admin/rules/save",
+        vec![
+            ("original_name", ""),
+            ("name", "Outside"),
+            ("subject_or_body_matches", "(unclosed"),
+            ("prepend_subject", "[EXT] "),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("The subject or body matches: not a valid regular expression")
+    );
+
+    for (name, prefix) in [("Outside", "[EXT] "), ("Second", "[2] ")] {
+        let r = post(
+            "/admin/rules/save",
+            vec![
+                ("original_name", ""),
+                ("name", name),
+                ("sent_to_scope", "external"),
+                ("prepend_subject", prefix),
+                ("apply_protection", "do-not-forward"),
+                ("enabled", "yes"),
+            ],
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 303, "{name}");
+    }
+    let shown = stdout(&a.app.cli(&["rule", "show", "Outside"], None));
+    assert!(shown.contains("PrependSubject     : [EXT] "), "{shown}");
+    assert!(
+        shown.contains("ApplyProtection    : do-not-forward"),
+        "{shown}"
+    );
+    let (_, page) = a.page("/admin/rules").await;
+    assert!(page.contains("Created the rule"), "{page}");
+    assert!(
+        page.contains("If a recipient is outside the organization: prepend"),
+        "{page}"
+    );
+
+    // Move the second up; disable it; the command line sees the same.
+    let r = post(
+        "/admin/rules/change",
+        vec![("name", "Second"), ("do", "up")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    let r = post(
+        "/admin/rules/change",
+        vec![("name", "Second"), ("do", "disable")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&a.app.cli(&["rule", "list", "--json"], None))).unwrap();
+    assert_eq!(json[0]["name"], "Second");
+    assert_eq!(json[0]["enabled"], false);
+
+    // Edit: the form holds the rule; an emptied field removes the setting.
+    let (status, edit) = a.page("/admin/rules/edit?name=Outside").await;
+    assert_eq!(status, 200);
+    assert!(edit.contains(r#"value="[EXT] ""#), "{edit}");
+    let r = post(
+        "/admin/rules/save",
+        vec![
+            ("original_name", "Outside"),
+            ("name", "Outside mail"),
+            ("sent_to_scope", "external"),
+            ("prepend_subject", "[EXT] "),
+            ("apply_protection", ""),
+            ("enabled", "yes"),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    let shown = stdout(&a.app.cli(&["rule", "show", "Outside mail"], None));
+    assert!(!shown.contains("ApplyProtection"), "{shown}");
+    assert_eq!(a.page("/admin/rules/edit?name=Outside").await.0, 404);
+
+    // Removing needs the box ticked.
+    let r = post(
+        "/admin/rules/change",
+        vec![("name", "Outside mail"), ("do", "remove")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 422);
+    let r = post(
+        "/admin/rules/change",
+        vec![
+            ("name", "Outside mail"),
+            ("do", "remove"),
+            ("confirm", "yes"),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(a.app.count_events("rule removed").await, 1);
+    assert!(!stdout(&a.app.cli(&["rule", "list"], None)).contains("Outside mail"));
+}
+both!(rules_are_managed_from_the_admin_pages);

@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use tower_sessions::Session;
 
 /// A percent-encoded path segment or query value.
-fn encode(value: &str) -> String {
+pub(super) fn encode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
@@ -55,7 +55,7 @@ async fn admin(state: &AppState, session: &Session, parts: &Parts) -> Result<Use
 }
 
 /// An administrator's form: the gate, then the CSRF token of the form.
-async fn admin_form(
+pub(super) async fn admin_form(
     state: &AppState,
     session: &Session,
     parts: &Parts,
@@ -93,13 +93,13 @@ async fn check_csrf(
 }
 
 /// Back to a page with a notice for the next render.
-async fn back(session: &Session, to: &str, notice: Notice) -> Response {
+pub(super) async fn back(session: &Session, to: &str, notice: Notice) -> Response {
     let _ = session.insert(FLASH, notice).await;
     see_other(to)
 }
 
 /// A urlencoded form as a map; the answer renders at `page`.
-async fn form(
+pub(super) async fn form(
     state: &AppState,
     request: Request<Body>,
     page: &str,

@@ -6,7 +6,7 @@ use crate::store::{TemplateFull, UserRow};
 use crate::trace::{self as msg_trace, TraceQuery};
 use app::dto::{
     MessageDetail, MessageFilter, MessageLine, MessageList, ProtectionSettings, RecipientLine,
-    TemplateFields, TimelineEntry, UserLine,
+    RuleEdit, RuleForm, RuleLine, RuleList, TemplateFields, TimelineEntry, UserLine,
 };
 use app::service::{AdminService, ServiceError};
 use tower_sessions::Session;
@@ -206,6 +206,55 @@ impl AdminService for AdminPages {
             transport_decryption: config.transport_decryption.as_str().to_string(),
             foreign_protected: config.foreign_protected.as_str().to_string(),
         })
+    }
+
+    async fn rules(&self, request: &http::request::Parts) -> Result<RuleList, ServiceError> {
+        require_admin(&self.state, request.extensions.get::<Session>()).await?;
+        let rules = crate::rules::list(&self.state.store)
+            .await
+            .map_err(unavailable)?;
+        Ok(RuleList {
+            rules: rules
+                .iter()
+                .map(|r| RuleLine {
+                    name: r.name.clone(),
+                    priority: r.priority,
+                    enabled: r.enabled,
+                    description: r.description(),
+                })
+                .collect(),
+        })
+    }
+
+    async fn rule_form(
+        &self,
+        request: &http::request::Parts,
+        name: String,
+    ) -> Result<Option<RuleEdit>, ServiceError> {
+        require_admin(&self.state, request.extensions.get::<Session>()).await?;
+        let store = &self.state.store;
+        let templates = store
+            .template_names()
+            .await
+            .map_err(unavailable)?
+            .into_iter()
+            .filter(|(_, is_default)| !is_default)
+            .map(|(name, _)| name)
+            .collect();
+        // A refused form comes back as it was typed.
+        let form = match request.extensions.get::<RuleForm>() {
+            Some(draft) => draft.clone(),
+            None if name.is_empty() => RuleForm {
+                enabled: true,
+                ..RuleForm::default()
+            },
+            None => match crate::rules::get(store, &name).await {
+                Ok(rule) => super::admin_rules::form_of(&rule),
+                Err(crate::rules::RuleError::NotFound(_)) => return Ok(None),
+                Err(e) => return Err(unavailable(e)),
+            },
+        };
+        Ok(Some(RuleEdit { form, templates }))
     }
 
     async fn users(&self, request: &http::request::Parts) -> Result<Vec<UserLine>, ServiceError> {

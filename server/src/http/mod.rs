@@ -4,6 +4,7 @@
 
 mod account;
 mod admin;
+mod admin_rules;
 mod admin_service;
 mod api;
 mod compose;
@@ -185,6 +186,8 @@ pub fn router(
         .route("/admin/templates", post(admin::new_template))
         .route("/admin/templates/{name}", post(admin::save_template))
         .route("/admin/templates/{name}/remove", post(admin::remove_template))
+        .route("/admin/rules/save", post(admin_rules::save))
+        .route("/admin/rules/change", post(admin_rules::change))
         .route("/admin/users", post(admin::add_user))
         .route("/admin/settings", post(admin::save_settings))
         .leptos_routes_with_context(&state, routes, state.leptos_context(), move || {

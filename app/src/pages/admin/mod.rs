@@ -1,13 +1,15 @@
 //! The administrator's pages: encryption report, message trace and detail,
-//! branding templates, users. Forms post to the server (CSRF-protected) and
+//! branding templates, transport rules, users. Forms post to the server (CSRF-protected) and
 //! work without JavaScript.
 
 mod messages;
+mod rules;
 mod settings;
 mod templates;
 mod users;
 
 pub use messages::{AdminMessagePage, ReportPage, TracePage};
+pub use rules::{RuleEditPage, RulesPage};
 pub use settings::SettingsPage;
 pub use templates::{TemplateEditPage, TemplatesPage};
 pub use users::UsersPage;
@@ -26,6 +28,7 @@ fn AdminNav() -> impl IntoView {
                 <li><a href="/admin/report">"Encryption report"</a></li>
                 <li><a href="/admin/trace">"Message trace"</a></li>
                 <li><a href="/admin/templates">"Branding templates"</a></li>
+                <li><a href="/admin/rules">"Transport rules"</a></li>
                 <li><a href="/admin/users">"Users"</a></li>
                 <li><a href="/admin/settings">"Protection settings"</a></li>
                 <li><a href="/">"Start page"</a></li>
