@@ -352,9 +352,15 @@ pub struct RuleForm {
     pub attachment_name_matches: String,
     pub attachment_type: String,
     pub size_over: String,
+    /// `us-ssn:2`, one kind per line.
+    pub contains_sensitive: String,
     pub prepend_subject: String,
     pub apply_protection: String,
     pub template: String,
+    pub disclaimer_text: String,
+    pub disclaimer_html: String,
+    /// `wrap`, `skip` or `reject`.
+    pub signed: String,
     pub reject: String,
     pub stop: bool,
     pub enabled: bool,

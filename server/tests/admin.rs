@@ -393,7 +393,7 @@ async fn rules_are_managed_from_the_admin_pages(backend: Backend) {
     assert_eq!(r.status(), 422);
     let page = r.text().await.unwrap();
     assert!(
-        page.contains("A rule needs an action: Put in front of the subject, Apply protection or Reject the message with this text."),
+        page.contains("A rule needs an action: Put in front of the subject, Apply protection, Append this disclaimer or Reject the message with this text."),
         "{page}"
     );
     assert!(

@@ -10,15 +10,6 @@ use common::*;
 use server::pipeline::faults::Faults;
 use server::startup::Agents;
 
-/// `sealpost rule ARGS` on the gateway's database; it must succeed.
-fn rule(app: &TestApp, args: &[&str]) -> String {
-    let mut all = vec!["rule"];
-    all.extend_from_slice(args);
-    let out = app.cli(&all, None);
-    assert!(out.status.success(), "rule {args:?}: {}", stderr(&out));
-    stdout(&out)
-}
-
 fn subject_of(mail: &Caught) -> String {
     mail_parser::MessageParser::default()
         .parse_headers(mail.data.as_bytes())
@@ -154,7 +145,7 @@ async fn every_condition_matches_and_does_not_match(backend: Backend) {
             "[big] ",
         ],
     ] {
-        rule(&app, args);
+        app.rule(args);
     }
 
     // Nothing matches but "inside".
@@ -230,19 +221,16 @@ both!(every_condition_matches_and_does_not_match);
 async fn confidential_mail_to_outside_is_protected(backend: Backend) {
     let catcher = Catcher::start().await;
     let app = TestApp::gateway(backend, &catcher).await;
-    rule(
-        &app,
-        &[
-            "new",
-            "Confidential outside",
-            "--sent-to-scope",
-            "external",
-            "--subject-or-body-contains",
-            "confidential",
-            "--apply-protection",
-            "do-not-forward",
-        ],
-    );
+    app.rule(&[
+        "new",
+        "Confidential outside",
+        "--sent-to-scope",
+        "external",
+        "--subject-or-body-contains",
+        "confidential",
+        "--apply-protection",
+        "do-not-forward",
+    ]);
     let canary = format!("canary{}", uuid::Uuid::new_v4().simple());
     smtp_send(
         &app,
@@ -336,17 +324,14 @@ fn field(list: &str, name: &str) -> String {
 async fn a_reject_rule_bounces_with_the_administrators_text(backend: Backend) {
     let catcher = Catcher::start().await;
     let app = TestApp::gateway(backend, &catcher).await;
-    rule(
-        &app,
-        &[
-            "new",
-            "No programs",
-            "--attachment-name-matches",
-            "*.exe",
-            "--reject",
-            "Programs may not be sent by mail; use the file share.",
-        ],
-    );
+    app.rule(&[
+        "new",
+        "No programs",
+        "--attachment-name-matches",
+        "*.exe",
+        "--reject",
+        "Programs may not be sent by mail; use the file share.",
+    ]);
     smtp_send(
         &app,
         "alice@corp.example",
@@ -384,8 +369,8 @@ both!(a_reject_rule_bounces_with_the_administrators_text);
 async fn priorities_and_stop_order_the_actions(backend: Backend) {
     let catcher = Catcher::start().await;
     let app = TestApp::gateway(backend, &catcher).await;
-    rule(&app, &["new", "A", "--prepend-subject", "[A] ", "--stop"]);
-    rule(&app, &["new", "B", "--prepend-subject", "[B] "]);
+    app.rule(&["new", "A", "--prepend-subject", "[A] ", "--stop"]);
+    app.rule(&["new", "B", "--prepend-subject", "[B] "]);
     let send = |n: usize| {
         let app = &app;
         let catcher = &catcher;
@@ -401,13 +386,13 @@ async fn priorities_and_stop_order_the_actions(backend: Backend) {
         }
     };
     assert_eq!(send(1).await, "[A] News", "A stops processing");
-    rule(&app, &["set", "A", "--stop", "false"]);
+    app.rule(&["set", "A", "--stop", "false"]);
     assert_eq!(send(2).await, "[B] [A] News", "A, then B");
-    rule(&app, &["set", "B", "--priority", "0"]);
+    app.rule(&["set", "B", "--priority", "0"]);
     assert_eq!(send(3).await, "[A] [B] News", "B, then A");
-    rule(&app, &["disable", "B"]);
+    app.rule(&["disable", "B"]);
     assert_eq!(send(4).await, "[A] News", "a disabled rule does not run");
-    let list = rule(&app, &["list"]);
+    let list = app.rule(&["list"]);
     let order: Vec<&str> = list
         .lines()
         .filter_map(|l| l.strip_prefix("Name"))
@@ -421,19 +406,16 @@ both!(priorities_and_stop_order_the_actions);
 async fn a_rule_sees_the_decrypted_body_and_only_raises_rights(backend: Backend) {
     let catcher = Catcher::start().await;
     let app = TestApp::gateway(backend, &catcher).await;
-    rule(
-        &app,
-        &[
-            "new",
-            "Merger",
-            "--subject-or-body-contains",
-            "merger",
-            "--prepend-subject",
-            "[M&A] ",
-            "--apply-protection",
-            "do-not-forward",
-        ],
-    );
+    app.rule(&[
+        "new",
+        "Merger",
+        "--subject-or-body-contains",
+        "merger",
+        "--prepend-subject",
+        "[M&A] ",
+        "--apply-protection",
+        "do-not-forward",
+    ]);
     let original = message(
         "alice@corp.example",
         "carol@corp.example",
@@ -504,17 +486,14 @@ async fn a_job_that_runs_twice_prepends_once(backend: Backend) {
         faults.clone(),
     )
     .await;
-    rule(
-        &app,
-        &[
-            "new",
-            "External",
-            "--sent-to-scope",
-            "external",
-            "--prepend-subject",
-            "[EXT] ",
-        ],
-    );
+    app.rule(&[
+        "new",
+        "External",
+        "--sent-to-scope",
+        "external",
+        "--prepend-subject",
+        "[EXT] ",
+    ]);
     // The worker dies right after the rules changed the message, holding
     // the job; another worker takes it when the lease runs out.
     faults.die_after_stage("transport rules", std::time::Duration::from_secs(1));
@@ -585,19 +564,16 @@ async fn rule_commands_validate_and_explain(backend: Backend) {
     fails(&["show", "Missing"], 1, "No rule named 'Missing'");
     fails(&["remove", "Missing"], 1, "No rule named 'Missing'");
 
-    let shown = rule(
-        &app,
-        &[
-            "new",
-            "Big mail",
-            "--size-over",
-            "10MB",
-            "--sent-to",
-            "Partner.Example",
-            "--prepend-subject",
-            "[big] ",
-        ],
-    );
+    let shown = app.rule(&[
+        "new",
+        "Big mail",
+        "--size-over",
+        "10MB",
+        "--sent-to",
+        "Partner.Example",
+        "--prepend-subject",
+        "[big] ",
+    ]);
     assert!(shown.contains("MessageSizeOver    : 10MB"), "{shown}");
     assert!(
         shown.contains("SentTo             : partner.example"),
@@ -609,22 +585,19 @@ async fn rule_commands_validate_and_explain(backend: Backend) {
     );
     fails(&["new", "Big mail", "--reject", "No."], 1, "already exists");
     let json: serde_json::Value =
-        serde_json::from_str(&rule(&app, &["show", "Big mail", "--json"])).unwrap();
+        serde_json::from_str(&app.rule(&["show", "Big mail", "--json"])).unwrap();
     assert_eq!(json["conditions"]["size-over"], 10 * 1024 * 1024);
     assert_eq!(json["priority"], 0);
     assert_eq!(json["enabled"], true);
-    rule(
-        &app,
-        &[
-            "set",
-            "Big mail",
-            "--new-name",
-            "Large mail",
-            "--size-over",
-            "",
-        ],
-    );
-    let json: serde_json::Value = serde_json::from_str(&rule(&app, &["list", "--json"])).unwrap();
+    app.rule(&[
+        "set",
+        "Big mail",
+        "--new-name",
+        "Large mail",
+        "--size-over",
+        "",
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&app.rule(&["list", "--json"])).unwrap();
     assert_eq!(json[0]["name"], "Large mail");
     assert!(json[0]["conditions"].get("size-over").is_none());
     let stages = stdout(&app.cli(&["agent", "list"], None));
@@ -632,8 +605,11 @@ async fn rule_commands_validate_and_explain(backend: Backend) {
         stages.contains("Name  : transport rules") && stages.contains("(1 enabled)"),
         "{stages}"
     );
-    assert!(rule(&app, &["remove", "Large mail"]).contains("Removed the rule 'Large mail'."));
-    assert_eq!(rule(&app, &["list"]).trim(), "No transport rules.");
+    assert!(
+        app.rule(&["remove", "Large mail"])
+            .contains("Removed the rule 'Large mail'.")
+    );
+    assert_eq!(app.rule(&["list"]).trim(), "No transport rules.");
 }
 both!(rule_commands_validate_and_explain);
 
@@ -641,40 +617,31 @@ both!(rule_commands_validate_and_explain);
 async fn rule_test_shows_what_would_happen_and_changes_nothing() {
     let catcher = Catcher::start().await;
     let app = TestApp::gateway(Backend::Sqlite, &catcher).await;
-    rule(
-        &app,
-        &[
-            "new",
-            "Outside",
-            "--sent-to-scope",
-            "external",
-            "--prepend-subject",
-            "[EXT] ",
-            "--stop",
-        ],
-    );
-    rule(
-        &app,
-        &[
-            "new",
-            "Secret",
-            "--subject-or-body-contains",
-            "secret",
-            "--apply-protection",
-            "encrypt-only",
-        ],
-    );
-    rule(
-        &app,
-        &[
-            "new",
-            "Never",
-            "--from",
-            "nobody.example",
-            "--reject",
-            "No.",
-        ],
-    );
+    app.rule(&[
+        "new",
+        "Outside",
+        "--sent-to-scope",
+        "external",
+        "--prepend-subject",
+        "[EXT] ",
+        "--stop",
+    ]);
+    app.rule(&[
+        "new",
+        "Secret",
+        "--subject-or-body-contains",
+        "secret",
+        "--apply-protection",
+        "encrypt-only",
+    ]);
+    app.rule(&[
+        "new",
+        "Never",
+        "--from",
+        "nobody.example",
+        "--reject",
+        "No.",
+    ]);
     let file = app.db.dir.path().join("message.eml");
     std::fs::write(
         &file,
@@ -686,7 +653,7 @@ async fn rule_test_shows_what_would_happen_and_changes_nothing() {
         ),
     )
     .unwrap();
-    let out = rule(&app, &["test", "--file", file.to_str().unwrap()]);
+    let out = app.rule(&["test", "--file", file.to_str().unwrap()]);
     let block = |name: &str| {
         out.split("\n\n")
             .find(|b| b.contains(&format!("Rule     : {name}")))
@@ -704,7 +671,10 @@ async fn rule_test_shows_what_would_happen_and_changes_nothing() {
         "{out}"
     );
     assert!(block("Never").contains("Matched  : False"), "{out}");
-    assert!(out.contains("Recipients : dave@partner.example"), "{out}");
+    assert!(
+        out.contains("Recipients           : dave@partner.example"),
+        "{out}"
+    );
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(catcher.caught().is_empty(), "nothing was sent");
 }
@@ -735,22 +705,16 @@ async fn mail_a_rule_protected_is_not_inspected_again_at_the_next_site() {
         ],
     )
     .await;
-    rule(
-        &first,
-        &[
-            "new",
-            "Merger",
-            "--subject-or-body-contains",
-            "merger",
-            "--apply-protection",
-            "do-not-forward",
-        ],
-    );
+    first.rule(&[
+        "new",
+        "Merger",
+        "--subject-or-body-contains",
+        "merger",
+        "--apply-protection",
+        "do-not-forward",
+    ]);
     // Would show if the second site decrypted and ran its rules.
-    rule(
-        &second,
-        &["new", "Seen", "--prepend-subject", "[seen here] "],
-    );
+    second.rule(&["new", "Seen", "--prepend-subject", "[seen here] "]);
 
     smtp_send(
         &first,

@@ -2,6 +2,7 @@
 
 use super::{CliError, format_list, read_file, title_bool};
 use crate::config::Settings;
+use crate::rules::sensitive::{self, Kind};
 use crate::rules::{self, Facts, Rule, RuleChanges, RuleError, RuleSet};
 use crate::startup;
 use crate::store::Event;
@@ -176,11 +177,33 @@ pub async fn run(settings: Settings, cmd: RuleCommand) -> Result<(), CliError> {
                     ..r.clone()
                 }])
             };
+            // What the detectors found, masked: the command shows where a
+            // rule would fire without printing the numbers themselves.
+            let found: Vec<String> = [Kind::UsSsn, Kind::CreditCard, Kind::MyNumber]
+                .into_iter()
+                .flat_map(|kind| {
+                    facts
+                        .sensitive(kind)
+                        .iter()
+                        .map(move |digits| {
+                            format!("{} {}", kind.as_str(), sensitive::mask(kind, digits))
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect();
             let mut blocks = vec![format_list(&[
                 ("Sender", sender.clone()),
                 ("Recipients", recipients.join(", ")),
                 ("Decrypted", title_bool(decrypted)),
                 ("Size", facts.size.to_string()),
+                (
+                    "SensitiveInformation",
+                    if found.is_empty() {
+                        "none found".to_string()
+                    } else {
+                        found.join(", ")
+                    },
+                ),
             ])];
             for rule in &list {
                 let matches = !single(rule)
@@ -269,6 +292,16 @@ fn block(rule: &Rule) -> String {
     if let Some(size) = c.size_over {
         fields.push(("MessageSizeOver", rules::conditions::format_size(size)));
     }
+    if !c.contains_sensitive.is_empty() {
+        fields.push((
+            "MessageContainsDataClassifications",
+            c.contains_sensitive
+                .iter()
+                .map(|w| format!("{}:{}", w.kind.as_str(), w.min))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ));
+    }
     if let Some(text) = &a.prepend_subject {
         fields.push(("PrependSubject", text.clone()));
     }
@@ -277,6 +310,16 @@ fn block(rule: &Rule) -> String {
         fields.push((
             "Template",
             a.template.clone().unwrap_or_else(|| "(default)".into()),
+        ));
+    }
+    if let Some(d) = &a.disclaimer {
+        fields.push(("ApplyDisclaimerText", d.text.replace('\n', " / ")));
+        if let Some(html) = &d.html {
+            fields.push(("ApplyHtmlDisclaimerText", html.clone()));
+        }
+        fields.push((
+            "ApplyHtmlDisclaimerFallbackAction",
+            d.signed.as_str().to_string(),
         ));
     }
     if let Some(text) = &a.reject {

@@ -44,12 +44,36 @@ pub fn form_of(rule: &Rule) -> RuleForm {
             .size_over
             .map(rules::conditions::format_size)
             .unwrap_or_default(),
+        contains_sensitive: c
+            .contains_sensitive
+            .iter()
+            .map(|w| match w.min {
+                1 => w.kind.as_str().to_string(),
+                n => format!("{}:{n}", w.kind.as_str()),
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
         prepend_subject: text(&a.prepend_subject),
         apply_protection: a
             .apply_protection
             .map(|r| r.as_str().to_string())
             .unwrap_or_default(),
         template: text(&a.template),
+        disclaimer_text: a
+            .disclaimer
+            .as_ref()
+            .map(|d| d.text.clone())
+            .unwrap_or_default(),
+        disclaimer_html: a
+            .disclaimer
+            .as_ref()
+            .and_then(|d| d.html.clone())
+            .unwrap_or_default(),
+        signed: a
+            .disclaimer
+            .as_ref()
+            .map(|d| d.signed.as_str().to_string())
+            .unwrap_or_default(),
         reject: text(&a.reject),
         stop: rule.definition.stop,
         enabled: rule.enabled,
@@ -71,9 +95,13 @@ fn form_from(fields: &HashMap<String, String>) -> RuleForm {
         attachment_name_matches: get("attachment_name_matches"),
         attachment_type: get("attachment_type"),
         size_over: get("size_over"),
+        contains_sensitive: get("contains_sensitive"),
         prepend_subject: get("prepend_subject"),
         apply_protection: get("apply_protection"),
         template: get("template"),
+        disclaimer_text: get("disclaimer_text"),
+        disclaimer_html: get("disclaimer_html"),
+        signed: get("signed"),
         reject: get("reject"),
         stop: fields.contains_key("stop"),
         enabled: fields.contains_key("enabled"),
@@ -115,9 +143,16 @@ fn changes_of(f: &RuleForm) -> Result<RuleChanges, String> {
         attachment_name_matches: text(&f.attachment_name_matches),
         attachment_type: text(&f.attachment_type),
         size_over: text(&f.size_over),
+        contains_sensitive: list(&f.contains_sensitive, &['\n', ',']),
         prepend_subject: Some(f.prepend_subject.trim_end_matches(['\r', '\n']).to_string()),
         apply_protection: text(&f.apply_protection),
         template: text(&f.template),
+        append_disclaimer_text: text(&f.disclaimer_text),
+        // Without a disclaimer there is nothing to say about its HTML or
+        // signed mail: the form's defaults are not an error then.
+        append_disclaimer_html: (!f.disclaimer_text.trim().is_empty())
+            .then(|| f.disclaimer_html.trim().to_string()),
+        signed: (!f.disclaimer_text.trim().is_empty()).then(|| f.signed.trim().to_string()),
         reject: text(&f.reject),
         stop: Some(f.stop),
         disabled: Some(!f.enabled),
@@ -135,6 +170,13 @@ fn in_form_words(message: &str) -> String {
         ("--attachment-name-matches", "An attachment's name matches"),
         ("--attachment-type", "An attachment's type is"),
         ("--size-over", "The message is larger than"),
+        (
+            "--contains-sensitive",
+            "The message contains sensitive information",
+        ),
+        ("--append-disclaimer-text", "Append this disclaimer"),
+        ("--append-disclaimer-html", "The disclaimer's HTML version"),
+        ("--signed", "If the message is signed"),
         ("--prepend-subject", "Put in front of the subject"),
         ("--apply-protection", "Apply protection"),
         ("--template", "Branding template"),

@@ -1,5 +1,6 @@
 //! A rule's actions. They apply to the whole message.
 
+use super::disclaimer::Disclaimer;
 use crate::pipeline::Rights;
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +14,8 @@ pub struct Actions {
     /// The branding template of the protection (the default when none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disclaimer: Option<Disclaimer>,
     /// Not delivered: the sender gets a report with this text.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reject: Option<String>,
@@ -20,7 +23,10 @@ pub struct Actions {
 
 impl Actions {
     pub fn is_empty(&self) -> bool {
-        self.prepend_subject.is_none() && self.apply_protection.is_none() && self.reject.is_none()
+        self.prepend_subject.is_none()
+            && self.apply_protection.is_none()
+            && self.disclaimer.is_none()
+            && self.reject.is_none()
     }
 
     /// One line per action, as `rule show` and the admin page say them.
@@ -31,6 +37,18 @@ impl Actions {
         }
         if let Some(text) = &self.prepend_subject {
             lines.push(format!("prepend '{text}' to the subject"));
+        }
+        if let Some(d) = &self.disclaimer {
+            lines.push(format!(
+                "append the disclaimer \"{}\"{} (signed mail: {})",
+                d.text.lines().next().unwrap_or_default(),
+                if d.html.is_some() {
+                    " with an HTML version"
+                } else {
+                    ""
+                },
+                d.signed.as_str()
+            ));
         }
         if let Some(rights) = self.apply_protection {
             lines.push(match &self.template {

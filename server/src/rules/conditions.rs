@@ -2,6 +2,7 @@
 
 use super::facts::Facts;
 use super::glob;
+use super::sensitive::Wanted;
 use crate::domain::{EmailAddress, domain_is_valid};
 use serde::{Deserialize, Serialize};
 
@@ -108,6 +109,9 @@ pub struct Conditions {
     /// In bytes, of the message as the rules see it (decrypted).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size_over: Option<u64>,
+    /// Any of these kinds, each with its minimum count of distinct numbers.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub contains_sensitive: Vec<Wanted>,
 }
 
 /// Regular expressions are bounded: a rule cannot make the pipeline build
@@ -194,6 +198,17 @@ impl Conditions {
         if let Some(size) = self.size_over {
             lines.push(format!("the message is larger than {}", format_size(size)));
         }
+        if !self.contains_sensitive.is_empty() {
+            let kinds: Vec<String> = self
+                .contains_sensitive
+                .iter()
+                .map(|w| match w.min {
+                    1 => w.kind.label().to_string(),
+                    n => format!("{n} or more of {}", w.kind.label().trim_start_matches("a ")),
+                })
+                .collect();
+            lines.push(format!("the message contains {}", kinds.join(" or ")));
+        }
         lines
     }
 }
@@ -258,6 +273,14 @@ impl Compiled {
         }
         if let Some(limit) = c.size_over
             && facts.size as u64 <= limit
+        {
+            return false;
+        }
+        if !c.contains_sensitive.is_empty()
+            && !c
+                .contains_sensitive
+                .iter()
+                .any(|w| facts.sensitive(w.kind).len() >= w.min as usize)
         {
             return false;
         }

@@ -1,7 +1,10 @@
 //! What the conditions look at, read once from the message as it reaches
 //! the rules (protected mail after decryption).
 
+use super::sensitive::{self, Kind};
 use mail_parser::{MessageParser, MimeHeaders, PartType};
+use std::collections::BTreeSet;
+use std::sync::OnceLock;
 
 pub struct Facts {
     pub sender: String,
@@ -14,6 +17,8 @@ pub struct Facts {
     /// (file name, content type) of each attachment.
     pub attachments: Vec<(String, String)>,
     pub size: usize,
+    /// Sensitive numbers found, by kind, looked for once when a rule asks.
+    sensitive: [OnceLock<BTreeSet<String>>; 3],
 }
 
 /// Text attachments larger than this are read up to it: enough for any
@@ -70,7 +75,14 @@ impl Facts {
             folded,
             attachments,
             size: raw.len(),
+            sensitive: Default::default(),
         }
+    }
+
+    /// The distinct numbers of this kind in the subject, bodies and text
+    /// attachments.
+    pub fn sensitive(&self, kind: Kind) -> &BTreeSet<String> {
+        self.sensitive[kind as usize].get_or_init(|| sensitive::find(kind, &self.texts))
     }
 }
 

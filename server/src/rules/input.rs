@@ -3,6 +3,8 @@
 
 use super::actions::check_text;
 use super::conditions::{AddressPattern, Scope, compile_regex, parse_mime_type, parse_size};
+use super::disclaimer::{Disclaimer, SignedMode};
+use super::sensitive::Wanted;
 use super::{Definition, RuleError};
 use crate::pipeline::Rights;
 
@@ -38,6 +40,9 @@ pub struct RuleChanges {
     /// Condition: the message (decrypted) is larger than this (bytes, or 512KB, 10MB)
     #[arg(long, value_name = "BYTES")]
     pub size_over: Option<String>,
+    /// Condition: the subject, a body or a text attachment holds at least MIN (default 1) distinct numbers of this kind (repeatable: any)
+    #[arg(long, value_name = "us-ssn|credit-card|my-number[:MIN]")]
+    pub contains_sensitive: Vec<String>,
     /// Action: put this text in front of the subject
     #[arg(long, value_name = "TEXT")]
     pub prepend_subject: Option<String>,
@@ -47,6 +52,15 @@ pub struct RuleChanges {
     /// The branding template of --apply-protection (default: the default template)
     #[arg(long, value_name = "NAME")]
     pub template: Option<String>,
+    /// Action: append this disclaimer to the message's body (text version)
+    #[arg(long, value_name = "TEXT")]
+    pub append_disclaimer_text: Option<String>,
+    /// The disclaimer's HTML version, for HTML bodies (default: the text, escaped)
+    #[arg(long, value_name = "HTML")]
+    pub append_disclaimer_html: Option<String>,
+    /// A signed message would lose its signature: wrap it with the disclaimer beside it (default), skip it, or reject it
+    #[arg(long, value_name = "wrap|skip|reject")]
+    pub signed: Option<String>,
     /// Action: reject the message; the sender's non-delivery report says this text
     #[arg(long, value_name = "TEXT")]
     pub reject: Option<String>,
@@ -150,6 +164,13 @@ impl RuleChanges {
                 .map(|s| parse_size(s).map_err(|e| invalid("size-over", e)))
                 .transpose()?;
         }
+        if let Some(v) = list(
+            &self.contains_sensitive,
+            Wanted::parse,
+            "contains-sensitive",
+        )? {
+            c.contains_sensitive = v;
+        }
         let a = &mut d.actions;
         if let Some(v) = given(&self.prepend_subject) {
             a.prepend_subject = v
@@ -174,6 +195,7 @@ impl RuleChanges {
         if let Some(v) = given(&self.template) {
             a.template = v.map(|t| t.trim().to_string());
         }
+        self.apply_disclaimer(&mut a.disclaimer)?;
         if let Some(v) = given(&self.reject) {
             a.reject = v
                 .map(|t| {
@@ -193,11 +215,81 @@ impl RuleChanges {
         }
         if d.actions.is_empty() {
             return Err(RuleError::Invalid(
-                "a rule needs an action: --prepend-subject, --apply-protection or --reject".into(),
+                "a rule needs an action: --prepend-subject, --apply-protection, --append-disclaimer-text or --reject".into(),
             ));
         }
         Ok(d)
     }
+}
+
+impl RuleChanges {
+    fn apply_disclaimer(&self, current: &mut Option<Disclaimer>) -> Result<(), RuleError> {
+        let invalid = |flag: &str, e: String| RuleError::Invalid(format!("--{flag}: {e}"));
+        match given(&self.append_disclaimer_text) {
+            Some(None) => *current = None,
+            Some(Some(text)) => {
+                let text = check_disclaimer_text(text)
+                    .map_err(|e| invalid("append-disclaimer-text", e))?;
+                match current {
+                    Some(d) => d.text = text,
+                    None => {
+                        *current = Some(Disclaimer {
+                            text,
+                            html: None,
+                            signed: SignedMode::default(),
+                        })
+                    }
+                }
+            }
+            None => {}
+        }
+        let needs_text =
+            |flag: &str| RuleError::Invalid(format!("--{flag} goes with --append-disclaimer-text"));
+        if let Some(html) = given(&self.append_disclaimer_html) {
+            let d = current
+                .as_mut()
+                .ok_or_else(|| needs_text("append-disclaimer-html"))?;
+            d.html = match html {
+                None => None,
+                Some(html) if html.len() > 10_000 => {
+                    return Err(invalid(
+                        "append-disclaimer-html",
+                        "at most 10000 bytes".into(),
+                    ));
+                }
+                // Only what mail readers show safely is kept.
+                Some(html) => Some(ammonia::clean(html)),
+            };
+        }
+        if let Some(signed) = given(&self.signed) {
+            let d = current.as_mut().ok_or_else(|| needs_text("signed"))?;
+            d.signed = match signed {
+                None => SignedMode::default(),
+                Some(s) => SignedMode::parse(s).ok_or_else(|| {
+                    invalid(
+                        "signed",
+                        format!("'{s}' is not one of: {}", SignedMode::VALUES),
+                    )
+                })?,
+            };
+        }
+        Ok(())
+    }
+}
+
+/// Several lines are fine; other control characters are not.
+fn check_disclaimer_text(text: &str) -> Result<String, String> {
+    let text = text.replace("\r\n", "\n").trim().to_string();
+    if text.chars().count() > 2000 {
+        return Err("at most 2000 characters".into());
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err("no control characters besides line breaks".into());
+    }
+    Ok(text)
 }
 
 fn parse_rights(text: &str) -> Option<Rights> {

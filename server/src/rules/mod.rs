@@ -6,9 +6,11 @@
 
 pub mod actions;
 pub mod conditions;
+pub mod disclaimer;
 mod facts;
 mod glob;
 mod input;
+pub mod sensitive;
 mod stage;
 
 pub use actions::Actions;

@@ -1,6 +1,7 @@
 //! The rules as a pipeline stage: the first agent, so it sees protected
 //! mail decrypted, and what it changes the later agents see.
 
+use super::disclaimer::Appended;
 use super::{Facts, Rule, RuleSet};
 use crate::mime;
 use crate::pipeline::{InFlight, Rights, Stage, StageError};
@@ -87,6 +88,28 @@ impl Stage for RulesStage {
             let mut done = Vec::new();
             if let Some(prefix) = &actions.prepend_subject {
                 done.push(prepend_subject(message, prefix));
+            }
+            if let Some(disclaimer) = &actions.disclaimer {
+                match disclaimer.append(&message.raw) {
+                    Appended::Done(raw) => {
+                        message.raw = raw;
+                        done.push("append disclaimer".to_string());
+                    }
+                    Appended::AlreadyThere => done.push("disclaimer already present".to_string()),
+                    Appended::SignedSkipped => {
+                        done.push("disclaimer skipped: the message is signed".to_string())
+                    }
+                    Appended::SignedRejected => {
+                        message.notes.push((
+                            format!("rule {} matched: reject (signed message)", rule.name),
+                            String::new(),
+                        ));
+                        return Err(StageError::Reject {
+                            event: format!("rejected by rule {}", rule.name),
+                            reason: "the message is signed, and the disclaimer this organization adds would break its signature".to_string(),
+                        });
+                    }
+                }
             }
             if let Some(rights) = actions.apply_protection {
                 done.push(apply_protection(

@@ -230,6 +230,15 @@ impl TestApp {
         self.store.events_of_kind(kind).await.unwrap().len()
     }
 
+    /// `sealpost rule ARGS` on this node's database; it must succeed.
+    pub fn rule(&self, args: &[&str]) -> String {
+        let mut all = vec!["rule"];
+        all.extend_from_slice(args);
+        let out = self.cli(&all, None);
+        assert!(out.status.success(), "rule {args:?}: {}", stderr(&out));
+        stdout(&out)
+    }
+
     /// The `sealpost` binary with this node's database and data directory.
     pub fn cli(&self, args: &[&str], stdin: Option<&str>) -> Output {
         run_cli(&self.db, args, stdin, &[])

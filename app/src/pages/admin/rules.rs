@@ -144,6 +144,18 @@ fn rule_form(ctx: PageContext, edit: RuleEdit) -> impl IntoView {
         ],
         &f.apply_protection,
     );
+    let signed = choice(
+        &[
+            ("wrap", "Wrap it whole, with the disclaimer beside it"),
+            ("skip", "Leave it without the disclaimer"),
+            ("reject", "Reject it"),
+        ],
+        if f.signed.is_empty() {
+            "wrap"
+        } else {
+            &f.signed
+        },
+    );
     let templates = std::iter::once((String::new(), "The default template".to_string()))
         .chain(edit.templates.iter().map(|t| (t.clone(), t.clone())))
         .map(|(value, label)| {
@@ -178,6 +190,7 @@ fn rule_form(ctx: PageContext, edit: RuleEdit) -> impl IntoView {
                 <Field id="attachment_name_matches" label="An attachment's name matches" value=f.attachment_name_matches.clone() hint="* for any run of characters, ? for one, e.g. *.exe."/>
                 <Field id="attachment_type" label="An attachment's type is" value=f.attachment_type.clone() hint="A MIME type, e.g. application/pdf or image/*."/>
                 <Field id="size_over" label="The message is larger than" value=f.size_over.clone() hint="Bytes, or with KB, MB, GB, e.g. 10MB (the decrypted size)."/>
+                <Field id="contains_sensitive" label="The message contains sensitive information" value=f.contains_sensitive.clone() multiline=true hint="One kind per line: us-ssn, credit-card or my-number, with :N for at least N distinct numbers (e.g. credit-card:2). Looks in the subject, the bodies and text attachments; PDF and Office files are not read."/>
             </fieldset>
             <fieldset>
                 <legend>"Actions: at least one"</legend>
@@ -187,6 +200,11 @@ fn rule_form(ctx: PageContext, edit: RuleEdit) -> impl IntoView {
                 <p id="protection-hint" class="hint">"Mail that is already protected keeps its template and expiry; a rule only raises encrypt-only to do-not-forward."</p>
                 <label for="template">"Branding template of the protection"</label>
                 <select id="template" name="template">{templates}</select>
+                <Field id="disclaimer_text" label="Append this disclaimer" value=f.disclaimer_text.clone() multiline=true hint="Added to the message's body in its own charset, once."/>
+                <Field id="disclaimer_html" label="The disclaimer's HTML version" value=f.disclaimer_html.clone() multiline=true hint="For HTML bodies; empty: the text above. Scripts and styles are removed."/>
+                <label for="signed">"If the message is signed"</label>
+                <select id="signed" name="signed" aria-describedby="signed-hint">{signed}</select>
+                <p id="signed-hint" class="hint">"A disclaimer inside a signed message would break its signature."</p>
                 <Field id="reject" label="Reject the message with this text" value=f.reject.clone() max=500 hint="Nobody gets the message; the sender's non-delivery report says this text."/>
             </fieldset>
             <label class="choice"><input name="stop" type="checkbox" value="yes" checked=f.stop/>" Stop processing more rules when this one matches"</label>
