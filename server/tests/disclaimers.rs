@@ -96,6 +96,26 @@ async fn an_ssn_gets_the_disclaimer_inside_protected_mail_and_in_the_clear(backe
             .await,
         2
     );
+    // Through the gateway again (a later hop): not added twice.
+    let once_more = mail.data.trim_end_matches("\r\n").to_string();
+    smtp_send(
+        &app,
+        "alice@corp.example",
+        &["dave@partner.example"],
+        once_more.as_bytes(),
+    )
+    .await;
+    let again = catcher.wait_for(3).await.remove(2);
+    let text = parse(again.data.as_bytes())
+        .body_text(0)
+        .unwrap()
+        .into_owned();
+    assert_eq!(text.matches(SSN_NOTICE).count(), 1, "{text}");
+    assert_eq!(
+        app.count_events("rule SSN notice matched: disclaimer already present")
+            .await,
+        1
+    );
     // No number, no disclaimer.
     let none = format!(
         "{}Content-Type: text/plain\r\n\r\nNo numbers: 000-12-3456\r\n",
@@ -108,7 +128,7 @@ async fn an_ssn_gets_the_disclaimer_inside_protected_mail_and_in_the_clear(backe
         none.as_bytes(),
     )
     .await;
-    let mail = catcher.wait_for(3).await.remove(2);
+    let mail = catcher.wait_for(4).await.remove(3);
     assert!(!mail.data.contains(SSN_NOTICE));
 }
 both!(an_ssn_gets_the_disclaimer_inside_protected_mail_and_in_the_clear);
