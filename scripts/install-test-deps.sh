@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs and starts what the tests need, each only when missing: Debian's
-# Chromium, the end2end npm packages, and the machine's PostgreSQL.
+# Chromium and clamav-daemon, the end2end npm packages, and the machine's PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +12,15 @@ if [ ! -x /usr/bin/chromium ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq chromium >/dev/null
+fi
+
+# The antivirus tests start their own clamd with a one-line signature of
+# their own (never freshclam, which would download from the internet).
+if ! command -v clamd >/dev/null && [ ! -x /usr/sbin/clamd ]; then
+  step "installing Debian's clamav-daemon"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq clamav-daemon >/dev/null
 fi
 
 # A local OpenID Connect provider stands in for Google and Yahoo.

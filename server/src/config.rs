@@ -78,6 +78,14 @@ pub const SETTINGS: &[SettingInfo] = &[
         default: "en",
     },
     SettingInfo {
+        key: "clamd_addr",
+        default: "unset = no antivirus",
+    },
+    SettingInfo {
+        key: "clamd_unavailable",
+        default: "defer",
+    },
+    SettingInfo {
         key: "admin_email",
         default: "admin@localhost",
     },
@@ -213,6 +221,101 @@ pub struct Settings {
     pub site_dir: PathBuf,
     /// Social sign-in providers that have a client id configured.
     pub oauth: Vec<OAuthProvider>,
+    /// The ClamAV daemon that scans every message (none: no antivirus).
+    pub clamd_addr: Option<ClamdAddr>,
+    pub clamd_unavailable: ClamdUnavailable,
+    /// `[[custom_agents]]` of the configuration file, in order.
+    pub custom_agents: Vec<CustomAgent>,
+}
+
+/// Where clamd listens: a Unix socket or a loopback TCP port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClamdAddr {
+    Unix(PathBuf),
+    Tcp(SocketAddr),
+}
+
+impl ClamdAddr {
+    fn parse(raw: &str) -> Result<ClamdAddr, String> {
+        if let Some(path) = raw.strip_prefix("unix:") {
+            if !path.starts_with('/') {
+                return Err(format!(
+                    "'{raw}' must name an absolute path: unix:/run/clamav/clamd.ctl"
+                ));
+            }
+            return Ok(ClamdAddr::Unix(PathBuf::from(path)));
+        }
+        let addr: SocketAddr = raw.parse().map_err(|_| {
+            format!("'{raw}' is not unix:/path nor a loopback host:port such as 127.0.0.1:3310")
+        })?;
+        // Message plaintext goes to clamd unencrypted: only over loopback.
+        if !addr.ip().is_loopback() {
+            return Err(format!(
+                "'{raw}' is not a loopback address: plaintext must not cross the network"
+            ));
+        }
+        Ok(ClamdAddr::Tcp(addr))
+    }
+}
+
+impl std::fmt::Display for ClamdAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClamdAddr::Unix(path) => write!(f, "unix:{}", path.display()),
+            ClamdAddr::Tcp(addr) => write!(f, "{addr}"),
+        }
+    }
+}
+
+/// What happens to a message when clamd cannot scan it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ClamdUnavailable {
+    /// Wait with the queue's backoff; a report at the queue lifetime.
+    #[default]
+    Defer,
+    /// Deliver at once, recorded "not scanned".
+    Deliver,
+}
+
+/// An organization's own agent: a command that reads the message on stdin
+/// and writes it, maybe changed, on stdout.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomAgent {
+    pub name: String,
+    /// argv: an absolute path and its arguments; no shell.
+    pub command: Vec<String>,
+    #[serde(default = "default_agent_timeout")]
+    pub timeout_secs: u64,
+}
+
+fn default_agent_timeout() -> u64 {
+    30
+}
+
+impl CustomAgent {
+    fn check(&self) -> Result<(), String> {
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+            return Err("an agent's name must be 1 to 64 characters".into());
+        }
+        match self.command.first() {
+            None => return Err(format!("agent '{name}': command is empty")),
+            Some(program) if !program.starts_with('/') => {
+                return Err(format!(
+                    "agent '{name}': the command must start with an absolute path, not '{program}'"
+                ));
+            }
+            Some(_) => {}
+        }
+        if !(1..=3600).contains(&self.timeout_secs) {
+            return Err(format!(
+                "agent '{name}': timeout_secs must be 1 to 3600, not {}",
+                self.timeout_secs
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// A social sign-in provider (Google or Yahoo) for recipients.
@@ -254,9 +357,9 @@ impl Settings {
         env_names: &[String],
     ) -> Result<Settings, ConfigError> {
         check_unknown_env(env_names)?;
-        let file = match config_file {
+        let (file, custom_agents) = match config_file {
             Some(path) => read_file(path)?,
-            None => BTreeMap::new(),
+            None => (BTreeMap::new(), Vec::new()),
         };
         let raw = |key: &str| -> Option<String> {
             flags
@@ -409,6 +512,23 @@ impl Settings {
 
         let site_dir = PathBuf::from(raw("site_dir").unwrap_or_else(|| "./target/site".into()));
 
+        let clamd_addr = raw("clamd_addr")
+            .map(|v| ClamdAddr::parse(v.trim()).map_err(|m| invalid("clamd_addr", m)))
+            .transpose()?;
+        let clamd_unavailable = match raw("clamd_unavailable")
+            .map(|v| v.trim().to_lowercase())
+            .as_deref()
+        {
+            None | Some("defer") => ClamdUnavailable::Defer,
+            Some("deliver") => ClamdUnavailable::Deliver,
+            Some(other) => {
+                return Err(invalid(
+                    "clamd_unavailable",
+                    format!("'{other}' is not one of: defer, deliver"),
+                ));
+            }
+        };
+
         let mut oauth = Vec::new();
         for (id, label) in [("google", "Google"), ("yahoo", "Yahoo")] {
             let Some(client_id) = raw(&format!("oauth_{id}_client_id")) else {
@@ -460,6 +580,9 @@ impl Settings {
             dev_mode,
             site_dir,
             oauth,
+            clamd_addr,
+            clamd_unavailable,
+            custom_agents,
         })
     }
 }
@@ -484,7 +607,9 @@ fn check_unknown_env(names: &[String]) -> Result<(), ConfigError> {
     }
 }
 
-fn read_file(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
+/// The file's settings, and its `[[custom_agents]]` (set there only, never
+/// through the environment or the web).
+fn read_file(path: &Path) -> Result<(BTreeMap<String, String>, Vec<CustomAgent>), ConfigError> {
     let file_err = |message: String| ConfigError::File {
         path: path.display().to_string(),
         message,
@@ -494,7 +619,27 @@ fn read_file(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
         .parse()
         .map_err(|e: toml::de::Error| file_err(e.message().to_string()))?;
     let mut out = BTreeMap::new();
+    let mut agents: Vec<CustomAgent> = Vec::new();
     for (key, value) in table {
+        if key == "custom_agents" {
+            agents = value.try_into().map_err(|e: toml::de::Error| {
+                file_err(format!("[[custom_agents]]: {}", e.message()))
+            })?;
+            for agent in &agents {
+                agent
+                    .check()
+                    .map_err(|m| file_err(format!("[[custom_agents]]: {m}")))?;
+            }
+            let mut names: Vec<&str> = agents.iter().map(|a| a.name.trim()).collect();
+            names.sort();
+            if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+                return Err(file_err(format!(
+                    "[[custom_agents]]: two agents are named '{}'",
+                    w[0]
+                )));
+            }
+            continue;
+        }
         if !SETTINGS.iter().any(|s| s.key == key) {
             return Err(file_err(format!("unknown setting '{key}'")));
         }
@@ -520,7 +665,7 @@ fn read_file(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
         };
         out.insert(key, text);
     }
-    Ok(out)
+    Ok((out, agents))
 }
 
 /// `26214400`, `25MB`, `512KB`, `1GB` (binary multiples).

@@ -1,5 +1,6 @@
 //! sealpost: the organization's encrypted-mail gateway and recipient portal.
 
+pub mod agents;
 pub mod auth;
 pub mod cli;
 pub mod config;

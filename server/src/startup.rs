@@ -184,6 +184,7 @@ impl Application {
                 settings.internal_domains.clone(),
             )) as Arc<dyn crate::pipeline::Stage>)
             .chain(tuning.agents.0.iter().cloned())
+            .chain(crate::agents::configured(&settings))
             .collect(),
             retry_backoff: tuning.retry_backoff,
             faults: tuning.faults.clone(),

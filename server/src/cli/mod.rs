@@ -2,6 +2,7 @@
 //! already exists); 2 usage or configuration error. Errors are one line on
 //! stderr.
 
+mod agent;
 mod rule;
 
 use crate::auth::password;
@@ -63,7 +64,7 @@ enum Command {
     },
     /// The mail pipeline's stages, in the order they run
     #[command(subcommand)]
-    Agent(AgentCommand),
+    Agent(agent::AgentCommand),
     /// Transport rules: conditions on every message, and what to do when they match
     #[command(subcommand)]
     Rule(Box<rule::RuleCommand>),
@@ -183,6 +184,10 @@ struct ServeArgs {
     master_key: Option<String>,
     #[arg(long, value_name = "LANG", help = setting_help("language", "Language of emails: en or ja"))]
     language: Option<String>,
+    #[arg(long, value_name = "ADDR", help = setting_help("clamd_addr", "The ClamAV daemon that scans every message: unix:/path or a loopback host:port"))]
+    clamd_addr: Option<String>,
+    #[arg(long, value_name = "WHAT", help = setting_help("clamd_unavailable", "When clamd cannot scan: defer (the queue's backoff, a report at the queue lifetime) or deliver (at once, recorded \"not scanned\")"))]
+    clamd_unavailable: Option<String>,
     #[arg(long, value_name = "EMAIL", help = setting_help("admin_email", "The administrator the first start creates"))]
     admin_email: Option<String>,
     #[arg(long, value_name = "BOOL", help = setting_help("dev_mode", "Development mode (loopback HTTP address only)"))]
@@ -241,6 +246,8 @@ impl ServeArgs {
             ("queue_lifetime", &self.queue_lifetime),
             ("master_key", &self.master_key),
             ("language", &self.language),
+            ("clamd_addr", &self.clamd_addr),
+            ("clamd_unavailable", &self.clamd_unavailable),
             ("admin_email", &self.admin_email),
             ("dev_mode", &self.dev_mode),
             ("site_dir", &self.site_dir),
@@ -309,12 +316,6 @@ enum TokenCommand {
         #[arg(long)]
         name: String,
     },
-}
-
-#[derive(Subcommand, Debug)]
-enum AgentCommand {
-    /// List the stages in order, with what each does
-    List,
 }
 
 #[derive(Subcommand, Debug)]
@@ -450,29 +451,8 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Unprotect { info } => {
             unprotect(load_settings(cli.config.as_ref(), &BTreeMap::new())?, info).await
         }
-        Command::Agent(AgentCommand::List) => {
-            let settings = load_settings(cli.config.as_ref(), &BTreeMap::new())?;
-            let (store, _) = startup::open(&settings).await?;
-            let config = crate::irm_config::IrmConfig::load(&store).await?;
-            let enabled = crate::rules::list(&store)
-                .await?
-                .iter()
-                .filter(|r| r.enabled)
-                .count();
-            let blocks: Vec<String> =
-                crate::pipeline::stage_list(config.transport_decryption, enabled)
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (name, what))| {
-                        format_list(&[
-                            ("Order", (i + 1).to_string()),
-                            ("Name", name.to_string()),
-                            ("Does", what.to_string()),
-                        ])
-                    })
-                    .collect();
-            println!("{}", blocks.join("\n\n"));
-            Ok(())
+        Command::Agent(cmd) => {
+            agent::run(load_settings(cli.config.as_ref(), &BTreeMap::new())?, cmd).await
         }
         Command::Rule(cmd) => {
             rule::run(load_settings(cli.config.as_ref(), &BTreeMap::new())?, *cmd).await

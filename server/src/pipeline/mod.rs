@@ -602,30 +602,53 @@ pub fn our_hops(raw: &[u8], keys: &KeyMaterial) -> usize {
 }
 
 /// The stages every message goes through, in order, as `sealpost agent
-/// list` shows them (the rules, custom agents and antivirus issues add
-/// theirs between decryption and protection).
+/// list` shows them.
 pub fn stage_list(
     decryption: TransportDecryption,
     enabled_rules: usize,
-) -> Vec<(&'static str, String)> {
-    vec![
+    settings: &Settings,
+) -> Vec<(String, String)> {
+    let mut stages = vec![
         (
-            "transport decryption",
+            "transport decryption".to_string(),
             format!(
                 "opens this organization's protected mail for the agents ({})",
                 decryption.as_str()
             ),
         ),
         (
-            "transport rules",
+            "transport rules".to_string(),
             format!(
                 "checks every message against the rules in priority order ({enabled_rules} enabled)"
             ),
         ),
-        (
-            "protection",
-            "protects what was asked for (subject tag, compose): inline copies inside, links outside"
-                .to_string(),
-        ),
-    ]
+    ];
+    for agent in &settings.custom_agents {
+        stages.push((
+            format!("custom agent {}", agent.name),
+            format!(
+                "runs {} (timeout {} s): exit 0 passes its output on, 75 tries again later, anything else rejects",
+                agent.command.join(" "),
+                agent.timeout_secs
+            ),
+        ));
+    }
+    if let Some(addr) = &settings.clamd_addr {
+        stages.push((
+            "antivirus".to_string(),
+            format!(
+                "ClamAV at {addr} scans the message and each attachment; infected mail is rejected; when clamd cannot scan: {}",
+                match settings.clamd_unavailable {
+                    crate::config::ClamdUnavailable::Defer => "defer",
+                    crate::config::ClamdUnavailable::Deliver => "deliver, recorded \"not scanned\"",
+                }
+            ),
+        ));
+    }
+    stages.push((
+        "protection".to_string(),
+        "protects what was asked for (subject tag, compose, rules): inline copies inside, links outside"
+            .to_string(),
+    ));
+    stages
 }

@@ -6,6 +6,7 @@
 
 use server::config::Settings;
 pub mod catcher;
+pub mod clamd;
 
 use server::pipeline::faults::Faults;
 use server::startup::{Agents, Application, Tuning};
@@ -113,6 +114,15 @@ impl Drop for TestDatabase {
 
 /// Settings for a test node: loopback, port 0 (a free port), its own data dir.
 pub fn test_settings(db: &TestDatabase, extra: &[(&'static str, &str)]) -> Settings {
+    settings_with_file(db, extra, None)
+}
+
+/// As `test_settings`, with a TOML configuration file too.
+pub fn settings_with_file(
+    db: &TestDatabase,
+    extra: &[(&'static str, &str)],
+    file: Option<&std::path::Path>,
+) -> Settings {
     let data_dir = db.dir.path().display().to_string();
     let mut flags: BTreeMap<&'static str, String> = BTreeMap::from([
         ("data_dir", data_dir.clone()),
@@ -124,7 +134,7 @@ pub fn test_settings(db: &TestDatabase, extra: &[(&'static str, &str)]) -> Setti
     for (k, v) in extra {
         flags.insert(k, v.to_string());
     }
-    Settings::load(&flags, None, &|_| None, &[]).expect("valid test settings")
+    Settings::load(&flags, file, &|_| None, &[]).expect("valid test settings")
 }
 
 pub struct TestApp {
@@ -152,17 +162,37 @@ impl TestApp {
         TestApp::spawn_with_agents(db, extra, Agents::default(), Faults::default()).await
     }
 
-    /// A node whose pipeline runs these agent stages (after decryption).
+    /// A node whose pipeline runs these agent stages (after the rules).
     pub async fn spawn_with_agents(
         db: TestDatabase,
         extra: &[(&'static str, &str)],
         agents: Agents,
         faults: Faults,
     ) -> TestApp {
-        let settings: Vec<(&'static str, String)> =
-            extra.iter().map(|(k, v)| (*k, v.to_string())).collect();
+        Self::spawn_full(db, extra, None, agents, faults).await
+    }
+
+    /// A node with a configuration file (`[[custom_agents]]` live only
+    /// there), written to `config.toml` in its data directory.
+    pub async fn spawn_with_config(
+        db: TestDatabase,
+        extra: &[(&'static str, &str)],
+        toml: &str,
+    ) -> TestApp {
+        let file = db.dir.path().join("config.toml");
+        std::fs::write(&file, toml).unwrap();
+        Self::spawn_full(db, extra, Some(&file), Agents::default(), Faults::default()).await
+    }
+
+    async fn spawn_full(
+        db: TestDatabase,
+        extra: &[(&'static str, &str)],
+        file: Option<&std::path::Path>,
+        agents: Agents,
+        faults: Faults,
+    ) -> TestApp {
         let (address, smtp_addr, first_admin, shutdown) =
-            start_node(node_settings(&db, &settings), agents, faults).await;
+            start_node(settings_with_file(&db, extra, file), agents, faults).await;
         let store = Store::connect(&db.url)
             .await
             .expect("the test can open the database");
@@ -172,7 +202,7 @@ impl TestApp {
             store,
             db,
             first_admin,
-            settings,
+            settings: extra.iter().map(|(k, v)| (*k, v.to_string())).collect(),
             shutdown: Some(shutdown),
         }
     }
