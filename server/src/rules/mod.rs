@@ -92,10 +92,11 @@ impl From<StoreError> for RuleError {
 /// Every rule in the order they run. A stored rule this version cannot
 /// read is left out and logged (it never matches, never blocks the rest).
 pub async fn list(store: &Store) -> Result<Vec<Rule>, StoreError> {
-    Ok(store
-        .rules()
-        .await?
-        .into_iter()
+    Ok(from_rows(store.rules().await?))
+}
+
+fn from_rows(rows: Vec<RuleRow>) -> Vec<Rule> {
+    rows.into_iter()
         .filter_map(|row| {
             let name = row.name.clone();
             Rule::from_row(row)
@@ -104,7 +105,7 @@ pub async fn list(store: &Store) -> Result<Vec<Rule>, StoreError> {
                 )
                 .ok()
         })
-        .collect())
+        .collect()
 }
 
 pub async fn get(store: &Store, name: &str) -> Result<Rule, RuleError> {

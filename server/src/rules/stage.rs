@@ -2,7 +2,7 @@
 //! mail decrypted, and what it changes the later agents see.
 
 use super::disclaimer::Appended;
-use super::{Facts, Rule, RuleSet};
+use super::{Facts, RuleSet};
 use crate::mime;
 use crate::pipeline::{InFlight, Rights, Stage, StageError};
 use crate::store::Store;
@@ -45,16 +45,7 @@ impl RulesStage {
         {
             return Ok(set.clone());
         }
-        let rules: Vec<Rule> = rows
-            .into_iter()
-            .filter_map(|row| {
-                let name = row.name.clone();
-                Rule::from_row(row)
-                    .map_err(|e| tracing::error!(rule = %name, error = %e, "a stored rule cannot be read"))
-                    .ok()
-            })
-            .collect();
-        let set = Arc::new(RuleSet::new(rules));
+        let set = Arc::new(RuleSet::new(super::from_rows(rows)));
         *cache = Some((version, set.clone()));
         Ok(set)
     }
