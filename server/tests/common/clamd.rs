@@ -14,12 +14,23 @@ pub const SIGNATURE: &str = "Sealpost.Test.Marker.UNOFFICIAL";
 
 pub struct Clamd {
     pub addr: SocketAddr,
+    /// Listening on a Unix socket instead of `addr`.
+    unix: bool,
     dir: tempfile::TempDir,
     child: Mutex<Option<Child>>,
 }
 
 impl Clamd {
     pub async fn start() -> Clamd {
+        Self::start_on(false).await
+    }
+
+    /// On a Unix socket in its own directory.
+    pub async fn start_unix() -> Clamd {
+        Self::start_on(true).await
+    }
+
+    async fn start_on(unix: bool) -> Clamd {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("db")).unwrap();
         let hex: String = VIRUS_MARKER.bytes().map(|b| format!("{b:02x}")).collect();
@@ -35,6 +46,7 @@ impl Clamd {
             .port();
         let clamd = Clamd {
             addr: format!("127.0.0.1:{port}").parse().unwrap(),
+            unix,
             dir,
             child: Mutex::new(None),
         };
@@ -44,7 +56,15 @@ impl Clamd {
 
     /// The setting that points sealpost here.
     pub fn setting(&self) -> String {
-        self.addr.to_string()
+        if self.unix {
+            format!("unix:{}", self.socket().display())
+        } else {
+            self.addr.to_string()
+        }
+    }
+
+    fn socket(&self) -> std::path::PathBuf {
+        self.dir.path().join("clamd.sock")
     }
 
     async fn run(&self) {
@@ -52,9 +72,13 @@ impl Clamd {
         std::fs::write(
             &conf,
             format!(
-                "Foreground yes\nDatabaseDirectory {}\nTCPSocket {}\nTCPAddr 127.0.0.1\nLogFile {}\nStreamMaxLength 60M\n",
+                "Foreground yes\nDatabaseDirectory {}\n{}\nLogFile {}\nStreamMaxLength 60M\n",
                 self.dir.path().join("db").display(),
-                self.addr.port(),
+                if self.unix {
+                    format!("LocalSocket {}", self.socket().display())
+                } else {
+                    format!("TCPSocket {}\nTCPAddr 127.0.0.1", self.addr.port())
+                },
                 self.dir.path().join("clamd.log").display()
             ),
         )
@@ -84,14 +108,17 @@ impl Clamd {
     }
 
     async fn ping(&self) -> bool {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let Ok(mut stream) = tokio::net::TcpStream::connect(self.addr).await else {
-            return false;
-        };
-        let mut answer = Vec::new();
-        stream.write_all(b"zPING\0").await.is_ok()
-            && stream.read_to_end(&mut answer).await.is_ok()
-            && answer.starts_with(b"PONG")
+        if self.unix {
+            match tokio::net::UnixStream::connect(self.socket()).await {
+                Ok(stream) => pong(stream).await,
+                Err(_) => false,
+            }
+        } else {
+            match tokio::net::TcpStream::connect(self.addr).await {
+                Ok(stream) => pong(stream).await,
+                Err(_) => false,
+            }
+        }
     }
 
     pub fn stop(&self) {
@@ -112,4 +139,12 @@ impl Drop for Clamd {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+async fn pong<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut stream: S) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut answer = Vec::new();
+    stream.write_all(b"zPING\0").await.is_ok()
+        && stream.read_to_end(&mut answer).await.is_ok()
+        && answer.starts_with(b"PONG")
 }

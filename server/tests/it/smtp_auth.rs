@@ -1,10 +1,8 @@
 //! STARTTLS and AUTH on the intake: organization users outside the relay
 //! networks send after authenticating inside TLS, only as themselves.
 
-mod common;
-
-use common::catcher::Catcher;
-use common::*;
+use crate::common::catcher::Catcher;
+use crate::common::*;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};

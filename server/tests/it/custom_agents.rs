@@ -3,10 +3,8 @@
 //! empty environment and a temporary directory; exit 0 passes its output
 //! on, 75 and the timeout try again later, anything else rejects.
 
-mod common;
-
-use common::catcher::Catcher;
-use common::*;
+use crate::common::catcher::Catcher;
+use crate::common::*;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 

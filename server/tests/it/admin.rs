@@ -2,10 +2,8 @@
 //! detail with "Revoke message", trace, branding templates, transport rules
 //! and users. Only administrators reach them.
 
-mod common;
-
-use common::catcher::Catcher;
-use common::*;
+use crate::common::catcher::Catcher;
+use crate::common::*;
 use reqwest::multipart::{Form, Part};
 
 const ADMIN: &str = "root@corp.example";

@@ -1,10 +1,8 @@
 //! `sealpost message status` and `message revoke` (seed 000), against the
 //! same database the running gateway uses; revocation cuts off the portal.
 
-mod common;
-
-use common::catcher::Catcher;
-use common::*;
+use crate::common::catcher::Catcher;
+use crate::common::*;
 
 async fn gateway(backend: Backend) -> (TestApp, Catcher) {
     let catcher = Catcher::start().await;

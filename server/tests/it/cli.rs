@@ -1,9 +1,7 @@
 //! The `sealpost` command line: users, keys and configuration errors, with
 //! the exit statuses scripts rely on.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use server::crypto::Keyring;
 
 async fn an_added_user_can_sign_in(backend: Backend) {

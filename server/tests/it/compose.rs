@@ -1,10 +1,8 @@
 //! Writing a protected message on the web: it goes through the same
 //! pipeline as SMTP mail, with the rights and template the sender chose.
 
-mod common;
-
-use common::catcher::Catcher;
-use common::*;
+use crate::common::catcher::Catcher;
+use crate::common::*;
 use reqwest::multipart::{Form, Part};
 
 const PASSWORD: &str = "alice's long password";

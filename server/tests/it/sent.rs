@@ -1,10 +1,8 @@
 //! The Sent folder: a sender removes external access to their own message
 //! (seed 000); nobody else sees or revokes it.
 
-mod common;
-
-use common::catcher::Catcher;
-use common::*;
+use crate::common::catcher::Catcher;
+use crate::common::*;
 
 async fn remove_external_access_from_the_sent_folder(backend: Backend) {
     let catcher = Catcher::start().await;

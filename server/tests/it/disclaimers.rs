@@ -3,10 +3,8 @@
 //! decryption opened it), and appends a disclaimer in the body part's own
 //! charset. Everything goes in over real SMTP and comes out at the catcher.
 
-mod common;
-
-use common::catcher::{Catcher, Caught};
-use common::*;
+use crate::common::catcher::{Catcher, Caught};
+use crate::common::*;
 
 fn parse(raw: &[u8]) -> mail_parser::Message<'_> {
     mail_parser::MessageParser::default()

@@ -1,10 +1,8 @@
 //! Google / Yahoo sign-in for recipients, against a local OpenID Connect
 //! provider (PyPI `oidc-provider-mock`) standing in for Google.
 
-mod common;
-
-use common::catcher::Catcher;
-use common::*;
+use crate::common::catcher::Catcher;
+use crate::common::*;
 use std::process::{Child, Command, Stdio};
 
 struct Provider {

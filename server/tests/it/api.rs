@@ -2,10 +2,8 @@
 //! trace and templates; and a revocation made through one node is refused
 //! by another node sharing the database on the very next request.
 
-mod common;
-
-use common::catcher::Catcher;
-use common::*;
+use crate::common::catcher::Catcher;
+use crate::common::*;
 use serde_json::{Value, json};
 
 async fn gateway(backend: Backend) -> (TestApp, Catcher) {

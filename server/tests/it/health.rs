@@ -1,8 +1,6 @@
 //! `/healthz` for monitors.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 async fn healthz_reports_the_database_and_relay(backend: Backend) {
     let app = TestApp::spawn(backend).await;

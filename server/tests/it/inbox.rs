@@ -2,10 +2,8 @@
 //! to them inline (also those that arrived before their account existed);
 //! nobody else can.
 
-mod common;
-
-use common::catcher::Catcher;
-use common::*;
+use crate::common::catcher::Catcher;
+use crate::common::*;
 
 async fn an_internal_recipient_reads_an_inline_copy_and_nobody_else_can(backend: Backend) {
     let catcher = Catcher::start().await;

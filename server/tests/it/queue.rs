@@ -1,8 +1,6 @@
 //! The job queue in the database: leases, and a job whose node died.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use server::store::{NewJob, Store, now_ms};
 
 fn job(key: &str) -> NewJob {

@@ -1,9 +1,7 @@
 //! Organization users sign in, are throttled, change passwords and sign out,
 //! through the real HTTP server on SQLite and PostgreSQL.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 const PASSWORD: &str = "a long enough password";
 

@@ -3,11 +3,9 @@
 //! sender that names the signature and carries no content; when clamd cannot
 //! scan, `SEALPOST_CLAMD_UNAVAILABLE` decides.
 
-mod common;
-
-use common::catcher::Catcher;
-use common::clamd::{Clamd, SIGNATURE, VIRUS_MARKER};
-use common::*;
+use crate::common::catcher::Catcher;
+use crate::common::clamd::{Clamd, SIGNATURE, VIRUS_MARKER};
+use crate::common::*;
 use std::time::Duration;
 
 async fn gateway(backend: Backend, catcher: &Catcher, clamd: &Clamd, unavailable: &str) -> TestApp {
@@ -116,7 +114,7 @@ async fn infected_mail_is_stopped_and_clean_mail_delivered(backend: Backend) {
 both!(infected_mail_is_stopped_and_clean_mail_delivered);
 
 /// Waits (up to a minute) for the catcher to hold `n` mails.
-async fn delivered(catcher: &Catcher, n: usize) -> Vec<common::catcher::Caught> {
+async fn delivered(catcher: &Catcher, n: usize) -> Vec<crate::common::catcher::Caught> {
     for _ in 0..600 {
         if catcher.caught().len() >= n {
             return catcher.caught();
@@ -197,4 +195,21 @@ async fn agent_list_shows_antivirus_last_before_protection() {
         "{}",
         stderr(&refused)
     );
+}
+
+#[tokio::test]
+async fn clamd_on_a_unix_socket_stops_an_infected_message() {
+    let catcher = Catcher::start().await;
+    let clamd = Clamd::start_unix().await;
+    let app = gateway(Backend::Sqlite, &catcher, &clamd, "defer").await;
+    smtp_send(
+        &app,
+        "alice@corp.example",
+        &["dave@partner.example"],
+        &with_attachment("dave@partner.example", "Plain", VIRUS_MARKER),
+    )
+    .await;
+    let report = catcher.wait_for(1).await.remove(0);
+    assert_eq!(report.to, ["alice@corp.example"]);
+    assert!(text_of(&report).contains(SIGNATURE), "{}", report.data);
 }

@@ -2,10 +2,8 @@
 //! the pipeline protects it, and the outbound queue hands notifications and
 //! inline copies to a relay (an SMTP catcher), retrying while it is down.
 
-mod common;
-
-use common::catcher::{Catcher, Caught};
-use common::*;
+use crate::common::catcher::{Catcher, Caught};
+use crate::common::*;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};

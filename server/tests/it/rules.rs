@@ -3,10 +3,8 @@
 //! `sealpost rule`. Every message goes in over real SMTP and comes out at
 //! the catcher.
 
-mod common;
-
-use common::catcher::{Catcher, Caught};
-use common::*;
+use crate::common::catcher::{Catcher, Caught};
+use crate::common::*;
 use server::pipeline::faults::Faults;
 use server::startup::Agents;
 
@@ -749,3 +747,51 @@ async fn mail_a_rule_protected_is_not_inspected_again_at_the_next_site() {
     );
     assert!(inside.contains("The merger closes Friday."));
 }
+
+async fn the_strictest_rights_and_the_first_rules_template_win(backend: Backend) {
+    let catcher = Catcher::start().await;
+    let app = TestApp::gateway(backend, &catcher).await;
+    for name in ["Legal", "Finance"] {
+        let out = app.cli(&["template", "new", "--name", name], None);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    app.rule(&[
+        "new",
+        "Legal first",
+        "--subject-or-body-contains",
+        "contract",
+        "--apply-protection",
+        "encrypt-only",
+        "--template",
+        "Legal",
+    ]);
+    app.rule(&[
+        "new",
+        "Finance strict",
+        "--subject-or-body-contains",
+        "contract",
+        "--apply-protection",
+        "do-not-forward",
+        "--template",
+        "Finance",
+    ]);
+    smtp_send(
+        &app,
+        "alice@corp.example",
+        &["dave@partner.example"],
+        &message(
+            "alice@corp.example",
+            "dave@partner.example",
+            "The contract",
+            "Attached.",
+        ),
+    )
+    .await;
+    catcher.wait_for(1).await;
+    let protected = app.store.events_of_kind("protected").await.unwrap();
+    assert_eq!(
+        protected[0].detail.as_deref(),
+        Some("do-not-forward with template Legal")
+    );
+}
+both!(the_strictest_rights_and_the_first_rules_template_win);

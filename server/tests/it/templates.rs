@@ -1,10 +1,8 @@
 //! `sealpost template ...`: branding templates, and their effect on the
 //! notification and the portal.
 
-mod common;
-
-use common::catcher::Catcher;
-use common::*;
+use crate::common::catcher::Catcher;
+use crate::common::*;
 
 async fn a_template_brands_the_notification_and_the_portal(backend: Backend) {
     let catcher = Catcher::start().await;

@@ -2,10 +2,8 @@
 //! exact original bytes, refuses any change to the envelope, reads rights
 //! only from the envelope, and refuses another organization's messages.
 
-mod common;
-
+use crate::common::*;
 use base64::Engine;
-use common::*;
 
 fn protect(db: &TestDatabase, input: &[u8], rights: &str) -> Vec<u8> {
     let out = run_cli_bytes(db, &["protect", "--rights", rights], Some(input), &[]);
@@ -276,7 +274,7 @@ both!(a_second_deployment_opens_the_first_ones_mail_after_importing_its_keys);
 /// gateway: the internal recipient gets it still protected, the external
 /// one a notification whose link opens the message inside.
 async fn protected_mail_is_not_protected_twice(backend: Backend) {
-    let catcher = common::catcher::Catcher::start().await;
+    let catcher = crate::common::catcher::Catcher::start().await;
     let app = TestApp::gateway(backend, &catcher).await;
     let original = b"From: alice@corp.example\r\nTo: carol@corp.example, bob@gmail.example\r\nSubject: Inside\r\nMessage-ID: <inside@corp.example>\r\n\r\nThe words inside.\r\n".to_vec();
     let protected = protect(&app.db, &original, "do-not-forward");
@@ -347,7 +345,7 @@ both!(protected_mail_is_not_protected_twice);
 /// Another organization's protected mail passes untouched, or is bounced
 /// when the organization says `--foreign-protected reject`.
 async fn another_organizations_protected_mail_passes_or_is_refused(backend: Backend) {
-    let catcher = common::catcher::Catcher::start().await;
+    let catcher = crate::common::catcher::Catcher::start().await;
     let app = TestApp::gateway(backend, &catcher).await;
     let elsewhere = TestDatabase::new(backend).await;
     let original = b"From: alice@corp.example\r\nTo: bob@gmail.example\r\nSubject: From a partner\r\n\r\nPartner words.\r\n";

@@ -3,10 +3,8 @@
 //! every failure rule of the passcode, and revocation and expiry cutting off
 //! an open session.
 
-mod common;
-
-use common::catcher::Catcher;
-use common::*;
+use crate::common::catcher::Catcher;
+use crate::common::*;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use std::time::Duration;
 
