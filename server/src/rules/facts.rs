@@ -17,8 +17,10 @@ pub struct Facts {
     /// (file name, content type) of each attachment.
     pub attachments: Vec<(String, String)>,
     pub size: usize,
+    /// Each text folded as `folded` is, for the detectors.
+    folded_texts: Vec<String>,
     /// Sensitive numbers found, by kind, looked for once when a rule asks.
-    sensitive: [OnceLock<BTreeSet<String>>; 3],
+    sensitive: OnceLock<[BTreeSet<String>; 3]>,
 }
 
 /// Text attachments larger than this are read up to it: enough for any
@@ -67,7 +69,8 @@ impl Facts {
                 }
             }
         }
-        let folded = fold(&texts.join("\n"));
+        let folded_texts: Vec<String> = texts.iter().map(|t| fold(t)).collect();
+        let folded = folded_texts.join("\n");
         Facts {
             sender: sender.to_lowercase(),
             recipients: recipients.iter().map(|r| r.to_lowercase()).collect(),
@@ -75,14 +78,17 @@ impl Facts {
             folded,
             attachments,
             size: raw.len(),
-            sensitive: Default::default(),
+            folded_texts,
+            sensitive: OnceLock::new(),
         }
     }
 
     /// The distinct numbers of this kind in the subject, bodies and text
     /// attachments.
     pub fn sensitive(&self, kind: Kind) -> &BTreeSet<String> {
-        self.sensitive[kind as usize].get_or_init(|| sensitive::find(kind, &self.texts))
+        &self
+            .sensitive
+            .get_or_init(|| sensitive::find_all(&self.folded_texts))[kind as usize]
     }
 }
 

@@ -273,40 +273,57 @@ fn my_number_valid(digits: &str) -> bool {
 
 /// The distinct numbers of `kind` in these texts (digits only).
 pub fn find(kind: Kind, texts: &[String]) -> BTreeSet<String> {
-    use unicode_normalization::UnicodeNormalization;
-    let mut found = BTreeSet::new();
-    for text in texts {
-        let text: String = text.nfkc().collect();
+    let folded: Vec<String> = texts.iter().map(|t| super::facts::fold(t)).collect();
+    let [ssn, card, my_number] = find_all(&folded);
+    match kind {
+        Kind::UsSsn => ssn,
+        Kind::CreditCard => card,
+        Kind::MyNumber => my_number,
+    }
+}
+
+/// Every kind in one pass, over texts already NFKC-normalised and in lower
+/// case (the rules' facts hold them so), indexed by `Kind as usize`.
+pub fn find_all(folded: &[String]) -> [BTreeSet<String>; 3] {
+    let mut found: [BTreeSet<String>; 3] = Default::default();
+    for text in folded {
+        if !text.bytes().any(|b| b.is_ascii_digit()) {
+            continue;
+        }
         // Dashes that NFKC leaves as they are.
-        let text = text.replace(['‐', '‑', '‒', '–', '—', '−', 'ー'], "-");
-        let lower = text.to_lowercase();
+        const DASHES: [char; 7] = ['‐', '‑', '‒', '–', '—', '−', 'ー'];
+        let text = if text.contains(DASHES) {
+            std::borrow::Cow::Owned(text.replace(DASHES, "-"))
+        } else {
+            std::borrow::Cow::Borrowed(text.as_str())
+        };
         for c in candidates(&text) {
+            if c.digits.len() < 9 {
+                continue;
+            }
             for w in windows(&c) {
                 let only = |s: char| w.separators.iter().all(|x| *x == s || *x == '\n');
                 let digits = &w.digits;
-                let ok = match kind {
-                    Kind::UsSsn => {
-                        digits.len() == 9
-                            && ssn_valid(digits)
-                            && ((w.groups == [3, 2, 4] && only('-') && w.separators.contains(&'-'))
-                                || ((w.groups.len() == 1 || (w.groups == [3, 2, 4] && only(' ')))
-                                    && keyword_near(&lower, c.start, c.end, SSN_KEYWORDS)))
-                    }
-                    Kind::CreditCard => {
-                        (13..=19).contains(&digits.len())
-                            && (only(' ') || only('-'))
-                            && card_issuer_known(digits)
-                            && luhn(digits)
-                    }
-                    Kind::MyNumber => {
-                        digits.len() == 12
-                            && (w.groups.len() == 1
-                                || (w.groups == [4, 4, 4] && (only(' ') || only('-'))))
-                            && my_number_valid(digits)
-                    }
-                };
-                if ok {
-                    found.insert(w.digits);
+                if digits.len() == 9
+                    && ssn_valid(digits)
+                    && ((w.groups == [3, 2, 4] && only('-') && w.separators.contains(&'-'))
+                        || ((w.groups.len() == 1 || (w.groups == [3, 2, 4] && only(' ')))
+                            && keyword_near(&text, c.start, c.end, SSN_KEYWORDS)))
+                {
+                    found[Kind::UsSsn as usize].insert(digits.clone());
+                }
+                if (13..=19).contains(&digits.len())
+                    && (only(' ') || only('-'))
+                    && card_issuer_known(digits)
+                    && luhn(digits)
+                {
+                    found[Kind::CreditCard as usize].insert(digits.clone());
+                }
+                if digits.len() == 12
+                    && (w.groups.len() == 1 || (w.groups == [4, 4, 4] && (only(' ') || only('-'))))
+                    && my_number_valid(digits)
+                {
+                    found[Kind::MyNumber as usize].insert(digits.clone());
                 }
             }
         }
