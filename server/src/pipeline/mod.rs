@@ -225,7 +225,14 @@ impl Pipeline {
         // the organization already inspected it.
         let decrypting = config.transport_decryption != TransportDecryption::Disabled;
         let mut agents_run = true;
-        if let Some(why) = flight.undecryptable.clone() {
+        if flight.foreign_protected {
+            // Not ours to open, change or protect: no agent sees it.
+            agents_run = false;
+            flight.notes.push((
+                "passed on untouched: protected by another organization".into(),
+                String::new(),
+            ));
+        } else if let Some(why) = flight.undecryptable.clone() {
             let reason = format!("the protected message cannot be decrypted: {why}");
             if config.transport_decryption == TransportDecryption::Mandatory {
                 return self

@@ -355,6 +355,15 @@ async fn another_organizations_protected_mail_passes_or_is_refused(backend: Back
         mail[at..].split("--sealpost-").next().unwrap().to_string()
     };
 
+    // Not even a rule that matches every message touches it.
+    app.rule(&[
+        "new",
+        "Tag all",
+        "--prepend-subject",
+        "[tagged] ",
+        "--apply-protection",
+        "do-not-forward",
+    ]);
     smtp_send(&app, "alice@corp.example", &["bob@gmail.example"], &foreign).await;
     let passed = catcher.wait_for(1).await.remove(0);
     assert_eq!(passed.to, ["bob@gmail.example"]);
@@ -363,6 +372,8 @@ async fn another_organizations_protected_mail_passes_or_is_refused(backend: Back
         envelope_part(std::str::from_utf8(&foreign).unwrap()),
         "passed on untouched"
     );
+    assert!(!passed.data.contains("[tagged]"), "{}", passed.data);
+    assert_eq!(app.count_events("protected").await, 0);
 
     let out = app.cli(
         &["irm-config", "set", "--foreign-protected", "reject"],
