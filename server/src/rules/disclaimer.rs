@@ -106,7 +106,10 @@ impl Disclaimer {
             .any(|h| String::from_utf8_lossy(h).contains(&id));
         let in_body = MessageParser::default()
             .parse(raw)
-            .and_then(|m| m.body_text(0).map(|t| t.contains(self.text.trim())))
+            .and_then(|m| {
+                m.body_text(0)
+                    .map(|t| t.replace("\r\n", "\n").contains(self.text.trim()))
+            })
             .unwrap_or(false);
         if marked || in_body {
             return Appended::AlreadyThere;
@@ -595,6 +598,18 @@ mod tests {
             "Hello,\r\nthe plan.\r\n\r\nThis email may contain confidential information.\r\n"
         );
         assert_eq!(disclaimer().append(&out), Appended::AlreadyThere);
+    }
+
+    #[test]
+    fn a_disclaimer_of_several_lines_is_found_again() {
+        let d = Disclaimer {
+            text: "Confidential.\nDo not forward.".into(),
+            html: None,
+            signed: SignedMode::Wrap,
+        };
+        let out = done(d.append(PLAIN.as_bytes()));
+        let stripped = String::from_utf8_lossy(&out).replace("X-Sealpost-Disclaimer", "X-Other");
+        assert_eq!(d.append(stripped.as_bytes()), Appended::AlreadyThere);
     }
 
     #[test]
