@@ -194,6 +194,9 @@ impl RuleChanges {
         }
         if let Some(v) = given(&self.template) {
             a.template = v.map(|t| t.trim().to_string());
+        } else if a.apply_protection.is_none() {
+            // Protection removed: its template goes with it.
+            a.template = None;
         }
         self.apply_disclaimer(&mut a.disclaimer)?;
         if let Some(v) = given(&self.reject) {
@@ -356,6 +359,26 @@ mod tests {
         assert!(second.conditions.sent_to.is_empty());
         assert_eq!(second.conditions.subject_or_body_contains, ["secret"]);
         assert_eq!(second.actions.apply_protection, Some(Rights::DoNotForward));
+    }
+
+    #[test]
+    fn removing_protection_removes_its_template() {
+        let protected = RuleChanges {
+            apply_protection: Some("encrypt-only".into()),
+            template: Some("Legal".into()),
+            prepend_subject: Some("[L] ".into()),
+            ..changes()
+        }
+        .apply(&Definition::default())
+        .unwrap();
+        let plain = RuleChanges {
+            apply_protection: Some(String::new()),
+            ..changes()
+        }
+        .apply(&protected)
+        .unwrap();
+        assert_eq!(plain.actions.apply_protection, None);
+        assert_eq!(plain.actions.template, None);
     }
 
     #[test]
