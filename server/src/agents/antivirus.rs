@@ -12,19 +12,6 @@ pub struct Antivirus {
     pub timeout: Duration,
 }
 
-/// The parts clamd is asked about: the whole message, then each
-/// attachment decoded (clamd would find most inside the message itself,
-/// but not every encoding it is sent in).
-fn pieces(raw: &[u8]) -> Vec<Vec<u8>> {
-    let mut out = vec![raw.to_vec()];
-    if let Some(message) = mail_parser::MessageParser::default().parse(raw) {
-        for part in message.attachments() {
-            out.push(part.contents().to_vec());
-        }
-    }
-    out
-}
-
 #[async_trait::async_trait]
 impl Stage for Antivirus {
     fn name(&self) -> &str {
@@ -32,8 +19,16 @@ impl Stage for Antivirus {
     }
 
     async fn process(&self, message: &mut InFlight) -> Result<(), StageError> {
-        for piece in pieces(&message.raw) {
-            match clamd::scan(&self.addr, &piece, self.timeout).await {
+        // The whole message, then each attachment decoded: clamd finds most
+        // inside the message itself, but not in every encoding it is sent in.
+        let parsed = mail_parser::MessageParser::default().parse(&message.raw);
+        let attachments = parsed.iter().flat_map(|m| m.attachments());
+        let pieces: Vec<&[u8]> = std::iter::once(message.raw.as_slice())
+            .chain(attachments.map(|part| part.contents()))
+            .collect();
+        let mut failure = None;
+        for piece in pieces {
+            match clamd::scan(&self.addr, piece, self.timeout).await {
                 Ok(Verdict::Clean) => {}
                 Ok(Verdict::Infected(name)) => {
                     return Err(StageError::Reject {
@@ -41,11 +36,20 @@ impl Stage for Antivirus {
                         reason: format!("a virus was found in the message ({name})"),
                     });
                 }
-                Err(e) => return self.cannot_scan(message, e),
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
             }
         }
-        message.notes.push(("scanned: clean".into(), String::new()));
-        Ok(())
+        drop(parsed);
+        match failure {
+            Some(e) => self.cannot_scan(message, e),
+            None => {
+                message.notes.push(("scanned: clean".into(), String::new()));
+                Ok(())
+            }
+        }
     }
 }
 

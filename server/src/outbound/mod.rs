@@ -197,10 +197,7 @@ impl Outbound {
                 self.event(&job, kind, None).await;
             }
             Err(TransportError::Temporary(reason)) if now_ms() < job.give_up_at => {
-                let delay = self
-                    .backoff
-                    .saturating_mul(1 << (job.attempts.clamp(1, 12) - 1) as u32)
-                    .min(Duration::from_secs(3600));
+                let delay = crate::store::retry_delay(self.backoff, job.attempts);
                 let run_at = now_ms() + delay.as_millis() as i64;
                 let _ = self.store.retry_job(&job.id, run_at, &reason).await;
                 self.event(

@@ -112,9 +112,6 @@ pub struct Pipeline {
 
 const LEASE_MS: i64 = 60_000;
 
-/// The longest wait between two tries of a deferred message.
-const MAX_BACKOFF: Duration = Duration::from_secs(30 * 60);
-
 /// What a report may show of a refused message: protected mail as it
 /// arrived (its clear headers), never what decryption revealed.
 fn for_report(flight: InFlight) -> InFlight {
@@ -446,11 +443,7 @@ impl Pipeline {
                 )
                 .await;
         }
-        let tries = job.attempts.clamp(1, 16) as u32;
-        let delay = self
-            .retry_backoff
-            .saturating_mul(1 << (tries - 1))
-            .min(MAX_BACKOFF);
+        let delay = crate::store::retry_delay(self.retry_backoff, job.attempts);
         let run_at = (now_ms() + delay.as_millis() as i64).min(job.give_up_at);
         self.store
             .retry_job(&job.id, run_at, &format!("{stage}: {why}"))

@@ -26,6 +26,14 @@ pub struct OutboxRow {
     pub created_at: i64,
 }
 
+/// The queue's backoff: `first` before the second try, doubling per try,
+/// at most an hour. Outgoing mail and deferred pipeline jobs share it.
+pub fn retry_delay(first: std::time::Duration, attempts: i64) -> std::time::Duration {
+    first
+        .saturating_mul(1 << (attempts.clamp(1, 12) - 1) as u32)
+        .min(std::time::Duration::from_secs(3600))
+}
+
 impl Store {
     /// Leases the next ready job of `kind`. A lease that expires (the node
     /// died) makes the job claimable again. PostgreSQL nodes skip rows

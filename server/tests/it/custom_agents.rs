@@ -42,6 +42,12 @@ fn message(to: &str, body: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// Alice writes to Dave, outside the organization.
+async fn to_dave(app: &TestApp, body: &str) {
+    let raw = message("dave@partner.example", body);
+    smtp_send(app, "alice@corp.example", &["dave@partner.example"], &raw).await;
+}
+
 async fn an_agents_change_is_delivered_still_protected(backend: Backend) {
     let catcher = Catcher::start().await;
     let dir = tempfile::tempdir().unwrap();
@@ -113,13 +119,7 @@ async fn exit_75_is_tried_again(backend: Backend) {
         ),
     );
     let app = gateway(backend, &catcher, &agent, 10).await;
-    smtp_send(
-        &app,
-        "alice@corp.example",
-        &["dave@partner.example"],
-        &message("dave@partner.example", "Later."),
-    )
-    .await;
+    to_dave(&app, "Later.").await;
     let mail = catcher.wait_for(1).await.remove(0);
     assert!(mail.data.contains("Later."));
     let deferred = app.store.events_of_kind("deferred").await.unwrap();
@@ -145,19 +145,11 @@ async fn exit_1_rejects_without_the_agents_output(backend: Backend) {
         "/bin/echo AGENT-STDOUT-SECRET; /bin/echo AGENT-STDERR-SECRET >&2; exit 1",
     );
     let app = gateway(backend, &catcher, &agent, 10).await;
-    smtp_send(
-        &app,
-        "alice@corp.example",
-        &["dave@partner.example"],
-        &message("dave@partner.example", "Refused."),
-    )
-    .await;
+    to_dave(&app, "Refused.").await;
     let report = catcher.wait_for(1).await.remove(0);
     assert_eq!(report.to, ["alice@corp.example"]);
     assert!(
-        report
-            .data
-            .contains("the custom agent checker refused the message"),
+        text_of(&report).contains("the custom agent checker refused the message"),
         "{}",
         report.data
     );
@@ -182,13 +174,7 @@ async fn garbage_is_rejected(backend: Backend) {
         "/usr/bin/printf 'not a message at all'",
     );
     let app = gateway(backend, &catcher, &agent, 10).await;
-    smtp_send(
-        &app,
-        "alice@corp.example",
-        &["dave@partner.example"],
-        &message("dave@partner.example", "x"),
-    )
-    .await;
+    to_dave(&app, "x").await;
     let report = catcher.wait_for(1).await.remove(0);
     assert_eq!(report.to, ["alice@corp.example"]);
     assert!(
@@ -213,13 +199,7 @@ async fn a_hanging_agent_is_killed_with_its_children_at_the_timeout() {
         ),
     );
     let app = gateway(Backend::Sqlite, &catcher, &agent, 1).await;
-    smtp_send(
-        &app,
-        "alice@corp.example",
-        &["dave@partner.example"],
-        &message("dave@partner.example", "x"),
-    )
-    .await;
+    to_dave(&app, "x").await;
     let mut deferred = Vec::new();
     for _ in 0..100 {
         deferred = app.store.events_of_kind("deferred").await.unwrap();
