@@ -317,6 +317,24 @@ pub struct InboxDetail {
     pub message: MessageView,
 }
 
+/// One job of the pipeline or outbound queue, as `/admin/queue` shows it
+/// (the fields of `sealpost queue list`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueLine {
+    pub id: String,
+    /// `pipeline` or `outbound`.
+    pub kind: String,
+    /// `ready`, `waiting` or `quarantined`.
+    pub state: String,
+    pub purpose: String,
+    pub message_id: String,
+    pub sender: String,
+    pub recipients: String,
+    pub attempts: i64,
+    pub next_try: String,
+    pub last_error: String,
+}
+
 /// The organization's protection settings, as the admin settings page shows them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProtectionSettings {

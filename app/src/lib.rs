@@ -94,6 +94,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/rules/new") view=pages::admin::RuleEditPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/rules/edit") view=pages::admin::RuleEditPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/users") view=pages::admin::UsersPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/queue") view=pages::admin::QueuePage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/settings") view=pages::admin::SettingsPage ssr=SsrMode::Async/>
             </Routes>
         </Router>

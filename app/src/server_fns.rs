@@ -2,8 +2,8 @@
 
 use crate::dto::{
     ComposeOptions, InboxDetail, InboxItem, MessageDetail, MessageFilter, MessageList, PageContext,
-    PortalView, ProtectionSettings, RuleEdit, RuleList, SentDetail, SentItem, TemplateFields,
-    UserLine,
+    PortalView, ProtectionSettings, QueueLine, RuleEdit, RuleList, SentDetail, SentItem,
+    TemplateFields, UserLine,
 };
 use leptos::prelude::*;
 
@@ -101,6 +101,11 @@ pub async fn load_inbox_message(id: String) -> Result<Option<InboxDetail>, Serve
 #[server(endpoint = "admin_settings")]
 pub async fn load_admin_settings() -> Result<ProtectionSettings, ServerFnError> {
     with_admin(|s, parts| async move { s.protection_settings(&parts).await }).await
+}
+
+#[server(endpoint = "admin_queue")]
+pub async fn load_admin_queue() -> Result<Vec<QueueLine>, ServerFnError> {
+    with_admin(|s, parts| async move { s.queue(&parts).await }).await
 }
 
 #[server(endpoint = "admin_rules")]

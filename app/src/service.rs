@@ -2,8 +2,8 @@
 
 use crate::dto::{
     ComposeOptions, InboxDetail, InboxItem, MessageDetail, MessageFilter, MessageList, PageContext,
-    PortalView, ProtectionSettings, RuleEdit, RuleList, SentDetail, SentItem, TemplateFields,
-    UserLine,
+    PortalView, ProtectionSettings, QueueLine, RuleEdit, RuleList, SentDetail, SentItem,
+    TemplateFields, UserLine,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +85,9 @@ pub trait AdminService: Send + Sync + 'static {
         &self,
         request: &http::request::Parts,
     ) -> Result<ProtectionSettings, ServiceError>;
+
+    /// The jobs still to run or set aside (quarantined first), oldest first.
+    async fn queue(&self, request: &http::request::Parts) -> Result<Vec<QueueLine>, ServiceError>;
 
     /// The transport rules in the order they run.
     async fn rules(&self, request: &http::request::Parts) -> Result<RuleList, ServiceError>;

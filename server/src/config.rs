@@ -332,6 +332,11 @@ pub struct OAuthProvider {
 }
 
 impl Settings {
+    /// An address in one of the organization's own domains.
+    pub fn is_internal(&self, address: &str) -> bool {
+        crate::rules::conditions::is_internal(address, &self.internal_domains)
+    }
+
     pub fn master_key_file(&self) -> PathBuf {
         self.data_dir.join("master.key")
     }

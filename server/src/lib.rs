@@ -15,6 +15,7 @@ pub mod outbound;
 pub mod pipeline;
 pub mod portal;
 pub mod protected;
+pub mod queue;
 pub mod revocation;
 pub mod rules;
 pub mod startup;

@@ -159,11 +159,119 @@ pub fn header_envelope(message: &mail_parser::Message) -> (String, Vec<String>) 
     (sender, recipients)
 }
 
+/// The deepest MIME structure sealpost takes in: Postfix's
+/// `mime_nesting_limit`. Every walk over a message's parts after the intake
+/// may then recurse, since no message that reaches it is deeper.
+pub const MAX_NESTING: usize = 100;
+
+/// A message whose multiparts and embedded messages nest deeper than
+/// `MAX_NESTING` levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("MIME nesting exceeds {MAX_NESTING} levels")]
+pub struct TooDeep;
+
+/// Refuses a message nested deeper than `MAX_NESTING` (each multipart and
+/// each embedded `message/*` is a level). It reads the message as every
+/// later stage does (mail-parser, whose parser keeps its own stack), walks
+/// the parts with a stack of its own, and takes the parsed tree apart
+/// without recursion: dropping 20,000 nested messages the ordinary way
+/// would overflow a worker thread's stack.
+pub fn check_nesting(raw: &[u8]) -> Result<(), TooDeep> {
+    let Some(message) = mail_parser::MessageParser::default().parse(raw) else {
+        return Ok(());
+    };
+    let deep = nests_deeper_than(&message, MAX_NESTING);
+    dismantle(message);
+    if deep { Err(TooDeep) } else { Ok(()) }
+}
+
+fn nests_deeper_than(message: &mail_parser::Message<'_>, limit: usize) -> bool {
+    use mail_parser::PartType;
+    // (message, part index, levels above the part)
+    let mut pending = vec![(message, 0u32, 0usize)];
+    while let Some((m, part, depth)) = pending.pop() {
+        let Some(part) = m.parts.get(part as usize) else {
+            continue;
+        };
+        match &part.body {
+            PartType::Multipart(children) => {
+                if depth + 1 > limit {
+                    return true;
+                }
+                // A part never lists itself or an ancestor: the parser
+                // numbers children after their parent.
+                pending.extend(children.iter().map(|&c| (m, c, depth + 1)));
+            }
+            PartType::Message(inner) => {
+                if depth + 1 > limit {
+                    return true;
+                }
+                pending.push((inner, 0, depth + 1));
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Drops a parsed message one level at a time.
+fn dismantle(message: mail_parser::Message<'_>) {
+    let mut pending = vec![message];
+    while let Some(mut m) = pending.pop() {
+        for part in &mut m.parts {
+            if let mail_parser::PartType::Message(inner) = std::mem::take(&mut part.body) {
+                pending.push(inner);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const RAW: &[u8] = b"From: a@x.example\r\nSubject: [secure] Quarterly\r\n numbers\r\nTo: b@y.example\r\n\r\nSubject: in the body\r\n";
+
+    /// `levels` multiparts inside each other, or embedded messages.
+    pub fn nested(levels: usize, embedded: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend_from_slice(b"From: a@x.example\r\nSubject: deep\r\nMIME-Version: 1.0\r\n");
+        for i in 0..levels {
+            if embedded {
+                out.extend_from_slice(b"Content-Type: message/rfc822\r\n\r\nSubject: inner\r\n");
+            } else {
+                out.extend_from_slice(
+                    format!("Content-Type: multipart/mixed; boundary=\"b{i}\"\r\n\r\n--b{i}\r\n")
+                        .as_bytes(),
+                );
+            }
+        }
+        out.extend_from_slice(b"Content-Type: text/plain\r\n\r\nhello\r\n");
+        if !embedded {
+            for i in (0..levels).rev() {
+                out.extend_from_slice(format!("--b{i}--\r\n").as_bytes());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn nesting_up_to_the_limit_passes_and_deeper_is_refused() {
+        for embedded in [false, true] {
+            assert_eq!(
+                check_nesting(&nested(MAX_NESTING, embedded)),
+                Ok(()),
+                "{embedded}"
+            );
+            assert_eq!(
+                check_nesting(&nested(MAX_NESTING + 1, embedded)),
+                Err(TooDeep)
+            );
+            // Deep enough to overflow a thread's stack if anything recursed.
+            assert_eq!(check_nesting(&nested(20_000, embedded)), Err(TooDeep));
+        }
+        assert_eq!(check_nesting(RAW), Ok(()));
+    }
 
     #[test]
     fn set_header_replaces_a_folded_header_and_keeps_the_rest() {

@@ -147,6 +147,10 @@ pub async fn run(agent: &CustomAgent, input: &[u8], max_bytes: usize) -> Verdict
         }
         Ok((out, Some(status))) => match status.code() {
             Some(0) if out.is_empty() => Verdict::Unusable("empty"),
+            // Before anything parses it the ordinary way (see check_nesting).
+            Some(0) if crate::mime::check_nesting(&out).is_err() => {
+                Verdict::Unusable("MIME nesting exceeds 100 levels")
+            }
             Some(0) if !looks_like_a_message(&out) => Verdict::Unusable("not a MIME message"),
             Some(0) => Verdict::Message(out),
             Some(75) => Verdict::TryLater,

@@ -1,7 +1,7 @@
 //! `sealpost agent`: the pipeline's stages, and trying a custom agent on a
 //! message before production.
 
-use super::{CliError, format_list, read_stdin};
+use super::{CliError, checked_message, format_list, read_stdin};
 use crate::agents::custom::{self, Verdict};
 use crate::config::Settings;
 use crate::startup;
@@ -62,7 +62,7 @@ pub async fn run(settings: Settings, cmd: AgentCommand) -> Result<(), CliError> 
                         )
                     })
                 })?;
-            let input = read_stdin()?;
+            let input = checked_message(read_stdin()?)?;
             let started = std::time::Instant::now();
             let verdict = custom::run(agent, &input, settings.max_message_bytes).await;
             let elapsed = started.elapsed();

@@ -3,6 +3,7 @@
 //! stderr.
 
 mod agent;
+mod queue;
 mod rule;
 
 use crate::auth::password;
@@ -74,6 +75,9 @@ enum Command {
     /// Manage API tokens for the JSON API (/api/v1)
     #[command(subcommand)]
     Token(TokenCommand),
+    /// The pipeline and outbound queues: list, retry, release and delete jobs
+    #[command(subcommand)]
+    Queue(queue::QueueCommand),
     /// Find messages by sender or recipient and time (message trace)
     Trace {
         #[arg(long)]
@@ -462,6 +466,9 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Token(cmd) => {
             token(load_settings(cli.config.as_ref(), &BTreeMap::new())?, cmd).await
+        }
+        Command::Queue(cmd) => {
+            queue::run(load_settings(cli.config.as_ref(), &BTreeMap::new())?, cmd).await
         }
         Command::Trace {
             sender,
@@ -881,6 +888,14 @@ fn read_file(path: &std::path::Path) -> Result<Vec<u8>, CliError> {
         .map_err(|e| CliError::Usage(format!("--file: cannot read {}: {e}", path.display())))
 }
 
+/// A message given to a command: refused (exit 1) when it nests deeper
+/// than the intake would take.
+fn checked_message(raw: Vec<u8>) -> Result<Vec<u8>, CliError> {
+    crate::mime::check_nesting(&raw)
+        .map_err(|e| CliError::Refused(format!("The message is refused: {e}.")))?;
+    Ok(raw)
+}
+
 fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
@@ -898,7 +913,7 @@ async fn protect(
 ) -> Result<(), CliError> {
     use crate::pipeline::Rights;
     use crate::protected;
-    let raw = read_stdin()?;
+    let raw = checked_message(read_stdin()?)?;
     let parsed = mail_parser::MessageParser::default()
         .parse_headers(&raw)
         .filter(|m| m.from().is_some())

@@ -1,6 +1,6 @@
 //! `sealpost rule`: transport rules, as Exchange's *-TransportRule.
 
-use super::{CliError, format_list, read_file, title_bool};
+use super::{CliError, checked_message, format_list, read_file, title_bool};
 use crate::config::Settings;
 use crate::rules::sensitive::{self, Kind};
 use crate::rules::{self, Facts, Rule, RuleChanges, RuleError, RuleSet};
@@ -143,7 +143,7 @@ pub async fn run(settings: Settings, cmd: RuleCommand) -> Result<(), CliError> {
             sender,
             recipient,
         } => {
-            let raw = read_file(&file)?;
+            let raw = checked_message(read_file(&file)?)?;
             let (raw, decrypted) = match crate::protected::envelope_of(&raw) {
                 Ok(envelope) => {
                     let opened =

@@ -549,3 +549,56 @@ pub async fn save_settings(
     )
     .await
 }
+
+/// POST /admin/queue: release, retry or delete a job (as `sealpost queue`).
+pub async fn queue_action(
+    State(state): State<AppState>,
+    session: Session,
+    request: Request<Body>,
+) -> Response {
+    let (parts, f) = form(&state, request, "/admin/queue").await;
+    let user = match admin_form(&state, &session, &parts, &f).await {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let id = f.get("id").cloned().unwrap_or_default();
+    let actor = format!("user:{}", user.email);
+    let done = match f.get("action").map(String::as_str) {
+        Some("release") => crate::queue::release(&state.store, &id, &actor)
+            .await
+            .map(|_| format!("Job {id} was released from quarantine and will be tried again.")),
+        Some("retry") => crate::queue::retry(&state.store, Some(&id))
+            .await
+            .map(|_| format!("Job {id} will be tried now.")),
+        Some("retry-all") => crate::queue::retry(&state.store, None)
+            .await
+            .map(|n| format!("{n} waiting jobs will be tried now.")),
+        Some("delete") => {
+            crate::queue::delete(&state.store, &state.keys, &state.settings, &id, &actor)
+                .await
+                .map(|_| format!("Job {id} was removed from the queue."))
+        }
+        _ => {
+            return state
+                .refuse(
+                    parts,
+                    StatusCode::BAD_REQUEST,
+                    "Choose one of the offered actions.",
+                )
+                .await;
+        }
+    };
+    match done {
+        Ok(text) => back(&session, "/admin/queue", Notice::success(text)).await,
+        Err(crate::queue::QueueError::Store(e)) => {
+            state
+                .unavailable(parts, "the queue could not be changed", &e)
+                .await
+        }
+        Err(refused) => {
+            state
+                .refuse(parts, StatusCode::CONFLICT, &refused.to_string())
+                .await
+        }
+    }
+}

@@ -5,8 +5,8 @@ use super::page_service::signed_in_user;
 use crate::store::{TemplateFull, UserRow};
 use crate::trace::{self as msg_trace, TraceQuery};
 use app::dto::{
-    MessageDetail, MessageFilter, MessageLine, MessageList, ProtectionSettings, RecipientLine,
-    RuleEdit, RuleForm, RuleLine, RuleList, TemplateFields, TimelineEntry, UserLine,
+    MessageDetail, MessageFilter, MessageLine, MessageList, ProtectionSettings, QueueLine,
+    RecipientLine, RuleEdit, RuleForm, RuleLine, RuleList, TemplateFields, TimelineEntry, UserLine,
 };
 use app::service::{AdminService, ServiceError};
 use tower_sessions::Session;
@@ -206,6 +206,39 @@ impl AdminService for AdminPages {
             transport_decryption: config.transport_decryption.as_str().to_string(),
             foreign_protected: config.foreign_protected.as_str().to_string(),
         })
+    }
+
+    async fn queue(&self, request: &http::request::Parts) -> Result<Vec<QueueLine>, ServiceError> {
+        require_admin(&self.state, request.extensions.get::<Session>()).await?;
+        let mut jobs = self
+            .state
+            .store
+            .queued_jobs(crate::store::QueueFilter::default(), 500)
+            .await
+            .map_err(unavailable)?;
+        // What needs an administrator first; otherwise oldest first.
+        jobs.sort_by_key(|j| j.state != "quarantined");
+        let now = crate::store::now_ms();
+        Ok(jobs
+            .iter()
+            .map(|j| QueueLine {
+                id: j.id.clone(),
+                kind: crate::queue::kind_name(&j.kind).to_string(),
+                state: crate::queue::state_name(j, now).to_string(),
+                purpose: j.purpose.clone().unwrap_or_default(),
+                message_id: j.message_id.clone().unwrap_or_default(),
+                sender: j.sender.clone().unwrap_or_default(),
+                recipients: j
+                    .envelope_to
+                    .as_deref()
+                    .and_then(|t| serde_json::from_str::<Vec<String>>(t).ok())
+                    .unwrap_or_default()
+                    .join(", "),
+                attempts: j.attempts,
+                next_try: crate::cli::rfc3339(j.run_at),
+                last_error: j.last_error.clone().unwrap_or_default(),
+            })
+            .collect())
     }
 
     async fn rules(&self, request: &http::request::Parts) -> Result<RuleList, ServiceError> {

@@ -236,6 +236,10 @@ pub async fn submit(
         );
         return refuse(text, StatusCode::PAYLOAD_TOO_LARGE).await;
     }
+    if let Err(e) = crate::mime::check_nesting(&raw) {
+        let text = format!("An attachment cannot be sent: {e}.");
+        return refuse(text, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
     let mut recipients: Vec<String> = to.iter().chain(cc.iter()).map(|a| a.to_string()).collect();
     recipients.dedup();
     let envelope = Envelope {

@@ -190,6 +190,7 @@ pub fn router(
         .route("/admin/rules/change", post(admin_rules::change))
         .route("/admin/users", post(admin::add_user))
         .route("/admin/settings", post(admin::save_settings))
+        .route("/admin/queue", post(admin::queue_action))
         .leptos_routes_with_context(&state, routes, state.leptos_context(), move || {
             app::shell(shell_options.clone())
         })

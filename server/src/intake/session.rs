@@ -156,6 +156,10 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
                         "552 5.3.4 Message too big: the limit is {} bytes\r\n",
                         intake.max_message_bytes
                     )
+                } else if let Err(e) = crate::mime::check_nesting(&raw) {
+                    // Never stored: no stage, node or queue ever walks it.
+                    tracing::info!(peer = %session.peer, "refused a message: {e}");
+                    format!("554 5.6.0 {e}\r\n")
                 } else {
                     session.finish(intake, raw).await
                 };

@@ -8,7 +8,7 @@ pub mod notification;
 
 use crate::config::{RelayUrl, Settings};
 use crate::keys::KeyMaterial;
-use crate::store::{Event, JobRow, NewJob, Store, new_id, now_ms};
+use crate::store::{Event, JobRow, Store, new_id, now_ms};
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use std::sync::Arc;
@@ -82,8 +82,23 @@ pub struct Outbound {
 
 impl Outbound {
     pub async fn run_worker(self: Arc<Self>, worker: String) {
+        let mut sweep = crate::queue::SweepClock::default();
+        let mut idle = true;
         loop {
-            match self.store.claim_job("deliver", &worker, LEASE_MS).await {
+            if sweep.due(idle)
+                && let Err(e) = crate::queue::quarantine_sweep(
+                    &self.store,
+                    &self.keys,
+                    &self.settings,
+                    "deliver",
+                )
+                .await
+            {
+                tracing::warn!(error = %e, "outbound queue cannot quarantine abandoned jobs");
+            }
+            let claimed = self.store.claim_job("deliver", &worker, LEASE_MS).await;
+            idle = !matches!(claimed, Ok(Some(_)));
+            match claimed {
                 Ok(Some(job)) => self.deliver(job).await,
                 Ok(None) => {
                     tokio::select! {
@@ -227,24 +242,18 @@ impl Outbound {
     /// A non-delivery report to the sender, from `<>`, only for senders of
     /// the organization; never to the null sender.
     async fn bounce(&self, job: &JobRow, from: &str, to: &[String], raw: &[u8], reason: &str) {
-        let domain = from.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
-        if from.is_empty() || !self.settings.internal_domains.iter().any(|d| d == domain) {
+        if from.is_empty() || !self.settings.is_internal(from) {
             return;
         }
         let report = ndr::build(&self.hostname, from, to, raw, reason);
-        let id = new_id();
-        let ndr_job = NewJob {
-            payload: self.keys.keyring.seal(id.as_bytes(), &report),
-            dedupe_key: format!("ndr:{}", job.id),
-            id,
-            kind: "deliver",
-            message_id: job.message_id.clone(),
-            purpose: "ndr",
-            recipient_id: None,
-            envelope_from: String::new(),
-            envelope_to: vec![from.to_string()],
-            give_up_at: now_ms() + self.settings.queue_lifetime_ms,
-        };
+        let ndr_job = ndr::job(
+            &self.keys,
+            &self.settings,
+            job.message_id.clone(),
+            format!("ndr:{}", job.id),
+            from,
+            &report,
+        );
         if let Err(e) = self.store.queue_job(&ndr_job).await {
             tracing::error!(error = %e, "could not queue a non-delivery report");
         }

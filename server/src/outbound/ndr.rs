@@ -28,6 +28,30 @@ pub fn build_with_message(
     report(hostname, sender, recipients, still_encrypted, reason, true)
 }
 
+/// The job that sends `report` to `sender`; queued once per `dedupe_key`.
+pub fn job(
+    keys: &crate::keys::KeyMaterial,
+    settings: &crate::config::Settings,
+    message_row: Option<String>,
+    dedupe_key: String,
+    sender: &str,
+    report: &[u8],
+) -> crate::store::NewJob {
+    let id = crate::store::new_id();
+    crate::store::NewJob {
+        payload: keys.keyring.seal(id.as_bytes(), report),
+        dedupe_key,
+        id,
+        kind: "deliver",
+        message_id: message_row,
+        purpose: "ndr",
+        recipient_id: None,
+        envelope_from: String::new(),
+        envelope_to: vec![sender.to_string()],
+        give_up_at: crate::store::now_ms() + settings.queue_lifetime_ms,
+    }
+}
+
 fn report(
     hostname: &str,
     sender: &str,

@@ -31,6 +31,8 @@ struct Plans {
     die_after: Mutex<Option<String>>,
     /// A shorter job lease, so a dead worker's job comes back quickly.
     lease_ms: AtomicI64,
+    /// The worker dies on every message whose subject contains this.
+    poison: Mutex<Option<String>>,
 }
 
 impl Faults {
@@ -63,6 +65,27 @@ impl Faults {
             .lease_ms
             .store(lease.as_millis() as i64, Ordering::SeqCst);
         *self.inner.die_after.lock().unwrap() = Some(stage.to_string());
+    }
+
+    /// Every worker that takes a message whose subject contains `subject`
+    /// dies holding its lease, every time (a message that crashes nodes).
+    #[cfg(debug_assertions)]
+    pub fn always_die_on(&self, subject: &str, lease: std::time::Duration) {
+        self.inner
+            .lease_ms
+            .store(lease.as_millis() as i64, Ordering::SeqCst);
+        *self.inner.poison.lock().unwrap() = Some(subject.to_string());
+    }
+
+    pub fn dies_on(&self, _subject: &str) -> bool {
+        #[cfg(debug_assertions)]
+        {
+            let poison = self.inner.poison.lock().unwrap();
+            if poison.as_deref().is_some_and(|p| _subject.contains(p)) {
+                return true;
+            }
+        }
+        false
     }
 
     pub fn dies_after(&self, _stage: &str) -> bool {

@@ -13,9 +13,7 @@ use crate::crypto::CryptoError;
 use crate::intake::Envelope;
 use crate::irm_config::TransportDecryption;
 use crate::keys::KeyMaterial;
-use crate::store::{
-    JobRow, MessageRow, NewJob, PipelineOutcome, Store, StoreError, new_id, now_ms,
-};
+use crate::store::{JobRow, MessageRow, PipelineOutcome, Store, StoreError, now_ms};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -128,14 +126,31 @@ fn for_report(flight: InFlight) -> InFlight {
 impl Pipeline {
     /// Takes pipeline jobs until the process ends.
     pub async fn run_worker(self: Arc<Self>, worker: String) {
+        let mut sweep = crate::queue::SweepClock::default();
+        let mut idle = true;
         loop {
+            if sweep.due(idle)
+                && let Err(e) = crate::queue::quarantine_sweep(
+                    &self.store,
+                    &self.keys,
+                    &self.settings,
+                    "pipeline",
+                )
+                .await
+            {
+                tracing::warn!(error = %e, "pipeline cannot quarantine abandoned jobs");
+            }
             let lease = self.faults.lease_ms().unwrap_or(LEASE_MS);
-            match self.store.claim_job("pipeline", &worker, lease).await {
+            let claimed = self.store.claim_job("pipeline", &worker, lease).await;
+            idle = !matches!(claimed, Ok(Some(_)));
+            match claimed {
                 Ok(Some(job)) => {
                     let id = job.id.clone();
                     match self.process(&job).await {
                         Ok(()) => {}
-                        Err(PipelineError::Abandoned) => return,
+                        // The worker "died" holding the lease (tests): as
+                        // after a restart, it goes on with the next job.
+                        Err(PipelineError::Abandoned) => continue,
                         Err(e) => {
                             self.failed(&job, &e).await;
                             tracing::warn!(job = %id, error = %e, "pipeline job failed");
@@ -165,6 +180,9 @@ impl Pipeline {
             .message(row_id)
             .await?
             .ok_or(PipelineError::NoMessage)?;
+        if self.faults.dies_on(&message.subject) {
+            return Err(PipelineError::Abandoned);
+        }
         let sealed = message.content.as_deref().ok_or(PipelineError::NoMessage)?;
         let raw = self.keys.keyring.open(row_id.as_bytes(), sealed)?;
         let envelope: Envelope = serde_json::from_str(&message.envelope)?;
@@ -179,6 +197,13 @@ impl Pipeline {
             undecryptable: None,
             pass_as_is: false,
         };
+        // The intake refuses such mail; this keeps any stored before that
+        // (or protected elsewhere in the organization) from every stage.
+        if let Err(e) = crate::mime::check_nesting(&flight.raw) {
+            return self
+                .reject(job, &message, &flight, "rejected", e.to_string())
+                .await;
+        }
         // Our own line from the intake is one; three before it is a loop.
         let hops = our_hops(&flight.raw, &self.keys);
         if hops > MAX_HOPS {
@@ -190,6 +215,14 @@ impl Pipeline {
                 .await;
         }
         self.unwrap_arrived_protected(&mut flight);
+        if flight.arrived_protected.is_some()
+            && let Err(e) = crate::mime::check_nesting(&flight.raw)
+        {
+            let flight = for_report(flight);
+            return self
+                .reject(job, &message, &flight, "rejected", e.to_string())
+                .await;
+        }
         // Only mail in the protected format depends on the settings: other
         // mail does not read them.
         let in_protected_format = flight.arrived_protected.is_some()
@@ -515,9 +548,8 @@ impl Pipeline {
         reason: String,
     ) -> PipelineOutcome {
         let sender = flight.envelope.from.clone();
-        let domain = sender.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
         let mut jobs = Vec::new();
-        if !sender.is_empty() && self.settings.internal_domains.iter().any(|d| d == domain) {
+        if !sender.is_empty() && self.settings.is_internal(&sender) {
             let report = crate::outbound::ndr::build(
                 &self.hostname,
                 &sender,
@@ -525,19 +557,14 @@ impl Pipeline {
                 &flight.raw,
                 &reason,
             );
-            let id = new_id();
-            jobs.push(NewJob {
-                payload: self.keys.keyring.seal(id.as_bytes(), &report),
-                dedupe_key: format!("{}:ndr:rejected", message.id),
-                id,
-                kind: "deliver",
-                message_id: Some(message.id.clone()),
-                purpose: "ndr",
-                recipient_id: None,
-                envelope_from: String::new(),
-                envelope_to: vec![sender.clone()],
-                give_up_at: now_ms() + self.settings.queue_lifetime_ms,
-            });
+            jobs.push(crate::outbound::ndr::job(
+                &self.keys,
+                &self.settings,
+                Some(message.id.clone()),
+                format!("{}:ndr:rejected", message.id),
+                &sender,
+                &report,
+            ));
         }
         PipelineOutcome {
             message_row: message.id.clone(),

@@ -147,10 +147,7 @@ pub(super) async fn outcome(
             };
             // Internal recipients get the message itself in the protected
             // format (one copy for all of them), read in their Inbox.
-            let internal = |address: &str| {
-                let domain = address.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
-                settings.internal_domains.iter().any(|d| d == domain)
-            };
+            let internal = |address: &str| settings.is_internal(address);
             let any_internal = flight.envelope.to.iter().any(|a| internal(a));
             // Arrived protected and not decrypted here: as it came.
             let arrived = flight

@@ -26,6 +26,40 @@ pub struct OutboxRow {
     pub created_at: i64,
 }
 
+/// A job claimed this many times without its worker ever finishing a run
+/// (each time the worker or its node died) is quarantined: taken out of the
+/// queue until an administrator releases or deletes it.
+pub const MAX_OPEN_CLAIMS: i64 = 5;
+
+/// A job as `sealpost queue list` and `/admin/queue` show it.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct QueuedJob {
+    pub id: String,
+    pub kind: String,
+    pub state: String,
+    pub purpose: Option<String>,
+    pub message_row: Option<String>,
+    /// The RFC 5322 Message-ID of its message.
+    pub message_id: Option<String>,
+    pub sender: Option<String>,
+    pub envelope_to: Option<String>,
+    pub attempts: i64,
+    pub open_claims: i64,
+    pub run_at: i64,
+    pub created_at: i64,
+    pub give_up_at: i64,
+    pub last_error: Option<String>,
+}
+
+/// Which jobs a listing shows.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct QueueFilter<'a> {
+    /// `pipeline` or `deliver` (outbound).
+    pub kind: Option<&'a str>,
+    /// `ready` (due now), `waiting` (a later try) or `quarantined`.
+    pub state: Option<&'a str>,
+}
+
 /// The queue's backoff: `first` before the second try, doubling per try,
 /// at most an hour. Outgoing mail and deferred pipeline jobs share it.
 pub fn retry_delay(first: std::time::Duration, attempts: i64) -> std::time::Duration {
@@ -49,16 +83,18 @@ impl Store {
         let pick = match self.db() {
             Db::Postgres(_) => {
                 "SELECT id FROM jobs WHERE kind = $1 AND state = 'ready' AND run_at <= $2 \
-                 AND (lease_until IS NULL OR lease_until < $2) ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED"
+                 AND (lease_until IS NULL OR lease_until < $2) AND open_claims < $5 \
+                 ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED"
             }
             Db::Sqlite(_) => {
                 "SELECT id FROM jobs WHERE kind = $1 AND state = 'ready' AND run_at <= $2 \
-                 AND (lease_until IS NULL OR lease_until < $2) ORDER BY run_at LIMIT 1"
+                 AND (lease_until IS NULL OR lease_until < $2) AND open_claims < $5 \
+                 ORDER BY run_at LIMIT 1"
             }
         };
         let sql = format!(
-            "UPDATE jobs SET lease_until = $3, leased_by = $4, attempts = attempts + 1 \
-             WHERE id = ({pick}) RETURNING {JOB_COLUMNS}"
+            "UPDATE jobs SET lease_until = $3, leased_by = $4, attempts = attempts + 1, \
+             open_claims = open_claims + 1 WHERE id = ({pick}) RETURNING {JOB_COLUMNS}"
         );
         Ok(on_pool!(self.db(), |pool| sqlx::query_as::<_, JobRow>(
             &sql
@@ -67,6 +103,7 @@ impl Store {
         .bind(now)
         .bind(now + lease_ms)
         .bind(worker)
+        .bind(MAX_OPEN_CLAIMS)
         .fetch_optional(pool)
         .await)?)
     }
@@ -85,7 +122,7 @@ impl Store {
 
     /// Puts a job back for a later try.
     pub async fn retry_job(&self, id: &str, run_at: i64, error: &str) -> Result<()> {
-        let sql = "UPDATE jobs SET run_at = $1, last_error = $2, lease_until = NULL WHERE id = $3";
+        let sql = "UPDATE jobs SET run_at = $1, last_error = $2, lease_until = NULL, open_claims = 0 WHERE id = $3";
         on_pool!(self.db(), |pool| sqlx::query(sql)
             .bind(run_at)
             .bind(error)
@@ -209,5 +246,126 @@ impl Store {
         .await
         .map(|r| r.rows_affected()))?;
         Ok(())
+    }
+}
+
+const QUEUED_COLUMNS: &str = "j.id, j.kind, j.state, j.purpose, j.message_id AS message_row, \
+    m.message_id, COALESCE(m.sender, j.envelope_from) AS sender, j.envelope_to, j.attempts, \
+    j.open_claims, j.run_at, j.created_at, j.give_up_at, j.last_error";
+
+impl Store {
+    /// Jobs still to run or set aside, oldest first (at most `limit`).
+    pub async fn queued_jobs(&self, filter: QueueFilter<'_>, limit: i64) -> Result<Vec<QueuedJob>> {
+        let sql = format!(
+            "SELECT {QUEUED_COLUMNS} FROM jobs j LEFT JOIN messages m ON m.id = j.message_id \
+             WHERE j.state IN ('ready', 'quarantined') \
+             AND ($1 = '' OR j.kind = $1) \
+             AND ($2 = '' \
+                  OR ($2 = 'quarantined' AND j.state = 'quarantined') \
+                  OR ($2 = 'ready' AND j.state = 'ready' AND j.run_at <= $3) \
+                  OR ($2 = 'waiting' AND j.state = 'ready' AND j.run_at > $3)) \
+             ORDER BY j.created_at, j.id LIMIT $4"
+        );
+        Ok(on_pool!(self.db(), |pool| sqlx::query_as::<_, QueuedJob>(
+            &sql
+        )
+        .bind(filter.kind.unwrap_or_default())
+        .bind(filter.state.unwrap_or_default())
+        .bind(now_ms())
+        .bind(limit)
+        .fetch_all(pool)
+        .await)?)
+    }
+
+    pub async fn queued_job(&self, id: &str) -> Result<Option<QueuedJob>> {
+        let sql = format!(
+            "SELECT {QUEUED_COLUMNS} FROM jobs j LEFT JOIN messages m ON m.id = j.message_id WHERE j.id = $1"
+        );
+        Ok(on_pool!(self.db(), |pool| sqlx::query_as::<_, QueuedJob>(
+            &sql
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?)
+    }
+
+    /// Sets aside the jobs of `kind` whose workers died `MAX_OPEN_CLAIMS`
+    /// times (the last lease has run out), and returns them. One statement:
+    /// two nodes sweeping at once each get a job at most once.
+    pub async fn quarantine_abandoned(&self, kind: &str) -> Result<Vec<JobRow>> {
+        let sql = format!(
+            "UPDATE jobs SET state = 'quarantined', lease_until = NULL, \
+             last_error = 'claimed ' || open_claims || ' times without finishing' \
+             WHERE kind = $1 AND state = 'ready' AND open_claims >= $2 \
+             AND (lease_until IS NULL OR lease_until < $3) RETURNING {JOB_COLUMNS}"
+        );
+        Ok(on_pool!(self.db(), |pool| sqlx::query_as::<_, JobRow>(
+            &sql
+        )
+        .bind(kind)
+        .bind(MAX_OPEN_CLAIMS)
+        .bind(now_ms())
+        .fetch_all(pool)
+        .await)?)
+    }
+
+    /// A quarantined job is tried again from scratch; false when `id` is no
+    /// quarantined job.
+    pub async fn release_job(&self, id: &str) -> Result<bool> {
+        let sql = "UPDATE jobs SET state = 'ready', open_claims = 0, run_at = $1, lease_until = NULL \
+                   WHERE id = $2 AND state = 'quarantined'";
+        let n = on_pool!(self.db(), |pool| sqlx::query(sql)
+            .bind(now_ms())
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    /// Jobs waiting for a later try run now (one, or every waiting job);
+    /// how many.
+    pub async fn retry_now(&self, id: Option<&str>) -> Result<u64> {
+        let sql = "UPDATE jobs SET run_at = $1 WHERE state = 'ready' AND run_at > $1 \
+                   AND ($2 = '' OR id = $2)";
+        Ok(on_pool!(self.db(), |pool| sqlx::query(sql)
+            .bind(now_ms())
+            .bind(id.unwrap_or_default())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?)
+    }
+
+    /// Takes a ready or quarantined job out of the queue for good (state
+    /// `cancelled`), with `report` queued in the same transaction; false
+    /// when `id` is no such job.
+    pub async fn delete_job(
+        &self,
+        id: &str,
+        reason: &str,
+        report: Option<&super::NewJob>,
+    ) -> Result<bool> {
+        let cancel = "UPDATE jobs SET state = 'cancelled', last_error = $1, lease_until = NULL \
+                      WHERE id = $2 AND state IN ('ready', 'quarantined')";
+        let now = now_ms();
+        Ok(on_pool!(self.db(), |pool| async {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query(cancel)
+                .bind(reason)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if n == 1
+                && let Some(j) = report
+            {
+                super::messages::bind_job!(sqlx::query(super::messages::INSERT_JOB), j, now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(n == 1)
+        }
+        .await)?)
     }
 }

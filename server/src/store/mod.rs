@@ -18,7 +18,7 @@ mod users;
 
 pub use event_log::{EventLine, EventLog};
 pub use events::{Event, MessageEventRow};
-pub use jobs::{JobRow, OutboxRow, retry_delay};
+pub use jobs::{JobRow, MAX_OPEN_CLAIMS, OutboxRow, QueueFilter, QueuedJob, retry_delay};
 pub use keys::{KeyRow, OrganizationRow};
 pub use messages::{
     AcceptedMessage, MessageRow, NewJob, NewRecipient, PipelineOutcome, ProtectedRecord,

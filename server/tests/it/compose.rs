@@ -193,3 +193,42 @@ async fn a_refused_form_says_why_and_keeps_what_was_typed(backend: Backend) {
     assert_eq!(location(&r), "/login");
 }
 both!(a_refused_form_says_why_and_keeps_what_was_typed);
+
+async fn an_attached_message_nested_too_deep_is_refused(backend: Backend) {
+    let catcher = Catcher::start().await;
+    let (app, client, csrf) = composer(backend, &catcher).await;
+    let mut deep = b"From: x@y.example\r\nSubject: deep\r\n".to_vec();
+    for i in 0..101 {
+        deep.extend_from_slice(
+            format!("Content-Type: multipart/mixed; boundary=\"b{i}\"\r\n\r\n--b{i}\r\n")
+                .as_bytes(),
+        );
+    }
+    deep.extend_from_slice(b"Content-Type: text/plain\r\n\r\nin\r\n");
+    let attachment = Part::bytes(deep)
+        .file_name("deep.eml")
+        .mime_str("message/rfc822")
+        .unwrap();
+    let r = client
+        .post(app.url("/compose"))
+        .multipart(
+            form(&csrf, "bob@gmail.example", "Deep", "See it.").part("attachments", attachment),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    assert!(
+        alert_of(&page).is_some_and(|a| a.contains("MIME nesting exceeds 100 levels")),
+        "{page}"
+    );
+    assert!(
+        app.store
+            .trace(None, None, 0, i64::MAX)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+both!(an_attached_message_nested_too_deep_is_refused);

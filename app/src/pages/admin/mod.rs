@@ -1,14 +1,16 @@
 //! The administrator's pages: encryption report, message trace and detail,
-//! branding templates, transport rules, users. Forms post to the server (CSRF-protected) and
+//! the queue, branding templates, transport rules, users. Forms post to the server (CSRF-protected) and
 //! work without JavaScript.
 
 mod messages;
+mod queue;
 mod rules;
 mod settings;
 mod templates;
 mod users;
 
 pub use messages::{AdminMessagePage, ReportPage, TracePage};
+pub use queue::QueuePage;
 pub use rules::{RuleEditPage, RulesPage};
 pub use settings::SettingsPage;
 pub use templates::{TemplateEditPage, TemplatesPage};
@@ -27,6 +29,7 @@ fn AdminNav() -> impl IntoView {
             <ul>
                 <li><a href="/admin/report">"Encryption report"</a></li>
                 <li><a href="/admin/trace">"Message trace"</a></li>
+                <li><a href="/admin/queue">"Queue"</a></li>
                 <li><a href="/admin/templates">"Branding templates"</a></li>
                 <li><a href="/admin/rules">"Transport rules"</a></li>
                 <li><a href="/admin/users">"Users"</a></li>

@@ -1,0 +1,232 @@
+//! The queue as administrators handle it: jobs whose workers keep dying are
+//! quarantined (so one message cannot stop every node that shares the
+//! queue, over and over), and the command line and `/admin/queue` list,
+//! retry, release and delete jobs through the functions here.
+
+use crate::config::Settings;
+use crate::keys::KeyMaterial;
+use crate::store::{Event, JobRow, NewJob, QueuedJob, Store, StoreError};
+
+/// Why a quarantined job's sender gets a report (a fixed text).
+pub const QUARANTINE_REASON: &str = "processing the message stopped 5 times without finishing, \
+     so it was set aside for an administrator";
+pub const DELETED_REASON: &str = "an administrator removed the message from the queue";
+
+/// What the command line and the admin page may be refused.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("No job with id {0} is in the queue.")]
+    NotFound(String),
+    #[error("Job {0} is not quarantined; only a quarantined job can be released.")]
+    NotQuarantined(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// `pipeline` for the pipeline's jobs, `outbound` for outgoing mail.
+pub fn kind_name(kind: &str) -> &str {
+    match kind {
+        "deliver" => "outbound",
+        other => other,
+    }
+}
+
+/// The stored kind for `pipeline` / `outbound`.
+pub fn stored_kind(name: &str) -> Option<&'static str> {
+    match name {
+        "pipeline" => Some("pipeline"),
+        "outbound" => Some("deliver"),
+        _ => None,
+    }
+}
+
+/// `ready` (due now), `waiting` (a later try) or `quarantined`.
+pub fn state_name(job: &QueuedJob, now: i64) -> &'static str {
+    match job.state.as_str() {
+        "quarantined" => "quarantined",
+        _ if job.run_at > now => "waiting",
+        _ => "ready",
+    }
+}
+
+/// Sets aside every job of `kind` whose worker died `MAX_OPEN_CLAIMS`
+/// times: an event "quarantined" and a report to an internal sender each.
+/// Workers call it when idle and now and then when busy.
+pub async fn quarantine_sweep(
+    store: &Store,
+    keys: &KeyMaterial,
+    settings: &Settings,
+    kind: &str,
+) -> Result<usize, StoreError> {
+    let jobs = store.quarantine_abandoned(kind).await?;
+    for job in &jobs {
+        tracing::error!(
+            job = %job.id,
+            message = job.message_id.as_deref().unwrap_or_default(),
+            "job quarantined: its worker stopped {} times without finishing",
+            crate::store::MAX_OPEN_CLAIMS
+        );
+        store
+            .record_event(Event {
+                kind: "quarantined",
+                message_id: job.message_id.as_deref(),
+                detail: Some(QUARANTINE_REASON),
+                ..Default::default()
+            })
+            .await?;
+        if let Some(report) =
+            report_for(store, keys, settings, job, "quarantined", QUARANTINE_REASON).await?
+        {
+            store.queue_job(&report).await?;
+        }
+    }
+    Ok(jobs.len())
+}
+
+/// A quarantined job goes back in the queue, as if it were new.
+pub async fn release(store: &Store, id: &str, actor: &str) -> Result<QueuedJob, QueueError> {
+    let job = store
+        .queued_job(id)
+        .await?
+        .ok_or_else(|| QueueError::NotFound(id.to_string()))?;
+    if !store.release_job(id).await? {
+        return Err(QueueError::NotQuarantined(id.to_string()));
+    }
+    store
+        .record_event(Event {
+            kind: "released from quarantine",
+            message_id: job.message_row.as_deref(),
+            actor: Some(actor),
+            ..Default::default()
+        })
+        .await?;
+    Ok(job)
+}
+
+/// Jobs waiting for a later try are tried now: one by id, or all of them.
+pub async fn retry(store: &Store, id: Option<&str>) -> Result<u64, QueueError> {
+    if let Some(id) = id {
+        let job = store
+            .queued_job(id)
+            .await?
+            .filter(|j| j.state == "ready")
+            .ok_or_else(|| QueueError::NotFound(id.to_string()))?;
+        return Ok(store.retry_now(Some(&job.id)).await?);
+    }
+    Ok(store.retry_now(None).await?)
+}
+
+/// Takes a ready, waiting or quarantined job out of the queue for good; an
+/// internal sender is told an administrator removed the message.
+pub async fn delete(
+    store: &Store,
+    keys: &KeyMaterial,
+    settings: &Settings,
+    id: &str,
+    actor: &str,
+) -> Result<QueuedJob, QueueError> {
+    let found = store
+        .queued_job(id)
+        .await?
+        .filter(|j| j.state == "ready" || j.state == "quarantined")
+        .ok_or_else(|| QueueError::NotFound(id.to_string()))?;
+    let job = JobRow {
+        id: found.id.clone(),
+        kind: found.kind.clone(),
+        message_id: found.message_row.clone(),
+        purpose: found.purpose.clone(),
+        recipient_id: None,
+        envelope_from: found.sender.clone(),
+        envelope_to: found.envelope_to.clone(),
+        payload: None,
+        attempts: found.attempts,
+        give_up_at: found.give_up_at,
+    };
+    let report = report_for(store, keys, settings, &job, "deleted", DELETED_REASON).await?;
+    let reason = format!("deleted by {actor}");
+    if !store.delete_job(id, &reason, report.as_ref()).await? {
+        return Err(QueueError::NotFound(id.to_string()));
+    }
+    store
+        .record_event(Event {
+            kind: "deleted from the queue",
+            message_id: found.message_row.as_deref(),
+            actor: Some(actor),
+            ..Default::default()
+        })
+        .await?;
+    Ok(found)
+}
+
+/// A non-delivery report about the message of `job`, for an internal
+/// sender only. It is built from what the database says about the message
+/// (Message-ID, subject, recipients), never from the stored content: the
+/// content is what kept killing workers.
+async fn report_for(
+    store: &Store,
+    keys: &KeyMaterial,
+    settings: &Settings,
+    job: &JobRow,
+    what: &str,
+    reason: &str,
+) -> Result<Option<NewJob>, StoreError> {
+    // Reports about reports, passcodes and notifications go to nobody.
+    if job.kind == "deliver" && !matches!(job.purpose.as_deref(), Some("relay" | "inline")) {
+        return Ok(None);
+    }
+    let message = match job.message_id.as_deref() {
+        Some(row) => store.message(row).await?,
+        None => None,
+    };
+    let sender = match &message {
+        Some(m) => m.sender.clone(),
+        None => job.envelope_from.clone().unwrap_or_default(),
+    };
+    if sender.is_empty() || !settings.is_internal(&sender) {
+        return Ok(None);
+    }
+    let recipients: Vec<String> = match (&job.envelope_to, &message) {
+        (Some(to), _) if job.kind == "deliver" => serde_json::from_str(to).unwrap_or_default(),
+        (_, Some(m)) => serde_json::from_str::<crate::intake::Envelope>(&m.envelope)
+            .map(|e| e.to)
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let mut headers = String::new();
+    if let Some(m) = &message {
+        headers.push_str(&format!("Message-ID: {}\r\n", m.message_id));
+        headers.push_str(&format!(
+            "Subject: {}\r\n",
+            crate::mime::encode_header_value(&m.subject)
+        ));
+    }
+    headers.push_str("\r\n");
+    let hostname = settings.hostname();
+    let report =
+        crate::outbound::ndr::build(&hostname, &sender, &recipients, headers.as_bytes(), reason);
+    Ok(Some(crate::outbound::ndr::job(
+        keys,
+        settings,
+        job.message_id.clone(),
+        format!("{}:ndr:{what}", job.id),
+        &sender,
+        &report,
+    )))
+}
+
+/// When a worker looks for abandoned jobs: about once a second while the
+/// queue is idle, every ten seconds while it is busy (an abandoned job is
+/// never claimed again meanwhile, so only its report waits).
+#[derive(Default)]
+pub struct SweepClock(Option<std::time::Instant>);
+
+impl SweepClock {
+    pub fn due(&mut self, idle: bool) -> bool {
+        let wait = std::time::Duration::from_secs(if idle { 1 } else { 10 });
+        if self.0.is_some_and(|last| last.elapsed() < wait) {
+            return false;
+        }
+        self.0 = Some(std::time::Instant::now());
+        true
+    }
+}
