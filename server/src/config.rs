@@ -50,6 +50,18 @@ pub const SETTINGS: &[SettingInfo] = &[
         default: "127.0.0.0/8,::1/128",
     },
     SettingInfo {
+        key: "smtp_max_sessions",
+        default: "500",
+    },
+    SettingInfo {
+        key: "smtp_max_sessions_per_client",
+        default: "20",
+    },
+    SettingInfo {
+        key: "trusted_proxies",
+        default: "none",
+    },
+    SettingInfo {
         key: "smtp_tls_cert",
         default: "unset = no STARTTLS",
     },
@@ -205,6 +217,11 @@ pub struct Settings {
     pub relay_url: Option<RelayUrl>,
     pub internal_domains: Vec<String>,
     pub smtp_relay_networks: Vec<IpNet>,
+    /// SMTP sessions at once, in all and per client address (IPv6: per /64).
+    pub smtp_max_sessions: usize,
+    pub smtp_max_sessions_per_client: usize,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<IpNet>,
     /// PEM files for STARTTLS on the intake (both or neither).
     pub smtp_tls_cert: Option<PathBuf>,
     pub smtp_tls_key: Option<PathBuf>,
@@ -439,19 +456,25 @@ impl Settings {
             .collect::<Result<Vec<_>, _>>()?;
 
         let networks = raw("smtp_relay_networks").unwrap_or_else(|| "127.0.0.0/8,::1/128".into());
-        let smtp_relay_networks = split_list(Some(networks))
-            .into_iter()
-            .map(|n| {
-                n.parse::<IpNet>()
-                    .or_else(|_| n.parse::<std::net::IpAddr>().map(IpNet::from))
-                    .map_err(|_| {
-                        invalid(
-                            "smtp_relay_networks",
-                            format!("'{n}' is not a network such as 10.0.0.0/8"),
-                        )
-                    })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let smtp_relay_networks = parse_networks("smtp_relay_networks", networks)?;
+
+        let trusted_proxies = parse_networks(
+            "trusted_proxies",
+            raw("trusted_proxies").unwrap_or_default(),
+        )?;
+        let count = |key: &str, default: usize| -> Result<usize, ConfigError> {
+            match raw(key) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=100_000).contains(n))
+                    .ok_or_else(|| invalid(key, format!("'{v}' is not a number from 1 to 100000"))),
+            }
+        };
+        let smtp_max_sessions = count("smtp_max_sessions", 500)?;
+        let smtp_max_sessions_per_client = count("smtp_max_sessions_per_client", 20)?;
 
         let smtp_tls_cert = raw("smtp_tls_cert").map(PathBuf::from);
         let smtp_tls_key = raw("smtp_tls_key").map(PathBuf::from);
@@ -574,6 +597,9 @@ impl Settings {
             relay_url,
             internal_domains,
             smtp_relay_networks,
+            smtp_max_sessions,
+            smtp_max_sessions_per_client,
+            trusted_proxies,
             smtp_tls_cert,
             smtp_tls_key,
             max_message_bytes,
@@ -701,6 +727,18 @@ pub fn parse_duration_ms(text: &str) -> Option<i64> {
         _ => return None,
     };
     n.checked_mul(factor)
+}
+
+/// A comma-separated list of networks (a bare address is a /32 or /128).
+fn parse_networks(key: &str, value: String) -> Result<Vec<IpNet>, ConfigError> {
+    split_list(Some(value))
+        .into_iter()
+        .map(|n| {
+            n.parse::<IpNet>()
+                .or_else(|_| n.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map_err(|_| invalid(key, format!("'{n}' is not a network such as 10.0.0.0/8")))
+        })
+        .collect()
 }
 
 fn split_list(value: Option<String>) -> Vec<String> {

@@ -3,6 +3,7 @@
 pub mod agents;
 pub mod auth;
 pub mod cli;
+pub mod client_addr;
 pub mod config;
 pub mod crypto;
 pub mod domain;

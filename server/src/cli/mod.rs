@@ -174,6 +174,12 @@ struct ServeArgs {
     internal_domains: Option<String>,
     #[arg(long, value_name = "NETS", help = setting_help("smtp_relay_networks", "Networks allowed to relay through the intake, comma-separated"))]
     smtp_relay_networks: Option<String>,
+    #[arg(long, value_name = "N", help = setting_help("smtp_max_sessions", "SMTP sessions at once; beyond it the greeting is 421 4.7.0"))]
+    smtp_max_sessions: Option<String>,
+    #[arg(long, value_name = "N", help = setting_help("smtp_max_sessions_per_client", "SMTP sessions at once from one client address (IPv6: one /64)"))]
+    smtp_max_sessions_per_client: Option<String>,
+    #[arg(long, value_name = "NETS", help = setting_help("trusted_proxies", "Reverse proxies whose X-Forwarded-For names the client, comma-separated"))]
+    trusted_proxies: Option<String>,
     #[arg(long, value_name = "FILE", help = setting_help("smtp_tls_cert", "PEM certificate chain for STARTTLS on the intake"))]
     smtp_tls_cert: Option<String>,
     #[arg(long, value_name = "FILE", help = setting_help("smtp_tls_key", "PEM private key for STARTTLS on the intake"))]
@@ -243,6 +249,12 @@ impl ServeArgs {
             ("relay_url", &self.relay_url),
             ("internal_domains", &self.internal_domains),
             ("smtp_relay_networks", &self.smtp_relay_networks),
+            ("smtp_max_sessions", &self.smtp_max_sessions),
+            (
+                "smtp_max_sessions_per_client",
+                &self.smtp_max_sessions_per_client,
+            ),
+            ("trusted_proxies", &self.trusted_proxies),
             ("smtp_tls_cert", &self.smtp_tls_cert),
             ("smtp_tls_key", &self.smtp_tls_key),
             ("max_message_bytes", &self.max_message_bytes),

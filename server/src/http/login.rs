@@ -58,16 +58,20 @@ pub async fn submit(
             .await;
     }
     let account = typed.to_lowercase();
-    let ip = peer.ip().to_string();
-    match throttle::blocked_until(&state.store, &account, &ip).await {
-        Ok(Some(until)) => return too_many(&state, parts, notice, until).await,
-        Ok(None) => {}
+    let ip =
+        crate::client_addr::client_ip(&state.settings.trusted_proxies, peer.ip(), &parts.headers);
+    // Reserved before the password is checked: forty parallel tries for one
+    // account check five passwords, not forty.
+    let reserved = match throttle::reserve(&state.store, throttle::Surface::Web, &account, ip).await
+    {
+        Ok(Ok(reserved)) => reserved,
+        Ok(Err(until)) => return too_many(&state, parts, notice, until).await,
         Err(e) => {
             return state
                 .unavailable(parts, "sign-in could not be completed", &e)
                 .await;
         }
-    }
+    };
     let user = match EmailAddress::parse(&typed) {
         Ok(email) => match state.store.user_by_email(&email).await {
             Ok(user) => user.filter(|u| !u.disabled),
@@ -85,11 +89,7 @@ pub async fn submit(
     )
     .await;
     let Some(user) = user.filter(|_| valid) else {
-        if let Err(e) = state.store.record_login_failure(&account, &ip).await {
-            return state
-                .unavailable(parts, "sign-in could not be completed", &e)
-                .await;
-        }
+        // The reserved try stays recorded: it was a failure.
         tracing::info!(%ip, "sign-in failed");
         return state
             .render_with_notice(parts, notice(WRONG), StatusCode::UNPROCESSABLE_ENTITY)
@@ -105,7 +105,7 @@ pub async fn submit(
             .unavailable(parts, "sign-in could not be completed", &e)
             .await;
     }
-    let _ = state.store.clear_login_failures(&account).await;
+    let _ = throttle::succeeded(&state.store, reserved).await;
     let _ = state
         .store
         .record_event(Event {

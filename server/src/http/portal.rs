@@ -6,7 +6,6 @@ use super::{AppState, UNAVAILABLE, see_other};
 use crate::auth::csrf;
 use crate::auth::throttle;
 use crate::portal::{self, Lookup, PasscodeRefused, SESSION_RECIPIENT, VerifyRefused, oauth};
-use crate::store::now_ms;
 use app::dto::{CodeSent, Notice};
 use app::i18n::{Lang, Texts};
 use axum::body::Body;
@@ -112,40 +111,45 @@ pub async fn submit(
         Ok(f) => f,
         Err(response) => return response,
     };
-    // One address guessing codes across many links is stopped too.
-    let ip = peer.ip().to_string();
-    if form.step != "signout" {
-        match state
-            .store
-            .login_failures_since(PORTAL, &ip, now_ms() - throttle::WINDOW_MS)
-            .await
-        {
-            Ok(counts) if counts.ip >= throttle::PER_IP => {
-                let until = counts.ip_oldest.unwrap_or_else(now_ms) + throttle::WINDOW_MS;
+    // One address guessing codes across many links is stopped too: each
+    // code try is reserved before it is checked.
+    let ip =
+        crate::client_addr::client_ip(&state.settings.trusted_proxies, peer.ip(), &parts.headers);
+    let reserved = if form.step == "signout" {
+        None
+    } else {
+        match throttle::reserve(&state.store, throttle::Surface::Portal, PORTAL, ip).await {
+            Ok(Ok(reserved)) => Some(reserved),
+            Ok(Err(until)) => {
                 let text = texts(&parts).ip_throttled;
                 return throttled(&state, parts, until, text).await;
             }
-            Ok(_) => {}
             Err(e) => {
                 return state
                     .unavailable(parts, "portal throttle unavailable", &e)
                     .await;
             }
         }
-    }
-    match form.step.as_str() {
-        "passcode" => request_passcode(state, token, parts).await,
-        "verify" => {
-            let response = verify(state.clone(), token, session, parts, form).await;
-            if matches!(
+    };
+    // Only a wrong or refused code counts against the address.
+    let store = state.store.clone();
+    let done = |response: Response| async move {
+        if let Some(reserved) = reserved
+            && !matches!(
                 response.status(),
                 StatusCode::UNPROCESSABLE_ENTITY | StatusCode::TOO_MANY_REQUESTS
-            ) {
-                let _ = state.store.record_login_failure(PORTAL, &ip).await;
-            }
-            response
+            )
+        {
+            let _ = throttle::succeeded(&store, reserved).await;
         }
-        "google" | "yahoo" => start_oauth(state, token, session, parts, &form.step).await,
+        response
+    };
+    match form.step.as_str() {
+        "passcode" => done(request_passcode(state, token, parts).await).await,
+        "verify" => done(verify(state, token, session, parts, form).await).await,
+        "google" | "yahoo" => {
+            done(start_oauth(state, token, session, parts, &form.step).await).await
+        }
         "signout" => {
             let _ = session.remove::<String>(SESSION_RECIPIENT).await;
             see_other(&format!("/r/{token}"))

@@ -104,12 +104,18 @@ impl Intake {
         ip: IpAddr,
     ) -> AuthOutcome {
         let account = user.trim().to_lowercase();
-        let ip = ip.to_string();
-        match crate::auth::throttle::blocked_until(&self.store, &account, &ip).await {
-            Ok(Some(_)) => return AuthOutcome::Blocked,
-            Ok(None) => {}
+        let reserved = match crate::auth::throttle::reserve(
+            &self.store,
+            crate::auth::throttle::Surface::Smtp,
+            &account,
+            ip,
+        )
+        .await
+        {
+            Ok(Ok(reserved)) => reserved,
+            Ok(Err(_)) => return AuthOutcome::Blocked,
             Err(_) => return AuthOutcome::Unavailable,
-        }
+        };
         let found = match crate::domain::EmailAddress::parse(&account) {
             Ok(email) => match self.store.user_by_email(&email).await {
                 Ok(found) => found.filter(|u| !u.disabled),
@@ -124,11 +130,10 @@ impl Intake {
         .await;
         match found.filter(|_| valid) {
             Some(user) => {
-                let _ = self.store.clear_login_failures(&account).await;
+                let _ = crate::auth::throttle::succeeded(&self.store, reserved).await;
                 AuthOutcome::Accepted(user.email)
             }
             None => {
-                let _ = self.store.record_login_failure(&account, &ip).await;
                 tracing::info!(%ip, "SMTP authentication failed");
                 AuthOutcome::Refused
             }

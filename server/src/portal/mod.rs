@@ -214,14 +214,6 @@ pub async fn send_passcode(
     if let Some(until_ms) = locked_until(row) {
         return Err(PasscodeRefused::Locked { until_ms });
     }
-    let (count, oldest) = store
-        .passcodes_since(&row.recipient_id, now_ms() - CODE_WINDOW_MS)
-        .await?;
-    if count >= MAX_CODES {
-        return Err(PasscodeRefused::TooManyCodes {
-            until_ms: oldest.unwrap_or_else(now_ms) + CODE_WINDOW_MS,
-        });
-    }
     let id = new_id();
     let code = eight_digits();
     let reference = reference_code();
@@ -255,6 +247,8 @@ pub async fn send_passcode(
         give_up_at: now_ms() + queue_lifetime_ms.min(CODE_TTL_MS),
     };
     let code_mac = mac(passcode_key, &id, &code);
+    // Counted and created in one transaction: 50 parallel requests for
+    // one copy still send 3 codes.
     store
         .create_passcode(
             NewPasscode {
@@ -265,8 +259,13 @@ pub async fn send_passcode(
                 expires_at: now_ms() + CODE_TTL_MS,
             },
             &job,
+            MAX_CODES,
+            now_ms() - CODE_WINDOW_MS,
         )
-        .await?;
+        .await?
+        .map_err(|oldest| PasscodeRefused::TooManyCodes {
+            until_ms: oldest.unwrap_or_else(now_ms) + CODE_WINDOW_MS,
+        })?;
     Ok(SentCode { reference })
 }
 
@@ -310,6 +309,20 @@ pub async fn verify(
     }
     if code.expires_at <= now_ms() {
         return Err(VerifyRefused::Expired);
+    }
+    // The try is counted before the code is compared, so parallel guesses
+    // cannot all be compared against a count read before any was recorded.
+    if store
+        .reserve_passcode_try(&code.id, MAX_TRIES)
+        .await?
+        .is_none()
+    {
+        let now = store.latest_passcode(&row.recipient_id).await?;
+        return Err(match now {
+            Some(c) if c.used_at.is_some() => VerifyRefused::Used,
+            Some(c) if c.attempts >= MAX_TRIES => VerifyRefused::TooManyTries,
+            _ => VerifyRefused::NoCode,
+        });
     }
     let typed: String = typed.chars().filter(|c| c.is_ascii_digit()).collect();
     let matches: bool = mac(passcode_key, &code.id, &typed)

@@ -27,7 +27,7 @@ pub use portal::{NewPasscode, PasscodeRow, PortalRow};
 pub use rules::{RuleRow, RuleWrite};
 pub use status::{InboxRow, SentRow, StatusRow, TraceRow};
 pub use templates::{DEFAULT_TEMPLATE_NAME, TemplateFull, TemplateRow};
-pub use throttle::FailureCounts;
+pub use throttle::{FailureCounts, TryKey};
 pub use tokens::TokenRow;
 pub use users::{NewUser, UserRow};
 

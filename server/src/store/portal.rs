@@ -69,33 +69,43 @@ impl Store {
         Ok(row.and_then(|(content,)| content))
     }
 
-    pub async fn passcodes_since(
-        &self,
-        recipient_id: &str,
-        since: i64,
-    ) -> Result<(i64, Option<i64>)> {
-        let sql = "SELECT COUNT(*), MIN(created_at) FROM passcodes WHERE recipient_id = $1 AND created_at > $2";
-        Ok(on_pool!(self.db(), |pool| sqlx::query_as::<
-            _,
-            (i64, Option<i64>),
-        >(sql)
-        .bind(recipient_id)
-        .bind(since)
-        .fetch_one(pool)
-        .await)?)
-    }
-
     /// The code and the mail that carries it, in one transaction; earlier
-    /// codes of the copy stop working.
-    pub async fn create_passcode(&self, p: NewPasscode<'_>, mail: &NewJob) -> Result<()> {
+    /// codes of the copy stop working. Refused (the oldest code's time
+    /// returned) when the copy already had `max_codes` codes since
+    /// `since_ms`: the transaction first writes the copy's row, which
+    /// queues parallel requests for one copy behind each other (PostgreSQL
+    /// row lock, SQLite's single writer), so the count they see includes
+    /// every code committed before them.
+    pub async fn create_passcode(
+        &self,
+        p: NewPasscode<'_>,
+        mail: &NewJob,
+        max_codes: i64,
+        since_ms: i64,
+    ) -> Result<std::result::Result<(), Option<i64>>> {
         let now = now_ms();
+        let lock = "UPDATE recipients SET failed_passcodes = failed_passcodes WHERE id = $1";
+        let count = "SELECT COUNT(*), MIN(created_at) FROM passcodes WHERE recipient_id = $1 AND created_at > $2";
         let retire =
             "UPDATE passcodes SET invalidated = TRUE WHERE recipient_id = $1 AND used_at IS NULL";
         let insert = "INSERT INTO passcodes (id, recipient_id, code_mac, reference, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
         let event = "INSERT INTO events (at, kind, message_id, recipient, detail) \
                      SELECT $1, 'passcode sent', message_id, address, $2 FROM recipients WHERE id = $3";
-        on_pool!(self.db(), |pool| async {
+        Ok(on_pool!(self.db(), |pool| async {
             let mut tx = pool.begin().await?;
+            sqlx::query(lock)
+                .bind(p.recipient_id)
+                .execute(&mut *tx)
+                .await?;
+            let (codes, oldest): (i64, Option<i64>) = sqlx::query_as(count)
+                .bind(p.recipient_id)
+                .bind(since_ms)
+                .fetch_one(&mut *tx)
+                .await?;
+            if codes >= max_codes {
+                tx.rollback().await?;
+                return Ok(Err(oldest));
+            }
             sqlx::query(retire)
                 .bind(p.recipient_id)
                 .execute(&mut *tx)
@@ -118,10 +128,10 @@ impl Store {
                 .bind(p.recipient_id)
                 .execute(&mut *tx)
                 .await?;
-            tx.commit().await
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(Ok(()))
         }
-        .await)?;
-        Ok(())
+        .await)?)
     }
 
     pub async fn latest_passcode(&self, recipient_id: &str) -> Result<Option<PasscodeRow>> {
@@ -135,14 +145,34 @@ impl Store {
         })?)
     }
 
-    /// Counts a wrong try on the code and on the copy; returns the code's tries.
+    /// Reserves one try of a code before it is checked: the code's tries
+    /// go up by one unless it is spent, invalidated or out of tries. The
+    /// tries so far, None when refused.
+    pub async fn reserve_passcode_try(
+        &self,
+        passcode_id: &str,
+        max_tries: i64,
+    ) -> Result<Option<i64>> {
+        let sql = "UPDATE passcodes SET attempts = attempts + 1 \
+                   WHERE id = $1 AND attempts < $2 AND used_at IS NULL AND NOT invalidated RETURNING attempts";
+        Ok(on_pool!(self.db(), |pool| sqlx::query_scalar::<_, i64>(
+            sql
+        )
+        .bind(passcode_id)
+        .bind(max_tries)
+        .fetch_optional(pool)
+        .await)?)
+    }
+
+    /// A reserved try was wrong: the code is invalidated at its last try,
+    /// and the copy counts the failure; returns the code's tries.
     pub async fn passcode_failed(
         &self,
         passcode_id: &str,
         recipient_id: &str,
         max_tries: i64,
     ) -> Result<i64> {
-        let code = "UPDATE passcodes SET attempts = attempts + 1, invalidated = (attempts + 1 >= $2) OR invalidated \
+        let code = "UPDATE passcodes SET invalidated = (attempts >= $2) OR invalidated \
                     WHERE id = $1 RETURNING attempts";
         // 30 wrong codes in all lock passcode sign-in for the copy for 24 hours.
         let copy = "UPDATE recipients SET failed_passcodes = failed_passcodes + 1, passcode_locked_until = \

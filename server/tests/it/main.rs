@@ -29,3 +29,4 @@ mod sent;
 mod smtp_auth;
 mod social;
 mod templates;
+mod throttles;

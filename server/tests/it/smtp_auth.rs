@@ -174,3 +174,39 @@ async fn auth_is_offered_only_inside_tls() {
         "no relay without AUTH"
     );
 }
+
+async fn a_locked_web_sign_in_does_not_lock_smtp_auth(backend: Backend) {
+    let catcher = Catcher::start().await;
+    let app = gateway(backend, &catcher).await;
+    // Five wrong passwords on the web lock the web sign-in for dave...
+    let web = app.client();
+    for _ in 0..5 {
+        let r = sign_in(&app.address, &web, "dave@corp.example", "wrong password").await;
+        assert_eq!(r.status(), 422);
+    }
+    let r = sign_in(&app.address, &web, "dave@corp.example", PASSWORD).await;
+    assert_eq!(r.status(), 429);
+    // ...but his mail client still authenticates: counters are per surface.
+    let t = client(&app, "dave@corp.example", PASSWORD, Mechanism::Plain);
+    send(&t, "dave@corp.example", "still sending")
+        .await
+        .expect("SMTP AUTH is not locked by the web's failures");
+    // And five wrong SMTP passwords lock SMTP AUTH itself.
+    for _ in 0..5 {
+        let t = client(
+            &app,
+            "dave@corp.example",
+            "wrong password",
+            Mechanism::Plain,
+        );
+        let err = send(&t, "dave@corp.example", "x").await.unwrap_err();
+        assert!(err.to_string().contains("credentials invalid"), "{err}");
+    }
+    let t = client(&app, "dave@corp.example", PASSWORD, Mechanism::Plain);
+    let err = send(&t, "dave@corp.example", "x").await.unwrap_err();
+    assert!(
+        err.to_string().contains("Too many failed attempts"),
+        "{err}"
+    );
+}
+both!(a_locked_web_sign_in_does_not_lock_smtp_auth);

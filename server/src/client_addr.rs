@@ -1,0 +1,102 @@
+//! Who a client is, for limits and throttles: the address behind a trusted
+//! reverse proxy, and one key per IPv6 /64 (a single host usually holds a
+//! whole /64, so counting its addresses one by one would count nothing).
+
+use ipnet::IpNet;
+use std::net::{IpAddr, Ipv6Addr};
+
+/// The client's address: the TCP peer, or, when the peer is one of
+/// `trusted` proxies, the right-most `X-Forwarded-For` address that is not
+/// itself a trusted proxy (anything left of it the client could have
+/// written itself).
+pub fn client_ip(trusted: &[IpNet], peer: IpAddr, headers: &http::HeaderMap) -> IpAddr {
+    let peer = canonical(peer);
+    if !trusted.iter().any(|net| net.contains(&peer)) {
+        return peer;
+    }
+    let hops: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .take(64)
+        .map(|hop| hop.parse::<IpAddr>().map(canonical).ok())
+        .collect::<Option<Vec<_>>>()
+        // A list we cannot read names nobody: the proxy itself is the client.
+        .unwrap_or_default();
+    hops.iter()
+        .rev()
+        .find(|ip| !trusted.iter().any(|net| net.contains(*ip)))
+        .copied()
+        .unwrap_or(peer)
+}
+
+/// IPv4-mapped IPv6 addresses as IPv4.
+pub fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map(IpAddr::V4)
+            .unwrap_or(IpAddr::V6(v6)),
+        v4 => v4,
+    }
+}
+
+/// What limits count a client by: its IPv4 address, or its IPv6 /64.
+pub fn client_key(ip: IpAddr) -> String {
+    match canonical(ip) {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            format!("{}/64", Ipv6Addr::from(prefix))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(values: &[&str]) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        for v in values {
+            h.append("x-forwarded-for", v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn forwarded_for_counts_only_from_trusted_proxies() {
+        let proxies: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let stranger: IpAddr = "203.0.113.9".parse().unwrap();
+        let forwarded = headers(&["198.51.100.1, 192.0.2.7"]);
+        assert_eq!(client_ip(&proxies, stranger, &forwarded), stranger);
+        assert_eq!(client_ip(&[], proxy, &forwarded), proxy);
+        assert_eq!(
+            client_ip(&proxies, proxy, &forwarded),
+            "192.0.2.7".parse::<IpAddr>().unwrap(),
+            "the right-most address, not what the client wrote on the left"
+        );
+        // A chain of our own proxies is skipped.
+        let chain = headers(&["192.0.2.7", "10.0.0.5"]);
+        assert_eq!(
+            client_ip(&proxies, proxy, &chain),
+            "192.0.2.7".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(client_ip(&proxies, proxy, &headers(&["junk"])), proxy);
+        assert_eq!(client_ip(&proxies, proxy, &headers(&[])), proxy);
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_per_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(client_key(a), "2001:db8:1:2::/64");
+        assert_eq!(client_key(a), client_key(b));
+        assert_ne!(client_key(a), client_key(c));
+        assert_eq!(client_key("::ffff:192.0.2.1".parse().unwrap()), "192.0.2.1");
+    }
+}
