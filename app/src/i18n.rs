@@ -171,6 +171,7 @@ pub struct Texts {
     /// "in 5 minutes (at 14:05 UTC)": minutes, then the clock time.
     pub when: fn(u64, &str) -> String,
     pub form_expired: &'static str,
+    pub form_too_large: &'static str,
     pub form_incomplete: &'static str,
     pub ip_throttled: fn(&str) -> String,
     pub too_many_codes: fn(&str) -> String,
@@ -257,6 +258,7 @@ pub static EN: Texts = Texts {
         )
     },
     form_expired: "This form has expired. Please try again.",
+    form_too_large: "The form is too large.",
     form_incomplete: "The form was incomplete. Please try again.",
     ip_throttled: |when| {
         format!("Too many failed sign-in attempts from your network. Try again {when}.")
@@ -355,6 +357,7 @@ pub static JA: Texts = Texts {
 
     when: |minutes, at| format!("{minutes} 分後 (UTC {at} 以降)"),
     form_expired: "このフォームは有効期限が切れました。もう一度お試しください。",
+    form_too_large: "フォームが大きすぎます。",
     form_incomplete: "フォームの内容が不完全です。もう一度お試しください。",
     ip_throttled: |when| {
         format!(

@@ -54,7 +54,8 @@ pub struct Tuning {
     pub pipeline_workers: usize,
     pub outbound_workers: usize,
     /// How often expired messages are marked (pages check expiry on every
-    /// request anyway).
+    /// request anyway) and spent rows deleted (expired sessions, old
+    /// passcodes, sign-in failures outside the throttle's window).
     pub expiry_interval: std::time::Duration,
     /// Agent stages after the transport rules (tests plug one in here).
     pub agents: Agents,
@@ -99,6 +100,7 @@ pub struct Application {
     http: TcpListener,
     smtp: TcpListener,
     router: axum::Router,
+    sessions: DbSessionStore,
     store: Store,
     intake: Arc<Intake>,
     pipeline: Arc<Pipeline>,
@@ -137,6 +139,7 @@ impl Application {
         let sessions = DbSessionStore::new(&store)
             .await
             .map_err(StartupError::Sessions)?;
+        let session_store = sessions.clone();
         let session_layer = SessionManagerLayer::new(sessions)
             .with_name("sealpost_session")
             .with_http_only(true)
@@ -219,6 +222,7 @@ impl Application {
         };
         Ok(Application {
             router: router(state, session_layer),
+            sessions: session_store,
             http,
             smtp,
             store,
@@ -258,8 +262,9 @@ impl Application {
                 self.pipeline.clone().run_worker(format!("{node}-p{n}")),
             ));
         }
-        tasks.push(tokio::spawn(expire_messages(
+        tasks.push(tokio::spawn(housekeeping(
             self.store.clone(),
+            self.sessions.clone(),
             self.tuning.expiry_interval,
         )));
         for n in 0..self.tuning.outbound_workers {
@@ -330,13 +335,31 @@ async fn create_first_admin(
     }
 }
 
-async fn expire_messages(store: Store, every: std::time::Duration) {
+/// Marks expired messages, and deletes what no rule needs any more: expired
+/// sessions, passcodes a day past their expiry, sign-in failures outside
+/// the throttle's window. Any node may do it; doing it twice is harmless.
+async fn housekeeping(store: Store, sessions: DbSessionStore, every: std::time::Duration) {
+    use tower_sessions::session_store::ExpiredDeletion;
     loop {
         tokio::time::sleep(every).await;
         match store.expire_due().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(count = n, "messages expired"),
             Err(e) => tracing::warn!(error = %e, "expiry task cannot reach the database"),
+        }
+        let now = crate::store::now_ms();
+        let pruned = async {
+            store
+                .prune_login_failures(now - crate::auth::throttle::WINDOW_MS)
+                .await?;
+            store.prune_passcodes(now - 86_400_000).await?;
+            Ok::<_, StoreError>(())
+        };
+        if let Err(e) = pruned.await {
+            tracing::warn!(error = %e, "housekeeping cannot reach the database");
+        }
+        if let Err(e) = sessions.delete_expired().await {
+            tracing::warn!(error = %e, "expired sessions cannot be deleted");
         }
     }
 }

@@ -45,7 +45,7 @@ pub async fn change_password(
     let session_id = session.id().map(|id| id.to_string());
     let refuse =
         |text: String, status| state.render_with_notice(parts.clone(), Notice::error(text), status);
-    if !csrf::verify(&state.csrf_key, session_id.as_deref(), &form.csrf) {
+    if !csrf::verify(&state.csrf_key, session_id.as_deref(), None, &form.csrf) {
         return refuse(
             "This form has expired. Please try again.".into(),
             StatusCode::FORBIDDEN,

@@ -79,7 +79,7 @@ async fn check_csrf(
     token: &str,
 ) -> Result<(), Response> {
     let id = session.id().map(|id| id.to_string());
-    if csrf::verify(&state.csrf_key, id.as_deref(), token) {
+    if csrf::verify(&state.csrf_key, id.as_deref(), None, token) {
         Ok(())
     } else {
         Err(state

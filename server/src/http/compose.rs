@@ -149,7 +149,7 @@ pub async fn submit(
     let refuse = |text: String, status: StatusCode| {
         state.render_with_notice(parts.clone(), Notice::error(text), status)
     };
-    if !csrf::verify(&state.csrf_key, session_id.as_deref(), &form.csrf) {
+    if !csrf::verify(&state.csrf_key, session_id.as_deref(), None, &form.csrf) {
         return refuse(
             "This form has expired. Please send it again.".into(),
             StatusCode::FORBIDDEN,

@@ -1,4 +1,4 @@
-use super::page_service::{ensure_session_id, signed_in_user};
+use super::page_service::signed_in_user;
 use super::{AppState, see_other};
 use crate::auth::{SESSION_USER_ID, csrf, password, throttle};
 use crate::domain::EmailAddress;
@@ -40,6 +40,11 @@ pub async fn submit(
     .await
     {
         Ok(axum::Form(form)) => form,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return state
+                .refuse(parts, StatusCode::PAYLOAD_TOO_LARGE, super::FORM_TOO_LARGE)
+                .await;
+        }
         Err(_) => {
             return state.refuse(parts, StatusCode::BAD_REQUEST, WRONG).await;
         }
@@ -50,9 +55,8 @@ pub async fn submit(
         ..Notice::error(text)
     };
     let session_id = session.id().map(|id| id.to_string());
-    if !csrf::verify(&state.csrf_key, session_id.as_deref(), &form.csrf) {
-        // Give the person a session (and so a token) for the next try.
-        let _ = ensure_session_id(&session).await;
+    let visitor = parts.extensions.get::<csrf::Visitor>();
+    if !csrf::verify(&state.csrf_key, session_id.as_deref(), visitor, &form.csrf) {
         return state
             .render_with_notice(parts, notice(STALE_FORM), StatusCode::FORBIDDEN)
             .await;
@@ -136,7 +140,7 @@ pub async fn logout(
     axum::Form(form): axum::Form<CsrfOnly>,
 ) -> Response {
     let session_id = session.id().map(|id| id.to_string());
-    if !csrf::verify(&state.csrf_key, session_id.as_deref(), &form.csrf) {
+    if !csrf::verify(&state.csrf_key, session_id.as_deref(), None, &form.csrf) {
         return see_other("/");
     }
     if let Ok(Some(user)) = signed_in_user(&state, &session).await {

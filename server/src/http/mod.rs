@@ -145,6 +145,39 @@ impl AppState {
     }
 }
 
+/// What a page says to a form over its body limit.
+pub const FORM_TOO_LARGE: &str = "The form is too large.";
+
+/// The largest body of an ordinary form, and of one that uploads a logo.
+const SMALL_FORM: usize = 64 * 1024;
+const LARGE_FORM: usize = 1024 * 1024;
+
+/// Gives every browser a `sealpost_visitor` cookie (nothing is stored for
+/// it) for the CSRF tokens of the forms it fills in before signing in.
+async fn visitor_cookie(
+    axum::extract::State(secure): axum::extract::State<bool>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Some(visitor) = crate::auth::csrf::Visitor::from_headers(request.headers()) {
+        request.extensions_mut().insert(visitor);
+        return next.run(request).await;
+    }
+    let visitor = crate::auth::csrf::Visitor::new();
+    let cookie = format!(
+        "{}={}; Path=/; HttpOnly; SameSite=Lax{}",
+        crate::auth::csrf::VISITOR_COOKIE,
+        visitor.0,
+        if secure { "; Secure" } else { "" }
+    );
+    request.extensions_mut().insert(visitor);
+    let mut response = next.run(request).await;
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
 pub fn router(
     state: AppState,
     sessions: tower_sessions::SessionManagerLayer<crate::auth::session_store::DbSessionStore>,
@@ -180,11 +213,18 @@ pub fn router(
                 state.settings.max_message_bytes.saturating_mul(3) / 2 + 64 * 1024,
             )),
         )
-        .merge(api::routes())
+        // Templates carry a logo (256 KB, base64 in the API).
+        .merge(api::routes().layer(axum::extract::DefaultBodyLimit::max(LARGE_FORM)))
         .route("/admin/message/revoke", post(admin::revoke))
         .route("/admin/report.csv", get(admin::report_csv))
-        .route("/admin/templates", post(admin::new_template))
-        .route("/admin/templates/{name}", post(admin::save_template))
+        .route(
+            "/admin/templates",
+            post(admin::new_template).layer(axum::extract::DefaultBodyLimit::max(LARGE_FORM)),
+        )
+        .route(
+            "/admin/templates/{name}",
+            post(admin::save_template).layer(axum::extract::DefaultBodyLimit::max(LARGE_FORM)),
+        )
         .route("/admin/templates/{name}/remove", post(admin::remove_template))
         .route("/admin/rules/save", post(admin_rules::save))
         .route("/admin/rules/change", post(admin_rules::change))
@@ -196,6 +236,12 @@ pub fn router(
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .layer(sessions)
+        // Every other form (sign-in, portal, admin, server functions) is small.
+        .layer(axum::extract::DefaultBodyLimit::max(SMALL_FORM))
+        .layer(axum::middleware::from_fn_with_state(
+            state.settings.cookies_secure(),
+            visitor_cookie,
+        ))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

@@ -36,15 +36,16 @@ pub async fn signed_in_user(
         .filter(|u| !u.disabled))
 }
 
-/// Makes sure the session has an id, so a CSRF token can be bound to it.
-pub async fn ensure_session_id(
-    session: &Session,
-) -> Result<String, tower_sessions::session::Error> {
-    if session.id().is_none() {
-        session.insert("started", crate::store::now_ms()).await?;
-        session.save().await?;
-    }
-    Ok(session.id().map(|id| id.to_string()).unwrap_or_default())
+/// The CSRF token for the page's forms: bound to the session, or for a
+/// visitor who has not signed in (and has no stored session) to the
+/// visitor cookie.
+fn csrf_token(state: &AppState, session: &Session, request: &http::request::Parts) -> String {
+    let session_id = session.id().map(|id| id.to_string());
+    csrf::token_for(
+        &state.csrf_key,
+        session_id.as_deref(),
+        request.extensions.get::<csrf::Visitor>(),
+    )
 }
 
 fn unavailable(e: impl std::fmt::Display) -> ServiceError {
@@ -66,7 +67,6 @@ impl AccountService for PageService {
         let viewer = signed_in_user(&self.state, &session)
             .await
             .map_err(unavailable)?;
-        let session_id = ensure_session_id(&session).await.map_err(unavailable)?;
         Ok(PageContext {
             viewer: viewer.map(|u| Viewer {
                 role: if u.role == "admin" {
@@ -77,7 +77,7 @@ impl AccountService for PageService {
                 email: u.email,
                 must_change_password: u.must_change_password,
             }),
-            csrf_token: csrf::token(&self.state.csrf_key, &session_id),
+            csrf_token: csrf_token(&self.state, &session, request),
             notice: match request.extensions.get::<Notice>() {
                 Some(notice) => Some(notice.clone()),
                 // A notice left by the previous POST (e.g. "sent"), shown once.
@@ -126,8 +126,7 @@ impl AccountService for PageService {
             .get::<Session>()
             .cloned()
             .ok_or_else(|| unavailable("no session layer on this route"))?;
-        let session_id = ensure_session_id(&session).await.map_err(unavailable)?;
-        let csrf_token = csrf::token(&state.csrf_key, &session_id);
+        let csrf_token = csrf_token(state, &session, request);
         let signed_in = session
             .get::<String>(SESSION_RECIPIENT)
             .await

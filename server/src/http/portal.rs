@@ -1,7 +1,6 @@
 //! The recipient portal's forms and downloads. The pages themselves are
 //! Leptos routes; these handlers answer with the status codes of the SPEC.
 
-use super::page_service::ensure_session_id;
 use super::{AppState, UNAVAILABLE, see_other};
 use crate::auth::csrf;
 use crate::auth::throttle;
@@ -44,15 +43,23 @@ async fn form(
 ) -> Result<(Parts, CodeForm), Response> {
     let (mut parts, body) = request.into_parts();
     let form =
-        axum::Form::<CodeForm>::from_request(Request::from_parts(parts.clone(), body), state)
+        match axum::Form::<CodeForm>::from_request(Request::from_parts(parts.clone(), body), state)
             .await
-            .map(|f| f.0)
-            .unwrap_or_default();
+        {
+            Ok(f) => f.0,
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                let text = texts(&parts).form_too_large;
+                return Err(state
+                    .refuse(parts, StatusCode::PAYLOAD_TOO_LARGE, text)
+                    .await);
+            }
+            Err(_) => CodeForm::default(),
+        };
     // The answer is the page at the link itself, whatever the form's path.
     parts.uri = format!("/r/{token}").parse().unwrap_or_default();
     let session_id = session.id().map(|id| id.to_string());
-    if !csrf::verify(&state.csrf_key, session_id.as_deref(), &form.csrf) {
-        let _ = ensure_session_id(session).await;
+    let visitor = parts.extensions.get::<csrf::Visitor>();
+    if !csrf::verify(&state.csrf_key, session_id.as_deref(), visitor, &form.csrf) {
         let text = texts(&parts).form_expired;
         return Err(state.refuse(parts, StatusCode::FORBIDDEN, text).await);
     }

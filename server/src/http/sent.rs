@@ -39,7 +39,7 @@ pub async fn remove_external_access(
         }
     };
     let session_id = session.id().map(|id| id.to_string());
-    if !csrf::verify(&state.csrf_key, session_id.as_deref(), &form.csrf) {
+    if !csrf::verify(&state.csrf_key, session_id.as_deref(), None, &form.csrf) {
         let text = "This form has expired. Please try again.";
         return state.refuse(parts, StatusCode::FORBIDDEN, text).await;
     }

@@ -45,6 +45,8 @@ pub struct Intake {
     pub max_message_bytes: usize,
     pub relay_networks: Vec<IpNet>,
     pub queue_lifetime_ms: i64,
+    pub max_sessions: usize,
+    pub max_sessions_per_client: usize,
     writer: mpsc::Sender<Pending>,
 }
 
@@ -91,6 +93,8 @@ impl Intake {
             max_message_bytes: settings.max_message_bytes,
             relay_networks: settings.smtp_relay_networks.clone(),
             queue_lifetime_ms: settings.queue_lifetime_ms,
+            max_sessions: settings.smtp_max_sessions,
+            max_sessions_per_client: settings.smtp_max_sessions_per_client,
             writer,
         }
     }
@@ -141,13 +145,7 @@ impl Intake {
     }
 
     fn may_relay(&self, ip: IpAddr) -> bool {
-        let ip = match ip {
-            IpAddr::V6(v6) => v6
-                .to_ipv4_mapped()
-                .map(IpAddr::V4)
-                .unwrap_or(IpAddr::V6(v6)),
-            v4 => v4,
-        };
+        let ip = crate::client_addr::canonical(ip);
         self.relay_networks.iter().any(|net| net.contains(&ip))
     }
 
@@ -233,12 +231,31 @@ async fn write_batches(store: Store, mut queue: mpsc::Receiver<Pending>, wake: A
 }
 
 pub async fn run(listener: TcpListener, intake: Arc<Intake>) {
+    let limits = Arc::new(SessionLimits::new(
+        intake.max_sessions,
+        intake.max_sessions_per_client,
+    ));
     loop {
         match listener.accept().await {
-            Ok((stream, peer)) => {
+            Ok((mut stream, peer)) => {
                 let intake = intake.clone();
+                let limits = limits.clone();
                 tokio::spawn(async move {
                     let _ = stream.set_nodelay(true);
+                    let Some(_slot) = limits.enter(peer.ip()) else {
+                        // Said at once and closed: nothing is read from a
+                        // client over its limit.
+                        let _ = tokio::time::timeout(
+                            session::WRITE_TIMEOUT,
+                            tokio::io::AsyncWriteExt::write_all(
+                                &mut stream,
+                                b"421 4.7.0 Too many connections\r\n",
+                            ),
+                        )
+                        .await;
+                        tracing::info!(%peer, "SMTP connection refused: too many connections");
+                        return;
+                    };
                     if let Err(e) = session::handle(intake, stream, peer).await {
                         tracing::debug!(%peer, error = %e, "SMTP connection ended with an error");
                     }
@@ -247,6 +264,64 @@ pub async fn run(listener: TcpListener, intake: Arc<Intake>) {
             Err(e) => {
                 tracing::warn!(error = %e, "SMTP accept failed");
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// Sessions open now, in all and per client address (IPv6: per /64).
+struct SessionLimits {
+    max: usize,
+    per_client: usize,
+    open: std::sync::Mutex<(usize, std::collections::HashMap<String, usize>)>,
+}
+
+/// A session's place; given back when the session ends, however it ends.
+struct Slot<'a> {
+    limits: &'a SessionLimits,
+    client: String,
+}
+
+impl SessionLimits {
+    fn new(max: usize, per_client: usize) -> Self {
+        SessionLimits {
+            max,
+            per_client,
+            open: Default::default(),
+        }
+    }
+
+    fn enter(&self, ip: IpAddr) -> Option<Slot<'_>> {
+        let client = crate::client_addr::client_key(ip);
+        let mut open = self
+            .open
+            .lock()
+            .expect("the session count is never poisoned");
+        let mine = open.1.get(&client).copied().unwrap_or(0);
+        if open.0 >= self.max || mine >= self.per_client {
+            return None;
+        }
+        open.0 += 1;
+        open.1.insert(client.clone(), mine + 1);
+        Some(Slot {
+            limits: self,
+            client,
+        })
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        let mut open = self
+            .limits
+            .open
+            .lock()
+            .expect("the session count is never poisoned");
+        open.0 -= 1;
+        if let Some(n) = open.1.get_mut(&self.client) {
+            *n -= 1;
+            if *n == 0 {
+                open.1.remove(&self.client);
             }
         }
     }

@@ -14,6 +14,14 @@ use tokio::net::TcpStream;
 
 /// RFC 5321 asks servers to wait at least 5 minutes for the next command.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// A client that does not read our replies, or never finishes its TLS
+/// handshake, loses its connection instead of holding it (and its memory).
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Replies to pipelined commands wait in memory up to this much; past it
+/// they are written before the next command is read, so a client that
+/// pipelines without reading blocks itself, not the node.
+const MAX_PENDING_REPLIES: usize = 16 * 1024;
 const MAX_RECIPIENTS: usize = 100;
 const MAX_ERRORS: usize = 20;
 
@@ -66,22 +74,37 @@ pub async fn handle(
         to: Vec::new(),
         errors: 0,
     };
-    stream
-        .write_all(format!("220 {} ESMTP sealpost\r\n", intake.hostname).as_bytes())
-        .await?;
+    write(
+        &mut stream,
+        format!("220 {} ESMTP sealpost\r\n", intake.hostname).as_bytes(),
+    )
+    .await?;
     if let Ended::StartTls = converse(&intake, &mut stream, &mut session).await? {
         let Some(acceptor) = intake.tls.clone() else {
             return Ok(());
         };
         // Whatever the client pipelined after STARTTLS was discarded: only
         // what arrives inside TLS counts (RFC 3207), and the client starts over.
-        let mut tls = acceptor.accept(stream).await?;
+        let mut tls = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream))
+            .await
+            .map_err(|_| {
+                std::io::Error::new(std::io::ErrorKind::TimedOut, "TLS handshake timed out")
+            })??;
         session.tls = true;
         session.helo = None;
         session.reset();
         converse(&intake, &mut tls, &mut session).await?;
     }
     Ok(())
+}
+
+/// Writes all of `bytes`, or fails after `WRITE_TIMEOUT`.
+async fn write<S: AsyncWrite + Unpin>(stream: &mut S, bytes: &[u8]) -> std::io::Result<()> {
+    tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(bytes))
+        .await
+        .map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::TimedOut, "the client does not read")
+        })?
 }
 
 async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
@@ -99,9 +122,7 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
         let n = match tokio::time::timeout(IDLE_TIMEOUT, stream.read(&mut buf)).await {
             Ok(read) => read?,
             Err(_) => {
-                let _ = stream
-                    .write_all(b"421 4.4.2 Idle too long, closing connection\r\n")
-                    .await;
+                let _ = write(stream, b"421 4.4.2 Idle too long, closing connection\r\n").await;
                 return Ok(Ended::Closed);
             }
         };
@@ -167,6 +188,10 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
                 out.push_str(&reply);
                 continue;
             }
+            if out.len() > MAX_PENDING_REPLIES {
+                write(stream, out.as_bytes()).await?;
+                out.clear();
+            }
             match requests.ingest(&mut bytes) {
                 Ok(request) => {
                     let request = request.into_owned();
@@ -176,7 +201,7 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
                         Next::Continue => {}
                         Next::Data => data = Some(DataReceiver::new()),
                         Next::StartTls => {
-                            stream.write_all(out.as_bytes()).await?;
+                            write(stream, out.as_bytes()).await?;
                             return Ok(Ended::StartTls);
                         }
                         Next::Auth(step, Some(initial)) => {
@@ -190,7 +215,7 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
                         }
                         Next::Auth(step, None) => auth = Some((step, Vec::new())),
                         Next::Quit => {
-                            stream.write_all(out.as_bytes()).await?;
+                            write(stream, out.as_bytes()).await?;
                             return Ok(Ended::Closed);
                         }
                     }
@@ -201,14 +226,14 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
                     out.push_str(&syntax_reply(e));
                     if session.errors > MAX_ERRORS {
                         out.push_str("421 4.7.0 Too many errors, closing connection\r\n");
-                        stream.write_all(out.as_bytes()).await?;
+                        write(stream, out.as_bytes()).await?;
                         return Ok(Ended::Closed);
                     }
                 }
             }
         }
         if !out.is_empty() {
-            stream.write_all(out.as_bytes()).await?;
+            write(stream, out.as_bytes()).await?;
         }
     }
 }

@@ -196,6 +196,17 @@ impl Store {
         Ok(attempts)
     }
 
+    /// Deletes codes that expired before `before_ms` (their limits count
+    /// only the last 15 minutes).
+    pub async fn prune_passcodes(&self, before_ms: i64) -> Result<u64> {
+        let sql = "DELETE FROM passcodes WHERE expires_at < $1";
+        Ok(on_pool!(self.db(), |pool| sqlx::query(sql)
+            .bind(before_ms)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?)
+    }
+
     /// Spends a code: true for exactly one caller, however many race.
     pub async fn use_passcode(&self, passcode_id: &str) -> Result<bool> {
         let sql = "UPDATE passcodes SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND NOT invalidated AND expires_at > $1";

@@ -235,3 +235,176 @@ async fn wait_for_quarantine(app: &TestApp) -> serde_json::Value {
     }
     panic!("no job was quarantined");
 }
+
+/// How many sessions the database holds.
+async fn stored_sessions(app: &TestApp) -> i64 {
+    match app.store.db() {
+        server::store::Db::Sqlite(p) => sqlx::query_scalar("SELECT COUNT(*) FROM tower_sessions")
+            .fetch_one(p)
+            .await
+            .unwrap(),
+        server::store::Db::Postgres(p) => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM tower_sessions.session")
+                .fetch_one(p)
+                .await
+                .unwrap()
+        }
+    }
+}
+
+async fn visitors_who_have_not_signed_in_store_no_session(backend: Backend) {
+    let catcher = Catcher::start().await;
+    let app = TestApp::gateway(backend, &catcher).await;
+    smtp_send(
+        &app,
+        ALICE,
+        &[BOB],
+        format!("From: {ALICE}\r\nTo: {BOB}\r\nSubject: [secure] hi\r\n\r\nbody\r\n").as_bytes(),
+    )
+    .await;
+    let link = link_of(&catcher.wait_for(1).await[0]);
+    // 300 page views without a cookie: sign-in pages and a portal landing.
+    for i in 0..300 {
+        let path = if i % 2 == 0 { "/login" } else { link.as_str() };
+        let r = reqwest::Client::new()
+            .get(app.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(
+            session_cookie(&r).is_none(),
+            "no session cookie for a visitor"
+        );
+    }
+    assert_eq!(stored_sessions(&app).await, 0);
+
+    // The forms still work: their CSRF token is bound to the visitor
+    // cookie, and signing in is what makes a session.
+    app.add_user(ALICE, "sender", "alice's long password").await;
+    let alice = app.client();
+    let r = sign_in(&app.address, &alice, ALICE, "alice's long password").await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(stored_sessions(&app).await, 1);
+    // Another browser's token does not pass for this one.
+    let mallory = app.client();
+    let page = page_text(&mallory, app.url("/login")).await;
+    let stranger = app.client();
+    page_text(&stranger, app.url("/login")).await;
+    let r = stranger
+        .post(app.url("/login"))
+        .form(&[
+            ("email", ALICE),
+            ("password", "alice's long password"),
+            ("csrf", &csrf_of(&page)),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}
+both!(visitors_who_have_not_signed_in_store_no_session);
+
+async fn spent_rows_are_deleted_in_the_background(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let old = "INSERT INTO login_failures (surface, email, ip, at) VALUES ('web', 'x@corp.example', '192.0.2.1', 1)";
+    let recent = format!(
+        "INSERT INTO login_failures (surface, email, ip, at) VALUES ('web', 'y@corp.example', '192.0.2.1', {})",
+        server::store::now_ms()
+    );
+    let count = "SELECT COUNT(*) FROM login_failures";
+    macro_rules! on {
+        ($sql:expr, $run:ident) => {
+            match app.store.db() {
+                server::store::Db::Sqlite(p) => sqlx::query_scalar::<_, i64>($sql).$run(p).await,
+                server::store::Db::Postgres(p) => sqlx::query_scalar::<_, i64>($sql).$run(p).await,
+            }
+        };
+    }
+    on!(old, fetch_optional).unwrap();
+    on!(&recent, fetch_optional).unwrap();
+    assert_eq!(on!(count, fetch_one).unwrap(), 2);
+    for _ in 0..50 {
+        if on!(count, fetch_one).unwrap() == 1 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the old sign-in failure was not deleted");
+}
+both!(spent_rows_are_deleted_in_the_background);
+
+async fn forms_have_a_body_limit(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let client = app.client();
+    let page = page_text(&client, app.url("/login")).await;
+    let huge = "x".repeat(200 * 1024);
+    let r = client
+        .post(app.url("/login"))
+        .form(&[
+            ("email", huge.as_str()),
+            ("password", "x"),
+            ("csrf", &csrf_of(&page)),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+}
+both!(forms_have_a_body_limit);
+
+/// Opens an SMTP connection from 127.0.0.1 and reads its greeting.
+async fn greeting(app: &TestApp) -> (tokio::net::TcpStream, String) {
+    greeting_from(app, "127.0.0.1").await
+}
+
+/// The same from another loopback address (another client).
+async fn greeting_from(app: &TestApp, source: &str) -> (tokio::net::TcpStream, String) {
+    use tokio::io::AsyncReadExt;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
+    let mut stream = socket.connect(app.smtp_addr).await.unwrap();
+    let mut buf = vec![0u8; 512];
+    let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf))
+        .await
+        .expect("a greeting")
+        .unwrap();
+    (stream, String::from_utf8_lossy(&buf[..n]).into_owned())
+}
+
+async fn smtp_sessions_are_limited_per_client_and_in_all(backend: Backend) {
+    let db = TestDatabase::new(backend).await;
+    let app = TestApp::spawn_with(
+        db,
+        &[
+            ("smtp_max_sessions_per_client", "2"),
+            ("smtp_max_sessions", "3"),
+        ],
+    )
+    .await;
+    let (first, hello) = greeting(&app).await;
+    assert!(hello.starts_with("220 "), "{hello}");
+    let (_second, hello) = greeting(&app).await;
+    assert!(hello.starts_with("220 "), "{hello}");
+    let (_, refused) = greeting(&app).await;
+    assert_eq!(refused, "421 4.7.0 Too many connections\r\n");
+    // Another client still gets in, up to the limit in all.
+    let (_third, hello) = greeting_from(&app, "127.0.0.2").await;
+    assert!(hello.starts_with("220 "), "{hello}");
+    let (_, refused) = greeting_from(&app, "127.0.0.3").await;
+    assert_eq!(refused, "421 4.7.0 Too many connections\r\n");
+    // A session that ends gives its place back.
+    drop(first);
+    let mut hello = String::new();
+    for _ in 0..50 {
+        let (stream, text) = greeting(&app).await;
+        hello = text;
+        if hello.starts_with("220 ") {
+            drop(stream);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(hello.starts_with("220 "), "{hello}");
+}
+both!(smtp_sessions_are_limited_per_client_and_in_all);
