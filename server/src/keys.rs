@@ -40,6 +40,8 @@ pub mod labels {
     pub const SESSION: &str = "sealpost session v1";
     pub const PASSCODE: &str = "sealpost passcode v1";
     pub const INSPECTION_MARKER: &str = "sealpost inspection marker v1";
+    /// Digests of the addresses a protected envelope names (format v2).
+    pub const RECIPIENT_DIGEST: &str = "sealpost recipient digest v1";
 }
 
 const ORG_SECRET_LABEL: &str = "organization-secret";

@@ -1,6 +1,8 @@
-//! sealpost's protected message format (v1): what inline copies carry, what
+//! sealpost's protected message format: what inline copies carry, what
 //! `sealpost protect` writes, and what `unprotect` and transport decryption
-//! open. The README describes it byte by byte.
+//! open. The README describes it byte by byte. Version 2 adds who may read
+//! it (keyed digests of the recipients' addresses, and the sender) to the
+//! authenticated header; version 1 envelopes stay readable.
 //!
 //! A protected message keeps From, To, Cc, Date, Message-ID and Subject in
 //! the clear, carries an informative `X-Sealpost-Protected` header, and is
@@ -19,7 +21,8 @@ use serde::{Deserialize, Serialize};
 
 /// The envelope's first bytes.
 pub const MAGIC: &[u8; 8] = b"SEALPOST";
-pub const VERSION: u8 = 1;
+/// The version this sealpost writes; it reads 1 and 2.
+pub const VERSION: u8 = 2;
 pub const CONTENT_TYPE: &str = "application/vnd.sealpost.protected";
 pub const FILE_NAME: &str = "message.sealpost";
 /// Bound into the data encryption with the header, so an envelope's bytes
@@ -41,11 +44,51 @@ pub struct Header {
     pub expires_at: Option<i64>,
     /// Unix milliseconds.
     pub created_at: i64,
+    /// Version 2: base64url HMAC-SHA256 digests (key derived from the
+    /// organization secret) of the lower-cased addresses the message was
+    /// protected for (To, Cc and Bcc), so Bcc stays hidden. Absent in v1.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recipients: Vec<String>,
+    /// Version 2: the envelope sender, lower-cased. Absent in v1.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sender: String,
+}
+
+/// The digest of one address in an envelope's `recipients`.
+pub fn recipient_digest(key: &SecretKey, address: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crate::crypto::hmac_sha256(
+        key,
+        &[address.trim().to_lowercase().as_bytes()],
+    ))
+}
+
+/// The digests of a message's recipients, each once, in a fixed order (the
+/// header shows neither the addresses nor the order they were given in).
+pub fn recipient_digests(key: &SecretKey, addresses: &[String]) -> Vec<String> {
+    let mut digests: Vec<String> = addresses.iter().map(|a| recipient_digest(key, a)).collect();
+    digests.sort();
+    digests.dedup();
+    digests
+}
+
+impl Header {
+    /// Whether the header names `address` among its recipients (v2).
+    pub fn names(&self, key: &SecretKey, address: &str) -> bool {
+        let digest = recipient_digest(key, address);
+        self.recipients.iter().any(|r| {
+            bool::from(subtle::ConstantTimeEq::ct_eq(
+                r.as_bytes(),
+                digest.as_bytes(),
+            ))
+        })
+    }
 }
 
 /// An opened envelope: its header, the key id that sealed it, the original.
 #[derive(Debug)]
 pub struct Opened {
+    /// 1 or 2: a v1 header names no recipients.
+    pub version: u8,
     pub header: Header,
     pub key_id: KeyId,
     pub original: Vec<u8>,
@@ -67,10 +110,16 @@ fn malformed(what: impl Into<String>) -> FormatError {
 
 /// The envelope: magic, version, header length, header, sealed original.
 pub fn seal(keyring: &Keyring, header: &Header, original: &[u8]) -> Vec<u8> {
+    seal_version(keyring, header, original, VERSION)
+}
+
+/// As `seal`, in an older version (tests of mail protected by an earlier
+/// sealpost); a v1 header must name no recipients.
+pub fn seal_version(keyring: &Keyring, header: &Header, original: &[u8], version: u8) -> Vec<u8> {
     let json = serde_json::to_vec(header).expect("a header serialises");
     let mut out = Vec::with_capacity(13 + json.len() + original.len() + 128);
     out.extend_from_slice(MAGIC);
-    out.push(VERSION);
+    out.push(version);
     out.extend_from_slice(&(json.len() as u32).to_be_bytes());
     out.extend_from_slice(&json);
     let aad = [AAD_LABEL, &out[..]].concat();
@@ -83,7 +132,7 @@ fn split(envelope: &[u8]) -> Result<(Header, usize), FormatError> {
     if envelope.len() < 13 || &envelope[..8] != MAGIC {
         return Err(malformed("the envelope does not start with SEALPOST"));
     }
-    if envelope[8] != VERSION {
+    if !(1..=VERSION).contains(&envelope[8]) {
         return Err(malformed(format!(
             "envelope version {} is not one this sealpost reads",
             envelope[8]
@@ -96,6 +145,9 @@ fn split(envelope: &[u8]) -> Result<(Header, usize), FormatError> {
         .ok_or_else(|| malformed("the envelope header is cut short"))?;
     let header: Header = serde_json::from_slice(&envelope[13..end])
         .map_err(|e| malformed(format!("the envelope header is not valid: {e}")))?;
+    if envelope[8] == 1 && (!header.recipients.is_empty() || !header.sender.is_empty()) {
+        return Err(malformed("a version 1 header names no recipients"));
+    }
     Ok((header, end))
 }
 
@@ -115,6 +167,7 @@ pub fn open(
     let aad = [AAD_LABEL, &envelope[..end]].concat();
     let original = keyring.open(&aad, sealed)?;
     Ok(Opened {
+        version: envelope[8],
         header,
         key_id,
         original,
@@ -342,7 +395,45 @@ mod tests {
             template: "Default".into(),
             expires_at: Some(1_800_000_000_000),
             created_at: 1_700_000_000_000,
+            recipients: vec!["digest-of-carol".into()],
+            sender: "alice@corp.example".into(),
         }
+    }
+
+    #[test]
+    fn a_v2_header_names_its_recipients_by_keyed_digest_and_v1_still_opens() {
+        let keys = keyring();
+        let digest_key = SecretKey::random();
+        let mut h = header();
+        h.recipients = vec![
+            recipient_digest(&digest_key, "Carol@Corp.example"),
+            recipient_digest(&digest_key, "bcc@corp.example"),
+        ];
+        assert!(h.names(&digest_key, "carol@corp.example"));
+        assert!(h.names(&digest_key, "BCC@corp.example"));
+        assert!(!h.names(&digest_key, "eve@gmail.example"));
+        assert!(!h.names(&SecretKey::random(), "carol@corp.example"));
+        // The digests do not show the addresses.
+        let envelope = seal(&keys, &h, b"Subject: x\r\n\r\nbody");
+        assert!(!String::from_utf8_lossy(&envelope).contains("carol"));
+        let org = h.org.clone();
+        let opened = open(|o| o == org, &keys, &envelope).unwrap();
+        assert_eq!((opened.version, opened.header), (2, h.clone()));
+
+        let mut v1 = h.clone();
+        v1.recipients.clear();
+        v1.sender.clear();
+        let old = seal_version(&keys, &v1, b"Subject: x\r\n\r\nbody", 1);
+        let opened = open(|o| o == org, &keys, &old).unwrap();
+        assert_eq!(opened.version, 1);
+        assert!(opened.header.recipients.is_empty());
+        // A v1 envelope that claims recipients is malformed.
+        let claims = seal_version(&keys, &h, b"x", 1);
+        assert!(matches!(
+            open(|o| o == org, &keys, &claims),
+            Err(FormatError::Malformed(_))
+        ));
+        assert!(open(|o| o == org, &keys, &seal_version(&keys, &h, b"x", 3)).is_err());
     }
 
     #[test]

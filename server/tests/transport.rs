@@ -137,9 +137,9 @@ async fn with_optional_the_agent_reads_and_the_copy_is_re_encrypted(backend: Bac
         };
         assert_eq!(line(&before), line(&after), "{field} is kept");
     }
-    assert!(before.contains("Inspected : False"), "{before}");
+    assert!(before.contains("Inspected      : False"), "{before}");
     assert!(
-        !after.contains("Inspected : False") && after.contains("Inspected : 20"),
+        !after.contains("Inspected      : False") && after.contains("Inspected      : 20"),
         "{after}"
     );
     let events: Vec<String> = [

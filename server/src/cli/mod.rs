@@ -965,6 +965,11 @@ async fn protect(
         template: template.name.clone(),
         expires_at,
         created_at: now,
+        recipients: protected::recipient_digests(
+            &keys.derived(crate::keys::labels::RECIPIENT_DIGEST),
+            &recipients,
+        ),
+        sender: sender.clone(),
     };
     let envelope = protected::seal(&keys.keyring, &header, &raw);
     store
@@ -1039,6 +1044,15 @@ async fn unprotect(settings: Settings, info: bool) -> Result<(), CliError> {
                 ("KeyId", opened.key_id.to_hex()),
                 ("Rights", h.rights.as_str().to_string()),
                 ("Template", h.template.clone()),
+                ("Sender", h.sender.clone()),
+                (
+                    "RecipientCount",
+                    if opened.version < 2 {
+                        "unknown (format v1)".to_string()
+                    } else {
+                        h.recipients.len().to_string()
+                    }
+                ),
                 (
                     "ExpiresAt",
                     h.expires_at.map(rfc3339).unwrap_or_else(|| "Never".into())

@@ -39,6 +39,8 @@ pub struct InFlight {
     pub undecryptable: Option<String>,
     /// Deliver the message exactly as it arrived (protected, uninspected).
     pub pass_as_is: bool,
+    /// Envelope recipients a do-not-forward message may not reach.
+    pub refused_forwards: Vec<String>,
 }
 
 pub struct ArrivedProtected {
@@ -48,6 +50,9 @@ pub struct ArrivedProtected {
     pub envelope: Vec<u8>,
     /// From its authenticated envelope.
     pub expires_at: Option<i64>,
+    /// Its authenticated header (who may read it, in v2), and the version.
+    pub header: crate::protected::Header,
+    pub version: u8,
     /// Decrypted here for the agents (transport decryption): internal
     /// recipients then get it re-encrypted under a new data key, marked.
     pub inspected: bool,
@@ -196,6 +201,7 @@ impl Pipeline {
             notes: Vec::new(),
             undecryptable: None,
             pass_as_is: false,
+            refused_forwards: Vec::new(),
         };
         // The intake refuses such mail; this keeps any stored before that
         // (or protected elsewhere in the organization) from every stage.
@@ -221,6 +227,15 @@ impl Pipeline {
             let flight = for_report(flight);
             return self
                 .reject(job, &message, &flight, "rejected", e.to_string())
+                .await;
+        }
+        self.apply_envelope_rights(&mut flight, &message).await?;
+        if flight.envelope.to.is_empty() && !flight.refused_forwards.is_empty() {
+            let reason = do_not_forward_reason(&flight.refused_forwards);
+            flight.envelope.to = std::mem::take(&mut flight.refused_forwards);
+            let flight = for_report(flight);
+            return self
+                .reject(job, &message, &flight, "rejected: do not forward", reason)
                 .await;
         }
         // Only mail in the protected format depends on the settings: other
@@ -379,6 +394,7 @@ impl Pipeline {
                     notes: Vec::new(),
                     undecryptable: None,
                     pass_as_is: false,
+                    refused_forwards: Vec::new(),
                 };
                 drop(flight);
                 return self
@@ -395,7 +411,33 @@ impl Pipeline {
                 .notes
                 .push(("re-encrypted".to_string(), String::new()));
         }
-        let outcome = protection::outcome(self, &message, flight).await?;
+        let refused = std::mem::take(&mut flight.refused_forwards);
+        let reporting_to = flight.envelope.from.clone();
+        let report_headers = flight
+            .arrived_protected
+            .as_ref()
+            .map(|a| a.wrapped.clone())
+            .unwrap_or_default();
+        let mut outcome = protection::outcome(self, &message, flight).await?;
+        // The others got it; whom the do-not-forward message may not reach,
+        // an internal sender hears of.
+        if !refused.is_empty() && self.settings.is_internal(&reporting_to) {
+            let report = crate::outbound::ndr::build(
+                &self.hostname,
+                &reporting_to,
+                &refused,
+                &report_headers,
+                &do_not_forward_reason(&refused),
+            );
+            outcome.jobs.push(crate::outbound::ndr::job(
+                &self.keys,
+                &self.settings,
+                Some(message.id.clone()),
+                format!("{}:ndr:do-not-forward", message.id),
+                &reporting_to,
+                &report,
+            ));
+        }
         self.finish(job, &outcome).await
     }
 
@@ -416,6 +458,8 @@ impl Pipeline {
                     wrapped,
                     envelope,
                     expires_at: opened.header.expires_at,
+                    header: opened.header,
+                    version: opened.version,
                     inspected: false,
                 });
             }
@@ -426,6 +470,78 @@ impl Pipeline {
             // permanent at once (SPEC).
             Err(e) => flight.undecryptable = Some(e.to_string()),
         }
+    }
+
+    /// Mail protected by this organization reaches only whom its envelope
+    /// allows: the recipients it was protected for (v2: the header's
+    /// digests; v1: the recipients recorded for its Message-ID) and its
+    /// sender. Do-not-forward mail does not reach anyone else; encrypt-only
+    /// mail may be forwarded, and the forward is recorded (the new address
+    /// then has a copy of its own).
+    async fn apply_envelope_rights(
+        &self,
+        flight: &mut InFlight,
+        message: &MessageRow,
+    ) -> Result<(), PipelineError> {
+        let Some(arrived) = flight.arrived_protected.as_ref() else {
+            return Ok(());
+        };
+        let header = &arrived.header;
+        let key = self.keys.derived(crate::keys::labels::RECIPIENT_DIGEST);
+        let recorded: Vec<String> = if arrived.version >= 2 {
+            Vec::new()
+        } else {
+            self.store
+                .status_rows(&header.message_id, None)
+                .await?
+                .into_iter()
+                .filter(|r| r.id != message.id)
+                .filter_map(|r| r.address)
+                .collect()
+        };
+        let allowed = |address: &str| {
+            if arrived.version >= 2 {
+                header.names(&key, address) || header.sender.eq_ignore_ascii_case(address)
+            } else {
+                recorded.iter().any(|r| r.eq_ignore_ascii_case(address))
+            }
+        };
+        let (keep, others): (Vec<String>, Vec<String>) = flight
+            .envelope
+            .to
+            .iter()
+            .cloned()
+            .partition(|address| allowed(address));
+        // A v1 envelope names nobody: whoever it was not recorded for is
+        // refused as if it were do-not-forward.
+        let forwardable = arrived.version >= 2 && header.rights == Rights::EncryptOnly;
+        match forwardable {
+            false => {
+                for address in &others {
+                    flight.notes.push((
+                        format!(
+                            "do not forward: {address} was not a recipient of the original message"
+                        ),
+                        String::new(),
+                    ));
+                }
+                flight.envelope.to = keep;
+                flight.refused_forwards = others;
+            }
+            true => {
+                let by = if flight.envelope.from.is_empty() {
+                    "<>"
+                } else {
+                    &flight.envelope.from
+                };
+                for address in &others {
+                    flight
+                        .notes
+                        .push((format!("forwarded to {address} by {by}"), String::new()));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Up to three tries (SPEC: at 0 s, 5 s and 30 s) while the failure is
@@ -607,6 +723,15 @@ impl Pipeline {
             })
             .await;
     }
+}
+
+/// What a report says of do-not-forward mail sent on to new addresses.
+fn do_not_forward_reason(refused: &[String]) -> String {
+    refused
+        .iter()
+        .map(|a| format!("do not forward: {a} was not a recipient of the original message"))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Passes through this organization before the current one (SPEC: three

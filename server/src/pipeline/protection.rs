@@ -157,6 +157,21 @@ pub(super) async fn outcome(
                 .map(|a| a.wrapped.clone());
             let inline_copy = arrived.or_else(|| {
                 any_internal.then(|| {
+                    // Who may read it: those it was protected for. Mail that
+                    // arrived protected keeps the list its envelope had.
+                    let (digests, from) = match &flight.arrived_protected {
+                        Some(arrived) => (
+                            arrived.header.recipients.clone(),
+                            arrived.header.sender.clone(),
+                        ),
+                        None => (
+                            protected::recipient_digests(
+                                &pipeline.keys.derived(crate::keys::labels::RECIPIENT_DIGEST),
+                                &flight.envelope.to,
+                            ),
+                            sender.to_lowercase(),
+                        ),
+                    };
                     let header = protected::Header {
                         org: pipeline.keys.org_id.clone(),
                         message_id: message.message_id.clone(),
@@ -164,6 +179,8 @@ pub(super) async fn outcome(
                         template: template.name.clone(),
                         expires_at,
                         created_at: now_ms(),
+                        recipients: digests,
+                        sender: from,
                     };
                     let envelope = protected::seal(keyring, &header, &flight.raw);
                     let inbox_url = format!(

@@ -196,10 +196,10 @@ impl Store {
         Ok(attempts)
     }
 
-    /// Deletes codes that expired before `before_ms` (their limits count
-    /// only the last 15 minutes).
+    /// Deletes codes made before `before_ms` (they live 10 minutes, and
+    /// their limits count only the last 15).
     pub async fn prune_passcodes(&self, before_ms: i64) -> Result<u64> {
-        let sql = "DELETE FROM passcodes WHERE expires_at < $1";
+        let sql = "DELETE FROM passcodes WHERE created_at < $1";
         Ok(on_pool!(self.db(), |pool| sqlx::query(sql)
             .bind(before_ms)
             .execute(pool)

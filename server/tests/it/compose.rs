@@ -112,7 +112,7 @@ async fn a_message_written_on_the_web_is_protected_and_sent(backend: Backend) {
         Some(inline.data.as_bytes()),
         &[],
     ));
-    assert!(info.contains("Rights    : do-not-forward"), "{info}");
+    assert!(info.contains("Rights         : do-not-forward"), "{info}");
     let parsed = mail_parser::MessageParser::default()
         .parse(&out.stdout)
         .unwrap();

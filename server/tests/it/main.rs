@@ -17,6 +17,7 @@ mod cli;
 mod compose;
 mod custom_agents;
 mod disclaimers;
+mod forwarding;
 mod health;
 mod inbox;
 mod portal;

@@ -136,11 +136,14 @@ async fn any_change_to_the_envelope_is_refused(backend: Backend) {
     let out = unprotect(&db, edited.as_bytes(), true);
     assert!(out.status.success(), "{}", stderr(&out));
     let info = stdout(&out);
-    assert!(info.contains("Rights    : encrypt-only"), "{info}");
-    assert!(info.contains("MessageId : <plain@corp.example>"), "{info}");
-    assert!(info.contains("Template  : Default"), "{info}");
-    assert!(info.contains("ExpiresAt : Never"), "{info}");
-    assert!(info.contains("Inspected : False"), "{info}");
+    assert!(info.contains("Rights         : encrypt-only"), "{info}");
+    assert!(
+        info.contains("MessageId      : <plain@corp.example>"),
+        "{info}"
+    );
+    assert!(info.contains("Template       : Default"), "{info}");
+    assert!(info.contains("ExpiresAt      : Never"), "{info}");
+    assert!(info.contains("Inspected      : False"), "{info}");
 
     // Not a protected message at all.
     let out = unprotect(&db, &original, false);
@@ -298,7 +301,7 @@ async fn protected_mail_is_not_protected_twice(backend: Backend) {
         "carol's copy holds the exact original"
     );
     let info = stdout(&unprotect(&app.db, carol.data.as_bytes(), true));
-    assert!(info.contains("Rights    : do-not-forward"), "{info}");
+    assert!(info.contains("Rights         : do-not-forward"), "{info}");
 
     let bob = mails
         .iter()
