@@ -329,10 +329,11 @@ fn push_base64(out: &mut Vec<u8>, data: &[u8]) {
     }
 }
 
-/// Whether a message says it is in the protected format (by its parts, not
-/// the informative header).
+/// Whether a message is in the protected format: its parts, and an
+/// envelope that is structurally valid (magic, version, a header that
+/// parses), not the informative header. Anything else is ordinary mail.
 pub fn looks_protected(raw: &[u8]) -> bool {
-    envelope_of(raw).is_ok()
+    envelope_of(raw).is_ok_and(|envelope| split(&envelope).is_ok())
 }
 
 /// The envelope inside a protected message. Exactly a text part, an HTML

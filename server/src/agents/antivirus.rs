@@ -18,6 +18,11 @@ impl Stage for Antivirus {
         "antivirus"
     }
 
+    /// Protected mail not opened here is still scanned as it arrived.
+    fn reads_unopened(&self) -> bool {
+        true
+    }
+
     async fn process(&self, message: &mut InFlight) -> Result<(), StageError> {
         // The whole message, then each attachment decoded: clamd finds most
         // inside the message itself, but not in every encoding it is sent in.

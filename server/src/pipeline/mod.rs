@@ -41,6 +41,10 @@ pub struct InFlight {
     pub pass_as_is: bool,
     /// Envelope recipients a do-not-forward message may not reach.
     pub refused_forwards: Vec<String>,
+    /// Protected mail that is not opened here (another organization's, or
+    /// ours that cannot be decrypted): why. Stages then only read what is
+    /// readable and change nothing.
+    pub read_only: Option<String>,
 }
 
 pub struct ArrivedProtected {
@@ -76,6 +80,12 @@ pub enum StageError {
 #[async_trait::async_trait]
 pub trait Stage: Send + Sync {
     fn name(&self) -> &str;
+    /// Whether the stage runs on protected mail that is not opened here
+    /// (`InFlight::read_only`), reading it as it arrived and changing
+    /// nothing. Stages that may rewrite the message (custom agents) do not.
+    fn reads_unopened(&self) -> bool {
+        false
+    }
     async fn process(&self, message: &mut InFlight) -> Result<(), StageError>;
 }
 
@@ -202,6 +212,7 @@ impl Pipeline {
             undecryptable: None,
             pass_as_is: false,
             refused_forwards: Vec::new(),
+            read_only: None,
         };
         // The intake refuses such mail; this keeps any stored before that
         // (or protected elsewhere in the organization) from every stage.
@@ -271,8 +282,9 @@ impl Pipeline {
         let decrypting = config.transport_decryption != TransportDecryption::Disabled;
         let mut agents_run = true;
         if flight.foreign_protected {
-            // Not ours to open, change or protect: no agent sees it.
-            agents_run = false;
+            // Not ours to open, change or protect: the rules and the
+            // antivirus read what is readable, and it passes as it came.
+            flight.read_only = Some("the message is protected by another organization".into());
             flight.notes.push((
                 "passed on untouched: protected by another organization".into(),
                 String::new(),
@@ -284,7 +296,7 @@ impl Pipeline {
                     .reject_with_original(job, &message, &flight, "decryption failed", reason)
                     .await;
             }
-            agents_run = false;
+            flight.read_only = Some("the message cannot be decrypted".into());
             flight.pass_as_is = true;
             flight.notes.push(("delivered uninspected".into(), reason));
         } else if let Some(arrived) = flight.arrived_protected.as_ref() {
@@ -331,7 +343,7 @@ impl Pipeline {
                             .await;
                     }
                     Err(reason) => {
-                        agents_run = false;
+                        flight.read_only = Some("the message could not be decrypted".into());
                         flight.pass_as_is = true;
                         // As it arrived: the protected message, not what is inside.
                         if let Some(arrived) = flight.arrived_protected.take() {
@@ -342,7 +354,13 @@ impl Pipeline {
                 }
             }
         }
-        for stage in self.stages.iter().filter(|_| agents_run) {
+        let read_only = flight.read_only.is_some();
+        let stages: Vec<&Arc<dyn Stage>> = self
+            .stages
+            .iter()
+            .filter(|s| agents_run && (!read_only || s.reads_unopened()))
+            .collect();
+        for stage in &stages {
             match stage.process(&mut flight).await {
                 Ok(()) => {}
                 Err(StageError::Reject { event, reason }) => {
@@ -364,11 +382,16 @@ impl Pipeline {
                 return Err(PipelineError::Abandoned);
             }
         }
-        if agents_run && !self.stages.is_empty() {
-            let names: Vec<&str> = self.stages.iter().map(|s| s.name()).collect();
+        if !stages.is_empty() {
+            let names: Vec<&str> = stages.iter().map(|s| s.name()).collect();
+            let how = if read_only {
+                "read as it arrived by"
+            } else {
+                "inspected by"
+            };
             flight
                 .notes
-                .push((format!("inspected by {}", names.join(", ")), String::new()));
+                .push((format!("{how} {}", names.join(", ")), String::new()));
         }
         if let Some(wrapped) = flight
             .arrived_protected
@@ -395,6 +418,7 @@ impl Pipeline {
                     undecryptable: None,
                     pass_as_is: false,
                     refused_forwards: Vec::new(),
+                    read_only: None,
                 };
                 drop(flight);
                 return self
@@ -466,8 +490,11 @@ impl Pipeline {
             Err(crate::protected::FormatError::ForeignOrganization) => {
                 flight.foreign_protected = true;
             }
-            // A changed or malformed envelope of ours, or an unknown key:
-            // permanent at once (SPEC).
+            // Only a structurally valid envelope (magic, version, a header
+            // that parses) makes a message protected: this is ordinary mail.
+            Err(crate::protected::FormatError::Malformed(_)) => {}
+            // A changed envelope of ours, or an unknown key: permanent at
+            // once (SPEC).
             Err(e) => flight.undecryptable = Some(e.to_string()),
         }
     }

@@ -312,31 +312,29 @@ pub async fn verify(
     }
     // The try is counted before the code is compared, so parallel guesses
     // cannot all be compared against a count read before any was recorded.
-    if store
-        .reserve_passcode_try(&code.id, MAX_TRIES)
-        .await?
-        .is_none()
-    {
+    let Some(this_try) = store.reserve_passcode_try(&code.id, MAX_TRIES).await? else {
         let now = store.latest_passcode(&row.recipient_id).await?;
         return Err(match now {
             Some(c) if c.used_at.is_some() => VerifyRefused::Used,
             Some(c) if c.attempts >= MAX_TRIES => VerifyRefused::TooManyTries,
             _ => VerifyRefused::NoCode,
         });
-    }
+    };
     let typed: String = typed.chars().filter(|c| c.is_ascii_digit()).collect();
     let matches: bool = mac(passcode_key, &code.id, &typed)
         .ct_eq(&code.code_mac[..])
         .into();
     if !matches {
-        let attempts = store
+        store
             .passcode_failed(&code.id, &row.recipient_id, MAX_TRIES)
             .await?;
-        if attempts >= MAX_TRIES {
+        // Which try this was is what the reservation said: parallel tries
+        // each get their own number.
+        if this_try >= MAX_TRIES {
             return Err(VerifyRefused::TooManyTries);
         }
         return Err(VerifyRefused::Wrong {
-            tries_left: MAX_TRIES - attempts,
+            tries_left: MAX_TRIES - this_try,
             reference: code.reference,
         });
     }

@@ -19,6 +19,8 @@ pub struct Facts {
     pub size: usize,
     /// Each text folded as `folded` is, for the detectors.
     folded_texts: Vec<String>,
+    /// What the trace should know of how the message was read.
+    pub notes: Vec<String>,
     /// Sensitive numbers found, by kind, looked for once when a rule asks.
     sensitive: OnceLock<[BTreeSet<String>; 3]>,
 }
@@ -31,7 +33,13 @@ impl Facts {
     pub fn read(raw: &[u8], sender: &str, recipients: &[String]) -> Facts {
         let mut texts = Vec::new();
         let mut attachments = Vec::new();
-        if let Some(message) = MessageParser::default().parse(raw) {
+        let mut notes = Vec::new();
+        let parsed = MessageParser::default().parse(raw);
+        // The message and every message attached to it (a forwarded mail
+        // is read like the mail itself), with a stack of our own: no
+        // recursion, and nesting is bounded at the intake anyway.
+        let mut pending: Vec<&mail_parser::Message> = parsed.iter().collect();
+        while let Some(message) = pending.pop() {
             texts.push(message.subject().unwrap_or_default().to_string());
             for part in &message.parts {
                 let is_attachment = part.is_message()
@@ -53,19 +61,27 @@ impl Facts {
                         content_type.clone(),
                     ));
                 }
-                match &part.body {
-                    PartType::Text(text) => {
-                        if is_attachment && text.len() > TEXT_ATTACHMENT_LIMIT {
-                            let cut = text.floor_char_boundary(TEXT_ATTACHMENT_LIMIT);
-                            texts.push(text[..cut].to_string());
-                        } else {
-                            texts.push(text.to_string());
-                        }
+                let text = match &part.body {
+                    PartType::Text(text) => text.to_string(),
+                    PartType::Html(html) => mail_parser::decoders::html::html_to_text(html),
+                    PartType::Message(inner) => {
+                        pending.push(inner);
+                        continue;
                     }
-                    PartType::Html(html) if !is_attachment => {
-                        texts.push(mail_parser::decoders::html::html_to_text(html));
-                    }
-                    _ => {}
+                    _ => continue,
+                };
+                if is_attachment && text.len() > TEXT_ATTACHMENT_LIMIT {
+                    // Said, not hidden: a rule may miss what lies beyond.
+                    notes.push(format!(
+                        "attachment '{}' is larger than {} MB: the rules read its first {} MB",
+                        part.attachment_name().unwrap_or("(no name)"),
+                        TEXT_ATTACHMENT_LIMIT / (1024 * 1024),
+                        TEXT_ATTACHMENT_LIMIT / (1024 * 1024)
+                    ));
+                    let cut = text.floor_char_boundary(TEXT_ATTACHMENT_LIMIT);
+                    texts.push(text[..cut].to_string());
+                } else {
+                    texts.push(text);
                 }
             }
         }
@@ -79,6 +95,7 @@ impl Facts {
             attachments,
             size: raw.len(),
             folded_texts,
+            notes,
             sensitive: OnceLock::new(),
         }
     }
@@ -121,5 +138,28 @@ Content-Disposition: attachment; filename=\"list.csv\"\r\n\r\nＩＤ,name\r\n--b
                 ("list.csv".to_string(), "text/csv".to_string())
             ]
         );
+        assert!(facts.notes.is_empty());
+    }
+
+    #[test]
+    fn attached_messages_and_html_attachments_are_read_and_a_cut_is_said() {
+        let big = "word ".repeat(TEXT_ATTACHMENT_LIMIT / 5 + 10);
+        let raw = format!(
+            "From: a@corp.example\r\nSubject: fwd\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n\
+--b\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner secret plans\r\nContent-Type: text/plain\r\n\r\nthe inner body\r\n\
+--b\r\nContent-Type: text/html\r\nContent-Disposition: attachment; filename=\"page.html\"\r\n\r\n<p>html <b>attachment</b> words</p>\r\n\
+--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=\"big.txt\"\r\n\r\n{big}\r\n--b--\r\n"
+        );
+        let facts = Facts::read(raw.as_bytes(), "a@corp.example", &[]);
+        assert!(facts.folded.contains("inner secret plans"));
+        assert!(facts.folded.contains("the inner body"));
+        assert!(
+            facts.folded.contains("html attachment words"),
+            "{}",
+            &facts.folded[..200]
+        );
+        assert_eq!(facts.notes.len(), 1, "{:?}", facts.notes);
+        assert!(facts.notes[0].contains("'big.txt' is larger than 4 MB"));
     }
 }

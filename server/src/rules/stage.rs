@@ -57,6 +57,13 @@ impl Stage for RulesStage {
         "transport rules"
     }
 
+    /// Protected mail not opened here is still checked on what is readable
+    /// (envelope, headers, clear parts): `--reject` applies, actions that
+    /// would change it are recorded as skipped.
+    fn reads_unopened(&self) -> bool {
+        true
+    }
+
     async fn process(&self, message: &mut InFlight) -> Result<(), StageError> {
         let set = self.rule_set().await?;
         if set.is_empty() {
@@ -64,6 +71,9 @@ impl Stage for RulesStage {
         }
         // Every condition looks at the message as it reached the rules.
         let facts = Facts::read(&message.raw, &message.envelope.from, &message.envelope.to);
+        for note in &facts.notes {
+            message.notes.push((note.clone(), String::new()));
+        }
         let mut template_chosen = false;
         for rule in set.matching(&facts, &self.internal_domains) {
             let actions = &rule.definition.actions;
@@ -75,6 +85,27 @@ impl Stage for RulesStage {
                     event: format!("rejected by rule {}", rule.name),
                     reason: text.clone(),
                 });
+            }
+            if let Some(why) = &message.read_only {
+                let mut skipped = Vec::new();
+                if actions.prepend_subject.is_some() {
+                    skipped.push("prepend subject");
+                }
+                if actions.disclaimer.is_some() {
+                    skipped.push("append disclaimer");
+                }
+                if actions.apply_protection.is_some() {
+                    skipped.push("apply protection");
+                }
+                message.notes.push((
+                    format!(
+                        "rule {} matched: {} skipped ({why})",
+                        rule.name,
+                        skipped.join(", ")
+                    ),
+                    String::new(),
+                ));
+                continue;
             }
             let mut done = Vec::new();
             if let Some(prefix) = &actions.prepend_subject {

@@ -165,7 +165,7 @@ impl Store {
     }
 
     /// A reserved try was wrong: the code is invalidated at its last try,
-    /// and the copy counts the failure; returns the code's tries.
+    /// and the copy counts the failure.
     pub async fn passcode_failed(
         &self,
         passcode_id: &str,

@@ -31,3 +31,4 @@ mod smtp_auth;
 mod social;
 mod templates;
 mod throttles;
+mod unopened;
