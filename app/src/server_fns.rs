@@ -14,7 +14,7 @@ pub async fn load_page_context() -> Result<PageContext, ServerFnError> {
 
 #[server(endpoint = "compose_options")]
 pub async fn load_compose_options() -> Result<ComposeOptions, ServerFnError> {
-    with_account(|s, _| async move { s.compose_options().await }).await
+    with_account(|s, parts| async move { s.compose_options(&parts).await }).await
 }
 
 #[server(endpoint = "portal")]

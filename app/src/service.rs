@@ -13,6 +13,8 @@ pub enum ServiceError {
     Unavailable,
     #[error("This page is for administrators.")]
     Forbidden,
+    #[error("Please sign in first.")]
+    NotSignedIn,
 }
 
 #[async_trait::async_trait]
@@ -23,8 +25,12 @@ pub trait AccountService: Send + Sync + 'static {
         request: &http::request::Parts,
     ) -> Result<PageContext, ServiceError>;
 
-    /// The compose form's choices, for a signed-in user.
-    async fn compose_options(&self) -> Result<ComposeOptions, ServiceError>;
+    /// The compose form's choices, for a signed-in user (`NotSignedIn`
+    /// for anyone else).
+    async fn compose_options(
+        &self,
+        request: &http::request::Parts,
+    ) -> Result<ComposeOptions, ServiceError>;
 
     /// The signed-in user's protected messages, newest first.
     async fn sent(&self, request: &http::request::Parts) -> Result<Vec<SentItem>, ServiceError>;

@@ -14,22 +14,25 @@ pub fn client_ip(trusted: &[IpNet], peer: IpAddr, headers: &http::HeaderMap) -> 
     if !trusted.iter().any(|net| net.contains(&peer)) {
         return peer;
     }
-    let hops: Vec<IpAddr> = headers
+    // From the right: what our proxies appended, up to the first address
+    // that is not one of them. Everything left of it the client wrote; an
+    // entry we cannot read ends the walk (the proxy is then the client).
+    let mut client = peer;
+    let lists: Vec<&str> = headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .take(64)
-        .map(|hop| hop.parse::<IpAddr>().map(canonical).ok())
-        .collect::<Option<Vec<_>>>()
-        // A list we cannot read names nobody: the proxy itself is the client.
-        .unwrap_or_default();
-    hops.iter()
-        .rev()
-        .find(|ip| !trusted.iter().any(|net| net.contains(*ip)))
-        .copied()
-        .unwrap_or(peer)
+        .collect();
+    for hop in lists.iter().rev().flat_map(|v| v.rsplit(',')) {
+        let Ok(ip) = hop.trim().parse::<IpAddr>().map(canonical) else {
+            break;
+        };
+        client = ip;
+        if !trusted.iter().any(|net| net.contains(&ip)) {
+            break;
+        }
+    }
+    client
 }
 
 /// IPv4-mapped IPv6 addresses as IPv4.
@@ -86,6 +89,17 @@ mod tests {
             "192.0.2.7".parse::<IpAddr>().unwrap()
         );
         assert_eq!(client_ip(&proxies, proxy, &headers(&["junk"])), proxy);
+        // However long the list the client starts, the proxy's entry counts.
+        let mut long = vec!["203.0.113.1"; 100].join(", ");
+        long.push_str(", 192.0.2.7");
+        assert_eq!(
+            client_ip(&proxies, proxy, &headers(&[&long])),
+            "192.0.2.7".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            client_ip(&proxies, proxy, &headers(&["junk, 192.0.2.7"])),
+            "192.0.2.7".parse::<IpAddr>().unwrap()
+        );
         assert_eq!(client_ip(&proxies, proxy, &headers(&[])), proxy);
     }
 

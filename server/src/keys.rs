@@ -194,7 +194,7 @@ fn root_key(settings: &Settings, may_create: bool) -> Result<RootKey, KeyError> 
 fn write_key_file(path: &Path, root: &RootKey) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
+        crate::store::private_dir(parent)?;
     }
     let mut file = std::fs::OpenOptions::new()
         .write(true)

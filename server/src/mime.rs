@@ -214,8 +214,9 @@ fn nests_deeper_than(message: &mail_parser::Message<'_>, limit: usize) -> bool {
     false
 }
 
-/// Drops a parsed message one level at a time.
-fn dismantle(message: mail_parser::Message<'_>) {
+/// Drops a parsed message one level at a time: whatever parses a message
+/// that may not have passed `check_nesting` lets it go this way.
+pub fn dismantle(message: mail_parser::Message<'_>) {
     let mut pending = vec![message];
     while let Some(mut m) = pending.pop() {
         for part in &mut m.parts {

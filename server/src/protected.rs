@@ -342,6 +342,13 @@ pub fn envelope_of(raw: &[u8]) -> Result<Vec<u8>, FormatError> {
     let message = mail_parser::MessageParser::default()
         .parse(raw)
         .ok_or_else(|| malformed("it is not a MIME message"))?;
+    let found = envelope_in(&message);
+    // Whatever was sent: not dropped the recursive way (see check_nesting).
+    mime::dismantle(message);
+    found
+}
+
+fn envelope_in(message: &mail_parser::Message<'_>) -> Result<Vec<u8>, FormatError> {
     let root = message
         .parts
         .first()

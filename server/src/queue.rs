@@ -230,3 +230,37 @@ impl SweepClock {
         true
     }
 }
+
+/// Runs one claimed job in a task of its own, renewing its lease while it
+/// runs. A job that panics is like a worker that died: its claim stays
+/// counted (and after `MAX_OPEN_CLAIMS` it is quarantined), and the worker
+/// goes on with the next job instead of ending.
+pub async fn run_leased<T: Send + 'static>(
+    store: &Store,
+    job: &str,
+    worker: &str,
+    lease_ms: i64,
+    run: impl std::future::Future<Output = T> + Send + 'static,
+) -> Option<T> {
+    let mut task = tokio::spawn(run);
+    let every = std::time::Duration::from_millis((lease_ms / 3).max(50) as u64);
+    loop {
+        tokio::select! {
+            done = &mut task => {
+                return match done {
+                    Ok(value) => Some(value),
+                    Err(e) => {
+                        tracing::error!(job, error = %e, "a job stopped its worker; it will be tried again");
+                        None
+                    }
+                };
+            }
+            _ = tokio::time::sleep(every) => {
+                let until = crate::store::now_ms() + lease_ms;
+                if let Err(e) = store.extend_lease(job, worker, until).await {
+                    tracing::warn!(job, error = %e, "a job's lease could not be renewed");
+                }
+            }
+        }
+    }
+}

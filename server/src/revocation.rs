@@ -159,11 +159,21 @@ fn group(rows: Vec<StatusRow>) -> Vec<MessageStatus> {
 }
 
 /// Revokes a message; refuses with the reason when it is not revocable.
+/// Who revokes: administrators any revocable message; a sender (the Sent
+/// folder, a sender's API token) only as the Sent folder offers it, when
+/// the message went to a single link-based recipient.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Revoker {
+    Administrator,
+    Sender,
+}
+
 pub async fn revoke(
     store: &Store,
     message_id: &str,
     sender: Option<&str>,
     actor: &str,
+    by: Revoker,
 ) -> Result<MessageStatus, RevokeError> {
     let normalised = normalise_message_id(message_id);
     let mut found = status(store, &normalised, sender).await?;
@@ -194,6 +204,19 @@ pub async fn revoke(
             });
         }
         None => {}
+    }
+    let links = status
+        .recipients
+        .iter()
+        .filter(|r| r.experience == "link")
+        .count();
+    if by == Revoker::Sender && links != 1 {
+        return Err(RevokeError::NotRevocable {
+            subject: status.subject.clone(),
+            reason: format!(
+                "it went to {links} recipients outside the organization, and a sender removes access only from a message to one; an administrator can revoke it"
+            ),
+        });
     }
     store.revoke_rows(&status.rows, actor).await?;
     let mut after = self::status(store, &normalised, Some(&status.sender)).await?;

@@ -37,6 +37,11 @@ pub enum StartupError {
     Relay(String),
     #[error("cannot set up sessions: {0}")]
     Sessions(sqlx::Error),
+    #[error("SEALPOST_DATA_DIR: cannot make {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// The first administrator, created on the first start with an empty
@@ -112,6 +117,11 @@ pub struct Application {
 
 /// Opens the database and the keys: what every command that touches data needs.
 pub async fn open(settings: &Settings) -> Result<(Store, KeyMaterial), StartupError> {
+    // The data directory is sealpost's alone: made 0700.
+    crate::store::private_dir(&settings.data_dir).map_err(|source| StartupError::DataDir {
+        path: settings.data_dir.display().to_string(),
+        source,
+    })?;
     let store = Store::connect(&settings.database_url).await?;
     let keys = keys::load_or_create(&store, settings).await?;
     store.ensure_default_template().await?;
@@ -132,6 +142,9 @@ impl Application {
         // Files named by settings are read before anything is bound or opened.
         let tls = crate::intake::tls::acceptor(&settings).map_err(StartupError::Tls)?;
         let http = bind("SEALPOST_HTTP_ADDR", settings.http_addr).await?;
+        // Sign-in of an unknown address verifies against it: made now, not
+        // during the first such sign-in.
+        let _ = tokio::task::spawn_blocking(crate::auth::password::prepare).await;
         let smtp = bind("SEALPOST_SMTP_ADDR", settings.smtp_addr).await?;
         let (store, keys) = open(&settings).await?;
         let first_admin = create_first_admin(&store, &settings.admin_email).await?;

@@ -15,14 +15,19 @@ pub fn ComposePage() -> impl IntoView {
         <Frame title="New protected message">
             <Suspense>
                 {move || Suspend::new(async move {
-                    match (context.await, options.await) {
-                        (Err(error), _) | (_, Err(error)) => view! { <LoadError error/> }.into_any(),
-                        (Ok(ctx), Ok(options)) => match ctx.viewer.clone() {
+                    // Who is asking decides first: the options answer only a
+                    // signed-in user.
+                    match context.await {
+                        Err(error) => view! { <LoadError error/> }.into_any(),
+                        Ok(ctx) => match ctx.viewer.clone() {
                             None => view! { <Redirect path="/login"/> }.into_any(),
                             Some(viewer) if viewer.must_change_password => {
                                 view! { <Redirect path="/account/password"/> }.into_any()
                             }
-                            Some(viewer) => compose_form(ctx, options, viewer.email).into_any(),
+                            Some(viewer) => match options.await {
+                                Err(error) => view! { <LoadError error/> }.into_any(),
+                                Ok(options) => compose_form(ctx, options, viewer.email).into_any(),
+                            },
                         },
                     }
                 })}

@@ -204,9 +204,26 @@ impl Stage for CustomAgentStage {
         &self.name
     }
 
+    /// It sees protected mail not opened here as it arrived: its reject and
+    /// try-later verdicts apply; its output is set aside.
+    fn reads_unopened(&self) -> bool {
+        true
+    }
+
     async fn process(&self, message: &mut InFlight) -> Result<(), StageError> {
         let name = &self.agent.name;
         match run(&self.agent, &message.raw, self.max_bytes).await {
+            // Protected mail not opened here: the agent's verdict counts,
+            // its output does not (nothing changes such mail).
+            Verdict::Message(out) if message.read_only.is_some() => {
+                if out != message.raw {
+                    message.notes.push((
+                        format!("custom agent {name} would change the message: skipped"),
+                        String::new(),
+                    ));
+                }
+                Ok(())
+            }
             Verdict::Message(out) => {
                 let out = keep_message_id(&message.raw, out);
                 if out != message.raw {

@@ -45,7 +45,7 @@ pub fn hash_blocking(password: &str) -> String {
 /// accounts exist.
 pub async fn verify(password: String, stored: Option<String>) -> bool {
     tokio::task::spawn_blocking(move || {
-        let stored = stored.unwrap_or_else(|| DUMMY_HASH.with(|h| h.clone()));
+        let stored = stored.unwrap_or_else(|| dummy_hash().to_string());
         match PasswordHash::new(&stored) {
             Ok(parsed) => Argon2::default()
                 .verify_password(password.as_bytes(), &parsed)
@@ -57,8 +57,17 @@ pub async fn verify(password: String, stored: Option<String>) -> bool {
     .unwrap_or(false)
 }
 
-thread_local! {
-    static DUMMY_HASH: String = hash_blocking("sealpost: no such account");
+/// One per process, made before the first sign-in can ask for it: made
+/// per thread, the first unknown address on each blocking thread paid for
+/// a hash and a verification, and so took twice as long as a known one.
+fn dummy_hash() -> &'static str {
+    static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY_HASH.get_or_init(|| hash_blocking("sealpost: no such account"))
+}
+
+/// Makes the dummy hash now (at start-up), not during a sign-in.
+pub fn prepare() {
+    let _ = dummy_hash();
 }
 
 /// A random password for the first administrator: 20 characters from an

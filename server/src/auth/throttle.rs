@@ -56,6 +56,12 @@ pub async fn reserve(
     ip: IpAddr,
 ) -> Result<Result<Reserved, i64>, StoreError> {
     let ip = crate::client_addr::client_key(ip);
+    // The portal counts addresses only: its "account" is the address too,
+    // so tries from different addresses never wait on one lock.
+    let account = match surface {
+        Surface::Portal => ip.as_str(),
+        _ => account,
+    };
     let key = TryKey {
         surface: surface.as_str(),
         account,

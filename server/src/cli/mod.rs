@@ -776,7 +776,15 @@ async fn message(settings: Settings, cmd: MessageCommand) -> Result<(), CliError
             Ok(())
         }
         MessageCommand::Revoke { message_id, sender } => {
-            match revocation::revoke(&store, &message_id, sender.as_deref(), "command line").await {
+            match revocation::revoke(
+                &store,
+                &message_id,
+                sender.as_deref(),
+                "command line",
+                revocation::Revoker::Administrator,
+            )
+            .await
+            {
                 Ok(status) => {
                     println!(
                         "The encrypted email with the subject '{}' was successfully revoked.",
@@ -1008,7 +1016,7 @@ async fn protect(
 /// `sealpost unprotect [--info]`.
 async fn unprotect(settings: Settings, info: bool) -> Result<(), CliError> {
     use crate::protected::{self, FormatError};
-    let raw = read_stdin()?;
+    let raw = checked_message(read_stdin()?)?;
     let envelope = protected::envelope_of(&raw).map_err(|e| CliError::Refused(e.to_string()))?;
     let (store, keys) = startup::open(&settings).await?;
     let opened = match protected::open(|org| keys.is_ours(org), &keys.keyring, &envelope) {

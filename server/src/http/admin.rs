@@ -28,6 +28,7 @@ pub(super) fn encode(value: &str) -> String {
 async fn admin(state: &AppState, session: &Session, parts: &Parts) -> Result<UserRow, Response> {
     match require_admin(state, Some(session)).await {
         Ok(user) => Ok(user),
+        Err(ServiceError::NotSignedIn) => Err(see_other("/login")),
         Err(ServiceError::Forbidden) => Err(match session.id() {
             // Signed in but not an administrator: the page says so (403).
             Some(_)
@@ -138,7 +139,15 @@ pub async fn revoke(
     if let Err(response) = check_csrf(&state, &session, &parts, &get("csrf")).await {
         return response;
     }
-    match revocation::revoke(&state.store, &get("id"), Some(&get("sender")), &user.email).await {
+    match revocation::revoke(
+        &state.store,
+        &get("id"),
+        Some(&get("sender")),
+        &user.email,
+        revocation::Revoker::Administrator,
+    )
+    .await
+    {
         Ok(status) => {
             let text = format!(
                 "The encrypted email with the subject '{}' was successfully revoked.",
@@ -219,10 +228,10 @@ pub struct MessageFilterQuery {
     state: Option<String>,
 }
 
-/// RFC 4180 quoting; a leading =, +, - or @ is neutralised so a spreadsheet
-/// does not run a subject as a formula.
+/// RFC 4180 quoting; a leading =, +, -, @, tab or carriage return is
+/// neutralised so a spreadsheet does not run a subject as a formula.
 fn csv_field(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@']) {
+    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{value}")
     } else {
         value.to_string()

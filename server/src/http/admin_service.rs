@@ -210,14 +210,12 @@ impl AdminService for AdminPages {
 
     async fn queue(&self, request: &http::request::Parts) -> Result<Vec<QueueLine>, ServiceError> {
         require_admin(&self.state, request.extensions.get::<Session>()).await?;
-        let mut jobs = self
+        let jobs = self
             .state
             .store
             .queued_jobs(crate::store::QueueFilter::default(), 500)
             .await
             .map_err(unavailable)?;
-        // What needs an administrator first; otherwise oldest first.
-        jobs.sort_by_key(|j| j.state != "quarantined");
         let now = crate::store::now_ms();
         Ok(jobs
             .iter()

@@ -132,6 +132,11 @@ impl FromRequestParts<AppState> for ApiUser {
             .api_token_user(&hash)
             .await?
             .ok_or_else(unauthorized)?;
+        if user.must_change_password {
+            return Err(ApiError::forbidden(
+                "The token's user holds a temporary password: they must choose their own first.",
+            ));
+        }
         Ok(ApiUser { user, token_name })
     }
 }
@@ -240,7 +245,20 @@ async fn revoke(
         (true, None) if visible.len() == 1 => Some(visible[0].sender.clone()),
         (true, None) => None,
     };
-    match revocation::revoke(&state.store, &message_id, sender.as_deref(), &who.actor()).await {
+    let by = if who.is_admin() {
+        revocation::Revoker::Administrator
+    } else {
+        revocation::Revoker::Sender
+    };
+    match revocation::revoke(
+        &state.store,
+        &message_id,
+        sender.as_deref(),
+        &who.actor(),
+        by,
+    )
+    .await
+    {
         Ok(status) => Ok(Json(status)),
         Err(e) => {
             let code = match &e {

@@ -2,7 +2,7 @@
 //! from the web. It becomes a MIME message and enters the same pipeline as
 //! SMTP mail, with the chosen rights and template.
 
-use super::page_service::signed_in_user;
+use super::page_service::active_user;
 use super::{AppState, FLASH, see_other};
 use crate::auth::csrf;
 use crate::domain::EmailAddress;
@@ -107,8 +107,8 @@ pub async fn submit(
     request: Request<Body>,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let user = match signed_in_user(&state, &session).await {
-        Ok(Some(user)) if !user.must_change_password => user,
+    let user = match active_user(&state, &session).await {
+        Ok(Some(user)) => user,
         Ok(_) => return see_other("/login"),
         Err(e) => {
             return state.unavailable(parts, "compose failed", &e).await;

@@ -28,8 +28,28 @@ fn not_found() -> Response {
     (StatusCode::NOT_FOUND, "Not found").into_response()
 }
 
-pub async fn list(State(state): State<AppState>) -> Response {
-    if !state.settings.dev_mode {
+/// Only a browser on this machine that asked for a loopback name: a page
+/// elsewhere that rebinds its own name to 127.0.0.1 (DNS rebinding) sends
+/// its own Host, and gets nothing.
+fn loopback_host(headers: &axum::http::HeaderMap) -> bool {
+    let Some(host) = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+    else {
+        return false;
+    };
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+pub async fn list(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if !state.settings.dev_mode || !loopback_host(&headers) {
         return not_found();
     }
     let items = match state.store.outbox(200).await {
@@ -69,8 +89,12 @@ pub async fn list(State(state): State<AppState>) -> Response {
     page("Local outbox", &body).into_response()
 }
 
-pub async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Response {
-    if !state.settings.dev_mode {
+pub async fn show(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if !state.settings.dev_mode || !loopback_host(&headers) {
         return not_found();
     }
     let Ok(Some(item)) = state.store.outbox_item(&id).await else {
@@ -114,4 +138,23 @@ pub async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Resp
         escape(&String::from_utf8_lossy(&raw))
     ));
     page(&format!("Outbox: {}", item.subject), &body).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_hosts_see_the_outbox() {
+        let host = |h: &str| {
+            let mut headers = axum::http::HeaderMap::new();
+            headers.insert(axum::http::header::HOST, h.parse().unwrap());
+            loopback_host(&headers)
+        };
+        assert!(host("127.0.0.1:3000") && host("localhost:3000") && host("[::1]:3000"));
+        assert!(host("LOCALHOST") && host("127.0.0.2"));
+        assert!(!host("attacker.example:3000") && !host("10.0.0.1:3000"));
+        assert!(!host("localhost.attacker.example"));
+        assert!(!loopback_host(&axum::http::HeaderMap::new()));
+    }
 }

@@ -2,7 +2,7 @@
 //! an organization user the message was delivered to inline.
 
 use super::AppState;
-use super::page_service::signed_in_user;
+use super::page_service::active_user;
 use super::portal::attachment_response;
 use crate::store::EventLine;
 use axum::extract::{Path, State};
@@ -19,7 +19,7 @@ pub async fn download(
         tracing::error!(error = %e, "Inbox attachment unavailable");
         (StatusCode::SERVICE_UNAVAILABLE, super::UNAVAILABLE).into_response()
     };
-    let user = match signed_in_user(&state, &session).await {
+    let user = match active_user(&state, &session).await {
         Ok(Some(user)) => user,
         Ok(None) => return super::see_other("/login"),
         Err(e) => return unavailable(&e),

@@ -100,9 +100,12 @@ pub async fn submit(
             .await;
     };
     // A new session id at sign-in: a session id planted before sign-in is worthless.
+    // The organization's idle timeout, whatever a recipient's session on
+    // the same browser had (30 days with "keep me signed in").
     let signed_in = async {
         session.cycle_id().await?;
-        session.insert(SESSION_USER_ID, &user.id).await
+        session.insert(SESSION_USER_ID, &user.id).await?;
+        crate::auth::set_idle_timeout(&session, time::Duration::hours(8)).await
     };
     if let Err(e) = signed_in.await {
         return state

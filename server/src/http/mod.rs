@@ -152,6 +152,27 @@ pub const FORM_TOO_LARGE: &str = "The form is too large.";
 const SMALL_FORM: usize = 64 * 1024;
 const LARGE_FORM: usize = 1024 * 1024;
 
+/// The pages' server functions read their whole body before any check of
+/// who is asking, with no limit of their own: the body is read here first,
+/// up to the ordinary form's limit.
+async fn limit_server_functions(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = request.uri().path();
+    if !path.starts_with("/api/") || path.starts_with("/api/v1/") {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    match axum::body::to_bytes(body, SMALL_FORM).await {
+        Ok(bytes) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        Err(_) => (StatusCode::PAYLOAD_TOO_LARGE, FORM_TOO_LARGE).into_response(),
+    }
+}
+
 /// Gives every browser a `sealpost_visitor` cookie (nothing is stored for
 /// it) for the CSRF tokens of the forms it fills in before signing in.
 async fn visitor_cookie(
@@ -242,6 +263,7 @@ pub fn router(
             state.settings.cookies_secure(),
             visitor_cookie,
         ))
+        .layer(axum::middleware::from_fn(limit_server_functions))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

@@ -36,6 +36,17 @@ pub async fn signed_in_user(
         .filter(|u| !u.disabled))
 }
 
+/// The signed-in user, unless they still hold a temporary password: until
+/// they choose their own, it opens only the password change.
+pub async fn active_user(
+    state: &AppState,
+    session: &Session,
+) -> Result<Option<UserRow>, StoreError> {
+    Ok(signed_in_user(state, session)
+        .await?
+        .filter(|u| !u.must_change_password))
+}
+
 /// The CSRF token for the page's forms: bound to the session, or for a
 /// visitor who has not signed in (and has no stored session) to the
 /// visitor cookie.
@@ -88,7 +99,13 @@ impl AccountService for PageService {
         })
     }
 
-    async fn compose_options(&self) -> Result<ComposeOptions, ServiceError> {
+    async fn compose_options(
+        &self,
+        request: &http::request::Parts,
+    ) -> Result<ComposeOptions, ServiceError> {
+        if self.viewer_of(request).await?.is_none() {
+            return Err(ServiceError::NotSignedIn);
+        }
         let templates = self
             .state
             .store
@@ -329,9 +346,7 @@ impl PageService {
         let Some(session) = request.extensions.get::<Session>() else {
             return Ok(None);
         };
-        signed_in_user(&self.state, session)
-            .await
-            .map_err(unavailable)
+        active_user(&self.state, session).await.map_err(unavailable)
     }
 
     /// The Sent folder's view of a message, and whether "Remove external

@@ -154,9 +154,9 @@ pub async fn submit(
     match form.step.as_str() {
         "passcode" => done(request_passcode(state, token, parts).await).await,
         "verify" => done(verify(state, token, session, parts, form).await).await,
-        "google" | "yahoo" => {
-            done(start_oauth(state, token, session, parts, &form.step).await).await
-        }
+        // Starting a social sign-in stores its state: each start counts
+        // against the address, so it cannot be repeated without limit.
+        "google" | "yahoo" => start_oauth(state, token, session, parts, &form.step).await,
         "signout" => {
             let _ = session.remove::<String>(SESSION_RECIPIENT).await;
             see_other(&format!("/r/{token}"))
@@ -418,13 +418,39 @@ async fn start_oauth(
         return state.refuse(parts, StatusCode::FORBIDDEN, text).await;
     };
     let callback = oauth::callback_url(&state.settings.public_url);
-    let (url, pending) = oauth::start(provider, &callback, &token);
+    let (url, pending) = oauth::start(provider, &callback, &row.recipient_id);
     if let Err(e) = session.insert(oauth::SESSION_PENDING, pending).await {
         return state
             .unavailable(parts, "sign-in could not be started", &e)
             .await;
     }
-    see_other(&url)
+    let mut response = see_other(&url);
+    let cookie = format!(
+        "{}={token}; Path=/oauth/callback; Max-Age=900; HttpOnly; SameSite=Lax{}",
+        oauth::LINK_COOKIE,
+        if state.settings.cookies_secure() {
+            "; Secure"
+        } else {
+            ""
+        }
+    );
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// The link token the browser kept for the callback.
+fn link_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(name, _)| *name == oauth::LINK_COOKIE)
+        .map(|(_, value)| value.to_string())
+        .filter(|token| portal::well_formed(token))
 }
 
 #[derive(Deserialize)]
@@ -445,16 +471,38 @@ pub async fn oauth_callback(
     State(state): State<AppState>,
     session: Session,
     headers: HeaderMap,
+    query: axum::extract::Query<Callback>,
+) -> Response {
+    let secure = state.settings.cookies_secure();
+    let mut response = finish_oauth(state, session, headers, query).await;
+    // The kept link is spent, whatever the outcome.
+    let clear = format!(
+        "{}=; Path=/oauth/callback; Max-Age=0; HttpOnly; SameSite=Lax{}",
+        oauth::LINK_COOKIE,
+        if secure { "; Secure" } else { "" }
+    );
+    if let Ok(value) = HeaderValue::from_str(&clear) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+async fn finish_oauth(
+    state: AppState,
+    session: Session,
+    headers: HeaderMap,
     axum::extract::Query(query): axum::extract::Query<Callback>,
 ) -> Response {
     let t = Lang::of_headers(&headers, None).0.t();
-    let Ok(Some(pending)) = session
-        .remove::<oauth::Pending>(oauth::SESSION_PENDING)
-        .await
-    else {
+    let (Ok(Some(pending)), Some(token)) = (
+        session
+            .remove::<oauth::Pending>(oauth::SESSION_PENDING)
+            .await,
+        link_cookie(&headers),
+    ) else {
         return (StatusCode::BAD_REQUEST, t.oauth_not_started).into_response();
     };
-    let back = format!("/r/{}", pending.token);
+    let back = format!("/r/{token}");
     let Some(provider) = state
         .settings
         .oauth
@@ -473,8 +521,10 @@ pub async fn oauth_callback(
             return back_with(&session, &back, text).await;
         }
     };
-    let row = match open_row(&state, &pending.token).await {
-        Ok(row) => row,
+    let row = match open_row(&state, &token).await {
+        // The link the sign-in was started from, not another one.
+        Ok(row) if row.recipient_id == pending.recipient_id => row,
+        Ok(_) => return (StatusCode::BAD_REQUEST, t.oauth_not_started).into_response(),
         Err(response) => return response,
     };
     let callback = oauth::callback_url(&state.settings.public_url);

@@ -1,6 +1,6 @@
 //! POST /sent/{id}: the sender's "Remove external access" button.
 
-use super::page_service::signed_in_user;
+use super::page_service::active_user;
 use super::{AppState, see_other};
 use crate::auth::csrf;
 use crate::revocation::{self, RevokeError};
@@ -29,7 +29,7 @@ pub async fn remove_external_access(
             .await
             .map(|f| f.0)
             .unwrap_or_default();
-    let user = match signed_in_user(&state, &session).await {
+    let user = match active_user(&state, &session).await {
         Ok(Some(user)) => user,
         Ok(None) => return see_other("/login"),
         Err(e) => {
@@ -60,6 +60,7 @@ pub async fn remove_external_access(
         &row.message_id,
         Some(&user.email),
         &user.email,
+        revocation::Revoker::Sender,
     )
     .await
     {

@@ -132,7 +132,8 @@ impl Intake {
             found.as_ref().map(|u| u.password_hash.clone()),
         )
         .await;
-        match found.filter(|_| valid) {
+        // A temporary password opens only the password change on the web.
+        match found.filter(|u| valid && !u.must_change_password) {
             Some(user) => {
                 let _ = crate::auth::throttle::succeeded(&self.store, reserved).await;
                 AuthOutcome::Accepted(user.email)

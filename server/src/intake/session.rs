@@ -168,19 +168,30 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
                 }
                 data = None;
                 let raw = std::mem::take(&mut body);
+                // First of all, before anything else parses it: never
+                // stored, so no stage, node or queue ever walks it.
+                let nesting = if std::mem::take(&mut oversize) {
+                    None
+                } else {
+                    Some(crate::mime::check_nesting(&raw))
+                };
                 // Protection grows a message by about a third: mail already
                 // protected may use the larger limit, other mail may not.
-                let too_big = raw.len() > intake.max_message_bytes
-                    && !crate::protected::looks_protected(&raw);
-                let reply = if std::mem::take(&mut oversize) || too_big {
+                let too_big = match nesting {
+                    None => true,
+                    Some(_) => {
+                        raw.len() > intake.max_message_bytes
+                            && !crate::protected::looks_protected(&raw)
+                    }
+                };
+                let reply = if let Some(Err(e)) = nesting {
+                    tracing::info!(peer = %session.peer, "refused a message: {e}");
+                    format!("554 5.6.0 {e}\r\n")
+                } else if too_big {
                     format!(
                         "552 5.3.4 Message too big: the limit is {} bytes\r\n",
                         intake.max_message_bytes
                     )
-                } else if let Err(e) = crate::mime::check_nesting(&raw) {
-                    // Never stored: no stage, node or queue ever walks it.
-                    tracing::info!(peer = %session.peer, "refused a message: {e}");
-                    format!("554 5.6.0 {e}\r\n")
                 } else {
                     session.finish(intake, raw).await
                 };

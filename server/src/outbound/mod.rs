@@ -99,7 +99,12 @@ impl Outbound {
             let claimed = self.store.claim_job("deliver", &worker, LEASE_MS).await;
             idle = !matches!(claimed, Ok(Some(_)));
             match claimed {
-                Ok(Some(job)) => self.deliver(job).await,
+                Ok(Some(job)) => {
+                    let id = job.id.clone();
+                    let this = self.clone();
+                    let run = async move { this.deliver(job).await };
+                    crate::queue::run_leased(&self.store, &id, &worker, LEASE_MS, run).await;
+                }
                 Ok(None) => {
                     tokio::select! {
                         _ = self.wake.notified() => {}

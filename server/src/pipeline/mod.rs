@@ -161,12 +161,19 @@ impl Pipeline {
             match claimed {
                 Ok(Some(job)) => {
                     let id = job.id.clone();
-                    match self.process(&job).await {
-                        Ok(()) => {}
+                    let this = self.clone();
+                    let run = async move {
+                        let result = this.process(&job).await;
+                        (job, result)
+                    };
+                    match crate::queue::run_leased(&self.store, &id, &worker, lease, run).await {
+                        // It panicked: a dead worker, as far as the job goes.
+                        None => {}
+                        Some((_, Ok(()))) => {}
                         // The worker "died" holding the lease (tests): as
                         // after a restart, it goes on with the next job.
-                        Err(PipelineError::Abandoned) => continue,
-                        Err(e) => {
+                        Some((_, Err(PipelineError::Abandoned))) => continue,
+                        Some((job, Err(e))) => {
                             self.failed(&job, &e).await;
                             tracing::warn!(job = %id, error = %e, "pipeline job failed");
                         }
@@ -522,7 +529,12 @@ impl Pipeline {
                 .status_rows(&header.message_id, None)
                 .await?
                 .into_iter()
-                .filter(|r| r.id != message.id)
+                // Only what was recorded when it was protected: anyone can
+                // send new mail under the same Message-ID later, and plant
+                // recipients that way. (The envelope's time is authenticated;
+                // the gateway records a message just before protecting it,
+                // `protect` just after.)
+                .filter(|r| r.id != message.id && r.received_at <= header.created_at + 60_000)
                 .filter_map(|r| r.address)
                 .collect()
         };

@@ -159,18 +159,29 @@ pub(super) async fn outcome(
                 any_internal.then(|| {
                     // Who may read it: those it was protected for. Mail that
                     // arrived protected keeps the list its envelope had.
-                    let (digests, from) = match &flight.arrived_protected {
+                    let (digests, from, version) = match &flight.arrived_protected {
                         Some(arrived) => (
                             arrived.header.recipients.clone(),
                             arrived.header.sender.clone(),
+                            arrived.version,
                         ),
-                        None => (
-                            protected::recipient_digests(
-                                &pipeline.keys.derived(crate::keys::labels::RECIPIENT_DIGEST),
-                                &flight.envelope.to,
-                            ),
-                            sender.to_lowercase(),
-                        ),
+                        None => {
+                            // This transaction's recipients and those the
+                            // message names (a mail server may split one
+                            // message over several transactions).
+                            let mut named = flight.envelope.to.clone();
+                            if let Some(headers) = parsed.as_ref() {
+                                named.extend(mime::header_envelope(headers).1);
+                            }
+                            (
+                                protected::recipient_digests(
+                                    &pipeline.keys.derived(crate::keys::labels::RECIPIENT_DIGEST),
+                                    &named,
+                                ),
+                                sender.to_lowercase(),
+                                protected::VERSION,
+                            )
+                        }
                     };
                     let header = protected::Header {
                         org: pipeline.keys.org_id.clone(),
@@ -182,7 +193,9 @@ pub(super) async fn outcome(
                         recipients: digests,
                         sender: from,
                     };
-                    let envelope = protected::seal(keyring, &header, &flight.raw);
+                    // A v1 envelope stays v1: it names nobody, and its
+                    // readers are the ones recorded for it.
+                    let envelope = protected::seal_version(keyring, &header, &flight.raw, version);
                     let inbox_url = format!(
                         "{}/inbox/{}",
                         settings.public_url.as_str().trim_end_matches('/'),

@@ -30,7 +30,7 @@ pub enum Lookup {
 }
 
 /// A link token is 32 random bytes in base64url: 43 characters.
-fn well_formed(token: &str) -> bool {
+pub fn well_formed(token: &str) -> bool {
     token.len() == 43
         && token
             .bytes()

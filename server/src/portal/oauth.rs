@@ -17,8 +17,15 @@ pub struct Pending {
     pub provider: String,
     pub state: String,
     pub verifier: String,
-    pub token: String,
+    /// The recipient copy being signed in to. The link token itself stays
+    /// out of the session (the database): the browser keeps it in the
+    /// `LINK_COOKIE` cookie until the callback.
+    pub recipient_id: String,
 }
+
+/// Holds the link token between the redirect and the callback, for the
+/// callback's path only.
+pub const LINK_COOKIE: &str = "sealpost_oauth_link";
 
 pub const SESSION_PENDING: &str = "oauth_pending";
 /// The address a provider confirmed when it was not the recipient's.
@@ -54,7 +61,7 @@ pub fn callback_url(public_url: &url::Url) -> String {
 }
 
 /// The provider URL to send the browser to, and what to keep in the session.
-pub fn start(provider: &OAuthProvider, callback: &str, token: &str) -> (String, Pending) {
+pub fn start(provider: &OAuthProvider, callback: &str, recipient_id: &str) -> (String, Pending) {
     let mut client = BasicClient::new(ClientId::new(provider.client_id.clone()))
         .set_auth_uri(AuthUrl::from_url(provider.auth_url.clone()))
         .set_redirect_uri(RedirectUrl::new(callback.to_string()).expect("the public URL is a URL"));
@@ -72,7 +79,7 @@ pub fn start(provider: &OAuthProvider, callback: &str, token: &str) -> (String, 
         provider: provider.id.to_string(),
         state: state.secret().clone(),
         verifier: verifier.secret().clone(),
-        token: token.to_string(),
+        recipient_id: recipient_id.to_string(),
     };
     (url.to_string(), pending)
 }

@@ -108,6 +108,20 @@ impl Store {
         .await)?)
     }
 
+    /// Keeps a running job's lease: a slow job is not a dead worker.
+    pub async fn extend_lease(&self, id: &str, worker: &str, until: i64) -> Result<()> {
+        let sql =
+            "UPDATE jobs SET lease_until = $1 WHERE id = $2 AND leased_by = $3 AND state = 'ready'";
+        on_pool!(self.db(), |pool| sqlx::query(sql)
+            .bind(until)
+            .bind(id)
+            .bind(worker)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
     pub async fn finish_job(&self, id: &str, state: &str, error: Option<&str>) -> Result<()> {
         let sql = "UPDATE jobs SET state = $1, last_error = $2, lease_until = NULL WHERE id = $3";
         on_pool!(self.db(), |pool| sqlx::query(sql)
@@ -254,7 +268,8 @@ const QUEUED_COLUMNS: &str = "j.id, j.kind, j.state, j.purpose, j.message_id AS 
     j.open_claims, j.run_at, j.created_at, j.give_up_at, j.last_error";
 
 impl Store {
-    /// Jobs still to run or set aside, oldest first (at most `limit`).
+    /// Jobs still to run or set aside: quarantined first, then oldest
+    /// first (at most `limit`).
     pub async fn queued_jobs(&self, filter: QueueFilter<'_>, limit: i64) -> Result<Vec<QueuedJob>> {
         let sql = format!(
             "SELECT {QUEUED_COLUMNS} FROM jobs j LEFT JOIN messages m ON m.id = j.message_id \
@@ -264,7 +279,7 @@ impl Store {
                   OR ($2 = 'quarantined' AND j.state = 'quarantined') \
                   OR ($2 = 'ready' AND j.state = 'ready' AND j.run_at <= $3) \
                   OR ($2 = 'waiting' AND j.state = 'ready' AND j.run_at > $3)) \
-             ORDER BY j.created_at, j.id LIMIT $4"
+             ORDER BY CASE WHEN j.state = 'quarantined' THEN 0 ELSE 1 END, j.created_at, j.id LIMIT $4"
         );
         Ok(on_pool!(self.db(), |pool| sqlx::query_as::<_, QueuedJob>(
             &sql

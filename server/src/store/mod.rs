@@ -105,7 +105,7 @@ impl Store {
                 .and_then(|p| std::path::Path::new(p).parent())
                 .filter(|p| !p.as_os_str().is_empty())
             {
-                std::fs::create_dir_all(parent).map_err(|e| connect_err(sqlx::Error::Io(e)))?;
+                private_dir(parent).map_err(|e| connect_err(sqlx::Error::Io(e)))?;
             }
             // WAL with synchronous=FULL: a commit is on disk before we answer.
             let options = SqliteConnectOptions::from_str(url)
@@ -125,6 +125,14 @@ impl Store {
                 .await
                 .map_err(connect_err)?;
             sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
+            // The database and its journal (WAL, shared memory) hold sealed
+            // messages and hashed secrets: the service's user reads them, nobody else.
+            if let Some(path) = sqlite_path(url) {
+                for file in [path.clone(), format!("{path}-wal"), format!("{path}-shm")] {
+                    private_file(std::path::Path::new(&file))
+                        .map_err(|e| connect_err(sqlx::Error::Io(e)))?;
+                }
+            }
             Db::Sqlite(pool)
         } else {
             let options = PgConnectOptions::from_str(url)
@@ -182,5 +190,24 @@ fn conflict_or(e: sqlx::Error, what: impl Into<String>) -> StoreError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what.into()),
         _ => StoreError::Query(e),
+    }
+}
+
+/// Makes a directory for sealpost's files with mode 0700 (those it makes;
+/// an existing one is left as it is: it may be shared, like /tmp).
+pub fn private_dir(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+}
+
+/// A file of sealpost's own, when it exists: mode 0600.
+fn private_file(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        done => done,
     }
 }

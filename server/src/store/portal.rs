@@ -177,17 +177,19 @@ impl Store {
         // 30 wrong codes in all lock passcode sign-in for the copy for 24 hours.
         let copy = "UPDATE recipients SET failed_passcodes = failed_passcodes + 1, passcode_locked_until = \
                     CASE WHEN failed_passcodes + 1 >= 30 THEN $2 ELSE passcode_locked_until END WHERE id = $1";
+        // The copy's row first, as create_passcode takes it: one order of
+        // locks, so the two cannot deadlock on PostgreSQL.
         let attempts = on_pool!(self.db(), |pool| async {
             let mut tx = pool.begin().await?;
-            let attempts: i64 = sqlx::query_scalar(code)
-                .bind(passcode_id)
-                .bind(max_tries)
-                .fetch_one(&mut *tx)
-                .await?;
             sqlx::query(copy)
                 .bind(recipient_id)
                 .bind(now_ms() + 24 * 3_600_000)
                 .execute(&mut *tx)
+                .await?;
+            let attempts: i64 = sqlx::query_scalar(code)
+                .bind(passcode_id)
+                .bind(max_tries)
+                .fetch_one(&mut *tx)
                 .await?;
             tx.commit().await?;
             Ok::<_, sqlx::Error>(attempts)
