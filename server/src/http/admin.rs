@@ -611,3 +611,18 @@ pub async fn queue_action(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_are_neutralised() {
+        for start in ["=", "+", "-", "@", "\t", "\r"] {
+            let cell = csv_field(&format!("{start}HYPERLINK(x)"));
+            assert!(cell.trim_start_matches('"').starts_with('\''), "{cell:?}");
+        }
+        assert_eq!(csv_field("Quarterly"), "Quarterly");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+    }
+}

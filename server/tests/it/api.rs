@@ -289,3 +289,144 @@ async fn a_revocation_on_one_node_holds_on_the_other_at_once() {
             .contains("The message was revoked by the sender.")
     );
 }
+
+async fn a_senders_token_revokes_only_as_the_sent_folder_offers(backend: Backend) {
+    let (app, catcher) = gateway(backend).await;
+    // To two recipients outside: the Sent folder offers no button.
+    let raw = "Message-ID: <two@corp.example>\r\nFrom: alice@corp.example\r\nTo: bob@gmail.example, dan@gmail.example\r\nSubject: [secure] Two\r\n\r\nbody";
+    smtp_send(
+        &app,
+        "alice@corp.example",
+        &["bob@gmail.example", "dan@gmail.example"],
+        raw.as_bytes(),
+    )
+    .await;
+    catcher.wait_for(2).await;
+    let alice = Api::new(
+        &app.address,
+        Some(&token(&app, "alice@corp.example", "script")),
+    );
+    let (status, body) = alice
+        .call(
+            reqwest::Method::POST,
+            "/messages/two@corp.example/revoke",
+            None,
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["code"], "not_revocable");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("an administrator can revoke it"),
+        "{body}"
+    );
+    // An administrator revokes any revocable message.
+    let root = Api::new(&app.address, Some(&token(&app, "root@corp.example", "ops")));
+    let (status, body) = root
+        .call(
+            reqwest::Method::POST,
+            "/messages/two@corp.example/revoke",
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["Revoked"], true);
+}
+both!(a_senders_token_revokes_only_as_the_sent_folder_offers);
+
+async fn a_temporary_password_opens_nothing_but_the_password_change(backend: Backend) {
+    let (app, _catcher) = gateway(backend).await;
+    let hash = server::auth::password::hash("a temporary password".into()).await;
+    let email = server::domain::EmailAddress::parse("tim@corp.example").unwrap();
+    app.store
+        .insert_user(server::store::NewUser {
+            email: &email,
+            role: "sender",
+            password_hash: &hash,
+            must_change_password: true,
+        })
+        .await
+        .unwrap();
+    let tim = app.client();
+    let r = sign_in(
+        &app.address,
+        &tim,
+        "tim@corp.example",
+        "a temporary password",
+    )
+    .await;
+    assert_eq!(location(&r), "/account/password");
+    // The pages send him to the password change...
+    for path in ["/inbox", "/sent", "/compose"] {
+        let page = page_text(&tim, app.url(path)).await;
+        assert!(!page.contains("Signed in as"), "{path}: {page}");
+    }
+    // ...and the pages' server functions answer him nothing.
+    let r = tim
+        .post(app.url("/api/compose_options"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("")
+        .send()
+        .await
+        .unwrap();
+    assert!(!r.status().is_success(), "{}", r.text().await.unwrap());
+    let r = tim
+        .post(app.url("/api/sent"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.text().await.unwrap(), "[]");
+    // Nor does the API, to a token of his.
+    let api = Api::new(
+        &app.address,
+        Some(&token(&app, "tim@corp.example", "early")),
+    );
+    let (status, body) = api
+        .call(reqwest::Method::GET, "/messages/x@corp.example", None)
+        .await;
+    assert_eq!(status, 403, "{body}");
+    // A visitor gets no compose options either.
+    let r = reqwest::Client::new()
+        .post(app.url("/api/compose_options"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("")
+        .send()
+        .await
+        .unwrap();
+    assert!(!r.status().is_success());
+}
+both!(a_temporary_password_opens_nothing_but_the_password_change);
+
+async fn the_data_directory_and_database_are_private(backend: Backend) {
+    use std::os::unix::fs::PermissionsExt;
+    if backend == Backend::Postgres {
+        return;
+    }
+    let db = TestDatabase::new(backend).await;
+    let data = db.dir.path().join("data");
+    let url = format!("sqlite://{}", data.join("sealpost.db").display());
+    let data_dir = data.display().to_string();
+    let settings = [
+        ("data_dir", data_dir.as_str()),
+        ("database_url", url.as_str()),
+    ];
+    let out = run_cli(
+        &db,
+        &["user", "list"],
+        None,
+        &[
+            ("SEALPOST_DATA_DIR", settings[0].1),
+            ("SEALPOST_DATABASE_URL", settings[1].1),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("sealpost.db")), 0o600);
+    assert_eq!(mode(&data.join("master.key")), 0o600);
+}
+both!(the_data_directory_and_database_are_private);

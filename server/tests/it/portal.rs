@@ -251,6 +251,39 @@ async fn keep_me_signed_in_chooses_between_30_minutes_and_30_days(backend: Backe
 }
 both!(keep_me_signed_in_chooses_between_30_minutes_and_30_days);
 
+async fn an_organization_sign_in_takes_the_organizations_idle_timeout(backend: Backend) {
+    let p = Portal::start(backend).await;
+    let link = p.send("Numbers", &["alice@gmail.example"]).await.remove(0);
+    p.app
+        .add_user("alice@corp.example", "sender", "alice's long password")
+        .await;
+    // Alice reads a message sent to her own address, kept signed in for
+    // 30 days...
+    let browser = browser();
+    let (_, code) = p.request_code(&browser, &link).await;
+    let (_, page) = p.get(&browser, &link).await;
+    let form = [
+        ("csrf", csrf_of(&page)),
+        ("step", "verify".into()),
+        ("code", code),
+        ("remember", "yes".into()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = p.post(&browser, &link, &form).await;
+    assert_eq!(session_max_age(&r), Some(30 * 86_400));
+    // ...then signs in to the organization on the same browser: 8 hours.
+    let r = sign_in(
+        &p.app.address,
+        &browser,
+        "alice@corp.example",
+        "alice's long password",
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(session_max_age(&r), Some(8 * 3600));
+}
+both!(an_organization_sign_in_takes_the_organizations_idle_timeout);
+
 async fn a_japanese_browser_reads_the_portal_and_its_mail_in_japanese(backend: Backend) {
     let p = Portal::start(backend).await;
     let link = p.send("本文", &["hanako@gmail.example"]).await.remove(0);
