@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs and starts what the tests need, each only when missing: Debian's
-# Chromium and clamav-daemon, the end2end npm packages, and the machine's PostgreSQL.
+# Chromium and clamav-daemon, the end2end npm packages, PyPI's oidc-provider-mock
+# and schemathesis, and the machine's PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +28,12 @@ fi
 if ! command -v oidc-provider-mock >/dev/null; then
   step "installing oidc-provider-mock from PyPI"
   python3 -m pip install --quiet oidc-provider-mock==0.3.4
+fi
+
+# The JSON API is checked against its OpenAPI document.
+if ! st --version 2>/dev/null | grep -q "4.32.5"; then
+  step "installing schemathesis from PyPI"
+  python3 -m pip install --quiet schemathesis==4.32.5
 fi
 
 if [ ! -d end2end/node_modules/playwright-core ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then

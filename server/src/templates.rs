@@ -81,6 +81,10 @@ pub enum Logo {
     Image(Vec<u8>, String),
 }
 
+/// A change that would leave recipients no way to sign in: it conflicts with
+/// what the template allows now (the API answers 409).
+pub const NO_SIGN_IN: &str = "a template must allow one-time passcodes or social sign-in, or recipients cannot open messages";
+
 /// Applies the changes with a logo given as bytes (the web form, the API).
 pub fn apply_with(
     mut t: TemplateFull,
@@ -173,7 +177,7 @@ pub fn apply_with(
         }
     }
     if !t.otp_enabled && !t.social_enabled {
-        return Err("a template must allow one-time passcodes or social sign-in, or recipients cannot open messages".into());
+        return Err(NO_SIGN_IN.into());
     }
     Ok(t)
 }

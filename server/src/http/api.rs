@@ -10,7 +10,7 @@ use crate::store::{StoreError, TemplateFull, UserRow};
 use crate::templates::{self, Logo, TemplateChanges, TemplateError};
 use crate::trace::{self as msg_trace, TraceQuery};
 use axum::Json;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -105,6 +105,21 @@ impl ApiUser {
 
     fn actor(&self) -> String {
         format!("{} (API token '{}')", self.user.email, self.token_name)
+    }
+}
+
+/// A query string, refused the API's way (JSON, `invalid`) when it does not
+/// read: a repeated or malformed parameter.
+struct Query<T>(T);
+
+impl<T: serde::de::DeserializeOwned + Send> FromRequestParts<AppState> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Query(q.0))
+            .map_err(|e| ApiError::invalid(format!("the query string: {}", e.body_text())))
     }
 }
 
@@ -368,18 +383,23 @@ fn changes_of(body: &Value) -> Result<(Option<String>, TemplateChanges, Logo), A
             KNOWN.join(", ")
         )));
     }
-    let text = |key: &str| -> Result<Option<String>, ApiError> {
-        match fields.get(key) {
-            None => Ok(None),
-            Some(Value::Null) => Ok(Some("null".into())),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(Value::Bool(b)) => Ok(Some(b.to_string())),
-            Some(Value::Number(n)) => Ok(Some(n.to_string())),
-            Some(_) => Err(ApiError::invalid(format!(
-                "{key}: expected a string, number, boolean or null"
+    // Each field in the JSON type the OpenAPI document gives it, or null
+    // (reset); what the command line would parse from text is not guessed.
+    let field = |key: &str, kind: &str| -> Result<Option<String>, ApiError> {
+        match (fields.get(key), kind) {
+            (None, _) => Ok(None),
+            (Some(Value::Null), _) => Ok(Some("null".into())),
+            (Some(Value::String(s)), "a string") => Ok(Some(s.clone())),
+            (Some(Value::Bool(b)), "true or false") => Ok(Some(b.to_string())),
+            (Some(Value::Number(n)), "a whole number") if n.is_i64() || n.is_u64() => {
+                Ok(Some(n.to_string()))
+            }
+            _ => Err(ApiError::invalid(format!(
+                "{key}: expected {kind}, or null"
             ))),
         }
     };
+    let text = |key: &str| field(key, "a string");
     let logo = match fields.get("Logo") {
         None => Logo::Keep,
         Some(Value::Null) => Logo::Reset,
@@ -390,7 +410,13 @@ fn changes_of(body: &Value) -> Result<(Option<String>, TemplateChanges, Logo), A
             "the uploaded logo".into(),
         ),
         // As GET shows it: unchanged.
-        Some(Value::Object(_)) => Logo::Keep,
+        Some(Value::Object(shown))
+            if shown.iter().all(|(k, v)| {
+                (k == "ContentType" && v.is_string()) || (k == "Bytes" && v.is_u64())
+            }) =>
+        {
+            Logo::Keep
+        }
         Some(_) => {
             return Err(ApiError::invalid(
                 "Logo: expected the image in base64, or null",
@@ -406,9 +432,9 @@ fn changes_of(body: &Value) -> Result<(Option<String>, TemplateChanges, Logo), A
         disclaimer_text: text("DisclaimerText")?,
         portal_text: text("PortalText")?,
         privacy_statement_url: text("PrivacyStatementUrl")?,
-        otp_enabled: text("OTPEnabled")?,
-        social_enabled: text("SocialIDSignIn")?,
-        expiry_days: text("ExternalMailExpiryInDays")?,
+        otp_enabled: field("OTPEnabled", "true or false")?,
+        social_enabled: field("SocialIDSignIn", "true or false")?,
+        expiry_days: field("ExternalMailExpiryInDays", "a whole number")?,
     };
     let name = match fields.get("Name") {
         None => None,
@@ -427,6 +453,9 @@ fn template_error(e: TemplateError) -> ApiError {
     match e {
         TemplateError::NotFound(_) => {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
+        }
+        TemplateError::Invalid(text) if text == templates::NO_SIGN_IN => {
+            ApiError::new(StatusCode::CONFLICT, "conflict", text)
         }
         TemplateError::Invalid(text) => ApiError::invalid(text),
         TemplateError::Store(e) => ApiError::unavailable(&e),

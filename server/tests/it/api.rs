@@ -430,3 +430,33 @@ async fn the_data_directory_and_database_are_private(backend: Backend) {
     assert_eq!(mode(&data.join("master.key")), 0o600);
 }
 both!(the_data_directory_and_database_are_private);
+
+/// The API answers as its own OpenAPI document says, for everything
+/// schemathesis (PyPI, installed by `scripts/install-test-deps.sh`) sends
+/// an administrator's token: no schema-valid request refused, no
+/// schema-violating one accepted, no undocumented status or content type.
+async fn the_api_conforms_to_its_openapi_document(backend: Backend) {
+    let (app, _catcher) = gateway(backend).await;
+    let token = token(&app, "root@corp.example", "schemathesis");
+    let out = std::process::Command::new("st")
+        .args(["run", &app.url("/api/v1/openapi.json")])
+        .args([
+            "--checks",
+            "all",
+            "--max-examples",
+            "40",
+            "--seed",
+            "1",
+            "--no-color",
+        ])
+        .args(["-H", &format!("Authorization: Bearer {token}")])
+        .output()
+        .expect("schemathesis (`st`) is installed: scripts/install-test-deps.sh");
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+both!(the_api_conforms_to_its_openapi_document);
