@@ -198,3 +198,52 @@ async fn google_sign_in_opens_the_message_only_for_the_recipient(backend: Backen
     assert_eq!(r.status(), 400);
 }
 both!(google_sign_in_opens_the_message_only_for_the_recipient);
+
+async fn the_session_never_holds_the_link_token(backend: Backend) {
+    let idp = provider().await;
+    let catcher = Catcher::start().await;
+    let (app, link) = setup(backend, &idp, &catcher).await;
+    let bob = browser();
+    // Started and finished: at each step the session data is searched.
+    let sessions = || async {
+        let rows: Vec<Vec<u8>> = match app.store.db() {
+            server::store::Db::Sqlite(p) => sqlx::query_scalar("SELECT data FROM tower_sessions")
+                .fetch_all(p)
+                .await
+                .unwrap(),
+            server::store::Db::Postgres(p) => {
+                sqlx::query_scalar("SELECT data FROM tower_sessions.session")
+                    .fetch_all(p)
+                    .await
+                    .unwrap()
+            }
+        };
+        rows
+    };
+    let token = link.trim_start_matches("/r/").as_bytes().to_vec();
+    let landing = page_text(&bob, app.url(&link)).await;
+    let r = bob
+        .post(app.url(&link))
+        .form(&[("csrf", csrf_of(&landing).as_str()), ("step", "google")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let started = sessions().await;
+    assert!(!started.is_empty(), "the sign-in's state is kept");
+    assert!(
+        started
+            .iter()
+            .all(|data| !data.windows(token.len()).any(|w| w == token)),
+        "no session holds the link token"
+    );
+    let r = sign_in_as(&app, &bob, &link, "bob").await;
+    assert_eq!(location(&r), link);
+    assert!(
+        sessions()
+            .await
+            .iter()
+            .all(|data| !data.windows(token.len()).any(|w| w == token))
+    );
+}
+both!(the_session_never_holds_the_link_token);
