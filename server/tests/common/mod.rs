@@ -540,3 +540,66 @@ pub fn share_keys(from: &TestDatabase, to: &TestDatabase) {
     );
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+/// Asks for a one-time passcode on the link's page, as the recipient's
+/// browser does, and returns the code from the mail the catcher got.
+pub async fn passcode_from_mail(
+    app: &TestApp,
+    catcher: &catcher::Catcher,
+    client: &reqwest::Client,
+    link: &str,
+) -> String {
+    let landing = page_text(client, app.url(link)).await;
+    let before = catcher.caught().len();
+    let r = client
+        .post(app.url(link))
+        .form(&[("csrf", csrf_of(&landing).as_str()), ("step", "passcode")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "a code is sent");
+    let mail = catcher.wait_for(before + 1).await.pop().unwrap();
+    text_of(&mail)
+        .split("Your one-time passcode is ")
+        .nth(1)
+        .expect("a passcode mail")[..8]
+        .to_string()
+}
+
+/// Types `code` into the link's page.
+pub async fn enter_passcode(
+    app: &TestApp,
+    client: &reqwest::Client,
+    link: &str,
+    code: &str,
+) -> reqwest::Response {
+    let page = page_text(client, app.url(link)).await;
+    client
+        .post(app.url(link))
+        .form(&[
+            ("csrf", csrf_of(&page).as_str()),
+            ("step", "verify"),
+            ("code", code),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+impl TestApp {
+    /// A user who still holds a temporary password (as the first
+    /// administrator, or one an administrator added).
+    pub async fn add_temporary_user(&self, email: &str, role: &str, password: &str) {
+        let hash = server::auth::password::hash(password.to_string()).await;
+        let email = server::domain::EmailAddress::parse(email).unwrap();
+        self.store
+            .insert_user(NewUser {
+                email: &email,
+                role,
+                password_hash: &hash,
+                must_change_password: true,
+            })
+            .await
+            .expect("add a test user");
+    }
+}

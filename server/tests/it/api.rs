@@ -338,17 +338,8 @@ both!(a_senders_token_revokes_only_as_the_sent_folder_offers);
 
 async fn a_temporary_password_opens_nothing_but_the_password_change(backend: Backend) {
     let (app, _catcher) = gateway(backend).await;
-    let hash = server::auth::password::hash("a temporary password".into()).await;
-    let email = server::domain::EmailAddress::parse("tim@corp.example").unwrap();
-    app.store
-        .insert_user(server::store::NewUser {
-            email: &email,
-            role: "sender",
-            password_hash: &hash,
-            must_change_password: true,
-        })
-        .await
-        .unwrap();
+    app.add_temporary_user("tim@corp.example", "sender", "a temporary password")
+        .await;
     let tim = app.client();
     let r = sign_in(
         &app.address,

@@ -136,30 +136,8 @@ async fn an_encrypt_only_message_may_be_forwarded_and_the_forward_is_recorded(ba
     );
     // Eve signs in with a passcode and reads it.
     let eve = browser();
-    let landing = page_text(&eve, app.url(&link)).await;
-    let r = eve
-        .post(app.url(&link))
-        .form(&[("csrf", csrf_of(&landing).as_str()), ("step", "passcode")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let code = text_of(&catcher.wait_for(before + 2).await.pop().unwrap())
-        .split("Your one-time passcode is ")
-        .nth(1)
-        .unwrap()[..8]
-        .to_string();
-    let page = page_text(&eve, app.url(&link)).await;
-    let r = eve
-        .post(app.url(&link))
-        .form(&[
-            ("csrf", csrf_of(&page).as_str()),
-            ("step", "verify"),
-            ("code", code.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let code = passcode_from_mail(&app, &catcher, &eve, &link).await;
+    let r = enter_passcode(&app, &eve, &link, &code).await;
     assert_eq!(r.status(), 303);
     let message = page_text(&eve, app.url(&link)).await;
     assert!(message.contains("Words Eve may read."), "{message}");

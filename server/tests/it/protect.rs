@@ -310,31 +310,8 @@ async fn protected_mail_is_not_protected_twice(backend: Backend) {
     assert!(!bob.data.contains("The words inside."));
     let link = link_of(bob);
     let reader = browser();
-    let landing = page_text(&reader, app.url(&link)).await;
-    let r = reader
-        .post(app.url(&link))
-        .form(&[("csrf", csrf_of(&landing).as_str()), ("step", "passcode")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let mail = catcher.wait_for(3).await.pop().unwrap();
-    let code = text_of(&mail)
-        .split("Your one-time passcode is ")
-        .nth(1)
-        .unwrap()[..8]
-        .to_string();
-    let page = page_text(&reader, app.url(&link)).await;
-    let r = reader
-        .post(app.url(&link))
-        .form(&[
-            ("csrf", csrf_of(&page).as_str()),
-            ("step", "verify"),
-            ("code", code.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let code = passcode_from_mail(&app, &catcher, &reader, &link).await;
+    let r = enter_passcode(&app, &reader, &link, &code).await;
     assert_eq!(r.status(), 303);
     let message = page_text(&reader, app.url(&link)).await;
     assert!(message.contains("The words inside."), "{message}");

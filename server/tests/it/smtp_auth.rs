@@ -214,17 +214,8 @@ both!(a_locked_web_sign_in_does_not_lock_smtp_auth);
 async fn a_temporary_password_does_not_open_smtp_auth(backend: Backend) {
     let catcher = Catcher::start().await;
     let app = gateway(backend, &catcher).await;
-    let hash = server::auth::password::hash("a temporary password".into()).await;
-    let email = server::domain::EmailAddress::parse("tim@corp.example").unwrap();
-    app.store
-        .insert_user(server::store::NewUser {
-            email: &email,
-            role: "sender",
-            password_hash: &hash,
-            must_change_password: true,
-        })
-        .await
-        .unwrap();
+    app.add_temporary_user("tim@corp.example", "sender", "a temporary password")
+        .await;
     let t = client(
         &app,
         "tim@corp.example",

@@ -101,19 +101,7 @@ async fn parallel_code_guesses_are_compared_at_most_five_times(backend: Backend)
     .await;
     let link = link_of(&catcher.wait_for(1).await[0]);
     let bob = browser();
-    let landing = page_text(&bob, app.url(&link)).await;
-    let r = bob
-        .post(app.url(&link))
-        .form(&[("csrf", csrf_of(&landing).as_str()), ("step", "passcode")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let code = text_of(&catcher.wait_for(2).await[1])
-        .split("Your one-time passcode is ")
-        .nth(1)
-        .unwrap()[..8]
-        .to_string();
+    let code = passcode_from_mail(&app, &catcher, &bob, &link).await;
     let wrong = if code == "00000000" {
         "11111111"
     } else {
@@ -151,17 +139,7 @@ async fn parallel_code_guesses_are_compared_at_most_five_times(backend: Backend)
         "{answers:?}"
     );
     // After that even the right code is refused.
-    let page = page_text(&bob, app.url(&link)).await;
-    let r = bob
-        .post(app.url(&link))
-        .form(&[
-            ("csrf", csrf_of(&page).as_str()),
-            ("step", "verify"),
-            ("code", code.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = enter_passcode(&app, &bob, &link, &code).await;
     assert_eq!(r.status(), 429);
 }
 both!(parallel_code_guesses_are_compared_at_most_five_times);
