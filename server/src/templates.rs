@@ -51,6 +51,8 @@ fn text(
             Ok(())
         }
         Some(v) if v.chars().count() > max => Err(format!("--{field}: at most {max} characters")),
+        // PostgreSQL stores no NUL in text; SQLite would: the same everywhere.
+        Some(v) if v.contains('\0') => Err(format!("--{field}: a NUL character is not allowed")),
         Some(v) => {
             *current = Some(v.to_string());
             Ok(())

@@ -441,6 +441,8 @@ async fn the_api_conforms_to_its_openapi_document(backend: Backend) {
             "--no-color",
         ])
         .args(["-H", &format!("Authorization: Bearer {token}")])
+        // Its cache goes with the test's files, not into the checkout.
+        .current_dir(app.db.dir.path())
         .output()
         .expect("schemathesis (`st`) is installed: scripts/install-test-deps.sh");
     assert!(
