@@ -147,6 +147,18 @@ impl Store {
         Ok(())
     }
 
+    /// Jobs due now, and when the oldest of them became due (Unix ms).
+    pub async fn ready_jobs(&self) -> Result<(i64, Option<i64>)> {
+        let sql = "SELECT COUNT(*), MIN(run_at) FROM jobs WHERE state = 'ready' AND run_at <= $1";
+        Ok(on_pool!(self.db(), |pool| sqlx::query_as::<
+            _,
+            (i64, Option<i64>),
+        >(sql)
+        .bind(now_ms())
+        .fetch_one(pool)
+        .await)?)
+    }
+
     pub async fn job_counts(&self) -> Result<Vec<(String, String, i64)>> {
         let sql =
             "SELECT kind, state, COUNT(*) FROM jobs GROUP BY kind, state ORDER BY kind, state";

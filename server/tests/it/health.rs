@@ -11,6 +11,39 @@ async fn healthz_reports_the_database_and_relay(backend: Backend) {
     assert_eq!(body["database"], "ok");
     assert_eq!(body["relay"], "none (local outbox)");
     assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        body["queue"],
+        serde_json::json!({"ready": 0, "oldest_ready_secs": 0})
+    );
+
+    // A job that is due and that nobody takes (no worker of its kind).
+    app.store
+        .queue_job(&server::store::NewJob {
+            id: server::store::new_id(),
+            kind: "nobody",
+            dedupe_key: "health".into(),
+            message_id: None,
+            purpose: "relay",
+            recipient_id: None,
+            envelope_from: String::new(),
+            envelope_to: Vec::new(),
+            payload: Vec::new(),
+            give_up_at: server::store::now_ms() + 60_000,
+        })
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let body: serde_json::Value = reqwest::get(app.url("/healthz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["queue"]["ready"], 1, "{body}");
+    assert!(
+        body["queue"]["oldest_ready_secs"].as_i64().unwrap() >= 1,
+        "{body}"
+    );
 }
 both!(healthz_reports_the_database_and_relay);
 
