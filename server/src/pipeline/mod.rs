@@ -677,8 +677,11 @@ impl Pipeline {
 
     /// Stores the outcome (copies, jobs, events) and wakes the senders.
     async fn finish(&self, job: &JobRow, outcome: &PipelineOutcome) -> Result<(), PipelineError> {
-        self.store.complete_pipeline(&job.id, outcome).await?;
-        self.wake_outbound.notify_waiters();
+        if self.store.complete_pipeline(&job.id, outcome).await? {
+            self.wake_outbound.notify_waiters();
+        } else {
+            tracing::info!(job = %job.id, "the job was finished, quarantined or deleted meanwhile: this run's outcome is dropped");
+        }
         Ok(())
     }
 

@@ -182,17 +182,34 @@ impl Store {
         })?)
     }
 
-    /// Applies the pipeline's outcome and completes its job, atomically.
-    pub async fn complete_pipeline(&self, job_id: &str, o: &PipelineOutcome) -> Result<()> {
+    /// Applies the pipeline's outcome and completes its job, atomically;
+    /// false (and nothing written) when the job is no longer waiting for
+    /// it. The job's row is claimed first: a second run of the same job
+    /// (its lease ran out while the first was still working) or a run of a
+    /// job quarantined or deleted meanwhile then writes nothing, instead of
+    /// a second set of copies and notifications. On PostgreSQL the second
+    /// transaction waits on the row and then sees it done; SQLite has one
+    /// writer.
+    pub async fn complete_pipeline(&self, job_id: &str, o: &PipelineOutcome) -> Result<bool> {
         let now = now_ms();
         let update = "UPDATE messages SET subject = $1, message_id = $2, content = $3, size = $4, protected = $5, rights = $6, \
                       template_id = $7, expires_at = $8, state = $9, protected_at = CASE WHEN $5 THEN CAST($10 AS BIGINT) ELSE NULL END WHERE id = $11";
         let recipient = "INSERT INTO recipients (id, message_id, address, experience, state, token_hash, created_at) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7)";
         let event = "INSERT INTO events (at, kind, message_id, recipient, detail) VALUES ($1, $2, $3, $4, $5)";
-        let done = "UPDATE jobs SET state = 'done', lease_until = NULL WHERE id = $1";
-        on_pool!(self.db(), |pool| async {
+        let done =
+            "UPDATE jobs SET state = 'done', lease_until = NULL WHERE id = $1 AND state = 'ready'";
+        Ok(on_pool!(self.db(), |pool| async {
             let mut tx = pool.begin().await?;
+            let claimed = sqlx::query(done)
+                .bind(job_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if claimed == 0 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
             sqlx::query(update)
                 .bind(&o.subject)
                 .bind(&o.message_id)
@@ -234,11 +251,10 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
-            sqlx::query(done).bind(job_id).execute(&mut *tx).await?;
-            tx.commit().await
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(true)
         }
-        .await)?;
-        Ok(())
+        .await)?)
     }
 }
 

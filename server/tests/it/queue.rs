@@ -94,3 +94,60 @@ async fn concurrent_claims_never_share_a_job(backend: Backend) {
     assert_eq!(all.len(), 40, "no job was claimed twice");
 }
 both!(concurrent_claims_never_share_a_job);
+
+/// A second run of a pipeline job (its lease ran out while the first was
+/// still working), or a run of a job quarantined or deleted meanwhile,
+/// writes nothing: no second set of copies and notifications.
+async fn a_finished_pipeline_job_is_not_finished_twice(backend: Backend) {
+    let catcher = crate::common::catcher::Catcher::start().await;
+    let app = TestApp::gateway(backend, &catcher).await;
+    smtp_send(
+        &app,
+        "alice@corp.example",
+        &["bob@gmail.example"],
+        b"From: alice@corp.example\r\nTo: bob@gmail.example\r\nSubject: [secure] once\r\n\r\nbody\r\n",
+    )
+    .await;
+    catcher.wait_for(1).await;
+    let (job, row): (String, String) = match app.store.db() {
+        server::store::Db::Sqlite(p) => {
+            sqlx::query_as("SELECT id, message_id FROM jobs WHERE kind = 'pipeline'")
+                .fetch_one(p)
+                .await
+        }
+        server::store::Db::Postgres(p) => {
+            sqlx::query_as("SELECT id, message_id FROM jobs WHERE kind = 'pipeline'")
+                .fetch_one(p)
+                .await
+        }
+    }
+    .unwrap();
+    let late = server::store::PipelineOutcome {
+        message_row: row,
+        subject: "again".into(),
+        message_id: "<again@corp.example>".into(),
+        content: Vec::new(),
+        size: 0,
+        protected: false,
+        rights: None,
+        template_id: None,
+        expires_at: None,
+        state: "relayed".into(),
+        recipients: vec![server::store::NewRecipient {
+            id: server::store::new_id(),
+            address: "bob@gmail.example".into(),
+            experience: "link",
+            state: "pending",
+            token_hash: None,
+        }],
+        jobs: Vec::new(),
+        events: vec![("finished again".into(), None, String::new())],
+    };
+    assert!(!app.store.complete_pipeline(&job, &late).await.unwrap());
+    assert_eq!(app.count_events("finished again").await, 0);
+    let status = server::revocation::status(&app.store, "<again@corp.example>", None)
+        .await
+        .unwrap();
+    assert!(status.is_empty(), "the message row was not rewritten");
+}
+both!(a_finished_pipeline_job_is_not_finished_twice);
