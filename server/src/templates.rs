@@ -191,6 +191,9 @@ pub enum TemplateError {
     /// A field's value; the text names the field.
     #[error("{0}")]
     Invalid(String),
+    /// The change would leave recipients no way to sign in.
+    #[error("{NO_SIGN_IN}")]
+    NoSignIn,
     #[error("{0} already exists.")]
     Exists(String),
     #[error("'{0}' is the default template and cannot be removed.")]
@@ -199,6 +202,14 @@ pub enum TemplateError {
     InUse(String),
     #[error(transparent)]
     Store(StoreError),
+}
+
+fn invalid(text: String) -> TemplateError {
+    if text == NO_SIGN_IN {
+        TemplateError::NoSignIn
+    } else {
+        TemplateError::Invalid(text)
+    }
 }
 
 impl From<StoreError> for TemplateError {
@@ -224,7 +235,7 @@ pub async fn create(
         social_enabled: true,
         ..Default::default()
     };
-    let t = apply_with(blank, changes, logo).map_err(TemplateError::Invalid)?;
+    let t = apply_with(blank, changes, logo).map_err(invalid)?;
     store.save_template(&t, None).await?;
     Ok(t)
 }
@@ -243,7 +254,7 @@ pub async fn update(
     if let Some(new_name) = new_name {
         t.name = new_name.trim().to_string();
     }
-    let t = apply_with(t, changes, logo).map_err(TemplateError::Invalid)?;
+    let t = apply_with(t, changes, logo).map_err(invalid)?;
     store.save_template(&t, Some(name)).await?;
     Ok(t)
 }

@@ -27,14 +27,8 @@ impl Visitor {
 
     /// The visitor cookie a request carries, if it is well formed.
     pub fn from_headers(headers: &http::HeaderMap) -> Option<Visitor> {
-        headers
-            .get_all(http::header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|c| c.trim().split_once('='))
-            .find(|(name, _)| *name == VISITOR_COOKIE)
-            .map(|(_, value)| value.to_string())
+        super::cookie(headers, VISITOR_COOKIE)
+            .map(str::to_string)
             .filter(|v| {
                 v.len() == 43
                     && v.bytes()

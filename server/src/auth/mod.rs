@@ -52,3 +52,15 @@ pub async fn keep_alive(session: &tower_sessions::Session) {
     }
     let _ = session.insert(SESSION_TOUCHED, now).await;
 }
+
+/// The value of the request's cookie `name`, if it sent one.
+pub fn cookie<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, value)| value)
+}

@@ -841,6 +841,7 @@ fn template_refusal(e: templates::TemplateError) -> CliError {
     use templates::TemplateError;
     match e {
         TemplateError::Invalid(text) => CliError::Usage(text),
+        TemplateError::NoSignIn => CliError::Usage(TemplateError::NoSignIn.to_string()),
         TemplateError::Store(e) => e.into(),
         refused => CliError::Refused(refused.to_string()),
     }

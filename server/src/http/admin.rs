@@ -272,6 +272,12 @@ async fn template_refused(state: &AppState, parts: Parts, e: TemplateError) -> R
     match e {
         TemplateError::Store(e) => state.unavailable(parts, "template change failed", &e).await,
         TemplateError::NotFound(_) => state.render(parts, StatusCode::NOT_FOUND).await,
+        TemplateError::NoSignIn => {
+            let text = TemplateError::NoSignIn.to_string();
+            state
+                .refuse(parts, StatusCode::UNPROCESSABLE_ENTITY, text)
+                .await
+        }
         TemplateError::Invalid(text) => {
             let text = text.trim_start_matches("--").to_string();
             state

@@ -454,9 +454,11 @@ fn template_error(e: TemplateError) -> ApiError {
         TemplateError::NotFound(_) => {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
         }
-        TemplateError::Invalid(text) if text == templates::NO_SIGN_IN => {
-            ApiError::new(StatusCode::CONFLICT, "conflict", text)
-        }
+        TemplateError::NoSignIn => ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            TemplateError::NoSignIn.to_string(),
+        ),
         TemplateError::Invalid(text) => ApiError::invalid(text),
         TemplateError::Store(e) => ApiError::unavailable(&e),
         refused => ApiError::new(StatusCode::CONFLICT, "conflict", refused.to_string()),

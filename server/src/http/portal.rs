@@ -442,15 +442,9 @@ async fn start_oauth(
 
 /// The link token the browser kept for the callback.
 fn link_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(name, _)| *name == oauth::LINK_COOKIE)
-        .map(|(_, value)| value.to_string())
+    crate::auth::cookie(headers, oauth::LINK_COOKIE)
         .filter(|token| portal::well_formed(token))
+        .map(str::to_string)
 }
 
 #[derive(Deserialize)]

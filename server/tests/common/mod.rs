@@ -587,6 +587,23 @@ pub async fn enter_passcode(
 }
 
 impl TestApp {
+    /// The data of every stored session (tower-sessions' table).
+    pub async fn session_data(&self) -> Vec<Vec<u8>> {
+        match self.store.db() {
+            server::store::Db::Sqlite(p) => {
+                sqlx::query_scalar("SELECT data FROM tower_sessions")
+                    .fetch_all(p)
+                    .await
+            }
+            server::store::Db::Postgres(p) => {
+                sqlx::query_scalar("SELECT data FROM tower_sessions.session")
+                    .fetch_all(p)
+                    .await
+            }
+        }
+        .expect("the sessions table")
+    }
+
     /// A user who still holds a temporary password (as the first
     /// administrator, or one an administrator added).
     pub async fn add_temporary_user(&self, email: &str, role: &str, password: &str) {

@@ -236,22 +236,6 @@ async fn wait_for_quarantine(app: &TestApp) -> serde_json::Value {
     panic!("no job was quarantined");
 }
 
-/// How many sessions the database holds.
-async fn stored_sessions(app: &TestApp) -> i64 {
-    match app.store.db() {
-        server::store::Db::Sqlite(p) => sqlx::query_scalar("SELECT COUNT(*) FROM tower_sessions")
-            .fetch_one(p)
-            .await
-            .unwrap(),
-        server::store::Db::Postgres(p) => {
-            sqlx::query_scalar("SELECT COUNT(*) FROM tower_sessions.session")
-                .fetch_one(p)
-                .await
-                .unwrap()
-        }
-    }
-}
-
 async fn visitors_who_have_not_signed_in_store_no_session(backend: Backend) {
     let catcher = Catcher::start().await;
     let app = TestApp::gateway(backend, &catcher).await;
@@ -277,7 +261,7 @@ async fn visitors_who_have_not_signed_in_store_no_session(backend: Backend) {
             "no session cookie for a visitor"
         );
     }
-    assert_eq!(stored_sessions(&app).await, 0);
+    assert_eq!(app.session_data().await.len(), 0);
 
     // The forms still work: their CSRF token is bound to the visitor
     // cookie, and signing in is what makes a session.
@@ -285,7 +269,7 @@ async fn visitors_who_have_not_signed_in_store_no_session(backend: Backend) {
     let alice = app.client();
     let r = sign_in(&app.address, &alice, ALICE, "alice's long password").await;
     assert_eq!(r.status(), 303);
-    assert_eq!(stored_sessions(&app).await, 1);
+    assert_eq!(app.session_data().await.len(), 1);
     // Another browser's token does not pass for this one.
     let mallory = app.client();
     let page = page_text(&mallory, app.url("/login")).await;

@@ -392,12 +392,11 @@ async fn a_temporary_password_opens_nothing_but_the_password_change(backend: Bac
 }
 both!(a_temporary_password_opens_nothing_but_the_password_change);
 
-async fn the_data_directory_and_database_are_private(backend: Backend) {
+/// (SQLite only: PostgreSQL keeps its files itself.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_directory_and_database_are_private() {
     use std::os::unix::fs::PermissionsExt;
-    if backend == Backend::Postgres {
-        return;
-    }
-    let db = TestDatabase::new(backend).await;
+    let db = TestDatabase::new(Backend::Sqlite).await;
     let data = db.dir.path().join("data");
     let url = format!("sqlite://{}", data.join("sealpost.db").display());
     let data_dir = data.display().to_string();
@@ -420,7 +419,6 @@ async fn the_data_directory_and_database_are_private(backend: Backend) {
     assert_eq!(mode(&data.join("sealpost.db")), 0o600);
     assert_eq!(mode(&data.join("master.key")), 0o600);
 }
-both!(the_data_directory_and_database_are_private);
 
 /// The API answers as its own OpenAPI document says, for everything
 /// schemathesis (PyPI, installed by `scripts/install-test-deps.sh`) sends

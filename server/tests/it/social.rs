@@ -205,21 +205,6 @@ async fn the_session_never_holds_the_link_token(backend: Backend) {
     let (app, link) = setup(backend, &idp, &catcher).await;
     let bob = browser();
     // Started and finished: at each step the session data is searched.
-    let sessions = || async {
-        let rows: Vec<Vec<u8>> = match app.store.db() {
-            server::store::Db::Sqlite(p) => sqlx::query_scalar("SELECT data FROM tower_sessions")
-                .fetch_all(p)
-                .await
-                .unwrap(),
-            server::store::Db::Postgres(p) => {
-                sqlx::query_scalar("SELECT data FROM tower_sessions.session")
-                    .fetch_all(p)
-                    .await
-                    .unwrap()
-            }
-        };
-        rows
-    };
     let token = link.trim_start_matches("/r/").as_bytes().to_vec();
     let landing = page_text(&bob, app.url(&link)).await;
     let r = bob
@@ -229,7 +214,7 @@ async fn the_session_never_holds_the_link_token(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    let started = sessions().await;
+    let started = app.session_data().await;
     assert!(!started.is_empty(), "the sign-in's state is kept");
     assert!(
         started
@@ -240,7 +225,7 @@ async fn the_session_never_holds_the_link_token(backend: Backend) {
     let r = sign_in_as(&app, &bob, &link, "bob").await;
     assert_eq!(location(&r), link);
     assert!(
-        sessions()
+        app.session_data()
             .await
             .iter()
             .all(|data| !data.windows(token.len()).any(|w| w == token))
