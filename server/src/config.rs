@@ -34,6 +34,10 @@ pub const SETTINGS: &[SettingInfo] = &[
         default: "127.0.0.1:2525",
     },
     SettingInfo {
+        key: "metrics_addr",
+        default: "unset = no metrics",
+    },
+    SettingInfo {
         key: "public_url",
         default: "http://127.0.0.1:3000",
     },
@@ -213,6 +217,8 @@ pub struct Settings {
     pub database_url: String,
     pub http_addr: SocketAddr,
     pub smtp_addr: SocketAddr,
+    /// Where `/metrics` is served (unset: nowhere).
+    pub metrics_addr: Option<SocketAddr>,
     pub public_url: Url,
     pub relay_url: Option<RelayUrl>,
     pub internal_domains: Vec<String>,
@@ -424,6 +430,10 @@ impl Settings {
         };
         let http_addr = addr("http_addr", "127.0.0.1:3000")?;
         let smtp_addr = addr("smtp_addr", "127.0.0.1:2525")?;
+        let metrics_addr = match raw("metrics_addr") {
+            Some(_) => Some(addr("metrics_addr", "")?),
+            None => None,
+        };
 
         let public_url_raw = raw("public_url").unwrap_or_else(|| "http://127.0.0.1:3000".into());
         let public_url = Url::parse(public_url_raw.trim_end_matches('/'))
@@ -593,6 +603,7 @@ impl Settings {
             database_url,
             http_addr,
             smtp_addr,
+            metrics_addr,
             public_url,
             relay_url,
             internal_domains,

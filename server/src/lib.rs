@@ -7,10 +7,13 @@ pub mod client_addr;
 pub mod config;
 pub mod crypto;
 pub mod domain;
+#[cfg(test)]
+mod fuzz;
 pub mod http;
 pub mod intake;
 pub mod irm_config;
 pub mod keys;
+pub mod metrics;
 pub mod mime;
 pub mod outbound;
 pub mod pipeline;

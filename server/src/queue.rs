@@ -235,6 +235,34 @@ impl SweepClock {
 /// runs. A job that panics is like a worker that died: its claim stays
 /// counted (and after `MAX_OPEN_CLAIMS` it is quarantined), and the worker
 /// goes on with the next job instead of ending.
+/// Writes a job's outcome, asking again while the database refuses the write
+/// (a full disk, a restart) for up to `within`; false when it never took
+/// it. An outcome not written means the job runs again once its lease runs
+/// out: a delivered mail would go a second time, a deferred job would wait
+/// the whole lease.
+pub async fn persist<F, Fut>(job: &str, within: std::time::Duration, mut write: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), StoreError>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    let mut wait = std::time::Duration::from_millis(100);
+    loop {
+        match write().await {
+            Ok(()) => return true,
+            Err(e) if tokio::time::Instant::now() + wait < deadline => {
+                tracing::warn!(job, error = %e, "a job's outcome cannot be written yet");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(std::time::Duration::from_secs(5));
+            }
+            Err(e) => {
+                tracing::error!(job, error = %e, "a job's outcome could not be written: it runs again after its lease");
+                return false;
+            }
+        }
+    }
+}
+
 pub async fn run_leased<T: Send + 'static>(
     store: &Store,
     job: &str,

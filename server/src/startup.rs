@@ -104,6 +104,8 @@ impl Default for Tuning {
 pub struct Application {
     http: TcpListener,
     smtp: TcpListener,
+    metrics_listener: Option<TcpListener>,
+    metrics: Arc<crate::metrics::Metrics>,
     router: axum::Router,
     sessions: DbSessionStore,
     store: Store,
@@ -146,6 +148,11 @@ impl Application {
         // during the first such sign-in.
         let _ = tokio::task::spawn_blocking(crate::auth::password::prepare).await;
         let smtp = bind("SEALPOST_SMTP_ADDR", settings.smtp_addr).await?;
+        let metrics_listener = match settings.metrics_addr {
+            Some(addr) => Some(bind("SEALPOST_METRICS_ADDR", addr).await?),
+            None => None,
+        };
+        let metrics = Arc::new(crate::metrics::Metrics::default());
         let (store, keys) = open(&settings).await?;
         let first_admin = create_first_admin(&store, &settings.admin_email).await?;
 
@@ -188,6 +195,7 @@ impl Application {
             &settings,
             tls,
             wake_pipeline.clone(),
+            metrics.clone(),
         ));
         let pipeline = Arc::new(Pipeline {
             store: store.clone(),
@@ -207,6 +215,7 @@ impl Application {
             transport_retry_delays: tuning.transport_retry_delays,
             wake: wake_pipeline,
             wake_outbound: wake_outbound.clone(),
+            metrics: metrics.clone(),
         });
         let outbound = Arc::new(Outbound {
             store: store.clone(),
@@ -216,6 +225,11 @@ impl Application {
             hostname,
             wake: wake_outbound,
             backoff: tuning.retry_backoff,
+            metrics: metrics.clone(),
+            lease_ms: tuning
+                .faults
+                .lease_ms()
+                .unwrap_or(crate::outbound::LEASE_MS),
         });
         let state = AppState {
             csrf_key: Arc::new(keys.derived(labels::CSRF)),
@@ -228,6 +242,7 @@ impl Application {
                 64 << 20,
             )),
             event_log: crate::store::EventLog::start(store.clone()),
+            metrics: metrics.clone(),
             keys,
             settings: settings.clone(),
             store: store.clone(),
@@ -238,6 +253,8 @@ impl Application {
             sessions: session_store,
             http,
             smtp,
+            metrics_listener,
+            metrics,
             store,
             intake,
             pipeline,
@@ -260,6 +277,13 @@ impl Application {
             .expect("a bound listener has an address")
     }
 
+    /// Where `/metrics` is served, when it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .map(|l| l.local_addr().expect("a bound listener has an address"))
+    }
+
     /// Serves until `shutdown` completes, then finishes the requests in flight.
     pub async fn run_until(
         self,
@@ -274,6 +298,13 @@ impl Application {
             tasks.push(tokio::spawn(
                 self.pipeline.clone().run_worker(format!("{node}-p{n}")),
             ));
+        }
+        if let Some(listener) = self.metrics_listener {
+            tasks.push(tokio::spawn(crate::metrics::serve(
+                listener,
+                self.metrics.clone(),
+                self.store.clone(),
+            )));
         }
         tasks.push(tokio::spawn(housekeeping(
             self.store.clone(),

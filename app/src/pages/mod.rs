@@ -181,6 +181,13 @@ pub(crate) fn LoadError(error: ServerFnError) -> impl IntoView {
     // The service's only error is "cannot answer right now"; its cause is
     // in the server log, and the page says it in the reader's language.
     let _ = error;
+    // Said as 503 too, so a monitor or a proxy sees a page that failed.
+    #[cfg(feature = "ssr")]
+    {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(http::StatusCode::SERVICE_UNAVAILABLE);
+        }
+    }
     let text = use_lang().t().unavailable;
     view! { <p class="notice error" role="alert">{text}</p> }
 }

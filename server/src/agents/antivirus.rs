@@ -27,12 +27,8 @@ impl Stage for Antivirus {
         // The whole message, then each attachment decoded: clamd finds most
         // inside the message itself, but not in every encoding it is sent in.
         let parsed = mail_parser::MessageParser::default().parse(&message.raw);
-        let attachments = parsed.iter().flat_map(|m| m.attachments());
-        let pieces: Vec<&[u8]> = std::iter::once(message.raw.as_slice())
-            .chain(attachments.map(|part| part.contents()))
-            .collect();
         let mut failure = None;
-        for piece in pieces {
+        for piece in pieces(&message.raw, parsed.as_ref()) {
             match clamd::scan(&self.addr, piece, self.timeout).await {
                 Ok(Verdict::Clean) => {}
                 Ok(Verdict::Infected(name)) => {
@@ -56,6 +52,21 @@ impl Stage for Antivirus {
             }
         }
     }
+}
+
+/// What clamd is given: the whole message, then each attachment decoded.
+pub(crate) fn pieces<'a>(
+    raw: &'a [u8],
+    parsed: Option<&'a mail_parser::Message<'a>>,
+) -> Vec<&'a [u8]> {
+    std::iter::once(raw)
+        .chain(
+            parsed
+                .into_iter()
+                .flat_map(|m| m.attachments())
+                .map(|part| part.contents()),
+        )
+        .collect()
 }
 
 impl Antivirus {

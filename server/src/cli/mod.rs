@@ -166,6 +166,8 @@ struct ServeArgs {
     http_addr: Option<String>,
     #[arg(long, value_name = "ADDR", help = setting_help("smtp_addr", "SMTP intake listen address"))]
     smtp_addr: Option<String>,
+    #[arg(long, value_name = "ADDR", help = setting_help("metrics_addr", "Listen address of /metrics (Prometheus text format)"))]
+    metrics_addr: Option<String>,
     #[arg(long, value_name = "URL", help = setting_help("public_url", "Base of the links in emails"))]
     public_url: Option<String>,
     #[arg(long, value_name = "URL", help = setting_help("relay_url", "Onward SMTP relay: smtp://host:port or smtps://host:port"))]
@@ -245,6 +247,7 @@ impl ServeArgs {
             ("database_url", &self.database_url),
             ("http_addr", &self.http_addr),
             ("smtp_addr", &self.smtp_addr),
+            ("metrics_addr", &self.metrics_addr),
             ("public_url", &self.public_url),
             ("relay_url", &self.relay_url),
             ("internal_domains", &self.internal_domains),
@@ -499,7 +502,11 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
     if settings.dev_mode {
         tracing::warn!("development mode is on: never use it in production");
     }
-    let app = Application::build(settings).await?;
+    let tuning = crate::startup::Tuning {
+        faults: crate::pipeline::faults::Faults::from_env(),
+        ..Default::default()
+    };
+    let app = Application::build_tuned(settings, tuning).await?;
     if let Some(admin) = &app.first_admin {
         // Standard output, never the logs: the password is shown this once.
         println!("sealpost: created the first administrator.");
@@ -512,6 +519,9 @@ async fn serve(settings: Settings) -> Result<(), CliError> {
         println!("  This password works once: you will choose your own at the first sign-in.");
     }
     tracing::info!(http = %app.http_addr(), smtp = %app.smtp_addr(), version = env!("CARGO_PKG_VERSION"), "sealpost is running");
+    if let Some(addr) = app.metrics_addr() {
+        tracing::info!(%addr, "metrics are served at /metrics");
+    }
     app.run_until(startup::shutdown_signal())
         .await
         .map_err(|e| CliError::Usage(format!("the web server stopped: {e}")))

@@ -94,6 +94,7 @@ pub async fn submit(
     .await;
     let Some(user) = user.filter(|_| valid) else {
         // The reserved try stays recorded: it was a failure.
+        state.metrics.sign_in_failure("web");
         tracing::info!(%ip, "sign-in failed");
         return state
             .render_with_notice(parts, notice(WRONG), StatusCode::UNPROCESSABLE_ENTITY)

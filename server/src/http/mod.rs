@@ -51,6 +51,7 @@ pub struct AppState {
     pub views: Arc<crate::portal::ViewCache>,
     /// Opens and downloads, committed in groups.
     pub event_log: crate::store::EventLog,
+    pub metrics: Arc<crate::metrics::Metrics>,
     pub leptos_options: LeptosOptions,
 }
 

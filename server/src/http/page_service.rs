@@ -160,6 +160,7 @@ impl AccountService for PageService {
                     message_id: Some(row.message_row.clone()),
                     recipient: Some(row.address.clone()),
                 };
+                state.metrics.portal_open();
                 if let Err(e) = state.event_log.record(opened).await {
                     tracing::warn!(error = %e, "an open was not recorded");
                 }

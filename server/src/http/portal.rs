@@ -186,6 +186,7 @@ async fn request_passcode(state: AppState, token: String, mut parts: Parts) -> R
     .await;
     match sent {
         Ok(sent) => {
+            state.metrics.passcode("sent");
             state.wake_outbound.notify_waiters();
             let _ = state
                 .store
@@ -263,6 +264,8 @@ async fn verify(
             tries_left,
             reference,
         }) => {
+            state.metrics.passcode("failed");
+            state.metrics.sign_in_failure("portal");
             parts.extensions.insert(CodeSent {
                 address: row.address.clone(),
                 reference,

@@ -38,6 +38,7 @@ pub struct Requested {
 
 pub struct Intake {
     pub store: Store,
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// STARTTLS, when a certificate is configured.
     pub tls: Option<tokio_rustls::TlsAcceptor>,
     pub keys: Arc<KeyMaterial>,
@@ -65,10 +66,23 @@ pub(crate) enum AuthOutcome {
     Unavailable,
 }
 
-/// The message could not be stored; the client is told to try again (451).
+/// The message could not be stored; the client is told to try again (451,
+/// or 452 when the disk is full).
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct NotStored(String);
+#[error("{cause}")]
+pub struct NotStored {
+    cause: String,
+    pub disk_full: bool,
+}
+
+impl NotStored {
+    fn shutting_down() -> NotStored {
+        NotStored {
+            cause: "the intake is shutting down".into(),
+            disk_full: false,
+        }
+    }
+}
 
 type Pending = (AcceptedMessage, oneshot::Sender<Result<String, NotStored>>);
 
@@ -82,11 +96,13 @@ impl Intake {
         settings: &Settings,
         tls: Option<tokio_rustls::TlsAcceptor>,
         wake: Arc<Notify>,
+        metrics: Arc<crate::metrics::Metrics>,
     ) -> Intake {
         let (writer, queue) = mpsc::channel(BATCH * 4);
-        tokio::spawn(write_batches(store.clone(), queue, wake));
+        tokio::spawn(write_batches(store.clone(), queue, wake, metrics.clone()));
         Intake {
             store,
+            metrics,
             tls,
             keys,
             hostname: settings.hostname(),
@@ -139,6 +155,7 @@ impl Intake {
                 AuthOutcome::Accepted(user.email)
             }
             None => {
+                self.metrics.sign_in_failure("smtp");
                 tracing::info!(%ip, "SMTP authentication failed");
                 AuthOutcome::Refused
             }
@@ -191,21 +208,27 @@ impl Intake {
         self.writer
             .send((message, done))
             .await
-            .map_err(|_| NotStored("the intake is shutting down".into()))?;
-        stored
-            .await
-            .map_err(|_| NotStored("the intake is shutting down".into()))?
+            .map_err(|_| NotStored::shutting_down())?;
+        stored.await.map_err(|_| NotStored::shutting_down())?
     }
 }
 
 /// Group commit: messages that arrive while a commit is on its way to disk
 /// share the next one, so concurrent connections do not wait for one flush
 /// each. Every sender hears back only after its message is committed.
-async fn write_batches(store: Store, mut queue: mpsc::Receiver<Pending>, wake: Arc<Notify>) {
+async fn write_batches(
+    store: Store,
+    mut queue: mpsc::Receiver<Pending>,
+    wake: Arc<Notify>,
+    metrics: Arc<crate::metrics::Metrics>,
+) {
     let mut batch = Vec::with_capacity(BATCH);
     while queue.recv_many(&mut batch, BATCH).await > 0 {
         let (messages, replies): (Vec<AcceptedMessage>, Vec<_>) = batch.drain(..).unzip();
-        match store.accept_messages(&messages).await {
+        let started = std::time::Instant::now();
+        let stored = store.accept_messages(&messages).await;
+        metrics.intake_commit(started.elapsed());
+        match stored {
             Ok(ids) => {
                 let mut new = false;
                 for ((message, reply), id) in messages.iter().zip(replies).zip(ids) {
@@ -224,7 +247,10 @@ async fn write_batches(store: Store, mut queue: mpsc::Receiver<Pending>, wake: A
             Err(e) => {
                 tracing::error!(error = %e, count = messages.len(), "could not store incoming messages");
                 for reply in replies {
-                    let _ = reply.send(Err(NotStored(e.to_string())));
+                    let _ = reply.send(Err(NotStored {
+                        cause: e.to_string(),
+                        disk_full: e.is_full(),
+                    }));
                 }
             }
         }

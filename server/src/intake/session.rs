@@ -195,6 +195,7 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
                 } else {
                     session.finish(intake, raw).await
                 };
+                intake.metrics.smtp_reply(&reply);
                 session.reset();
                 out.push_str(&reply);
                 continue;
@@ -460,6 +461,10 @@ impl Session {
         };
         match intake.accept(envelope, raw, "smtp").await {
             Ok(id) => format!("250 2.0.0 Ok: queued as {id}\r\n"),
+            Err(e) if e.disk_full => {
+                tracing::error!(error = %e, "could not store an incoming message: the disk is full");
+                "452 4.3.1 Insufficient system storage\r\n".into()
+            }
             Err(e) => {
                 tracing::error!(error = %e, "could not store an incoming message");
                 "451 4.3.0 Temporary failure storing the message, try again later\r\n".into()

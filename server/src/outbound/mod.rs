@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
-const LEASE_MS: i64 = 120_000;
+pub const LEASE_MS: i64 = 120_000;
 
 /// Where mail goes.
 pub enum Transport {
@@ -78,6 +78,9 @@ pub struct Outbound {
     pub wake: Arc<Notify>,
     /// First retry delay; doubled per try up to an hour.
     pub backoff: Duration,
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// How long a claimed job is this worker's (shorter in fault tests).
+    pub lease_ms: i64,
 }
 
 impl Outbound {
@@ -96,14 +99,17 @@ impl Outbound {
             {
                 tracing::warn!(error = %e, "outbound queue cannot quarantine abandoned jobs");
             }
-            let claimed = self.store.claim_job("deliver", &worker, LEASE_MS).await;
+            let claimed = self
+                .store
+                .claim_job("deliver", &worker, self.lease_ms)
+                .await;
             idle = !matches!(claimed, Ok(Some(_)));
             match claimed {
                 Ok(Some(job)) => {
                     let id = job.id.clone();
                     let this = self.clone();
                     let run = async move { this.deliver(job).await };
-                    crate::queue::run_leased(&self.store, &id, &worker, LEASE_MS, run).await;
+                    crate::queue::run_leased(&self.store, &id, &worker, self.lease_ms, run).await;
                 }
                 Ok(None) => {
                     tokio::select! {
@@ -180,6 +186,7 @@ impl Outbound {
         let from = job.envelope_from.clone().unwrap_or_default();
         let to: Vec<String> =
             serde_json::from_str(job.envelope_to.as_deref().unwrap_or("[]")).unwrap_or_default();
+        let started = std::time::Instant::now();
         let result = match &self.transport {
             Transport::Outbox => {
                 let subject = mail_parser::MessageParser::default()
@@ -194,10 +201,12 @@ impl Outbound {
             }
             Transport::Relay(relay) => send(relay, &from, &to, &raw).await,
         };
+        let took = started.elapsed();
         match result {
             Ok(()) => {
+                self.metrics.delivery("sent", took);
                 if !matches!(self.transport, Transport::Outbox) {
-                    let _ = self.store.finish_job(&job.id, "done", None).await;
+                    self.settle(&job.id, "done", None).await;
                 }
                 if let Some(recipient) = &job.recipient_id {
                     let state = if purpose == "notification" {
@@ -217,6 +226,7 @@ impl Outbound {
                 self.event(&job, kind, None).await;
             }
             Err(TransportError::Temporary(reason)) if now_ms() < job.give_up_at => {
+                self.metrics.delivery("deferred", took);
                 let delay = crate::store::retry_delay(self.backoff, job.attempts);
                 let run_at = now_ms() + delay.as_millis() as i64;
                 let _ = self.store.retry_job(&job.id, run_at, &reason).await;
@@ -231,6 +241,7 @@ impl Outbound {
                 .await;
             }
             Err(error) => {
+                self.metrics.delivery("failed", took);
                 let reason = error.to_string();
                 let _ = self
                     .store
@@ -242,6 +253,14 @@ impl Outbound {
                 }
             }
         }
+    }
+
+    /// Records that a job's mail has left: the relay has it now, so the
+    /// write is asked again for most of the lease rather than the mail
+    /// sent twice.
+    async fn settle(&self, job: &str, state: &str, error: Option<&str>) {
+        let within = Duration::from_millis(self.lease_ms as u64 * 3 / 4);
+        crate::queue::persist(job, within, || self.store.finish_job(job, state, error)).await;
     }
 
     /// A non-delivery report to the sender, from `<>`, only for senders of

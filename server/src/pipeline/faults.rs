@@ -77,6 +77,21 @@ impl Faults {
         *self.inner.poison.lock().unwrap() = Some(subject.to_string());
     }
 
+    /// For the fault tests that kill a `sealpost serve` process: in debug
+    /// builds `SEALPOST_TEST_LEASE_MS` shortens every job lease, so the
+    /// next process takes a killed one's jobs in seconds, not minutes.
+    pub fn from_env() -> Faults {
+        let faults = Faults::default();
+        #[cfg(debug_assertions)]
+        if let Some(ms) = std::env::var("SEALPOST_TEST_LEASE_MS")
+            .ok()
+            .and_then(|v| v.parse::<i64>().ok())
+        {
+            faults.inner.lease_ms.store(ms, Ordering::SeqCst);
+        }
+        faults
+    }
+
     pub fn dies_on(&self, _subject: &str) -> bool {
         #[cfg(debug_assertions)]
         {

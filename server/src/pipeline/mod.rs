@@ -121,6 +121,7 @@ pub struct Pipeline {
     pub retry_backoff: Duration,
     pub wake: Arc<Notify>,
     pub wake_outbound: Arc<Notify>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 const LEASE_MS: i64 = 60_000;
@@ -162,6 +163,7 @@ impl Pipeline {
                 Ok(Some(job)) => {
                     let id = job.id.clone();
                     let this = self.clone();
+                    let started = std::time::Instant::now();
                     let run = async move {
                         let result = this.process(&job).await;
                         (job, result)
@@ -169,12 +171,12 @@ impl Pipeline {
                     match crate::queue::run_leased(&self.store, &id, &worker, lease, run).await {
                         // It panicked: a dead worker, as far as the job goes.
                         None => {}
-                        Some((_, Ok(()))) => {}
+                        Some((_, Ok(()))) => self.metrics.pipeline_job(started.elapsed()),
                         // The worker "died" holding the lease (tests): as
                         // after a restart, it goes on with the next job.
                         Some((_, Err(PipelineError::Abandoned))) => continue,
                         Some((job, Err(e))) => {
-                            self.failed(&job, &e).await;
+                            self.failed(&job, &e, started.elapsed()).await;
                             tracing::warn!(job = %id, error = %e, "pipeline job failed");
                         }
                     }
@@ -678,6 +680,7 @@ impl Pipeline {
     /// Stores the outcome (copies, jobs, events) and wakes the senders.
     async fn finish(&self, job: &JobRow, outcome: &PipelineOutcome) -> Result<(), PipelineError> {
         if self.store.complete_pipeline(&job.id, outcome).await? {
+            self.metrics.pipeline_outcome(&outcome.state);
             self.wake_outbound.notify_waiters();
         } else {
             tracing::info!(job = %job.id, "the job was finished, quarantined or deleted meanwhile: this run's outcome is dropped");
@@ -747,10 +750,26 @@ impl Pipeline {
         }
     }
 
-    async fn failed(&self, job: &JobRow, error: &PipelineError) {
-        if matches!(error, PipelineError::Store(e) if e.is_unreachable()) {
+    async fn failed(&self, job: &JobRow, error: &PipelineError, took: Duration) {
+        // A database that is away or full says nothing about the message:
+        // the job waits and is tried again, never failed for it (the mail
+        // was acknowledged). When even that write is refused for half the
+        // lease, the lease runs out and the job is taken again.
+        if let PipelineError::Store(e) = error {
+            let delay = crate::store::retry_delay(self.retry_backoff, job.attempts);
+            let reason = e.to_string();
+            self.metrics.pipeline_outcome("retried");
+            self.metrics.pipeline_job(took);
+            let lease = self.faults.lease_ms().unwrap_or(LEASE_MS);
+            crate::queue::persist(&job.id, Duration::from_millis(lease as u64 / 2), || {
+                let run_at = crate::store::now_ms() + delay.as_millis() as i64;
+                self.store.retry_job(&job.id, run_at, &reason)
+            })
+            .await;
             return;
         }
+        self.metrics.pipeline_outcome("failed");
+        self.metrics.pipeline_job(took);
         let _ = self
             .store
             .finish_job(&job.id, "failed", Some(&error.to_string()))

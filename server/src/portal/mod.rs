@@ -4,7 +4,7 @@
 
 mod cache;
 pub mod oauth;
-mod render;
+pub(crate) mod render;
 
 pub use cache::ViewCache;
 pub use render::{ViewOf, attachment, body, message_view};

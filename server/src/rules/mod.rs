@@ -7,7 +7,7 @@
 pub mod actions;
 pub mod conditions;
 pub mod disclaimer;
-mod facts;
+pub(crate) mod facts;
 mod glob;
 mod input;
 pub mod sensitive;

@@ -73,6 +73,13 @@ impl Store {
     /// died) makes the job claimable again. PostgreSQL nodes skip rows
     /// another node holds; SQLite has a single writer, so the UPDATE is
     /// the claim.
+    ///
+    /// Every `... RETURNING` outside a transaction is read with `fetch_all`:
+    /// SQLite commits such a statement when it runs to its end, and sqlx's
+    /// `fetch_optional` stops at the first row and resets the statement,
+    /// which drops the commit's error. On a full disk the claim was then
+    /// rolled back while its worker went on, and every worker took the same
+    /// job (one mail sent four times).
     pub async fn claim_job(
         &self,
         kind: &str,
@@ -96,16 +103,15 @@ impl Store {
             "UPDATE jobs SET lease_until = $3, leased_by = $4, attempts = attempts + 1, \
              open_claims = open_claims + 1 WHERE id = ({pick}) RETURNING {JOB_COLUMNS}"
         );
-        Ok(on_pool!(self.db(), |pool| sqlx::query_as::<_, JobRow>(
-            &sql
-        )
-        .bind(kind)
-        .bind(now)
-        .bind(now + lease_ms)
-        .bind(worker)
-        .bind(MAX_OPEN_CLAIMS)
-        .fetch_optional(pool)
-        .await)?)
+        Ok(on_pool!(self.db(), |pool| sqlx::query_as::<_, JobRow>(&sql)
+            .bind(kind)
+            .bind(now)
+            .bind(now + lease_ms)
+            .bind(worker)
+            .bind(MAX_OPEN_CLAIMS)
+            .fetch_all(pool)
+            .await)?
+        .pop())
     }
 
     /// Keeps a running job's lease: a slow job is not a dead worker.
@@ -300,6 +306,21 @@ impl Store {
         .bind(filter.state.unwrap_or_default())
         .bind(now_ms())
         .bind(limit)
+        .fetch_all(pool)
+        .await)?)
+    }
+
+    /// How many jobs wait, by kind and state (`ready`: due now, `waiting`:
+    /// a later try, `quarantined`), for the metrics.
+    pub async fn queue_depth(&self) -> Result<Vec<(String, String, i64)>> {
+        let sql = "SELECT kind, CASE WHEN state = 'quarantined' THEN 'quarantined' \
+                   WHEN run_at <= $1 THEN 'ready' ELSE 'waiting' END AS place, COUNT(*) \
+                   FROM jobs WHERE state IN ('ready', 'quarantined') GROUP BY kind, place";
+        Ok(on_pool!(self.db(), |pool| sqlx::query_as::<
+            _,
+            (String, String, i64),
+        >(sql)
+        .bind(now_ms())
         .fetch_all(pool)
         .await)?)
     }

@@ -53,6 +53,19 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// True when the database's disk is full (SQLite's `SQLITE_FULL`,
+    /// PostgreSQL's `disk_full`): mail is refused with `452` (insufficient
+    /// storage) rather than the generic `451`.
+    pub fn is_full(&self) -> bool {
+        match self {
+            StoreError::Query(sqlx::Error::Database(e)) => {
+                matches!(e.code().as_deref(), Some("13" | "53100"))
+            }
+            StoreError::Batch(cause) => cause.contains("database or disk is full"),
+            _ => false,
+        }
+    }
+
     /// True when the database could not be reached at all (as opposed to a
     /// query that failed), so callers can say "try again" instead of "bug".
     pub fn is_unreachable(&self) -> bool {
@@ -120,6 +133,7 @@ impl Store {
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
                 .test_before_acquire(false)
+                .after_release(|conn, _| Box::pin(sqlite_reusable(conn)))
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await
@@ -140,6 +154,7 @@ impl Store {
                 .options([("synchronous_commit", "on")]);
             let pool = PgPoolOptions::new()
                 .max_connections(16)
+                .after_release(|conn, _| Box::pin(postgres_reusable(conn)))
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await
@@ -166,6 +181,52 @@ impl Store {
     pub async fn close(&self) {
         on_pool!(&self.db, |pool| pool.close().await)
     }
+}
+
+/// Whether a SQLite connection handed back to the pool may serve again: only
+/// outside any transaction, both as sqlx counts and as SQLite knows it.
+///
+/// When `COMMIT` (or a statement) fails with `SQLITE_FULL`, `SQLITE_IOERR`
+/// or `SQLITE_BUSY`, SQLite may or may not have rolled the transaction back
+/// itself, and sqlx's count of open transactions can then disagree with the
+/// connection: its later `BEGIN` becomes a `SAVEPOINT` inside a transaction
+/// nobody owns, whose `RELEASE` commits nothing, so callers are told their
+/// write is durable while it waits in an abandoned transaction that holds
+/// the write lock against every other connection and vanishes at exit (mail
+/// acknowledged with `250`, then lost). A `ROLLBACK` probe settles it: "no
+/// transaction is active" is the only answer that lets the connection back
+/// in; any other closes it, and closing rolls back whatever it held. The
+/// probe runs after the rollback that a dropped transaction queued.
+async fn sqlite_reusable(
+    conn: &mut sqlx::SqliteConnection,
+) -> std::result::Result<bool, sqlx::Error> {
+    use sqlx::{Connection, Executor};
+    let clean = match conn.execute("ROLLBACK").await {
+        Ok(_) => false,
+        Err(sqlx::Error::Database(e)) if e.message().contains("no transaction is active") => true,
+        Err(e) => return Err(e),
+    };
+    if !clean || conn.is_in_transaction() {
+        tracing::warn!(
+            "a database connection was left inside a transaction; it is closed, and what it held rolled back"
+        );
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+/// PostgreSQL ends a transaction whose `COMMIT` fails, and a broken
+/// connection fails the pool's ping; a connection sqlx still counts inside a
+/// transaction is closed all the same rather than trusted.
+async fn postgres_reusable(
+    conn: &mut sqlx::PgConnection,
+) -> std::result::Result<bool, sqlx::Error> {
+    use sqlx::Connection;
+    if conn.is_in_transaction() {
+        tracing::warn!("a database connection was left inside a transaction; it is closed");
+        return Ok(false);
+    }
+    Ok(true)
 }
 
 fn sqlite_path(url: &str) -> Option<String> {

@@ -155,13 +155,13 @@ impl Store {
     ) -> Result<Option<i64>> {
         let sql = "UPDATE passcodes SET attempts = attempts + 1 \
                    WHERE id = $1 AND attempts < $2 AND used_at IS NULL AND NOT invalidated RETURNING attempts";
-        Ok(on_pool!(self.db(), |pool| sqlx::query_scalar::<_, i64>(
-            sql
-        )
-        .bind(passcode_id)
-        .bind(max_tries)
-        .fetch_optional(pool)
-        .await)?)
+        Ok(on_pool!(self.db(), |pool| sqlx::query_scalar::<_, i64>(sql)
+            .bind(passcode_id)
+            .bind(max_tries)
+            // To the statement's end, so its commit's error is seen (claim_job).
+            .fetch_all(pool)
+            .await)?
+        .pop())
     }
 
     /// A reserved try was wrong: the code is invalidated at its last try,

@@ -55,7 +55,8 @@ impl Store {
             };
         }
         match self.db() {
-            Db::Sqlite(pool) => Ok(query!().fetch_optional(pool).await?),
+            // To the statement's end, so its commit's error is seen (claim_job).
+            Db::Sqlite(pool) => Ok(query!().fetch_all(pool).await?.pop()),
             Db::Postgres(pool) => {
                 let mut locks = [
                     lock_key(&[key.surface, "account", key.account]),

@@ -7,6 +7,7 @@
 use server::config::Settings;
 pub mod catcher;
 pub mod clamd;
+pub mod smtp;
 
 use server::pipeline::faults::Faults;
 use server::startup::{Agents, Application, Tuning};
@@ -140,6 +141,8 @@ pub fn settings_with_file(
 pub struct TestApp {
     pub address: String,
     pub smtp_addr: std::net::SocketAddr,
+    /// Where `/metrics` answers, when the test asked for it (`metrics_addr`).
+    pub metrics_addr: Option<std::net::SocketAddr>,
     pub store: Store,
     pub db: TestDatabase,
     pub first_admin: Option<(String, String)>,
@@ -191,14 +194,20 @@ impl TestApp {
         agents: Agents,
         faults: Faults,
     ) -> TestApp {
-        let (address, smtp_addr, first_admin, shutdown) =
-            start_node(settings_with_file(&db, extra, file), agents, faults).await;
+        let Node {
+            address,
+            smtp_addr,
+            metrics_addr,
+            first_admin,
+            shutdown,
+        } = start_node(settings_with_file(&db, extra, file), agents, faults).await;
         let store = Store::connect(&db.url)
             .await
             .expect("the test can open the database");
         TestApp {
             address,
             smtp_addr,
+            metrics_addr,
             store,
             db,
             first_admin,
@@ -223,13 +232,28 @@ impl TestApp {
     }
 
     pub async fn second_node(&self) -> (String, tokio::sync::oneshot::Sender<()>) {
-        let (address, _, _, shutdown) = start_node(
+        let node = start_node(
             node_settings(&self.db, &self.settings),
             Agents::default(),
             Faults::default(),
         )
         .await;
-        (address, shutdown)
+        (node.address, node.shutdown)
+    }
+
+    /// The value of one sample on `/metrics` (`name{labels}` as written
+    /// there); 0 when the sample is not there yet.
+    pub async fn metric(&self, sample: &str) -> f64 {
+        let addr = self.metrics_addr.expect("a node started with metrics_addr");
+        let text = reqwest::get(format!("http://{addr}/metrics"))
+            .await
+            .expect("/metrics answers")
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix(sample)?.strip_prefix(' '))
+            .map_or(0.0, |v| v.trim().parse().expect("a number"))
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -311,16 +335,15 @@ pub fn browser_in(accept_language: &str) -> reqwest::Client {
         .unwrap()
 }
 
-async fn start_node(
-    settings: Settings,
-    agents: Agents,
-    faults: Faults,
-) -> (
-    String,
-    std::net::SocketAddr,
-    Option<(String, String)>,
-    tokio::sync::oneshot::Sender<()>,
-) {
+struct Node {
+    address: String,
+    smtp_addr: std::net::SocketAddr,
+    metrics_addr: Option<std::net::SocketAddr>,
+    first_admin: Option<(String, String)>,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn start_node(settings: Settings, agents: Agents, faults: Faults) -> Node {
     let tuning = Tuning {
         retry_backoff: std::time::Duration::from_millis(200),
         expiry_interval: std::time::Duration::from_millis(200),
@@ -338,7 +361,8 @@ async fn start_node(
     .expect("sealpost starts within a minute")
     .expect("sealpost starts");
     let address = format!("http://{}", app.http_addr());
-    let smtp = app.smtp_addr();
+    let smtp_addr = app.smtp_addr();
+    let metrics_addr = app.metrics_addr();
     let first_admin = app
         .first_admin
         .as_ref()
@@ -347,7 +371,13 @@ async fn start_node(
     tokio::spawn(app.run_until(async {
         let _ = rx.await;
     }));
-    (address, smtp, first_admin, tx)
+    Node {
+        address,
+        smtp_addr,
+        metrics_addr,
+        first_admin,
+        shutdown: tx,
+    }
 }
 
 pub fn run_cli(
