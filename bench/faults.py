@@ -28,6 +28,9 @@ import uuid
 BIN = sys.argv[1]
 CASES = sys.argv[2:] or ["kill9", "postgres", "disk", "relay", "nodes"]
 RELAY_AWAY = int(os.environ.get("RELAY_AWAY", "300"))
+# A second copy can only come after a lease runs out (pipeline 60 s,
+# outbound 120 s in a release build): wait that long before counting.
+DUP_WAIT = int(os.environ.get("DUP_WAIT", "130"))
 PG_ADMIN = os.environ.get("SEALPOST_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 SIZE = 4096
 
@@ -211,7 +214,7 @@ def settle(sink, acknowledged, timeout=900):
         if all(m in got for m in acknowledged):
             break
         time.sleep(1)
-    time.sleep(5)  # a second copy, if any, arrives meanwhile
+    time.sleep(DUP_WAIT)  # a second copy, if any, arrives meanwhile
     got = sink.counts()
     delivered = sum(1 for m in acknowledged if m in got)
     duplicated = sum(1 for m in acknowledged if got.get(m, 0) > 1)
@@ -222,6 +225,10 @@ def pg_database():
     name = f"sealpost_faults_{uuid.uuid4().hex}"
     subprocess.run(["psql", PG_ADMIN, "-qc", f'CREATE DATABASE "{name}"'], check=True)
     return name, PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+
+
+def pg_drop(name):
+    subprocess.run(["psql", PG_ADMIN, "-qc", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'])
 
 
 def pg_cluster():
@@ -252,16 +259,19 @@ def case_postgres(sink):
     load = Load(lambda: node.smtp, 6)
     time.sleep(10)
     version, cluster = pg_cluster()
-    subprocess.run(["pg_ctlcluster", version, cluster, "stop", "-m", "fast"], check=True)
-    time.sleep(3)
-    away = node.health()
-    time.sleep(7)
-    subprocess.run(["pg_ctlcluster", version, cluster, "start"], check=True)
+    try:
+        subprocess.run(["pg_ctlcluster", version, cluster, "stop", "-m", "fast"], check=True)
+        time.sleep(3)
+        away = node.health()
+        time.sleep(7)
+    finally:
+        subprocess.run(["pg_ctlcluster", version, cluster, "start"], check=True)
     time.sleep(15)
     load.stop()
     result = settle(sink, load.acknowledged)
     node.stop()
     shutil.rmtree(work)
+    pg_drop(name)
     load.note(f"/healthz while away: {away}")
     return "PostgreSQL stopped 10 s under 6 senders", load, result
 
@@ -269,15 +279,15 @@ def case_postgres(sink):
 def case_disk(sink):
     work = tempfile.mkdtemp()
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=40m,mode=0700", "tmpfs", work], check=True)
+    node = None
     try:
         node = Node(work, f"sqlite://{work}/sealpost.db", sink.port)
         load = Load(lambda: node.smtp, 8)
         ballast = os.path.join(work, "ballast")
-        with open(ballast, "wb") as f:
+        with open(ballast, "wb", buffering=0) as f:
             try:
                 while True:
                     f.write(b"\0" * 65536)
-                    f.flush()
             except OSError:
                 pass
         time.sleep(20)
@@ -290,6 +300,8 @@ def case_disk(sink):
                                capture_output=True, text=True).stdout.strip()
         load.note(f"integrity_check: {check}")
     finally:
+        if node:
+            node.stop()
         subprocess.run(["umount", "-l", work])
         shutil.rmtree(work, ignore_errors=True)
     return "data directory on a 40 MB tmpfs that fills up", load, result
@@ -335,6 +347,7 @@ def case_nodes(sink):
     result = settle(sink, load.acknowledged)
     b.stop()
     shutil.rmtree(work)
+    pg_drop(name)
     return "two nodes on one PostgreSQL, one killed -9", load, result
 
 

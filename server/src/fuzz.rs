@@ -9,16 +9,14 @@
 //! Anything these find is kept below as a plain regression test.
 
 use crate::agents::antivirus;
-use crate::crypto::{KeyId, Keyring, SecretKey};
-use crate::pipeline::Rights;
 use crate::portal::render::{self, ViewOf};
-use crate::protected::{self, Header};
+use crate::protected;
+use crate::protected::tests::{header, keyring};
 use crate::rules::disclaimer::{Appended, Disclaimer, SignedMode};
 use crate::rules::facts::Facts;
 use crate::rules::sensitive::{self, Kind};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
-use std::collections::HashMap;
 
 /// The default case count (or `PROPTEST_CASES`); failures are reported,
 /// not written into the source tree.
@@ -189,24 +187,6 @@ fn walk_everything(raw: &[u8]) {
             Appended::AlreadyThere,
             "a second hop adds nothing"
         );
-    }
-}
-
-fn keyring() -> Keyring {
-    let id = KeyId::random();
-    Keyring::new(id, HashMap::from([(id, SecretKey::random())])).unwrap()
-}
-
-fn header() -> Header {
-    Header {
-        org: "00112233445566778899aabbccddeeff".into(),
-        message_id: "<a@corp.example>".into(),
-        rights: Rights::DoNotForward,
-        template: "Default".into(),
-        expires_at: Some(1_800_000_000_000),
-        created_at: 1_700_000_000_000,
-        recipients: vec!["digest".into()],
-        sender: "alice@corp.example".into(),
     }
 }
 

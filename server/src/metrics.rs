@@ -26,7 +26,7 @@ struct Outcome {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct Result {
+struct ResultLabel {
     result: &'static str,
 }
 
@@ -45,10 +45,10 @@ pub struct Metrics {
     registry: Registry,
     smtp_messages: Family<Code, Counter>,
     pipeline_outcomes: Family<Outcome, Counter>,
-    deliveries: Family<Result, Counter>,
+    deliveries: Family<ResultLabel, Counter>,
     queue_jobs: Family<Queue, Gauge>,
     portal_opens: Counter,
-    passcodes: Family<Result, Counter>,
+    passcodes: Family<ResultLabel, Counter>,
     sign_in_failures: Family<SurfaceLabel, Counter>,
     intake_commit: Histogram,
     pipeline_job: Histogram,
@@ -153,7 +153,7 @@ impl Metrics {
 
     /// `sent`, `deferred` or `failed`.
     pub fn delivery(&self, result: &'static str, took: Duration) {
-        self.deliveries.get_or_create(&Result { result }).inc();
+        self.deliveries.get_or_create(&ResultLabel { result }).inc();
         self.delivery.observe(took.as_secs_f64());
     }
 
@@ -167,7 +167,7 @@ impl Metrics {
 
     /// `sent` or `failed`.
     pub fn passcode(&self, result: &'static str) {
-        self.passcodes.get_or_create(&Result { result }).inc();
+        self.passcodes.get_or_create(&ResultLabel { result }).inc();
     }
 
     pub fn sign_in_failure(&self, surface: &'static str) {
@@ -176,25 +176,40 @@ impl Metrics {
             .inc();
     }
 
-    /// The text a scrape gets; the queue's depth is read now.
-    pub async fn render(
-        &self,
-        store: &Store,
-    ) -> std::result::Result<String, crate::store::StoreError> {
-        let depth = store.queue_depth().await?;
-        for (kind, stored) in [("pipeline", "pipeline"), ("outbound", "deliver")] {
-            for state in ["ready", "waiting", "quarantined"] {
-                let n = depth
-                    .iter()
-                    .find(|(k, s, _)| k == stored && s == state)
-                    .map_or(0, |(_, _, n)| *n);
-                self.queue_jobs.get_or_create(&Queue { kind, state }).set(n);
+    /// The text a scrape gets; the queue's depth is read now. With the
+    /// database away the counters are still served (they matter most then)
+    /// and the depth is left out rather than shown stale.
+    pub async fn render(&self, store: &Store) -> String {
+        // Within a scrape's timeout: a database that does not answer
+        // leaves the depth out rather than the whole scrape.
+        let depth = tokio::time::timeout(Duration::from_secs(2), store.queue_depth()).await;
+        match depth.unwrap_or(Err(crate::store::StoreError::Batch(
+            "no answer within 2 s".into(),
+        ))) {
+            Ok(depth) => {
+                for (kind, stored) in [("pipeline", "pipeline"), ("outbound", "deliver")] {
+                    for state in ["ready", "waiting", "quarantined"] {
+                        let n = depth
+                            .iter()
+                            .find(|(k, s, _)| k == stored && s == state)
+                            .map_or(0, |(_, _, n)| *n);
+                        self.queue_jobs.get_or_create(&Queue { kind, state }).set(n);
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "metrics: the queue's depth cannot be read");
+                self.queue_jobs.clear();
             }
         }
+        self.encode()
+    }
+
+    fn encode(&self) -> String {
         let mut out = String::new();
         prometheus_client::encoding::text::encode_registry(&mut out, &self.registry)
             .expect("writing to a String cannot fail");
-        Ok(prometheus_text(&out))
+        prometheus_text(&out)
     }
 }
 
@@ -224,25 +239,17 @@ fn prometheus_text(open_metrics: &str) -> String {
 
 /// Serves `GET /metrics` on its own listener until the process ends.
 pub async fn serve(listener: tokio::net::TcpListener, metrics: Arc<Metrics>, store: Store) {
-    use axum::http::{StatusCode, header};
-    use axum::response::IntoResponse;
+    use axum::http::header;
     let router = axum::Router::new().route(
         "/metrics",
         axum::routing::get(move || async move {
-            match metrics.render(&store).await {
-                Ok(text) => (
-                    [(
-                        header::CONTENT_TYPE,
-                        "text/plain; version=0.0.4; charset=utf-8",
-                    )],
-                    text,
-                )
-                    .into_response(),
-                Err(e) => {
-                    tracing::warn!(error = %e, "metrics: the queue cannot be read");
-                    StatusCode::SERVICE_UNAVAILABLE.into_response()
-                }
-            }
+            (
+                [(
+                    header::CONTENT_TYPE,
+                    "text/plain; version=0.0.4; charset=utf-8",
+                )],
+                metrics.render(&store).await,
+            )
         }),
     );
     if let Err(e) = axum::serve(listener, router).await {

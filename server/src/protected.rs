@@ -385,17 +385,17 @@ fn envelope_in(message: &mail_parser::Message<'_>) -> Result<Vec<u8>, FormatErro
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::crypto::SecretKey;
     use std::collections::HashMap;
 
-    fn keyring() -> Keyring {
+    pub(crate) fn keyring() -> Keyring {
         let id = KeyId::random();
         Keyring::new(id, HashMap::from([(id, SecretKey::random())])).unwrap()
     }
 
-    fn header() -> Header {
+    pub(crate) fn header() -> Header {
         Header {
             org: "00112233445566778899aabbccddeeff".into(),
             message_id: "<a@corp.example>".into(),

@@ -231,10 +231,6 @@ impl SweepClock {
     }
 }
 
-/// Runs one claimed job in a task of its own, renewing its lease while it
-/// runs. A job that panics is like a worker that died: its claim stays
-/// counted (and after `MAX_OPEN_CLAIMS` it is quarantined), and the worker
-/// goes on with the next job instead of ending.
 /// Writes a job's outcome, asking again while the database refuses the write
 /// (a full disk, a restart) for up to `within`; false when it never took
 /// it. An outcome not written means the job runs again once its lease runs
@@ -263,6 +259,10 @@ where
     }
 }
 
+/// Runs one claimed job in a task of its own, renewing its lease while it
+/// runs. A job that panics is like a worker that died: its claim stays
+/// counted (and after `MAX_OPEN_CLAIMS` it is quarantined), and the worker
+/// goes on with the next job instead of ending.
 pub async fn run_leased<T: Send + 'static>(
     store: &Store,
     job: &str,

@@ -108,7 +108,8 @@ impl Outbound {
                 Ok(Some(job)) => {
                     let id = job.id.clone();
                     let this = self.clone();
-                    let run = async move { this.deliver(job).await };
+                    let holder = worker.clone();
+                    let run = async move { this.deliver(job, &holder).await };
                     crate::queue::run_leased(&self.store, &id, &worker, self.lease_ms, run).await;
                 }
                 Ok(None) => {
@@ -141,7 +142,7 @@ impl Outbound {
             .await;
     }
 
-    async fn deliver(&self, job: JobRow) {
+    async fn deliver(&self, job: JobRow, worker: &str) {
         let purpose = job.purpose.clone().unwrap_or_default();
         // Revocation and expiry cancel what has not gone out yet.
         if let Some(message) = job
@@ -154,7 +155,12 @@ impl Outbound {
                 Ok(false) => {
                     let _ = self
                         .store
-                        .finish_job(&job.id, "cancelled", Some("message revoked or expired"))
+                        .finish_held(
+                            &job.id,
+                            worker,
+                            "cancelled",
+                            Some("message revoked or expired"),
+                        )
                         .await;
                     self.event(
                         &job,
@@ -176,7 +182,12 @@ impl Outbound {
             _ => {
                 let _ = self
                     .store
-                    .finish_job(&job.id, "failed", Some("the queued mail cannot be opened"))
+                    .finish_held(
+                        &job.id,
+                        worker,
+                        "failed",
+                        Some("the queued mail cannot be opened"),
+                    )
                     .await;
                 self.event(&job, "failed", Some("the queued mail cannot be opened"))
                     .await;
@@ -206,7 +217,10 @@ impl Outbound {
             Ok(()) => {
                 self.metrics.delivery("sent", took);
                 if !matches!(self.transport, Transport::Outbox) {
-                    self.settle(&job.id, "done", None).await;
+                    self.settle(&job.id, || {
+                        self.store.finish_held(&job.id, worker, "done", None)
+                    })
+                    .await;
                 }
                 if let Some(recipient) = &job.recipient_id {
                     let state = if purpose == "notification" {
@@ -229,7 +243,10 @@ impl Outbound {
                 self.metrics.delivery("deferred", took);
                 let delay = crate::store::retry_delay(self.backoff, job.attempts);
                 let run_at = now_ms() + delay.as_millis() as i64;
-                let _ = self.store.retry_job(&job.id, run_at, &reason).await;
+                self.settle(&job.id, || {
+                    self.store.retry_held(&job.id, worker, run_at, &reason)
+                })
+                .await;
                 self.event(
                     &job,
                     "deferred",
@@ -243,31 +260,57 @@ impl Outbound {
             Err(error) => {
                 self.metrics.delivery("failed", took);
                 let reason = error.to_string();
-                let _ = self
-                    .store
-                    .finish_job(&job.id, "failed", Some(&reason))
-                    .await;
+                let report = (purpose != "ndr")
+                    .then(|| self.bounce(&job, &from, &to, &raw, &reason))
+                    .flatten();
+                self.settle(&job.id, || {
+                    self.store
+                        .fail_held(&job.id, worker, &reason, report.as_ref())
+                })
+                .await;
                 self.event(&job, "failed", Some(&reason)).await;
-                if purpose != "ndr" {
-                    self.bounce(&job, &from, &to, &raw, &reason).await;
+                if report.is_some() {
+                    self.wake.notify_one();
                 }
             }
         }
     }
 
-    /// Records that a job's mail has left: the relay has it now, so the
-    /// write is asked again for most of the lease rather than the mail
-    /// sent twice.
-    async fn settle(&self, job: &str, state: &str, error: Option<&str>) {
+    /// Writes what became of a delivery attempt. The relay has answered, so
+    /// the write is asked again for most of the lease rather than the mail
+    /// sent again (or a report lost); a job another worker took meanwhile
+    /// is left to that worker.
+    async fn settle<F, Fut>(&self, job: &str, write: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<bool, crate::store::StoreError>>,
+    {
         let within = Duration::from_millis(self.lease_ms as u64 * 3 / 4);
-        crate::queue::persist(job, within, || self.store.finish_job(job, state, error)).await;
+        let mut write = write;
+        crate::queue::persist(job, within, || {
+            let attempt = write();
+            async move {
+                if !attempt.await? {
+                    tracing::warn!(job, "the job's lease ran out and another worker took it");
+                }
+                Ok(())
+            }
+        })
+        .await;
     }
 
-    /// A non-delivery report to the sender, from `<>`, only for senders of
-    /// the organization; never to the null sender.
-    async fn bounce(&self, job: &JobRow, from: &str, to: &[String], raw: &[u8], reason: &str) {
+    /// The non-delivery report to the sender, from `<>`, only for senders
+    /// of the organization; never to the null sender.
+    fn bounce(
+        &self,
+        job: &JobRow,
+        from: &str,
+        to: &[String],
+        raw: &[u8],
+        reason: &str,
+    ) -> Option<crate::store::NewJob> {
         if from.is_empty() || !self.settings.is_internal(from) {
-            return;
+            return None;
         }
         let report = ndr::build(&self.hostname, from, to, raw, reason);
         let ndr_job = ndr::job(
@@ -278,10 +321,7 @@ impl Outbound {
             from,
             &report,
         );
-        if let Err(e) = self.store.queue_job(&ndr_job).await {
-            tracing::error!(error = %e, "could not queue a non-delivery report");
-        }
-        self.wake.notify_one();
+        Some(ndr_job)
     }
 }
 

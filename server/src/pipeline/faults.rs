@@ -77,6 +77,16 @@ impl Faults {
         *self.inner.poison.lock().unwrap() = Some(subject.to_string());
     }
 
+    /// Every job lease lasts `lease` (pipeline and outbound, from the next
+    /// node built with these faults on), so a job whose outcome was lost
+    /// comes back within the test.
+    #[cfg(debug_assertions)]
+    pub fn short_leases(&self, lease: std::time::Duration) {
+        self.inner
+            .lease_ms
+            .store(lease.as_millis() as i64, Ordering::SeqCst);
+    }
+
     /// For the fault tests that kill a `sealpost serve` process: in debug
     /// builds `SEALPOST_TEST_LEASE_MS` shortens every job lease, so the
     /// next process takes a killed one's jobs in seconds, not minutes.

@@ -176,7 +176,7 @@ impl Pipeline {
                         // after a restart, it goes on with the next job.
                         Some((_, Err(PipelineError::Abandoned))) => continue,
                         Some((job, Err(e))) => {
-                            self.failed(&job, &e, started.elapsed()).await;
+                            self.failed(&job, &worker, &e, started.elapsed()).await;
                             tracing::warn!(job = %id, error = %e, "pipeline job failed");
                         }
                     }
@@ -750,20 +750,25 @@ impl Pipeline {
         }
     }
 
-    async fn failed(&self, job: &JobRow, error: &PipelineError, took: Duration) {
-        // A database that is away or full says nothing about the message:
-        // the job waits and is tried again, never failed for it (the mail
-        // was acknowledged). When even that write is refused for half the
-        // lease, the lease runs out and the job is taken again.
-        if let PipelineError::Store(e) = error {
+    async fn failed(&self, job: &JobRow, worker: &str, error: &PipelineError, took: Duration) {
+        // A database that is away, full or busy says nothing about the
+        // message: the job waits and is tried again, never failed for it
+        // (the mail was acknowledged). When even that write is refused for
+        // half the lease, the lease runs out and the job is taken again.
+        if let PipelineError::Store(e) = error
+            && e.is_transient()
+        {
             let delay = crate::store::retry_delay(self.retry_backoff, job.attempts);
             let reason = e.to_string();
             self.metrics.pipeline_outcome("retried");
             self.metrics.pipeline_job(took);
             let lease = self.faults.lease_ms().unwrap_or(LEASE_MS);
-            crate::queue::persist(&job.id, Duration::from_millis(lease as u64 / 2), || {
+            crate::queue::persist(&job.id, Duration::from_millis(lease as u64 / 2), || async {
                 let run_at = crate::store::now_ms() + delay.as_millis() as i64;
-                self.store.retry_job(&job.id, run_at, &reason)
+                self.store
+                    .retry_held(&job.id, worker, run_at, &reason)
+                    .await
+                    .map(|_| ())
             })
             .await;
             return;

@@ -140,6 +140,85 @@ impl Store {
         Ok(())
     }
 
+    /// Ends a job this worker still holds; false (nothing written) when it
+    /// no longer does: its lease ran out and another worker took the job,
+    /// whose outcome is the one that counts.
+    pub async fn finish_held(
+        &self,
+        id: &str,
+        worker: &str,
+        state: &str,
+        error: Option<&str>,
+    ) -> Result<bool> {
+        let sql = "UPDATE jobs SET state = $1, last_error = $2, lease_until = NULL \
+                   WHERE id = $3 AND leased_by = $4 AND state = 'ready'";
+        let n = on_pool!(self.db(), |pool| sqlx::query(sql)
+            .bind(state)
+            .bind(error)
+            .bind(id)
+            .bind(worker)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    /// Puts a job this worker still holds back for a later try (false as
+    /// `finish_held`).
+    pub async fn retry_held(
+        &self,
+        id: &str,
+        worker: &str,
+        run_at: i64,
+        error: &str,
+    ) -> Result<bool> {
+        let sql = "UPDATE jobs SET run_at = $1, last_error = $2, lease_until = NULL, open_claims = 0 \
+                   WHERE id = $3 AND leased_by = $4 AND state = 'ready'";
+        let n = on_pool!(self.db(), |pool| sqlx::query(sql)
+            .bind(run_at)
+            .bind(error)
+            .bind(id)
+            .bind(worker)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    /// Fails a job this worker still holds and queues its non-delivery
+    /// report, in one transaction: a failure is never recorded without the
+    /// report that tells the sender, nor the report sent twice.
+    pub async fn fail_held(
+        &self,
+        id: &str,
+        worker: &str,
+        error: &str,
+        report: Option<&super::NewJob>,
+    ) -> Result<bool> {
+        let sql = "UPDATE jobs SET state = 'failed', last_error = $1, lease_until = NULL \
+                   WHERE id = $2 AND leased_by = $3 AND state = 'ready'";
+        let now = now_ms();
+        Ok(on_pool!(self.db(), |pool| async {
+            let mut tx = pool.begin().await?;
+            let held = sqlx::query(sql)
+                .bind(error)
+                .bind(id)
+                .bind(worker)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
+            if held && let Some(j) = report {
+                super::messages::bind_job!(sqlx::query(super::messages::INSERT_JOB), j, now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(held)
+        }
+        .await)?)
+    }
+
     /// Puts a job back for a later try.
     pub async fn retry_job(&self, id: &str, run_at: i64, error: &str) -> Result<()> {
         let sql = "UPDATE jobs SET run_at = $1, last_error = $2, lease_until = NULL, open_claims = 0 WHERE id = $3";

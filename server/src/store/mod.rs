@@ -66,6 +66,37 @@ impl StoreError {
         }
     }
 
+    /// True when trying again later may work: the database away, restarting,
+    /// busy, out of space or out of resources, or a transaction that lost a
+    /// conflict. Anything else (a constraint, a value the column refuses, a
+    /// row that is not there) fails the same way every time.
+    pub fn is_transient(&self) -> bool {
+        if self.is_unreachable() || self.is_full() {
+            return true;
+        }
+        match self {
+            StoreError::Batch(_) => true,
+            StoreError::Query(sqlx::Error::WorkerCrashed) => true,
+            StoreError::Query(sqlx::Error::Database(e)) => {
+                let code = e.code().unwrap_or_default();
+                // SQLite's primary code is the low byte of the extended one:
+                // BUSY 5, LOCKED 6, NOMEM 7, IOERR 10, PROTOCOL 15.
+                let sqlite = code
+                    .parse::<i32>()
+                    .is_ok_and(|c| matches!(c & 0xff, 5 | 6 | 7 | 10 | 15));
+                // PostgreSQL classes: 08 connection, 40 transaction
+                // rollback (serialization, deadlock), 53 insufficient
+                // resources, 57 operator intervention (shutdown), 58 system.
+                let postgres = code.len() == 5
+                    && ["08", "40", "53", "57", "58"]
+                        .iter()
+                        .any(|c| code.starts_with(c));
+                sqlite || postgres
+            }
+            _ => false,
+        }
+    }
+
     /// True when the database could not be reached at all (as opposed to a
     /// query that failed), so callers can say "try again" instead of "bug".
     pub fn is_unreachable(&self) -> bool {
@@ -154,7 +185,6 @@ impl Store {
                 .options([("synchronous_commit", "on")]);
             let pool = PgPoolOptions::new()
                 .max_connections(16)
-                .after_release(|conn, _| Box::pin(postgres_reusable(conn)))
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await
@@ -188,15 +218,21 @@ impl Store {
 ///
 /// When `COMMIT` (or a statement) fails with `SQLITE_FULL`, `SQLITE_IOERR`
 /// or `SQLITE_BUSY`, SQLite may or may not have rolled the transaction back
-/// itself, and sqlx's count of open transactions can then disagree with the
-/// connection: its later `BEGIN` becomes a `SAVEPOINT` inside a transaction
-/// nobody owns, whose `RELEASE` commits nothing, so callers are told their
-/// write is durable while it waits in an abandoned transaction that holds
-/// the write lock against every other connection and vanishes at exit (mail
-/// acknowledged with `250`, then lost). A `ROLLBACK` probe settles it: "no
-/// transaction is active" is the only answer that lets the connection back
-/// in; any other closes it, and closing rolls back whatever it held. The
-/// probe runs after the rollback that a dropped transaction queued.
+/// itself, and sqlx's count of open transactions then disagrees with the
+/// connection. Its next `BEGIN` becomes a `SAVEPOINT`, and the first
+/// `ROLLBACK TO` of one (a transaction that changed its mind) leaves a
+/// transaction open that nobody owns: later writes on that connection
+/// "succeed" inside it (mail acknowledged with `250`), it holds the write
+/// lock against every other connection, and it vanishes at exit. A
+/// `ROLLBACK` probe settles it: "no transaction is active" is the only
+/// answer that lets the connection back in; any other closes it, and
+/// closing rolls back whatever it held. The probe runs after the rollback
+/// that a dropped transaction queued (one channel to the connection's
+/// thread), so the count read after it is current.
+///
+/// PostgreSQL needs no such hook: the server ends a transaction whose
+/// `COMMIT` fails, sqlx queues a `ROLLBACK` for one dropped open, and the
+/// pool's ping on release sends it or closes a broken connection.
 async fn sqlite_reusable(
     conn: &mut sqlx::SqliteConnection,
 ) -> std::result::Result<bool, sqlx::Error> {
@@ -210,20 +246,6 @@ async fn sqlite_reusable(
         tracing::warn!(
             "a database connection was left inside a transaction; it is closed, and what it held rolled back"
         );
-        return Ok(false);
-    }
-    Ok(true)
-}
-
-/// PostgreSQL ends a transaction whose `COMMIT` fails, and a broken
-/// connection fails the pool's ping; a connection sqlx still counts inside a
-/// transaction is closed all the same rather than trusted.
-async fn postgres_reusable(
-    conn: &mut sqlx::PgConnection,
-) -> std::result::Result<bool, sqlx::Error> {
-    use sqlx::Connection;
-    if conn.is_in_transaction() {
-        tracing::warn!("a database connection was left inside a transaction; it is closed");
         return Ok(false);
     }
     Ok(true)

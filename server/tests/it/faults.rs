@@ -111,20 +111,28 @@ async fn assert_each_delivered_once(catcher: &catcher::Catcher, acknowledged: &[
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_refuses_mail_with_452_and_loses_nothing_acknowledged() {
     let db = TestDatabase::new(Backend::Sqlite).await;
-    let Some(_fs) = Tmpfs::mount(db.dir.path(), "32m") else {
+    let Some(fs) = Tmpfs::mount(db.dir.path(), "32m") else {
         eprintln!("skipped: mounting a small file system needs root");
         return;
     };
     let catcher = catcher::Catcher::start().await;
     let relay = catcher.url();
-    let app = TestApp::spawn_with(
+    // Short leases: an outcome the full disk swallowed would send its mail
+    // again within the test, where it is counted.
+    let faults = server::pipeline::faults::Faults::default();
+    faults.short_leases(Duration::from_secs(2));
+    let app = TestApp::spawn_with_agents(
         db,
         &[
             ("relay_url", relay.as_str()),
             ("internal_domains", "corp.example"),
         ],
+        server::startup::Agents::default(),
+        faults,
     )
     .await;
+    // Unmounted before the node's directory is removed.
+    let _fs = fs;
     let ballast = app.db.dir.path().join("ballast");
     fill_leaving(&ballast, 512 * 1024);
 
@@ -191,6 +199,10 @@ async fn a_full_disk_refuses_mail_with_452_and_loses_nothing_acknowledged() {
         acknowledged.push(id);
     }
     assert_each_delivered_once(&catcher, &acknowledged).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_each_delivered_once(&catcher, &acknowledged).await;
+    let out = app.cli(&["queue", "list", "--json"], None);
+    assert_eq!(stdout(&out).trim(), "[]", "nothing left waiting");
 
     let pool = sqlx::SqlitePool::connect(&app.db.url).await.unwrap();
     let check: String = sqlx::query_scalar("PRAGMA integrity_check")
@@ -353,13 +365,14 @@ impl DbProxy {
     }
 
     async fn restore(&self) {
-        let listener = loop {
-            match tokio::net::TcpListener::bind(self.addr).await {
-                Ok(l) => break l,
-                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        for _ in 0..200 {
+            if let Ok(listener) = tokio::net::TcpListener::bind(self.addr).await {
+                self.serve(listener);
+                return;
             }
-        };
-        self.serve(listener);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the proxy's port {} stayed taken", self.addr);
     }
 }
 
@@ -378,6 +391,7 @@ async fn the_database_away_is_said_with_451_and_503_and_the_node_carries_on_afte
         &[
             ("relay_url", relay.as_str()),
             ("internal_domains", "corp.example"),
+            ("metrics_addr", "127.0.0.1:0"),
         ],
     )
     .await;
@@ -409,6 +423,12 @@ async fn the_database_away_is_said_with_451_and_503_and_the_node_carries_on_afte
             .await
             .unwrap()
             .contains("sealpost cannot answer right now")
+    );
+    // The operator's graphs go on: counters are served without the database.
+    assert_eq!(
+        app.metric(r#"sealpost_smtp_messages_total{code="451"}"#)
+            .await,
+        1.0
     );
 
     // Back: the same node and the same session go on, no restart.
@@ -483,8 +503,9 @@ fn serve(
         .env("SEALPOST_SMTP_ADDR", smtp.to_string())
         .env("SEALPOST_RELAY_URL", relay)
         .env("SEALPOST_INTERNAL_DOMAINS", "corp.example")
-        // A killed process's leased jobs come back after 2 s, not minutes.
-        .env("SEALPOST_TEST_LEASE_MS", "2000")
+        // A killed process's leased jobs come back after 5 s, not minutes
+        // (debug builds only: `make test` runs those).
+        .env("SEALPOST_TEST_LEASE_MS", "5000")
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::null())
         .stderr(log)
@@ -582,33 +603,46 @@ async fn two_nodes_on_one_postgres_one_killed_lose_nothing() {
     let b = serve(&db, &relay, b_smtp, free_addr());
     wait_ready(b_smtp).await;
 
-    let mut acknowledged = Vec::new();
+    // Four mail servers send without pause, two to each node; those of
+    // the killed node go on to the other one.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut senders = Vec::new();
-    for (s, smtp) in [a_smtp, b_smtp, a_smtp, b_smtp].into_iter().enumerate() {
+    for (s, first) in [a_smtp, b_smtp, a_smtp, b_smtp].into_iter().enumerate() {
+        let stop = stop.clone();
         senders.push(tokio::spawn(async move {
-            let mut session = SmtpSession::open(smtp).await.expect("an SMTP session");
             let mut mine = Vec::new();
-            for i in 0..25 {
-                let id = format!("nodes-{s}-{i}@corp.example");
-                match session
-                    .send(
-                        "alice@corp.example",
-                        "bob@outside.example",
-                        &numbered(&id, 2048),
-                    )
-                    .await
-                {
-                    Some(reply) if reply.starts_with("250") => mine.push(id),
-                    Some(_) => {}
-                    // Its node was killed: the rest goes to the other one.
-                    None => break,
+            let mut smtp = first;
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let Some(mut session) = SmtpSession::open(smtp).await else {
+                    smtp = b_smtp;
+                    continue;
+                };
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    n += 1;
+                    let id = format!("nodes-{s}-{n}@corp.example");
+                    let raw = numbered(&id, 2048);
+                    match session
+                        .send("alice@corp.example", "bob@outside.example", &raw)
+                        .await
+                    {
+                        Some(reply) if reply.starts_with("250") => mine.push(id),
+                        Some(_) => {}
+                        None => {
+                            smtp = b_smtp;
+                            break;
+                        }
+                    }
                 }
             }
             mine
         }));
     }
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     a.kill_9();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut acknowledged = Vec::new();
     for s in senders {
         acknowledged.extend(s.await.unwrap());
     }
