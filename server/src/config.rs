@@ -2,7 +2,7 @@
 //! the TOML file, then the default. Every bad value stops start-up with one
 //! line naming the setting (exit 2).
 
-use crate::domain::{EmailAddress, domain_is_valid};
+use crate::domain::{EmailAddress, InternalDomains};
 use ipnet::IpNet;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -221,7 +221,7 @@ pub struct Settings {
     pub metrics_addr: Option<SocketAddr>,
     pub public_url: Url,
     pub relay_url: Option<RelayUrl>,
-    pub internal_domains: Vec<String>,
+    pub internal_domains: InternalDomains,
     pub smtp_relay_networks: Vec<IpNet>,
     /// SMTP sessions at once, in all and per client address (IPv6: per /64).
     pub smtp_max_sessions: usize,
@@ -357,7 +357,7 @@ pub struct OAuthProvider {
 impl Settings {
     /// An address in one of the organization's own domains.
     pub fn is_internal(&self, address: &str) -> bool {
-        crate::rules::conditions::is_internal(address, &self.internal_domains)
+        self.internal_domains.contains(address)
     }
 
     pub fn master_key_file(&self) -> PathBuf {
@@ -450,20 +450,8 @@ impl Settings {
             .map(|v| RelayUrl::parse(&v).map_err(|m| invalid("relay_url", m)))
             .transpose()?;
 
-        let internal_domains = split_list(raw("internal_domains"))
-            .into_iter()
-            .map(|d| {
-                let d = d.to_lowercase();
-                if domain_is_valid(&d) {
-                    Ok(d)
-                } else {
-                    Err(invalid(
-                        "internal_domains",
-                        format!("'{d}' is not a domain name"),
-                    ))
-                }
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let internal_domains = InternalDomains::parse(split_list(raw("internal_domains")))
+            .map_err(|m| invalid("internal_domains", m))?;
 
         let networks = raw("smtp_relay_networks").unwrap_or_else(|| "127.0.0.0/8,::1/128".into());
         let smtp_relay_networks = parse_networks("smtp_relay_networks", networks)?;
@@ -490,7 +478,9 @@ impl Settings {
         let smtp_tls_key = raw("smtp_tls_key").map(PathBuf::from);
         let max_message_bytes = match raw("max_message_bytes") {
             None => 26_214_400,
-            Some(v) => parse_size(&v)
+            Some(v) => crate::domain::parse_size(&v)
+                .ok()
+                .and_then(|n| usize::try_from(n).ok())
                 .filter(|n| (1024..=1 << 30).contains(n))
                 .ok_or_else(|| {
                     invalid(
@@ -710,21 +700,6 @@ fn read_file(path: &Path) -> Result<(BTreeMap<String, String>, Vec<CustomAgent>)
     Ok((out, agents))
 }
 
-/// `26214400`, `25MB`, `512KB`, `1GB` (binary multiples).
-pub fn parse_size(text: &str) -> Option<usize> {
-    let t = text.trim().to_uppercase();
-    let (digits, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
-    let n: usize = digits.parse().ok()?;
-    let factor = match unit.trim() {
-        "" | "B" => 1,
-        "KB" | "K" => 1 << 10,
-        "MB" | "M" => 1 << 20,
-        "GB" | "G" => 1 << 30,
-        _ => return None,
-    };
-    n.checked_mul(factor)
-}
-
 /// `2d`, `12h`, `30m`, `90s` in milliseconds.
 pub fn parse_duration_ms(text: &str) -> Option<i64> {
     let t = text.trim();
@@ -855,9 +830,6 @@ mod tests {
 
     #[test]
     fn sizes_and_durations_take_units() {
-        assert_eq!(parse_size("10MB"), Some(10 * 1024 * 1024));
-        assert_eq!(parse_size("26214400"), Some(26_214_400));
-        assert_eq!(parse_size("ten"), None);
         assert_eq!(parse_duration_ms("2d"), Some(172_800_000));
         assert_eq!(parse_duration_ms("90s"), Some(90_000));
         assert_eq!(parse_duration_ms("2w"), None);

@@ -15,6 +15,7 @@ pub mod irm_config;
 pub mod keys;
 pub mod metrics;
 pub mod mime;
+pub mod ndr;
 pub mod outbound;
 pub mod pipeline;
 pub mod portal;

@@ -12,8 +12,8 @@
 //! read from it, never from the header, and its AEAD binds them.
 
 use crate::crypto::{CryptoError, KeyId, Keyring, SecretKey};
+use crate::domain::Rights;
 use crate::mime;
-use crate::pipeline::Rights;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use mail_parser::MimeHeaders;

@@ -187,7 +187,7 @@ async fn report_for(
     }
     let recipients: Vec<String> = match (&job.envelope_to, &message) {
         (Some(to), _) if job.kind == "deliver" => serde_json::from_str(to).unwrap_or_default(),
-        (_, Some(m)) => serde_json::from_str::<crate::intake::Envelope>(&m.envelope)
+        (_, Some(m)) => serde_json::from_str::<crate::domain::Envelope>(&m.envelope)
             .map(|e| e.to)
             .unwrap_or_default(),
         _ => Vec::new(),
@@ -202,9 +202,8 @@ async fn report_for(
     }
     headers.push_str("\r\n");
     let hostname = settings.hostname();
-    let report =
-        crate::outbound::ndr::build(&hostname, &sender, &recipients, headers.as_bytes(), reason);
-    Ok(Some(crate::outbound::ndr::job(
+    let report = crate::ndr::build(&hostname, &sender, &recipients, headers.as_bytes(), reason);
+    Ok(Some(crate::ndr::job(
         keys,
         settings,
         job.message_id.clone(),

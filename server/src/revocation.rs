@@ -59,14 +59,6 @@ impl MessageStatus {
     }
 }
 
-/// `<id@host>` whether or not the caller typed the angle brackets.
-pub fn normalise_message_id(text: &str) -> String {
-    format!(
-        "<{}>",
-        text.trim().trim_start_matches('<').trim_end_matches('>')
-    )
-}
-
 pub async fn status(
     store: &Store,
     message_id: &str,
@@ -74,7 +66,7 @@ pub async fn status(
 ) -> Result<Vec<MessageStatus>, StoreError> {
     let rows = store
         .status_rows(
-            &normalise_message_id(message_id),
+            &crate::domain::normalise_message_id(message_id),
             sender.map(str::to_lowercase).as_deref(),
         )
         .await?;
@@ -83,7 +75,7 @@ pub async fn status(
 
 fn group(rows: Vec<StatusRow>) -> Vec<MessageStatus> {
     let mut out: Vec<MessageStatus> = Vec::new();
-    let time = crate::cli::rfc3339;
+    let time = crate::domain::rfc3339;
     for row in rows {
         let status = match out
             .iter_mut()
@@ -175,7 +167,7 @@ pub async fn revoke(
     actor: &str,
     by: Revoker,
 ) -> Result<MessageStatus, RevokeError> {
-    let normalised = normalise_message_id(message_id);
+    let normalised = crate::domain::normalise_message_id(message_id);
     let mut found = status(store, &normalised, sender).await?;
     let status = match found.len() {
         0 => return Err(RevokeError::NotFound(normalised)),

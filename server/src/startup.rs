@@ -354,7 +354,7 @@ async fn create_first_admin(
     let created = store
         .insert_user(NewUser {
             email,
-            role: "admin",
+            role: crate::domain::Role::Admin,
             password_hash: &hash,
             must_change_password: true,
         })

@@ -66,7 +66,7 @@ pub async fn trace(store: &Store, q: &TraceQuery) -> Result<Vec<TraceEntry>, Sto
                 r.state
             },
             message_id: r.message_id,
-            received_at: crate::cli::rfc3339(r.received_at),
+            received_at: crate::domain::rfc3339(r.received_at),
             sender: r.sender,
             recipients: r.recipients.unwrap_or_default(),
             subject: r.subject,

@@ -9,6 +9,7 @@ mod rule;
 use crate::auth::password;
 use crate::config::{ConfigError, SETTINGS, Settings, env_name};
 use crate::domain::EmailAddress;
+pub(crate) use crate::domain::rfc3339;
 use crate::startup::{self, Application, StartupError};
 use crate::store::{Event, NewUser, StoreError};
 use crate::templates;
@@ -568,8 +569,8 @@ async fn user(settings: Settings, cmd: UserCommand) -> Result<(), CliError> {
             let password = read_password(password_stdin)?;
             let (store, _) = startup::open(&settings).await?;
             let role = match role {
-                RoleArg::Sender => "sender",
-                RoleArg::Admin => "admin",
+                RoleArg::Sender => crate::domain::Role::Sender,
+                RoleArg::Admin => crate::domain::Role::Admin,
             };
             let hash = password::hash(password).await;
             let new = NewUser {
@@ -626,7 +627,7 @@ async fn user(settings: Settings, cmd: UserCommand) -> Result<(), CliError> {
                 .map(|u| {
                     format_list(&[
                         ("Email", u.email.clone()),
-                        ("Role", u.role.clone()),
+                        ("Role", u.role.as_str().to_string()),
                         ("MustChangePassword", title_bool(u.must_change_password)),
                         ("CreatedAt", rfc3339(u.created_at)),
                     ])
@@ -764,7 +765,7 @@ async fn message(settings: Settings, cmd: MessageCommand) -> Result<(), CliError
                 return Ok(());
             }
             if found.is_empty() {
-                let id = revocation::normalise_message_id(&message_id);
+                let id = crate::domain::normalise_message_id(&message_id);
                 return Err(CliError::Refused(format!(
                     "No message with Message-ID {id}."
                 )));
@@ -942,7 +943,7 @@ async fn protect(
     rights: RightsArg,
     template: Option<String>,
 ) -> Result<(), CliError> {
-    use crate::pipeline::Rights;
+    use crate::domain::Rights;
     use crate::protected;
     let raw = checked_message(read_stdin()?)?;
     let parsed = mail_parser::MessageParser::default()
@@ -1218,7 +1219,7 @@ async fn token(settings: Settings, cmd: TokenCommand) -> Result<(), CliError> {
                     format_list(&[
                         ("Name", t.name.clone()),
                         ("User", t.email.clone()),
-                        ("Role", t.role.clone()),
+                        ("Role", t.role.as_str().to_string()),
                         ("CreatedAt", rfc3339(t.created_at)),
                         ("Revoked", title_bool(t.revoked_at.is_some())),
                     ])
@@ -1308,16 +1309,6 @@ pub fn title_bool(value: bool) -> String {
     if value { "True" } else { "False" }.to_string()
 }
 
-/// `2026-11-23T09:15:02Z` from Unix milliseconds.
-pub fn rfc3339(ms: i64) -> String {
-    let format =
-        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-        .ok()
-        .and_then(|t| t.format(&format).ok())
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1326,11 +1317,6 @@ mod tests {
     fn format_list_aligns_names() {
         let text = format_list(&[("Subject", "Hi".into()), ("IsRevocable", "True".into())]);
         assert_eq!(text, "Subject     : Hi\nIsRevocable : True");
-    }
-
-    #[test]
-    fn times_are_utc_seconds() {
-        assert_eq!(rfc3339(1_795_425_302_000), "2026-11-23T09:15:02Z");
     }
 
     #[test]

@@ -290,7 +290,7 @@ fn block(rule: &Rule) -> String {
         fields.push(("AttachmentType", t.clone()));
     }
     if let Some(size) = c.size_over {
-        fields.push(("MessageSizeOver", rules::conditions::format_size(size)));
+        fields.push(("MessageSizeOver", crate::domain::format_size(size)));
     }
     if !c.contains_sensitive.is_empty() {
         fields.push((

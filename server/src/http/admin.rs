@@ -462,10 +462,12 @@ pub async fn add_user(
         Ok(email) => email,
         Err(e) => return refuse(format!("Email: {e}.")).await,
     };
-    let role = match get("role").as_str() {
-        "sender" => "sender",
-        "admin" => "admin",
-        other => return refuse(format!("Role: '{other}' is not one of: sender, admin.")).await,
+    let role = match crate::domain::Role::parse(get("role").as_str()) {
+        Some(role) => role,
+        None => {
+            let other = get("role");
+            return refuse(format!("Role: '{other}' is not one of: sender, admin.")).await;
+        }
     };
     let temporary = get("password");
     if temporary.chars().count() < password::MIN_LENGTH {

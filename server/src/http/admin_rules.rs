@@ -42,7 +42,7 @@ pub fn form_of(rule: &Rule) -> RuleForm {
         attachment_type: text(&c.attachment_type),
         size_over: c
             .size_over
-            .map(rules::conditions::format_size)
+            .map(crate::domain::format_size)
             .unwrap_or_default(),
         contains_sensitive: c
             .contains_sensitive

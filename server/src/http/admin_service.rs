@@ -1,12 +1,12 @@
 //! The server's implementation of the admin pages' service.
 
 use super::AppState;
-use super::page_service::signed_in_user;
+use super::page_service::{signed_in_user, timeline};
 use crate::store::{TemplateFull, UserRow};
 use crate::trace::{self as msg_trace, TraceQuery};
 use app::dto::{
     MessageDetail, MessageFilter, MessageLine, MessageList, ProtectionSettings, QueueLine,
-    RecipientLine, RuleEdit, RuleForm, RuleLine, RuleList, TemplateFields, TimelineEntry, UserLine,
+    RecipientLine, RuleEdit, RuleForm, RuleLine, RuleList, TemplateFields, UserLine,
 };
 use app::service::{AdminService, ServiceError};
 use tower_sessions::Session;
@@ -33,7 +33,9 @@ pub async fn require_admin(
 ) -> Result<UserRow, ServiceError> {
     let session = session.ok_or(ServiceError::Forbidden)?;
     match signed_in_user(state, session).await.map_err(unavailable)? {
-        Some(user) if user.role == "admin" && !user.must_change_password => Ok(user),
+        Some(user) if user.role == crate::domain::Role::Admin && !user.must_change_password => {
+            Ok(user)
+        }
         _ => Err(ServiceError::Forbidden),
     }
 }
@@ -70,21 +72,6 @@ pub async fn message_lines(
         .filter(|e| !protected_only || e.protected)
         .filter(|e| state_wanted.is_empty() || e.state == state_wanted)
         .collect()))
-}
-
-/// Events as a timeline: when, what, and who (the recipient or the actor).
-pub fn timeline(events: Vec<crate::store::MessageEventRow>) -> Vec<TimelineEntry> {
-    events
-        .into_iter()
-        .map(|e| TimelineEntry {
-            at: crate::cli::rfc3339(e.at),
-            what: match e.detail {
-                Some(detail) if !detail.is_empty() => format!("{}: {detail}", e.kind),
-                _ => e.kind,
-            },
-            who: e.recipient.or(e.actor).unwrap_or_default(),
-        })
-        .collect()
 }
 
 pub fn template_fields(t: &TemplateFull) -> TemplateFields {
@@ -233,7 +220,7 @@ impl AdminService for AdminPages {
                     .unwrap_or_default()
                     .join(", "),
                 attempts: j.attempts,
-                next_try: crate::cli::rfc3339(j.run_at),
+                next_try: crate::domain::rfc3339(j.run_at),
                 last_error: j.last_error.clone().unwrap_or_default(),
             })
             .collect())
@@ -299,10 +286,10 @@ impl AdminService for AdminPages {
             .into_iter()
             .map(|u| UserLine {
                 email: u.email,
-                role: u.role,
+                role: u.role.to_string(),
                 disabled: u.disabled,
                 must_change_password: u.must_change_password,
-                created_at: crate::cli::rfc3339(u.created_at),
+                created_at: crate::domain::rfc3339(u.created_at),
             })
             .collect())
     }

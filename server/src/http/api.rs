@@ -90,7 +90,7 @@ pub struct ApiUser {
 
 impl ApiUser {
     fn is_admin(&self) -> bool {
-        self.user.role == "admin"
+        self.user.role == crate::domain::Role::Admin
     }
 
     fn require_admin(&self) -> Result<(), ApiError> {
@@ -216,7 +216,7 @@ async fn visible_status(
             "not_found",
             format!(
                 "No message with Message-ID {}.",
-                revocation::normalise_message_id(message_id)
+                crate::domain::normalise_message_id(message_id)
             ),
         ));
     }

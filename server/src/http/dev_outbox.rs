@@ -74,7 +74,7 @@ pub async fn list(State(state): State<AppState>, headers: axum::http::HeaderMap)
             let to: Vec<String> = serde_json::from_str(&item.envelope_to).unwrap_or_default();
             body.push_str(&format!(
                 "<tr><td>{}</td><td>{}</td><td><a href=\"/dev/outbox/{}\">{}</a></td></tr>",
-                crate::cli::rfc3339(item.created_at),
+                crate::domain::rfc3339(item.created_at),
                 escape(&to.join(", ")),
                 escape(&item.id),
                 escape(if item.subject.is_empty() {

@@ -80,7 +80,7 @@ impl AccountService for PageService {
             .map_err(unavailable)?;
         Ok(PageContext {
             viewer: viewer.map(|u| Viewer {
-                role: if u.role == "admin" {
+                role: if u.role == crate::domain::Role::Admin {
                     Role::Admin
                 } else {
                     Role::Sender
@@ -324,7 +324,7 @@ impl AccountService for PageService {
             can_remove,
             body_html,
             body_text,
-            timeline: super::admin_service::timeline(events),
+            timeline: timeline(events),
         }))
     }
 }
@@ -335,7 +335,7 @@ impl PageService {
             id: row.id.clone(),
             subject: row.subject.clone(),
             sender: row.sender.clone(),
-            received_at: crate::cli::rfc3339(row.received_at),
+            received_at: crate::domain::rfc3339(row.received_at),
             rights: row.rights.clone().unwrap_or_default(),
         }
     }
@@ -381,11 +381,26 @@ impl PageService {
         let item = SentItem {
             id: row.id,
             subject: row.subject,
-            sent_at: crate::cli::rfc3339(row.received_at),
+            sent_at: crate::domain::rfc3339(row.received_at),
             rights: row.rights.unwrap_or_default(),
             recipients,
             revoked: row.revoked_at.is_some(),
         };
         Ok((item, can_remove))
     }
+}
+
+/// Events as a timeline: when, what, and who (the recipient or the actor).
+pub fn timeline(events: Vec<crate::store::MessageEventRow>) -> Vec<app::dto::TimelineEntry> {
+    events
+        .into_iter()
+        .map(|e| app::dto::TimelineEntry {
+            at: crate::domain::rfc3339(e.at),
+            what: match e.detail {
+                Some(detail) if !detail.is_empty() => format!("{}: {detail}", e.kind),
+                _ => e.kind,
+            },
+            who: e.recipient.or(e.actor).unwrap_or_default(),
+        })
+        .collect()
 }

@@ -6,35 +6,15 @@ pub mod tls;
 
 use crate::config::Settings;
 use crate::crypto::sha256;
+use crate::domain::Envelope;
 use crate::keys::KeyMaterial;
-use crate::pipeline::Rights;
 use crate::store::{AcceptedMessage, Store, new_id};
 use ipnet::IpNet;
-use serde::{Deserialize, Serialize};
-use std::net::{IpAddr, SocketAddr};
+
+use std::net::IpAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, mpsc, oneshot};
-
-/// Who sent the message to whom, as the SMTP client said.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Envelope {
-    /// Empty for the null sender `<>`.
-    pub from: String,
-    pub to: Vec<String>,
-    pub peer: SocketAddr,
-    pub helo: String,
-    /// Protection the sender asked for outside the message (the compose page).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub requested: Option<Requested>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Requested {
-    pub rights: Rights,
-    /// A branding template by name; the default when absent.
-    pub template: Option<String>,
-}
 
 pub struct Intake {
     pub store: Store,
@@ -183,7 +163,7 @@ impl Intake {
         let message_id = parsed
             .as_ref()
             .and_then(|m| m.message_id())
-            .map(|m| format!("<{}>", m.trim_matches(['<', '>'])))
+            .map(crate::domain::normalise_message_id)
             .unwrap_or_else(|| format!("<{id}@{}>", self.hostname));
         let subject = parsed
             .as_ref()

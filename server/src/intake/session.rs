@@ -2,8 +2,9 @@
 //! ENHANCEDSTATUSCODES. Commands are parsed with smtp-proto; responses to
 //! pipelined commands are written together, in order.
 
-use super::{Envelope, Intake};
+use super::Intake;
 use crate::domain::EmailAddress;
+use crate::domain::Envelope;
 use smtp_proto::request::receiver::{DataReceiver, RequestReceiver};
 use smtp_proto::{Error as SmtpError, Request};
 use std::net::SocketAddr;

@@ -3,7 +3,6 @@
 //! retried with backoff on temporary failures until the queue lifetime,
 //! and answered with a non-delivery report when it cannot be delivered.
 
-pub mod ndr;
 pub mod notification;
 
 use crate::config::{RelayUrl, Settings};
@@ -312,8 +311,8 @@ impl Outbound {
         if from.is_empty() || !self.settings.is_internal(from) {
             return None;
         }
-        let report = ndr::build(&self.hostname, from, to, raw, reason);
-        let ndr_job = ndr::job(
+        let report = crate::ndr::build(&self.hostname, from, to, raw, reason);
+        let ndr_job = crate::ndr::job(
             &self.keys,
             &self.settings,
             job.message_id.clone(),

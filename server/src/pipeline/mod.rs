@@ -10,15 +10,13 @@ mod protection;
 
 use crate::config::Settings;
 use crate::crypto::CryptoError;
-use crate::intake::Envelope;
+use crate::domain::{Envelope, Rights};
 use crate::irm_config::TransportDecryption;
 use crate::keys::KeyMaterial;
 use crate::store::{JobRow, MessageRow, PipelineOutcome, Store, StoreError, now_ms};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
-
-pub use protection::Rights;
 
 /// A message on its way through the stages.
 pub struct InFlight {
@@ -455,14 +453,14 @@ impl Pipeline {
         // The others got it; whom the do-not-forward message may not reach,
         // an internal sender hears of.
         if !refused.is_empty() && self.settings.is_internal(&reporting_to) {
-            let report = crate::outbound::ndr::build(
+            let report = crate::ndr::build(
                 &self.hostname,
                 &reporting_to,
                 &refused,
                 &report_headers,
                 &do_not_forward_reason(&refused),
             );
-            outcome.jobs.push(crate::outbound::ndr::job(
+            outcome.jobs.push(crate::ndr::job(
                 &self.keys,
                 &self.settings,
                 Some(message.id.clone()),
@@ -665,7 +663,7 @@ impl Pipeline {
             .unwrap_or(&flight.raw);
         let mut outcome = self.rejection(message, flight, event, reason.clone());
         for j in &mut outcome.jobs {
-            let report = crate::outbound::ndr::build_with_message(
+            let report = crate::ndr::build_with_message(
                 &self.hostname,
                 &flight.envelope.from,
                 &flight.envelope.to,
@@ -711,14 +709,14 @@ impl Pipeline {
         let sender = flight.envelope.from.clone();
         let mut jobs = Vec::new();
         if !sender.is_empty() && self.settings.is_internal(&sender) {
-            let report = crate::outbound::ndr::build(
+            let report = crate::ndr::build(
                 &self.hostname,
                 &sender,
                 &flight.envelope.to,
                 &flight.raw,
                 &reason,
             );
-            jobs.push(crate::outbound::ndr::job(
+            jobs.push(crate::ndr::job(
                 &self.keys,
                 &self.settings,
                 Some(message.id.clone()),

@@ -3,30 +3,13 @@
 
 use super::{InFlight, Pipeline, PipelineError};
 use crate::crypto::{random_bytes, sha256};
+use crate::domain::Rights;
 use crate::mime;
 use crate::outbound::notification;
 use crate::protected;
 use crate::store::{MessageRow, NewJob, NewRecipient, PipelineOutcome, new_id, now_ms};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
-
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum Rights {
-    EncryptOnly,
-    DoNotForward,
-}
-
-impl Rights {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Rights::EncryptOnly => "encrypt-only",
-            Rights::DoNotForward => "do-not-forward",
-        }
-    }
-}
 
 /// The sender asks for protection with the subject tag, which is removed.
 pub fn apply_sender_request(flight: &mut InFlight, tag: &str) {

@@ -43,7 +43,7 @@ impl<'a> From<&'a PortalRow> for ViewOf<'a> {
 pub fn message_view(raw: &[u8], row: ViewOf<'_>) -> MessageView {
     let parsed = MessageParser::default().parse(raw);
     let date = |ms: i64| {
-        crate::cli::rfc3339(ms)
+        crate::domain::rfc3339(ms)
             .replace('T', " ")
             .replace('Z', " UTC")
     };

@@ -1,7 +1,7 @@
 //! A rule's actions. They apply to the whole message.
 
 use super::disclaimer::Disclaimer;
-use crate::pipeline::Rights;
+use crate::domain::Rights;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -3,6 +3,7 @@
 use super::facts::Facts;
 use super::glob;
 use super::sensitive::Wanted;
+use crate::domain::InternalDomains;
 use crate::domain::{EmailAddress, domain_is_valid};
 use serde::{Deserialize, Serialize};
 
@@ -143,7 +144,7 @@ impl Conditions {
             words: self
                 .subject_or_body_contains
                 .iter()
-                .map(|w| super::facts::fold(w))
+                .map(|w| super::fold::fold(w))
                 .collect(),
             regex: self
                 .subject_or_body_matches
@@ -196,7 +197,10 @@ impl Conditions {
             lines.push(format!("an attachment is of type {kind}"));
         }
         if let Some(size) = self.size_over {
-            lines.push(format!("the message is larger than {}", format_size(size)));
+            lines.push(format!(
+                "the message is larger than {}",
+                crate::domain::format_size(size)
+            ));
         }
         if !self.contains_sensitive.is_empty() {
             let kinds: Vec<String> = self
@@ -220,14 +224,8 @@ pub struct Compiled {
     regex: Option<regex::Regex>,
 }
 
-/// A recipient in one of the internal domains (as protection decides).
-pub fn is_internal(address: &str, internal_domains: &[String]) -> bool {
-    let domain = address.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
-    internal_domains.iter().any(|d| d == domain)
-}
-
 impl Compiled {
-    pub fn matches(&self, facts: &Facts, internal_domains: &[String]) -> bool {
+    pub fn matches(&self, facts: &Facts, internal_domains: &InternalDomains) -> bool {
         let c = &self.conditions;
         if !c.from.is_empty() && !c.from.iter().any(|p| p.matches(&facts.sender)) {
             return false;
@@ -245,7 +243,7 @@ impl Compiled {
             if !facts
                 .recipients
                 .iter()
-                .any(|r| is_internal(r, internal_domains) == wanted)
+                .any(|r| internal_domains.contains(r) == wanted)
             {
                 return false;
             }
@@ -295,44 +293,6 @@ fn type_matches(wanted: &str, actual: &str) -> bool {
     }
 }
 
-/// `10MB`, `512 KB`, `1.5MB` or plain bytes; units are binary (1 KB =
-/// 1024 bytes), as in Exchange.
-pub fn parse_size(text: &str) -> Result<u64, String> {
-    let t = text.trim().to_ascii_uppercase().replace(' ', "");
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let factor: u64 = match unit {
-        "" | "B" => 1,
-        "KB" | "K" => 1 << 10,
-        "MB" | "M" => 1 << 20,
-        "GB" | "G" => 1 << 30,
-        _ => {
-            return Err(format!(
-                "'{text}' is not a size: use bytes or KB, MB, GB (e.g. 10MB)"
-            ));
-        }
-    };
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("'{text}' is not a size: use bytes or KB, MB, GB (e.g. 10MB)"))?;
-    if !(value.is_finite() && value >= 0.0) || value * factor as f64 > (1u64 << 50) as f64 {
-        return Err(format!("'{text}' is not a size this gateway can handle"));
-    }
-    Ok((value * factor as f64).round() as u64)
-}
-
-/// The shortest exact way to write a size (`10MB`, `1536KB`, `100B`).
-pub fn format_size(bytes: u64) -> String {
-    for (unit, factor) in [("GB", 1u64 << 30), ("MB", 1 << 20), ("KB", 1 << 10)] {
-        if bytes >= factor && bytes.is_multiple_of(factor) {
-            return format!("{}{unit}", bytes / factor);
-        }
-    }
-    format!("{bytes}B")
-}
-
 /// The allowed shape of a MIME type condition.
 pub fn parse_mime_type(text: &str) -> Result<String, String> {
     let t = text.trim().to_ascii_lowercase();
@@ -364,19 +324,6 @@ mod tests {
         assert!(!one.matches("bob@corp.example"));
         assert_eq!(AddressPattern::parse("@corp.example").unwrap(), domain);
         assert!(AddressPattern::parse("not a domain").is_err());
-    }
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("10MB"), Ok(10 * 1024 * 1024));
-        assert_eq!(parse_size("512 kb"), Ok(512 * 1024));
-        assert_eq!(parse_size("1.5MB"), Ok(1_572_864));
-        assert_eq!(parse_size("2048"), Ok(2048));
-        assert!(parse_size("ten").is_err());
-        assert!(parse_size("10TB").is_err());
-        assert_eq!(format_size(10 * 1024 * 1024), "10MB");
-        assert_eq!(format_size(1536 * 1024), "1536KB");
-        assert_eq!(format_size(100), "100B");
     }
 
     #[test]

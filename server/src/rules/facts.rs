@@ -1,6 +1,7 @@
 //! What the conditions look at, read once from the message as it reaches
 //! the rules (protected mail after decryption).
 
+use super::fold::fold;
 use super::sensitive::{self, Kind};
 use mail_parser::{MessageParser, MimeHeaders, PartType};
 use std::collections::BTreeSet;
@@ -107,12 +108,6 @@ impl Facts {
             .sensitive
             .get_or_init(|| sensitive::find_all(&self.folded_texts))[kind as usize]
     }
-}
-
-/// Lower case after NFKC: what word matches compare.
-pub fn fold(text: &str) -> String {
-    use unicode_normalization::UnicodeNormalization;
-    text.nfkc().collect::<String>().to_lowercase()
 }
 
 #[cfg(test)]

@@ -2,11 +2,12 @@
 //! validated into conditions and actions with an error that names the field.
 
 use super::actions::check_text;
-use super::conditions::{AddressPattern, Scope, compile_regex, parse_mime_type, parse_size};
+use super::conditions::{AddressPattern, Scope, compile_regex, parse_mime_type};
 use super::disclaimer::{Disclaimer, SignedMode};
 use super::sensitive::Wanted;
 use super::{Definition, RuleError};
-use crate::pipeline::Rights;
+use crate::domain::Rights;
+use crate::domain::parse_size;
 
 /// The flags of `rule new` and `rule set` (the admin form fills the same).
 /// In `rule set`, a flag given replaces that setting and an empty value

@@ -8,6 +8,7 @@ pub mod actions;
 pub mod conditions;
 pub mod disclaimer;
 pub(crate) mod facts;
+mod fold;
 mod glob;
 mod input;
 pub mod sensitive;
@@ -240,7 +241,11 @@ impl RuleSet {
 
     /// The rules that match, in order, up to the first that rejects or
     /// stops processing.
-    pub fn matching<'a>(&'a self, facts: &Facts, internal_domains: &[String]) -> Vec<&'a Rule> {
+    pub fn matching<'a>(
+        &'a self,
+        facts: &Facts,
+        internal_domains: &crate::domain::InternalDomains,
+    ) -> Vec<&'a Rule> {
         let mut hits = Vec::new();
         for (rule, compiled) in &self.rules {
             if !compiled.matches(facts, internal_domains) {

@@ -273,7 +273,7 @@ fn my_number_valid(digits: &str) -> bool {
 
 /// The distinct numbers of `kind` in these texts (digits only).
 pub fn find(kind: Kind, texts: &[String]) -> BTreeSet<String> {
-    let folded: Vec<String> = texts.iter().map(|t| super::facts::fold(t)).collect();
+    let folded: Vec<String> = texts.iter().map(|t| super::fold::fold(t)).collect();
     let [ssn, card, my_number] = find_all(&folded);
     match kind {
         Kind::UsSsn => ssn,

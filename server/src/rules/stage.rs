@@ -3,14 +3,15 @@
 
 use super::disclaimer::Appended;
 use super::{Facts, RuleSet};
+use crate::domain::Rights;
 use crate::mime;
-use crate::pipeline::{InFlight, Rights, Stage, StageError};
+use crate::pipeline::{InFlight, Stage, StageError};
 use crate::store::Store;
 use std::sync::{Arc, Mutex};
 
 pub struct RulesStage {
     store: Store,
-    internal_domains: Vec<String>,
+    internal_domains: crate::domain::InternalDomains,
     /// The rules compiled for the stored version they came from: a change
     /// anywhere (another node, the command line) is seen by the next
     /// message, and unchanged rules are not compiled again.
@@ -18,7 +19,7 @@ pub struct RulesStage {
 }
 
 impl RulesStage {
-    pub fn new(store: Store, internal_domains: Vec<String>) -> RulesStage {
+    pub fn new(store: Store, internal_domains: crate::domain::InternalDomains) -> RulesStage {
         RulesStage {
             store,
             internal_domains,

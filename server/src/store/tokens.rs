@@ -6,7 +6,7 @@ use super::{Result, Store, UserRow, now_ms, on_pool};
 pub struct TokenRow {
     pub name: String,
     pub email: String,
-    pub role: String,
+    pub role: crate::domain::Role,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
 }

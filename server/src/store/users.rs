@@ -1,11 +1,11 @@
 use super::{Result, Store, conflict_or, new_id, now_ms, on_pool};
-use crate::domain::EmailAddress;
+use crate::domain::{EmailAddress, Role};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct UserRow {
     pub id: String,
     pub email: String,
-    pub role: String,
+    pub role: Role,
     pub password_hash: String,
     pub must_change_password: bool,
     pub disabled: bool,
@@ -14,7 +14,7 @@ pub struct UserRow {
 
 pub struct NewUser<'a> {
     pub email: &'a EmailAddress,
-    pub role: &'a str,
+    pub role: Role,
     pub password_hash: &'a str,
     pub must_change_password: bool,
 }
@@ -41,7 +41,7 @@ impl Store {
         Ok(UserRow {
             id,
             email: user.email.to_string(),
-            role: user.role.to_string(),
+            role: user.role,
             password_hash: user.password_hash.to_string(),
             must_change_password: user.must_change_password,
             disabled: false,

@@ -271,7 +271,7 @@ impl TestApp {
         self.store
             .insert_user(NewUser {
                 email: &email,
-                role,
+                role: server::domain::Role::parse(role).expect("sender or admin"),
                 password_hash: &hash,
                 must_change_password: false,
             })
@@ -642,7 +642,7 @@ impl TestApp {
         self.store
             .insert_user(NewUser {
                 email: &email,
-                role,
+                role: server::domain::Role::parse(role).expect("sender or admin"),
                 password_hash: &hash,
                 must_change_password: true,
             })

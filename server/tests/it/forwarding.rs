@@ -166,7 +166,7 @@ async fn a_v1_envelope_reaches_only_the_recipients_recorded_for_it(backend: Back
     let header = protected::Header {
         org: keys.org_id.clone(),
         message_id: "<old@corp.example>".into(),
-        rights: server::pipeline::Rights::EncryptOnly,
+        rights: server::domain::Rights::EncryptOnly,
         template: "Default".into(),
         expires_at: None,
         created_at: server::store::now_ms(),

@@ -31,6 +31,7 @@ mod sending;
 mod sent;
 mod smtp_auth;
 mod social;
+mod structure;
 mod templates;
 mod throttles;
 mod unopened;

@@ -1,0 +1,25 @@
+//! The SMTP transaction a message arrived in, kept with it for the pipeline.
+
+use super::Rights;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+
+/// Who sent the message to whom, as the SMTP client said.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Envelope {
+    /// Empty for the null sender `<>`.
+    pub from: String,
+    pub to: Vec<String>,
+    pub peer: SocketAddr,
+    pub helo: String,
+    /// Protection the sender asked for outside the message (the compose page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested: Option<Requested>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Requested {
+    pub rights: Rights,
+    /// A branding template by name; the default when absent.
+    pub template: Option<String>,
+}
