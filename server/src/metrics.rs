@@ -5,6 +5,7 @@
 //! Each node (and each test application) has its own registry, passed to
 //! the parts that count; nothing is global.
 
+use crate::domain::JobKind;
 use crate::store::Store;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -187,13 +188,18 @@ impl Metrics {
             "no answer within 2 s".into(),
         ))) {
             Ok(depth) => {
-                for (kind, stored) in [("pipeline", "pipeline"), ("outbound", "deliver")] {
+                for kind in [JobKind::Pipeline, JobKind::Outbound] {
                     for state in ["ready", "waiting", "quarantined"] {
                         let n = depth
                             .iter()
-                            .find(|(k, s, _)| k == stored && s == state)
+                            .find(|(k, s, _)| *k == kind && s == state)
                             .map_or(0, |(_, _, n)| *n);
-                        self.queue_jobs.get_or_create(&Queue { kind, state }).set(n);
+                        self.queue_jobs
+                            .get_or_create(&Queue {
+                                kind: kind.name(),
+                                state,
+                            })
+                            .set(n);
                     }
                 }
             }

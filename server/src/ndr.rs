@@ -42,7 +42,7 @@ pub fn job(
         payload: keys.keyring.seal(id.as_bytes(), report),
         dedupe_key,
         id,
-        kind: "deliver",
+        kind: crate::domain::JobKind::Outbound,
         message_id: message_row,
         purpose: "ndr",
         recipient_id: None,

@@ -4,6 +4,7 @@
 //! retry, release and delete jobs through the functions here.
 
 use crate::config::Settings;
+use crate::domain::JobKind;
 use crate::keys::KeyMaterial;
 use crate::store::{Event, JobRow, NewJob, QueuedJob, Store, StoreError};
 
@@ -23,23 +24,6 @@ pub enum QueueError {
     Store(#[from] StoreError),
 }
 
-/// `pipeline` for the pipeline's jobs, `outbound` for outgoing mail.
-pub fn kind_name(kind: &str) -> &str {
-    match kind {
-        "deliver" => "outbound",
-        other => other,
-    }
-}
-
-/// The stored kind for `pipeline` / `outbound`.
-pub fn stored_kind(name: &str) -> Option<&'static str> {
-    match name {
-        "pipeline" => Some("pipeline"),
-        "outbound" => Some("deliver"),
-        _ => None,
-    }
-}
-
 /// `ready` (due now), `waiting` (a later try) or `quarantined`.
 pub fn state_name(job: &QueuedJob, now: i64) -> &'static str {
     match job.state.as_str() {
@@ -56,7 +40,7 @@ pub async fn quarantine_sweep(
     store: &Store,
     keys: &KeyMaterial,
     settings: &Settings,
-    kind: &str,
+    kind: JobKind,
 ) -> Result<usize, StoreError> {
     let jobs = store.quarantine_abandoned(kind).await?;
     for job in &jobs {
@@ -132,7 +116,7 @@ pub async fn delete(
         .ok_or_else(|| QueueError::NotFound(id.to_string()))?;
     let job = JobRow {
         id: found.id.clone(),
-        kind: found.kind.clone(),
+        kind: found.kind,
         message_id: found.message_row.clone(),
         purpose: found.purpose.clone(),
         recipient_id: None,
@@ -171,7 +155,8 @@ async fn report_for(
     reason: &str,
 ) -> Result<Option<NewJob>, StoreError> {
     // Reports about reports, passcodes and notifications go to nobody.
-    if job.kind == "deliver" && !matches!(job.purpose.as_deref(), Some("relay" | "inline")) {
+    if job.kind == JobKind::Outbound && !matches!(job.purpose.as_deref(), Some("relay" | "inline"))
+    {
         return Ok(None);
     }
     let message = match job.message_id.as_deref() {
@@ -186,7 +171,9 @@ async fn report_for(
         return Ok(None);
     }
     let recipients: Vec<String> = match (&job.envelope_to, &message) {
-        (Some(to), _) if job.kind == "deliver" => serde_json::from_str(to).unwrap_or_default(),
+        (Some(to), _) if job.kind == JobKind::Outbound => {
+            serde_json::from_str(to).unwrap_or_default()
+        }
         (_, Some(m)) => serde_json::from_str::<crate::domain::Envelope>(&m.envelope)
             .map(|e| e.to)
             .unwrap_or_default(),

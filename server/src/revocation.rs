@@ -2,6 +2,7 @@
 //! Sent folder, the admin pages and the API. State is read from the
 //! database on every request, so a revocation holds on every node at once.
 
+use crate::domain::Experience;
 use crate::store::{StatusRow, Store, StoreError, now_ms};
 use serde::Serialize;
 
@@ -30,7 +31,7 @@ pub struct MessageStatus {
 #[serde(rename_all = "PascalCase")]
 pub struct RecipientStatus {
     pub address: String,
-    pub experience: String,
+    pub experience: Experience,
     pub state: String,
 }
 
@@ -111,9 +112,9 @@ fn group(rows: Vec<StatusRow>) -> Vec<MessageStatus> {
         }
         if let (Some(address), Some(experience)) = (row.address, row.experience) {
             let expired = row.expires_at.is_some_and(|at| at <= now_ms());
-            let state = match (experience.as_str(), row.revoked_at) {
-                ("link", Some(_)) => "revoked".to_string(),
-                ("link", None) if expired => "expired".to_string(),
+            let state = match (experience, row.revoked_at) {
+                (Experience::Link, Some(_)) => "revoked".to_string(),
+                (Experience::Link, None) if expired => "expired".to_string(),
                 _ => row.state.unwrap_or_default(),
             };
             status.recipients.push(RecipientStatus {
@@ -131,10 +132,13 @@ fn group(rows: Vec<StatusRow>) -> Vec<MessageStatus> {
         let inline: Vec<&str> = status
             .recipients
             .iter()
-            .filter(|r| r.experience == "inline")
+            .filter(|r| r.experience == Experience::Inline)
             .map(|r| r.address.as_str())
             .collect();
-        let has_link = status.recipients.iter().any(|r| r.experience == "link");
+        let has_link = status
+            .recipients
+            .iter()
+            .any(|r| r.experience == Experience::Link);
         let expired = status.not_revocable.as_deref() == Some("expired");
         status.not_revocable = if !inline.is_empty() {
             Some(format!("it was delivered inline to {}", inline.join(", ")))
@@ -200,7 +204,7 @@ pub async fn revoke(
     let links = status
         .recipients
         .iter()
-        .filter(|r| r.experience == "link")
+        .filter(|r| r.experience == Experience::Link)
         .count();
     if by == Revoker::Sender && links != 1 {
         return Err(RevokeError::NotRevocable {

@@ -69,7 +69,7 @@ pub async fn run(settings: Settings, cmd: QueueCommand) -> Result<(), CliError> 
     match cmd {
         QueueCommand::List { kind, state, json } => {
             let filter = QueueFilter {
-                kind: kind.as_deref().and_then(queue::stored_kind),
+                kind: kind.as_deref().and_then(crate::domain::JobKind::from_name),
                 state: state.as_deref(),
             };
             let jobs = store.queued_jobs(filter, 10_000).await?;
@@ -101,10 +101,7 @@ pub async fn run(settings: Settings, cmd: QueueCommand) -> Result<(), CliError> 
         }
         QueueCommand::Delete { id } => {
             let job = queue::delete(&store, &keys, &settings, &id, &cli_actor()).await?;
-            println!(
-                "Job {id} was removed from the {} queue.",
-                queue::kind_name(&job.kind)
-            );
+            println!("Job {id} was removed from the {} queue.", job.kind.name());
         }
     }
     Ok(())
@@ -121,7 +118,7 @@ fn recipients(job: &QueuedJob) -> String {
 fn as_list(job: &QueuedJob, now: i64) -> String {
     format_list(&[
         ("Id", job.id.clone()),
-        ("Kind", queue::kind_name(&job.kind).to_string()),
+        ("Kind", job.kind.name().to_string()),
         ("State", queue::state_name(job, now).to_string()),
         ("Purpose", job.purpose.clone().unwrap_or_default()),
         ("MessageId", job.message_id.clone().unwrap_or_default()),
@@ -137,7 +134,7 @@ fn as_list(job: &QueuedJob, now: i64) -> String {
 fn as_json(job: &QueuedJob, now: i64) -> serde_json::Value {
     serde_json::json!({
         "Id": job.id,
-        "Kind": queue::kind_name(&job.kind),
+        "Kind": job.kind.name(),
         "State": queue::state_name(job, now),
         "Purpose": job.purpose,
         "MessageId": job.message_id,

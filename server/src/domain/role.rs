@@ -28,6 +28,16 @@ impl Role {
     }
 }
 
+/// The pages' copy of the role (the UI crate knows no database).
+impl From<Role> for app::dto::Role {
+    fn from(role: Role) -> app::dto::Role {
+        match role {
+            Role::Sender => app::dto::Role::Sender,
+            Role::Admin => app::dto::Role::Admin,
+        }
+    }
+}
+
 impl std::fmt::Display for Role {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())

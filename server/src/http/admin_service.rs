@@ -157,7 +157,7 @@ impl AdminService for AdminPages {
                 .into_iter()
                 .map(|r| RecipientLine {
                     address: r.address,
-                    experience: r.experience,
+                    experience: r.experience.to_string(),
                     state: r.state,
                 })
                 .collect(),
@@ -208,7 +208,7 @@ impl AdminService for AdminPages {
             .iter()
             .map(|j| QueueLine {
                 id: j.id.clone(),
-                kind: crate::queue::kind_name(&j.kind).to_string(),
+                kind: j.kind.name().to_string(),
                 state: crate::queue::state_name(j, now).to_string(),
                 purpose: j.purpose.clone().unwrap_or_default(),
                 message_id: j.message_id.clone().unwrap_or_default(),

@@ -4,7 +4,7 @@ use crate::portal::{self, Lookup, SESSION_RECIPIENT};
 use crate::store::{EventLine, StoreError, UserRow};
 use app::dto::{
     CodeSent, ComposeDraft, ComposeOptions, InboxDetail, InboxItem, Notice, PageContext,
-    PortalView, Role, SentDetail, SentItem, Viewer,
+    PortalView, SentDetail, SentItem, Viewer,
 };
 use app::service::{AccountService, ServiceError};
 use tower_sessions::Session;
@@ -80,11 +80,7 @@ impl AccountService for PageService {
             .map_err(unavailable)?;
         Ok(PageContext {
             viewer: viewer.map(|u| Viewer {
-                role: if u.role == crate::domain::Role::Admin {
-                    Role::Admin
-                } else {
-                    Role::Sender
-                },
+                role: u.role.into(),
                 email: u.email,
                 must_change_password: u.must_change_password,
             }),
@@ -374,7 +370,7 @@ impl PageService {
             s.is_revocable
                 && s.recipients
                     .iter()
-                    .filter(|r| r.experience == "link")
+                    .filter(|r| r.experience == crate::domain::Experience::Link)
                     .count()
                     == 1
         });

@@ -263,7 +263,15 @@ pub async fn run(listener: TcpListener, intake: Arc<Intake>) {
                         tracing::info!(%peer, "SMTP connection refused: too many connections");
                         return;
                     };
-                    if let Err(e) = session::handle(intake, stream, peer).await {
+                    // Every line of the session, and the id of the message
+                    // it last handed over, under one span.
+                    let span = tracing::info_span!(
+                        "smtp",
+                        %peer,
+                        message = tracing::field::Empty
+                    );
+                    let session = session::handle(intake, stream, peer);
+                    if let Err(e) = tracing::Instrument::instrument(session, span).await {
                         tracing::debug!(%peer, error = %e, "SMTP connection ended with an error");
                     }
                 });

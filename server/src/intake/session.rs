@@ -461,7 +461,10 @@ impl Session {
             requested: None,
         };
         match intake.accept(envelope, raw, "smtp").await {
-            Ok(id) => format!("250 2.0.0 Ok: queued as {id}\r\n"),
+            Ok(id) => {
+                tracing::Span::current().record("message", id.as_str());
+                format!("250 2.0.0 Ok: queued as {id}\r\n")
+            }
             Err(e) if e.disk_full => {
                 tracing::error!(error = %e, "could not store an incoming message: the disk is full");
                 "452 4.3.1 Insufficient system storage\r\n".into()

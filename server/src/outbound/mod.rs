@@ -92,7 +92,7 @@ impl Outbound {
                     &self.store,
                     &self.keys,
                     &self.settings,
-                    "deliver",
+                    crate::domain::JobKind::Outbound,
                 )
                 .await
             {
@@ -100,7 +100,7 @@ impl Outbound {
             }
             let claimed = self
                 .store
-                .claim_job("deliver", &worker, self.lease_ms)
+                .claim_job(crate::domain::JobKind::Outbound, &worker, self.lease_ms)
                 .await;
             idle = !matches!(claimed, Ok(Some(_)));
             match claimed {
@@ -108,7 +108,15 @@ impl Outbound {
                     let id = job.id.clone();
                     let this = self.clone();
                     let holder = worker.clone();
-                    let run = async move { this.deliver(job, &holder).await };
+                    let span = tracing::info_span!(
+                        "deliver",
+                        job = %id,
+                        message = job.message_id.as_deref().unwrap_or_default()
+                    );
+                    let run = tracing::Instrument::instrument(
+                        async move { this.deliver(job, &holder).await },
+                        span,
+                    );
                     crate::queue::run_leased(&self.store, &id, &worker, self.lease_ms, run).await;
                 }
                 Ok(None) => {

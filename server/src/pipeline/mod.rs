@@ -148,24 +148,35 @@ impl Pipeline {
                     &self.store,
                     &self.keys,
                     &self.settings,
-                    "pipeline",
+                    crate::domain::JobKind::Pipeline,
                 )
                 .await
             {
                 tracing::warn!(error = %e, "pipeline cannot quarantine abandoned jobs");
             }
             let lease = self.faults.lease_ms().unwrap_or(LEASE_MS);
-            let claimed = self.store.claim_job("pipeline", &worker, lease).await;
+            let claimed = self
+                .store
+                .claim_job(crate::domain::JobKind::Pipeline, &worker, lease)
+                .await;
             idle = !matches!(claimed, Ok(Some(_)));
             match claimed {
                 Ok(Some(job)) => {
                     let id = job.id.clone();
                     let this = self.clone();
                     let started = std::time::Instant::now();
-                    let run = async move {
-                        let result = this.process(&job).await;
-                        (job, result)
-                    };
+                    let span = tracing::info_span!(
+                        "pipeline",
+                        job = %id,
+                        message = job.message_id.as_deref().unwrap_or_default()
+                    );
+                    let run = tracing::Instrument::instrument(
+                        async move {
+                            let result = this.process(&job).await;
+                            (job, result)
+                        },
+                        span,
+                    );
                     match crate::queue::run_leased(&self.store, &id, &worker, lease, run).await {
                         // It panicked: a dead worker, as far as the job goes.
                         None => {}

@@ -79,7 +79,7 @@ pub(super) async fn outcome(
         NewJob {
             payload: keyring.seal(id.as_bytes(), content),
             id,
-            kind: "deliver",
+            kind: crate::domain::JobKind::Outbound,
             dedupe_key: key,
             message_id: Some(message.id.clone()),
             purpose,
@@ -218,7 +218,7 @@ pub(super) async fn outcome(
                     recipients.push(NewRecipient {
                         id: rid.clone(),
                         address: address.clone(),
-                        experience: "inline",
+                        experience: crate::domain::Experience::Inline,
                         state: "pending",
                         token_hash: None,
                     });
@@ -252,7 +252,7 @@ pub(super) async fn outcome(
                     recipients.push(NewRecipient {
                         id: rid.clone(),
                         address: address.clone(),
-                        experience: "link",
+                        experience: crate::domain::Experience::Link,
                         state: "pending",
                         token_hash: Some(sha256(token.as_bytes()).to_vec()),
                     });

@@ -238,7 +238,7 @@ pub async fn send_passcode(
         payload: keyring.seal(job_id.as_bytes(), &email),
         dedupe_key: format!("{}:passcode:{}:{id}", row.message_row, row.recipient_id),
         id: job_id,
-        kind: "deliver",
+        kind: crate::domain::JobKind::Outbound,
         message_id: Some(row.message_row.clone()),
         purpose: "passcode",
         recipient_id: None,

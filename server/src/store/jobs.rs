@@ -1,9 +1,10 @@
 use super::{Db, Result, Store, now_ms, on_pool};
+use crate::domain::JobKind;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct JobRow {
     pub id: String,
-    pub kind: String,
+    pub kind: JobKind,
     pub message_id: Option<String>,
     pub purpose: Option<String>,
     pub recipient_id: Option<String>,
@@ -35,7 +36,7 @@ pub const MAX_OPEN_CLAIMS: i64 = 5;
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct QueuedJob {
     pub id: String,
-    pub kind: String,
+    pub kind: JobKind,
     pub state: String,
     pub purpose: Option<String>,
     pub message_row: Option<String>,
@@ -54,8 +55,7 @@ pub struct QueuedJob {
 /// Which jobs a listing shows.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct QueueFilter<'a> {
-    /// `pipeline` or `deliver` (outbound).
-    pub kind: Option<&'a str>,
+    pub kind: Option<JobKind>,
     /// `ready` (due now), `waiting` (a later try) or `quarantined`.
     pub state: Option<&'a str>,
 }
@@ -82,7 +82,7 @@ impl Store {
     /// job (one mail sent four times).
     pub async fn claim_job(
         &self,
-        kind: &str,
+        kind: JobKind,
         worker: &str,
         lease_ms: i64,
     ) -> Result<Option<JobRow>> {
@@ -381,7 +381,7 @@ impl Store {
         Ok(on_pool!(self.db(), |pool| sqlx::query_as::<_, QueuedJob>(
             &sql
         )
-        .bind(filter.kind.unwrap_or_default())
+        .bind(filter.kind.map_or("", JobKind::as_str))
         .bind(filter.state.unwrap_or_default())
         .bind(now_ms())
         .bind(limit)
@@ -391,13 +391,13 @@ impl Store {
 
     /// How many jobs wait, by kind and state (`ready`: due now, `waiting`:
     /// a later try, `quarantined`), for the metrics.
-    pub async fn queue_depth(&self) -> Result<Vec<(String, String, i64)>> {
+    pub async fn queue_depth(&self) -> Result<Vec<(JobKind, String, i64)>> {
         let sql = "SELECT kind, CASE WHEN state = 'quarantined' THEN 'quarantined' \
                    WHEN run_at <= $1 THEN 'ready' ELSE 'waiting' END AS place, COUNT(*) \
                    FROM jobs WHERE state IN ('ready', 'quarantined') GROUP BY kind, place";
         Ok(on_pool!(self.db(), |pool| sqlx::query_as::<
             _,
-            (String, String, i64),
+            (JobKind, String, i64),
         >(sql)
         .bind(now_ms())
         .fetch_all(pool)
@@ -419,7 +419,7 @@ impl Store {
     /// Sets aside the jobs of `kind` whose workers died `MAX_OPEN_CLAIMS`
     /// times (the last lease has run out), and returns them. One statement:
     /// two nodes sweeping at once each get a job at most once.
-    pub async fn quarantine_abandoned(&self, kind: &str) -> Result<Vec<JobRow>> {
+    pub async fn quarantine_abandoned(&self, kind: JobKind) -> Result<Vec<JobRow>> {
         let sql = format!(
             "UPDATE jobs SET state = 'quarantined', lease_until = NULL, \
              last_error = 'claimed ' || open_claims || ' times without finishing' \

@@ -54,14 +54,14 @@ pub struct PipelineOutcome {
 pub struct NewRecipient {
     pub id: String,
     pub address: String,
-    pub experience: &'static str,
+    pub experience: crate::domain::Experience,
     pub state: &'static str,
     pub token_hash: Option<Vec<u8>>,
 }
 
 pub struct NewJob {
     pub id: String,
-    pub kind: &'static str,
+    pub kind: crate::domain::JobKind,
     pub dedupe_key: String,
     pub message_id: Option<String>,
     pub purpose: &'static str,

@@ -11,7 +11,7 @@ pub struct StatusRow {
     pub expires_at: Option<i64>,
     pub revoked_at: Option<i64>,
     pub address: Option<String>,
-    pub experience: Option<String>,
+    pub experience: Option<crate::domain::Experience>,
     pub state: Option<String>,
 }
 

@@ -6,7 +6,7 @@ use server::store::{NewJob, Store, now_ms};
 fn job(key: &str) -> NewJob {
     NewJob {
         id: server::store::new_id(),
-        kind: "deliver",
+        kind: server::domain::JobKind::Outbound,
         dedupe_key: key.to_string(),
         message_id: None,
         purpose: "relay",
@@ -26,14 +26,14 @@ async fn a_leased_job_is_taken_again_when_its_node_dies(backend: Backend) {
     store.queue_job(&job("k1")).await.unwrap();
 
     let first = store
-        .claim_job("deliver", "node-a", 300)
+        .claim_job(server::domain::JobKind::Outbound, "node-a", 300)
         .await
         .unwrap()
         .expect("a ready job");
     assert_eq!(first.attempts, 1);
     assert!(
         store
-            .claim_job("deliver", "node-b", 300)
+            .claim_job(server::domain::JobKind::Outbound, "node-b", 300)
             .await
             .unwrap()
             .is_none(),
@@ -43,7 +43,7 @@ async fn a_leased_job_is_taken_again_when_its_node_dies(backend: Backend) {
     // node-a dies without finishing: once the lease runs out, node-b takes it.
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     let again = store
-        .claim_job("deliver", "node-b", 300)
+        .claim_job(server::domain::JobKind::Outbound, "node-b", 300)
         .await
         .unwrap()
         .expect("the job again");
@@ -53,7 +53,7 @@ async fn a_leased_job_is_taken_again_when_its_node_dies(backend: Backend) {
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     assert!(
         store
-            .claim_job("deliver", "node-c", 300)
+            .claim_job(server::domain::JobKind::Outbound, "node-c", 300)
             .await
             .unwrap()
             .is_none(),
@@ -74,7 +74,7 @@ async fn concurrent_claims_never_share_a_job(backend: Backend) {
         workers.push(tokio::spawn(async move {
             let mut mine = Vec::new();
             while let Some(j) = store
-                .claim_job("deliver", &format!("w{w}"), 60_000)
+                .claim_job(server::domain::JobKind::Outbound, &format!("w{w}"), 60_000)
                 .await
                 .unwrap()
             {
@@ -136,7 +136,7 @@ async fn a_finished_pipeline_job_is_not_finished_twice(backend: Backend) {
         recipients: vec![server::store::NewRecipient {
             id: server::store::new_id(),
             address: "bob@gmail.example".into(),
-            experience: "link",
+            experience: server::domain::Experience::Link,
             state: "pending",
             token_hash: None,
         }],
