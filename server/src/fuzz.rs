@@ -161,7 +161,7 @@ fn walk_everything(raw: &[u8]) {
             address: "bob@outside.example",
             received_at: 0,
             expires_at: None,
-            rights: Some("do-not-forward"),
+            rights: Some(crate::domain::Rights::DoNotForward),
         },
     );
     if let Some(html) = &view.body_html {

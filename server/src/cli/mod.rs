@@ -1000,7 +1000,7 @@ async fn protect(
             subject: &subject,
             content: &keys.keyring.seal(id.as_bytes(), &raw),
             size: raw.len() as i64,
-            rights: rights.as_str(),
+            rights,
             template_id: &template.id,
             expires_at,
             recipients: &recipients,

@@ -18,4 +18,22 @@ impl Rights {
             Rights::DoNotForward => "do-not-forward",
         }
     }
+
+    /// From the stored (and written) form; other spellings are the
+    /// surfaces' to accept.
+    pub fn parse(text: &str) -> Option<Rights> {
+        match text {
+            "encrypt-only" => Some(Rights::EncryptOnly),
+            "do-not-forward" => Some(Rights::DoNotForward),
+            _ => None,
+        }
+    }
 }
+
+impl std::fmt::Display for Rights {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+super::stored_as_text!(Rights);

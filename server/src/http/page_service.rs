@@ -250,7 +250,7 @@ impl AccountService for PageService {
                 received_at: row.received_at,
                 // External mail expiry does not apply to inline copies.
                 expires_at: None,
-                rights: row.rights.as_deref(),
+                rights: row.rights,
             },
         );
         let opened = EventLine {
@@ -332,7 +332,7 @@ impl PageService {
             subject: row.subject.clone(),
             sender: row.sender.clone(),
             received_at: crate::domain::rfc3339(row.received_at),
-            rights: row.rights.clone().unwrap_or_default(),
+            rights: row.rights.map(|r| r.to_string()).unwrap_or_default(),
         }
     }
 
@@ -378,7 +378,7 @@ impl PageService {
             id: row.id,
             subject: row.subject,
             sent_at: crate::domain::rfc3339(row.received_at),
-            rights: row.rights.unwrap_or_default(),
+            rights: row.rights.map(|r| r.to_string()).unwrap_or_default(),
             recipients,
             revoked: row.revoked_at.is_some(),
         };

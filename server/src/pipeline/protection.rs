@@ -272,7 +272,7 @@ pub(super) async fn outcome(
             }
             (
                 true,
-                Some(rights.as_str().to_string()),
+                Some(rights),
                 Some(template.id),
                 expires_at,
                 "protected",

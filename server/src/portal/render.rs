@@ -24,7 +24,7 @@ pub struct ViewOf<'a> {
     pub address: &'a str,
     pub received_at: i64,
     pub expires_at: Option<i64>,
-    pub rights: Option<&'a str>,
+    pub rights: Option<crate::domain::Rights>,
 }
 
 impl<'a> From<&'a PortalRow> for ViewOf<'a> {
@@ -35,7 +35,7 @@ impl<'a> From<&'a PortalRow> for ViewOf<'a> {
             address: &row.address,
             received_at: row.received_at,
             expires_at: row.expires_at,
-            rights: row.rights.as_deref(),
+            rights: row.rights,
         }
     }
 }
@@ -57,7 +57,7 @@ pub fn message_view(raw: &[u8], row: ViewOf<'_>) -> MessageView {
             body_html: None,
             body_text: String::from_utf8_lossy(raw).into_owned(),
             attachments: Vec::new(),
-            do_not_forward: row.rights == Some("do-not-forward"),
+            do_not_forward: row.rights == Some(crate::domain::Rights::DoNotForward),
         };
     };
     let to = m
@@ -88,7 +88,7 @@ pub fn message_view(raw: &[u8], row: ViewOf<'_>) -> MessageView {
                 size: a.contents().len() as u64,
             })
             .collect(),
-        do_not_forward: row.rights == Some("do-not-forward"),
+        do_not_forward: row.rights == Some(crate::domain::Rights::DoNotForward),
     }
 }
 

@@ -26,7 +26,7 @@ pub struct MessageRow {
     pub envelope: String,
     pub content: Option<Vec<u8>>,
     pub protected: bool,
-    pub rights: Option<String>,
+    pub rights: Option<crate::domain::Rights>,
     pub template_id: Option<String>,
     pub received_at: i64,
     pub expires_at: Option<i64>,
@@ -42,7 +42,7 @@ pub struct PipelineOutcome {
     pub content: Vec<u8>,
     pub size: i64,
     pub protected: bool,
-    pub rights: Option<String>,
+    pub rights: Option<crate::domain::Rights>,
     pub template_id: Option<String>,
     pub expires_at: Option<i64>,
     pub state: String,
@@ -216,7 +216,7 @@ impl Store {
                 .bind(&o.content)
                 .bind(o.size)
                 .bind(o.protected)
-                .bind(&o.rights)
+                .bind(o.rights)
                 .bind(&o.template_id)
                 .bind(o.expires_at)
                 .bind(&o.state)
@@ -268,7 +268,7 @@ pub struct ProtectedRecord<'a> {
     /// The original, sealed with the keyring and bound to `id`.
     pub content: &'a [u8],
     pub size: i64,
-    pub rights: &'a str,
+    pub rights: crate::domain::Rights,
     pub template_id: &'a str,
     pub expires_at: Option<i64>,
     pub recipients: &'a [String],

@@ -12,7 +12,7 @@ pub struct PortalRow {
     pub received_at: i64,
     pub expires_at: Option<i64>,
     pub revoked_at: Option<i64>,
-    pub rights: Option<String>,
+    pub rights: Option<crate::domain::Rights>,
     pub failed_passcodes: i64,
     pub passcode_locked_until: Option<i64>,
     pub template_id: String,

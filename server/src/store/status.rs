@@ -73,7 +73,7 @@ pub struct SentRow {
     pub message_id: String,
     pub subject: String,
     pub received_at: i64,
-    pub rights: Option<String>,
+    pub rights: Option<crate::domain::Rights>,
     pub revoked_at: Option<i64>,
 }
 
@@ -179,7 +179,7 @@ pub struct InboxRow {
     pub sender: String,
     pub subject: String,
     pub received_at: i64,
-    pub rights: Option<String>,
+    pub rights: Option<crate::domain::Rights>,
     pub expires_at: Option<i64>,
 }
 
