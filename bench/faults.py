@@ -87,6 +87,8 @@ class Sink:
                 else:
                     writer.write(b"250 ok\r\n")
                 await writer.drain()
+        except ConnectionError:
+            pass  # the node was killed mid-delivery: that mail is sent again
         finally:
             writer.close()
 

@@ -115,7 +115,7 @@ fn group(rows: Vec<StatusRow>) -> Vec<MessageStatus> {
             let state = match (experience, row.revoked_at) {
                 (Experience::Link, Some(_)) => "revoked".to_string(),
                 (Experience::Link, None) if expired => "expired".to_string(),
-                _ => row.state.unwrap_or_default(),
+                _ => row.state.map(|s| s.to_string()).unwrap_or_default(),
             };
             status.recipients.push(RecipientStatus {
                 address,

@@ -63,7 +63,7 @@ pub use envelope::{Envelope, Requested};
 pub use internal::InternalDomains;
 pub use job::JobKind;
 pub use message_id::normalise_message_id;
-pub use recipient::Experience;
+pub use recipient::{Experience, RecipientState};
 pub use rights::Rights;
 pub use role::Role;
 pub use size::{format_size, parse_size};

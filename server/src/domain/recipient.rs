@@ -35,3 +35,55 @@ impl std::fmt::Display for Experience {
 }
 
 super::stored_as_text!(Experience);
+
+/// Where a recipient's copy is, as stored (`code sent` with its space).
+/// Revoked and expired are not stored: they are read from the message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum RecipientState {
+    /// Protected, its mail not yet handed to the relay.
+    Pending,
+    /// A link-based recipient's notification left.
+    Notified,
+    /// An inline copy left.
+    Delivered,
+    /// A passcode was sent to the recipient.
+    CodeSent,
+    /// The recipient signed in to the portal and read it.
+    Opened,
+    /// Protected outside the gateway (`sealpost protect`).
+    Protected,
+}
+
+impl RecipientState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecipientState::Pending => "pending",
+            RecipientState::Notified => "notified",
+            RecipientState::Delivered => "delivered",
+            RecipientState::CodeSent => "code sent",
+            RecipientState::Opened => "opened",
+            RecipientState::Protected => "protected",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<RecipientState> {
+        [
+            RecipientState::Pending,
+            RecipientState::Notified,
+            RecipientState::Delivered,
+            RecipientState::CodeSent,
+            RecipientState::Opened,
+            RecipientState::Protected,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
+impl std::fmt::Display for RecipientState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+super::stored_as_text!(RecipientState);

@@ -190,7 +190,7 @@ async fn request_passcode(state: AppState, token: String, mut parts: Parts) -> R
             state.wake_outbound.notify_waiters();
             let _ = state
                 .store
-                .advance_recipient_state(&row.recipient_id, "code sent")
+                .advance_recipient_state(&row.recipient_id, crate::domain::RecipientState::CodeSent)
                 .await;
             parts.extensions.insert(CodeSent {
                 address: row.address.clone(),
@@ -256,7 +256,7 @@ async fn verify(
                 .await;
             let _ = state
                 .store
-                .advance_recipient_state(&row.recipient_id, "opened")
+                .advance_recipient_state(&row.recipient_id, crate::domain::RecipientState::Opened)
                 .await;
             see_other(&format!("/r/{token}"))
         }
@@ -555,7 +555,7 @@ async fn finish_oauth(
                 .await;
             let _ = state
                 .store
-                .advance_recipient_state(&row.recipient_id, "opened")
+                .advance_recipient_state(&row.recipient_id, crate::domain::RecipientState::Opened)
                 .await;
             see_other(&back)
         }

@@ -231,9 +231,9 @@ impl Outbound {
                 }
                 if let Some(recipient) = &job.recipient_id {
                     let state = if purpose == "notification" {
-                        "notified"
+                        crate::domain::RecipientState::Notified
                     } else {
-                        "delivered"
+                        crate::domain::RecipientState::Delivered
                     };
                     let _ = self.store.advance_recipient_state(recipient, state).await;
                 }

@@ -219,7 +219,7 @@ pub(super) async fn outcome(
                         id: rid.clone(),
                         address: address.clone(),
                         experience: crate::domain::Experience::Inline,
-                        state: "pending",
+                        state: crate::domain::RecipientState::Pending,
                         token_hash: None,
                     });
                     jobs.push(job(
@@ -253,7 +253,7 @@ pub(super) async fn outcome(
                         id: rid.clone(),
                         address: address.clone(),
                         experience: crate::domain::Experience::Link,
-                        state: "pending",
+                        state: crate::domain::RecipientState::Pending,
                         token_hash: Some(sha256(token.as_bytes()).to_vec()),
                     });
                     jobs.push(job(

@@ -319,7 +319,11 @@ impl Store {
 
     /// Records how far a recipient got with a copy (`notified`, `code sent`,
     /// `opened`, or a delivery failure); an opened copy stays opened.
-    pub async fn advance_recipient_state(&self, recipient_id: &str, state: &str) -> Result<()> {
+    pub async fn advance_recipient_state(
+        &self,
+        recipient_id: &str,
+        state: crate::domain::RecipientState,
+    ) -> Result<()> {
         let sql = "UPDATE recipients SET state = $1 WHERE id = $2 AND state <> 'opened'";
         on_pool!(self.db(), |pool| sqlx::query(sql)
             .bind(state)

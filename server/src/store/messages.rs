@@ -55,7 +55,7 @@ pub struct NewRecipient {
     pub id: String,
     pub address: String,
     pub experience: crate::domain::Experience,
-    pub state: &'static str,
+    pub state: crate::domain::RecipientState,
     pub token_hash: Option<Vec<u8>>,
 }
 

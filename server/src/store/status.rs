@@ -12,7 +12,7 @@ pub struct StatusRow {
     pub revoked_at: Option<i64>,
     pub address: Option<String>,
     pub experience: Option<crate::domain::Experience>,
-    pub state: Option<String>,
+    pub state: Option<crate::domain::RecipientState>,
 }
 
 impl Store {

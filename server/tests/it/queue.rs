@@ -137,7 +137,7 @@ async fn a_finished_pipeline_job_is_not_finished_twice(backend: Backend) {
             id: server::store::new_id(),
             address: "bob@gmail.example".into(),
             experience: server::domain::Experience::Link,
-            state: "pending",
+            state: server::domain::RecipientState::Pending,
             token_hash: None,
         }],
         jobs: Vec::new(),
