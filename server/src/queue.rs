@@ -116,7 +116,9 @@ pub async fn delete(
         .ok_or_else(|| QueueError::NotFound(id.to_string()))?;
     let job = JobRow {
         id: found.id.clone(),
-        kind: found.kind,
+        // A kind this version does not run is reported on as the
+        // pipeline's: from the message's row, not a queued mail.
+        kind: JobKind::parse(&found.kind).unwrap_or(JobKind::Pipeline),
         message_id: found.message_row.clone(),
         purpose: found.purpose.clone(),
         recipient_id: None,

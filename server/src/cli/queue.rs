@@ -3,6 +3,7 @@
 
 use super::{CliError, format_list, rfc3339};
 use crate::config::Settings;
+use crate::domain::JobKind;
 use crate::queue::{self, QueueError};
 use crate::startup;
 use crate::store::{QueueFilter, QueuedJob, now_ms};
@@ -101,7 +102,10 @@ pub async fn run(settings: Settings, cmd: QueueCommand) -> Result<(), CliError> 
         }
         QueueCommand::Delete { id } => {
             let job = queue::delete(&store, &keys, &settings, &id, &cli_actor()).await?;
-            println!("Job {id} was removed from the {} queue.", job.kind.name());
+            println!(
+                "Job {id} was removed from the {} queue.",
+                JobKind::name_of(&job.kind)
+            );
         }
     }
     Ok(())
@@ -118,7 +122,7 @@ fn recipients(job: &QueuedJob) -> String {
 fn as_list(job: &QueuedJob, now: i64) -> String {
     format_list(&[
         ("Id", job.id.clone()),
-        ("Kind", job.kind.name().to_string()),
+        ("Kind", JobKind::name_of(&job.kind).to_string()),
         ("State", queue::state_name(job, now).to_string()),
         ("Purpose", job.purpose.clone().unwrap_or_default()),
         ("MessageId", job.message_id.clone().unwrap_or_default()),
@@ -134,7 +138,7 @@ fn as_list(job: &QueuedJob, now: i64) -> String {
 fn as_json(job: &QueuedJob, now: i64) -> serde_json::Value {
     serde_json::json!({
         "Id": job.id,
-        "Kind": job.kind.name(),
+        "Kind": JobKind::name_of(&job.kind),
         "State": queue::state_name(job, now),
         "Purpose": job.purpose,
         "MessageId": job.message_id,

@@ -37,6 +37,15 @@ impl JobKind {
         }
     }
 
+    /// The name people use for a stored kind; one this version does not
+    /// know is shown as stored.
+    pub fn name_of(stored: &str) -> &str {
+        match JobKind::parse(stored) {
+            Some(kind) => kind.name(),
+            None => stored,
+        }
+    }
+
     /// From the name people use.
     pub fn from_name(name: &str) -> Option<JobKind> {
         match name {
@@ -44,12 +53,6 @@ impl JobKind {
             "outbound" => Some(JobKind::Outbound),
             _ => None,
         }
-    }
-}
-
-impl std::fmt::Display for JobKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
     }
 }
 

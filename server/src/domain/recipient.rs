@@ -38,7 +38,7 @@ super::stored_as_text!(Experience);
 
 /// Where a recipient's copy is, as stored (`code sent` with its space).
 /// Revoked and expired are not stored: they are read from the message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RecipientState {
     /// Protected, its mail not yet handed to the relay.
     Pending,

@@ -4,7 +4,7 @@
 
 use super::admin::{admin_form, back, encode, form};
 use super::{AppState, see_other};
-use crate::rules::{self, Rule, RuleChanges, RuleError};
+use crate::rules::{self, RuleChanges, RuleError};
 use crate::store::Event;
 use app::dto::{Notice, RuleForm};
 use axum::body::Body;
@@ -14,71 +14,6 @@ use axum::http::{Request, StatusCode};
 use axum::response::Response;
 use std::collections::HashMap;
 use tower_sessions::Session;
-
-/// The form's fields for a stored rule.
-pub fn form_of(rule: &Rule) -> RuleForm {
-    let c = &rule.definition.conditions;
-    let a = &rule.definition.actions;
-    let lines = |items: Vec<&str>| items.join("\n");
-    let text = |v: &Option<String>| v.clone().unwrap_or_default();
-    RuleForm {
-        original_name: rule.name.clone(),
-        name: rule.name.clone(),
-        priority: rule.priority.to_string(),
-        from: lines(c.from.iter().map(|p| p.as_str()).collect()),
-        sent_to: lines(c.sent_to.iter().map(|p| p.as_str()).collect()),
-        sent_to_scope: c
-            .sent_to_scope
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_default(),
-        subject_or_body_contains: lines(
-            c.subject_or_body_contains
-                .iter()
-                .map(String::as_str)
-                .collect(),
-        ),
-        subject_or_body_matches: text(&c.subject_or_body_matches),
-        attachment_name_matches: text(&c.attachment_name_matches),
-        attachment_type: text(&c.attachment_type),
-        size_over: c
-            .size_over
-            .map(crate::domain::format_size)
-            .unwrap_or_default(),
-        contains_sensitive: c
-            .contains_sensitive
-            .iter()
-            .map(|w| match w.min {
-                1 => w.kind.as_str().to_string(),
-                n => format!("{}:{n}", w.kind.as_str()),
-            })
-            .collect::<Vec<_>>()
-            .join("\n"),
-        prepend_subject: text(&a.prepend_subject),
-        apply_protection: a
-            .apply_protection
-            .map(|r| r.as_str().to_string())
-            .unwrap_or_default(),
-        template: text(&a.template),
-        disclaimer_text: a
-            .disclaimer
-            .as_ref()
-            .map(|d| d.text.clone())
-            .unwrap_or_default(),
-        disclaimer_html: a
-            .disclaimer
-            .as_ref()
-            .and_then(|d| d.html.clone())
-            .unwrap_or_default(),
-        signed: a
-            .disclaimer
-            .as_ref()
-            .map(|d| d.signed.as_str().to_string())
-            .unwrap_or_default(),
-        reject: text(&a.reject),
-        stop: rule.definition.stop,
-        enabled: rule.enabled,
-    }
-}
 
 /// The form as posted: every field is given, so it replaces the rule.
 fn form_from(fields: &HashMap<String, String>) -> RuleForm {

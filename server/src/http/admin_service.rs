@@ -208,7 +208,7 @@ impl AdminService for AdminPages {
             .iter()
             .map(|j| QueueLine {
                 id: j.id.clone(),
-                kind: j.kind.name().to_string(),
+                kind: crate::domain::JobKind::name_of(&j.kind).to_string(),
                 state: crate::queue::state_name(j, now).to_string(),
                 purpose: j.purpose.clone().unwrap_or_default(),
                 message_id: j.message_id.clone().unwrap_or_default(),
@@ -267,7 +267,7 @@ impl AdminService for AdminPages {
                 ..RuleForm::default()
             },
             None => match crate::rules::get(store, &name).await {
-                Ok(rule) => super::admin_rules::form_of(&rule),
+                Ok(rule) => form_of(&rule),
                 Err(crate::rules::RuleError::NotFound(_)) => return Ok(None),
                 Err(e) => return Err(unavailable(e)),
             },
@@ -292,5 +292,70 @@ impl AdminService for AdminPages {
                 created_at: crate::domain::rfc3339(u.created_at),
             })
             .collect())
+    }
+}
+
+/// The form's fields for a stored rule.
+pub fn form_of(rule: &crate::rules::Rule) -> RuleForm {
+    let c = &rule.definition.conditions;
+    let a = &rule.definition.actions;
+    let lines = |items: Vec<&str>| items.join("\n");
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    RuleForm {
+        original_name: rule.name.clone(),
+        name: rule.name.clone(),
+        priority: rule.priority.to_string(),
+        from: lines(c.from.iter().map(|p| p.as_str()).collect()),
+        sent_to: lines(c.sent_to.iter().map(|p| p.as_str()).collect()),
+        sent_to_scope: c
+            .sent_to_scope
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        subject_or_body_contains: lines(
+            c.subject_or_body_contains
+                .iter()
+                .map(String::as_str)
+                .collect(),
+        ),
+        subject_or_body_matches: text(&c.subject_or_body_matches),
+        attachment_name_matches: text(&c.attachment_name_matches),
+        attachment_type: text(&c.attachment_type),
+        size_over: c
+            .size_over
+            .map(crate::domain::format_size)
+            .unwrap_or_default(),
+        contains_sensitive: c
+            .contains_sensitive
+            .iter()
+            .map(|w| match w.min {
+                1 => w.kind.as_str().to_string(),
+                n => format!("{}:{n}", w.kind.as_str()),
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        prepend_subject: text(&a.prepend_subject),
+        apply_protection: a
+            .apply_protection
+            .map(|r| r.as_str().to_string())
+            .unwrap_or_default(),
+        template: text(&a.template),
+        disclaimer_text: a
+            .disclaimer
+            .as_ref()
+            .map(|d| d.text.clone())
+            .unwrap_or_default(),
+        disclaimer_html: a
+            .disclaimer
+            .as_ref()
+            .and_then(|d| d.html.clone())
+            .unwrap_or_default(),
+        signed: a
+            .disclaimer
+            .as_ref()
+            .map(|d| d.signed.as_str().to_string())
+            .unwrap_or_default(),
+        reject: text(&a.reject),
+        stop: rule.definition.stop,
+        enabled: rule.enabled,
     }
 }

@@ -36,7 +36,9 @@ pub const MAX_OPEN_CLAIMS: i64 = 5;
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct QueuedJob {
     pub id: String,
-    pub kind: JobKind,
+    /// As stored: a kind this version does not run (another version's)
+    /// is still listed, and can still be deleted.
+    pub kind: String,
     pub state: String,
     pub purpose: Option<String>,
     pub message_row: Option<String>,
@@ -244,17 +246,6 @@ impl Store {
         .await)?)
     }
 
-    pub async fn job_counts(&self) -> Result<Vec<(String, String, i64)>> {
-        let sql =
-            "SELECT kind, state, COUNT(*) FROM jobs GROUP BY kind, state ORDER BY kind, state";
-        Ok(on_pool!(self.db(), |pool| sqlx::query_as::<
-            _,
-            (String, String, i64),
-        >(sql)
-        .fetch_all(pool)
-        .await)?)
-    }
-
     /// The local outbox (no relay configured): keeps the mail and completes
     /// the job in one transaction.
     pub async fn deliver_to_outbox(
@@ -399,13 +390,16 @@ impl Store {
         let sql = "SELECT kind, CASE WHEN state = 'quarantined' THEN 'quarantined' \
                    WHEN run_at <= $1 THEN 'ready' ELSE 'waiting' END AS place, COUNT(*) \
                    FROM jobs WHERE state IN ('ready', 'quarantined') GROUP BY kind, place";
-        Ok(on_pool!(self.db(), |pool| sqlx::query_as::<
-            _,
-            (JobKind, String, i64),
-        >(sql)
-        .bind(now_ms())
-        .fetch_all(pool)
-        .await)?)
+        Ok(on_pool!(self.db(), |pool| {
+            sqlx::query_as::<_, (String, String, i64)>(sql)
+                .bind(now_ms())
+                .fetch_all(pool)
+                .await
+        })?
+        .into_iter()
+        // Kinds this version does not run are not its to count.
+        .filter_map(|(kind, place, n)| Some((JobKind::parse(&kind)?, place, n)))
+        .collect())
     }
 
     pub async fn queued_job(&self, id: &str) -> Result<Option<QueuedJob>> {

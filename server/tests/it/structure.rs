@@ -1,10 +1,12 @@
-//! The shape of `server/src`: no module uses one that uses it back, and the
-//! command line is a surface, not a library (nothing outside `cli/` uses
-//! it). Read from the source: every `crate::` and `super::` path, resolved
-//! to the module (file) it names.
+//! The shape of `server/src`: no module uses one that uses it back (however
+//! long the way round), and the command line is a surface, not a library
+//! (nothing outside `cli/` uses it). Read from the source with `syn`: every
+//! `crate::`, `super::` and `self::` path, in `use` trees and in code,
+//! resolved to the module (file) it names.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use syn::visit::Visit;
 
 type Module = Vec<String>;
 
@@ -39,55 +41,110 @@ fn modules() -> BTreeMap<Module, PathBuf> {
     found
 }
 
-/// The paths a file names after `crate::` or `super::`, `{a, b::c}` lists
-/// opened, made absolute.
-fn named_paths(module: &Module, source: &str) -> Vec<Module> {
-    let mut out = Vec::new();
-    for line in source.lines() {
-        let code = line.split("//").next().unwrap_or_default();
-        for (base, start) in ["crate::", "super::"]
-            .iter()
-            .flat_map(|b| code.match_indices(b).map(move |(i, _)| (*b, i + b.len())))
-        {
-            if code[..start - base.len()]
-                .chars()
-                .last()
-                .is_some_and(|c| c.is_alphanumeric() || c == '_')
-            {
-                continue; // part of a longer name
-            }
-            let rest = &code[start..];
-            let items: Vec<&str> = match rest.strip_prefix('{') {
-                Some(list) => list
-                    .split('}')
-                    .next()
-                    .unwrap_or_default()
-                    .split(',')
-                    .collect(),
-                None => vec![rest],
-            };
-            for item in items {
-                let segments: Module = item
-                    .trim()
-                    .split("::")
-                    .map(|s| {
-                        s.chars()
-                            .take_while(|c| c.is_alphanumeric() || *c == '_')
-                            .collect::<String>()
-                    })
-                    .take_while(|s| !s.is_empty() && s != "self")
-                    .collect();
-                let mut full = if base == "crate::" {
-                    Vec::new()
+/// Collects the absolute module paths one file names.
+struct Paths<'a> {
+    module: &'a Module,
+    /// How deep inside inline modules (`mod tests { .. }`) the visitor is:
+    /// their `super` is the file's module, not its parent.
+    inline: usize,
+    found: Vec<Module>,
+}
+
+impl Paths<'_> {
+    fn add(&mut self, segments: &[String]) {
+        let Some(first) = segments.first() else {
+            return;
+        };
+        let mut base: Module = match first.as_str() {
+            "crate" => Vec::new(),
+            "super" | "self" => self.module.clone(),
+            _ => return,
+        };
+        let mut inline = self.inline;
+        let mut rest = &segments[1..];
+        if first == "super" {
+            rest = segments;
+            while let Some(("super", tail)) = rest.split_first().map(|(h, t)| (h.as_str(), t)) {
+                if inline > 0 {
+                    inline -= 1;
                 } else {
-                    module[..module.len().saturating_sub(1)].to_vec()
-                };
-                full.extend(segments);
-                out.push(full);
+                    base.pop();
+                }
+                rest = tail;
+            }
+        }
+        base.extend(rest.iter().filter(|s| *s != "self").cloned());
+        self.found.push(base);
+    }
+
+    fn use_tree(&mut self, prefix: &mut Vec<String>, tree: &syn::UseTree) {
+        match tree {
+            syn::UseTree::Path(p) => {
+                prefix.push(p.ident.to_string());
+                self.use_tree(prefix, &p.tree);
+                prefix.pop();
+            }
+            syn::UseTree::Name(n) => {
+                prefix.push(n.ident.to_string());
+                self.add(&prefix.clone());
+                prefix.pop();
+            }
+            syn::UseTree::Rename(r) => {
+                prefix.push(r.ident.to_string());
+                self.add(&prefix.clone());
+                prefix.pop();
+            }
+            syn::UseTree::Glob(_) => self.add(&prefix.clone()),
+            syn::UseTree::Group(g) => {
+                for item in &g.items {
+                    self.use_tree(prefix, item);
+                }
             }
         }
     }
-    out
+}
+
+impl<'ast> Visit<'ast> for Paths<'_> {
+    fn visit_item_use(&mut self, item: &'ast syn::ItemUse) {
+        self.use_tree(&mut Vec::new(), &item.tree);
+    }
+
+    fn visit_path(&mut self, path: &'ast syn::Path) {
+        let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+        self.add(&segments);
+        syn::visit::visit_path(self, path);
+    }
+
+    fn visit_item_mod(&mut self, item: &'ast syn::ItemMod) {
+        self.inline += usize::from(item.content.is_some());
+        syn::visit::visit_item_mod(self, item);
+        self.inline -= usize::from(item.content.is_some());
+    }
+
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        // Paths inside macro calls (`on_pool!`, `format!`) are tokens, not
+        // syntax: read any `crate::a::b` / `super::x` runs among them.
+        let mut run: Vec<String> = Vec::new();
+        let mut colons = false;
+        for token in mac.tokens.clone() {
+            match token {
+                proc_macro2::TokenTree::Ident(i) if run.is_empty() || colons => {
+                    run.push(i.to_string());
+                    colons = false;
+                }
+                proc_macro2::TokenTree::Punct(p) if p.as_char() == ':' && !run.is_empty() => {
+                    colons = true;
+                }
+                _ => {
+                    self.add(&run);
+                    run.clear();
+                    colons = false;
+                }
+            }
+        }
+        self.add(&run);
+        syn::visit::visit_macro(self, mac);
+    }
 }
 
 /// Which module each module uses (the longest module prefix of each path).
@@ -96,7 +153,15 @@ fn uses() -> BTreeMap<Module, BTreeSet<Module>> {
     let mut edges: BTreeMap<Module, BTreeSet<Module>> = BTreeMap::new();
     for (module, file) in &modules {
         let source = std::fs::read_to_string(file).unwrap();
-        for path in named_paths(module, &source) {
+        let parsed = syn::parse_file(&source)
+            .unwrap_or_else(|e| panic!("{} does not parse: {e}", file.display()));
+        let mut paths = Paths {
+            module,
+            inline: 0,
+            found: Vec::new(),
+        };
+        paths.visit_file(&parsed);
+        for path in paths.found {
             let target = (1..=path.len())
                 .rev()
                 .map(|k| path[..k].to_vec())
@@ -107,6 +172,63 @@ fn uses() -> BTreeMap<Module, BTreeSet<Module>> {
         }
     }
     edges
+}
+
+/// The groups of modules that reach each other (Tarjan's strongly
+/// connected components with more than one member).
+fn cycles(graph: &BTreeMap<Module, BTreeSet<Module>>) -> Vec<Vec<Module>> {
+    struct State<'g> {
+        graph: &'g BTreeMap<Module, BTreeSet<Module>>,
+        index: BTreeMap<&'g Module, usize>,
+        low: BTreeMap<&'g Module, usize>,
+        stack: Vec<&'g Module>,
+        on_stack: BTreeSet<&'g Module>,
+        found: Vec<Vec<Module>>,
+    }
+    fn visit<'g>(s: &mut State<'g>, v: &'g Module) {
+        let n = s.index.len();
+        s.index.insert(v, n);
+        s.low.insert(v, n);
+        s.stack.push(v);
+        s.on_stack.insert(v);
+        for w in s.graph.get(v).into_iter().flatten() {
+            if !s.index.contains_key(w) {
+                visit(s, w);
+                let low = s.low[v].min(s.low[w]);
+                s.low.insert(v, low);
+            } else if s.on_stack.contains(w) {
+                let low = s.low[v].min(s.index[w]);
+                s.low.insert(v, low);
+            }
+        }
+        if s.low[v] == s.index[v] {
+            let mut group = Vec::new();
+            while let Some(w) = s.stack.pop() {
+                s.on_stack.remove(w);
+                group.push(w.clone());
+                if w == v {
+                    break;
+                }
+            }
+            if group.len() > 1 {
+                s.found.push(group);
+            }
+        }
+    }
+    let mut state = State {
+        graph,
+        index: BTreeMap::new(),
+        low: BTreeMap::new(),
+        stack: Vec::new(),
+        on_stack: BTreeSet::new(),
+        found: Vec::new(),
+    };
+    for v in graph.keys() {
+        if !state.index.contains_key(v) {
+            visit(&mut state, v);
+        }
+    }
+    state.found
 }
 
 #[test]
@@ -127,15 +249,20 @@ fn no_module_uses_one_that_uses_it_back() {
                 .insert(to[..=common].to_vec());
         }
     }
-    let mut loops = Vec::new();
-    for (a, targets) in &units {
-        for b in targets {
-            if a < b && units.get(b).is_some_and(|back| back.contains(a)) {
-                loops.push(format!("{} <-> {}", a.join("::"), b.join("::")));
-            }
-        }
-    }
-    assert!(loops.is_empty(), "modules that use each other: {loops:#?}");
+    let loops: Vec<String> = cycles(&units)
+        .iter()
+        .map(|group| {
+            group
+                .iter()
+                .map(|m| m.join("::"))
+                .collect::<Vec<_>>()
+                .join(" <-> ")
+        })
+        .collect();
+    assert!(
+        loops.is_empty(),
+        "modules that reach each other: {loops:#?}"
+    );
 }
 
 #[test]
