@@ -273,6 +273,41 @@ async fn serve_help_lists_every_setting_with_its_default() {
     }
 }
 
+/// Every `SEALPOST_*` name written in `text`.
+fn setting_names(text: &str) -> std::collections::BTreeSet<String> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("SEALPOST_") && w.len() > "SEALPOST_".len())
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test]
+async fn the_readme_and_serve_help_list_exactly_the_settings_there_are() {
+    let settings: std::collections::BTreeSet<String> = server::config::SETTINGS
+        .iter()
+        .map(|s| server::config::env_name(s.key))
+        .collect();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let section = readme
+        .split("\n## Settings\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("a Settings section");
+    let table: String = section
+        .lines()
+        .filter(|l| l.starts_with("| `SEALPOST_"))
+        .map(|l| l.split('|').nth(1).unwrap_or_default())
+        .collect();
+    assert_eq!(setting_names(&table), settings, "README's settings table");
+
+    let db = TestDatabase::new(Backend::Sqlite).await;
+    let help = stdout(&run_cli(&db, &["serve", "--help"], None, &[]));
+    let mut in_help = setting_names(&help);
+    in_help.remove("SEALPOST_CONFIG"); // the file's name, not a setting in it
+    assert_eq!(in_help, settings, "sealpost serve --help");
+}
+
 #[tokio::test]
 async fn an_http_port_in_use_stops_start_up() {
     let db = TestDatabase::new(Backend::Sqlite).await;
