@@ -127,6 +127,19 @@ export async function watchedPage(browser, options = {}) {
   return { page, problems, context };
 }
 
+/**
+ * An organization user signs in through the page, as a person would: the
+ * form filled and sent, the home page reached. Returns the watched page.
+ */
+export async function signIn(browser, node, email, password, options = {}) {
+  const watched = await watchedPage(browser, options);
+  await watched.page.goto(`${node.url}/login`);
+  await watched.page.fill('#email', email);
+  await watched.page.fill('#password', password);
+  await Promise.all([watched.page.waitForURL(`${node.url}/`), watched.page.click('button[type=submit]')]);
+  return watched;
+}
+
 export async function waitForHydration(page) {
   await page.waitForSelector('body[data-hydrated="true"]', { timeout: 20_000 });
 }

@@ -3,7 +3,7 @@
 // (without JavaScript), users; axe on each page.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertAccessible, startSealpost, launchChromium, watchedPage, waitForHydration } from '../support/sealpost.mjs';
+import { assertAccessible, startSealpost, launchChromium, signIn as signInAs, waitForHydration } from '../support/sealpost.mjs';
 
 let node;
 let browser;
@@ -20,13 +20,8 @@ after(async () => {
   await node?.stop();
 });
 
-async function signIn(email, password, options = {}) {
-  const watched = await watchedPage(browser, options);
-  await watched.page.goto(`${node.url}/login`);
-  await watched.page.fill('#email', email);
-  await watched.page.fill('#password', password);
-  await Promise.all([watched.page.waitForURL(`${node.url}/`), watched.page.click('button[type=submit]')]);
-  return watched;
+function signIn(email, password, options = {}) {
+  return signInAs(browser, node, email, password, options);
 }
 
 test('an administrator finds a message in the report, revokes it, and brands a template', async () => {

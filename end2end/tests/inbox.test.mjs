@@ -2,7 +2,7 @@
 // another organization user gets 404 for it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertAccessible, startSealpost, launchChromium, watchedPage } from '../support/sealpost.mjs';
+import { assertAccessible, startSealpost, launchChromium, signIn as signInAs } from '../support/sealpost.mjs';
 
 let node;
 let browser;
@@ -20,13 +20,8 @@ after(async () => {
   await node?.stop();
 });
 
-async function signIn(who) {
-  const watched = await watchedPage(browser);
-  await watched.page.goto(`${node.url}/login`);
-  await watched.page.fill('#email', `${who}@corp.example`);
-  await watched.page.fill('#password', `${who} long password`);
-  await Promise.all([watched.page.waitForURL(`${node.url}/`), watched.page.click('button[type=submit]')]);
-  return watched;
+function signIn(who) {
+  return signInAs(browser, node, `${who}@corp.example`, `${who} long password`);
 }
 
 test('carol reads the protected message alice sent her; dave cannot', async () => {

@@ -2,7 +2,7 @@
 // passcode from the email, the message, and a download; axe on each page.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertAccessible, startSealpost, launchChromium, watchedPage } from '../support/sealpost.mjs';
+import { assertAccessible, startSealpost, launchChromium, signIn as signInAs, watchedPage } from '../support/sealpost.mjs';
 
 let node;
 let browser;
@@ -21,11 +21,7 @@ after(async () => {
 
 /** Alice signs in and writes a protected message on the web; returns her page. */
 async function aliceSends(to, subject, body, options = {}) {
-  const sender = await watchedPage(browser, options);
-  await sender.page.goto(`${node.url}/login`);
-  await sender.page.fill('#email', 'alice@corp.example');
-  await sender.page.fill('#password', 'alice long password');
-  await Promise.all([sender.page.waitForURL(`${node.url}/`), sender.page.click('button[type=submit]')]);
+  const sender = await signInAs(browser, node, 'alice@corp.example', 'alice long password', options);
   await sender.page.goto(`${node.url}/compose`);
   await sender.page.fill('#to', to);
   await sender.page.fill('#subject', subject);

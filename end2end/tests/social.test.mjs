@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { assertAccessible, startSealpost, launchChromium, watchedPage } from '../support/sealpost.mjs';
+import { assertAccessible, startSealpost, launchChromium, signIn, watchedPage } from '../support/sealpost.mjs';
 
 let node;
 let browser;
@@ -43,11 +43,7 @@ before(async () => {
   node.cli(['user', 'add', '--email', 'alice@corp.example', '--role', 'sender', '--password-stdin'], 'alice long password\n');
   browser = await launchChromium();
 
-  const { page, context } = await watchedPage(browser);
-  await page.goto(`${node.url}/login`);
-  await page.fill('#email', 'alice@corp.example');
-  await page.fill('#password', 'alice long password');
-  await Promise.all([page.waitForURL(`${node.url}/`), page.click('button[type=submit]')]);
+  const { page, context } = await signIn(browser, node, 'alice@corp.example', 'alice long password');
   await page.goto(`${node.url}/compose`);
   await page.fill('#to', 'bob@gmail.example');
   await page.fill('#subject', 'Launch plan');
