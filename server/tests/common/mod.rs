@@ -150,19 +150,96 @@ pub struct TestApp {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
+/// How a test node is made: `TestApp::builder(db).relay(&catcher)
+/// .internal("corp.example").setting("k", "v").spawn().await`.
+pub struct TestAppBuilder {
+    db: TestDatabase,
+    settings: Vec<(&'static str, String)>,
+    config: Option<String>,
+    agents: Agents,
+    faults: Faults,
+}
+
+impl TestAppBuilder {
+    /// Mail leaves through this catcher.
+    pub fn relay(self, catcher: &catcher::Catcher) -> Self {
+        self.setting("relay_url", catcher.url())
+    }
+
+    /// The organization's own domains.
+    pub fn internal(self, domains: &str) -> Self {
+        self.setting("internal_domains", domains)
+    }
+
+    /// Any setting, by its TOML key.
+    pub fn setting(mut self, key: &'static str, value: impl Into<String>) -> Self {
+        self.settings.push((key, value.into()));
+        self
+    }
+
+    pub fn settings(mut self, extra: &[(&'static str, &str)]) -> Self {
+        self.settings
+            .extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+        self
+    }
+
+    /// A configuration file (`[[custom_agents]]` live only there), written
+    /// to `config.toml` in the node's data directory.
+    pub fn config(mut self, toml: &str) -> Self {
+        self.config = Some(toml.to_string());
+        self
+    }
+
+    /// Agent stages the pipeline runs after the rules.
+    pub fn agents(mut self, agents: Agents) -> Self {
+        self.agents = agents;
+        self
+    }
+
+    pub fn faults(mut self, faults: Faults) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    pub async fn spawn(self) -> TestApp {
+        let file = self.config.map(|toml| {
+            let file = self.db.dir.path().join("config.toml");
+            std::fs::write(&file, toml).unwrap();
+            file
+        });
+        let extra: Vec<(&'static str, &str)> = self
+            .settings
+            .iter()
+            .map(|(k, v)| (*k, v.as_str()))
+            .collect();
+        TestApp::spawn_full(self.db, &extra, file.as_deref(), self.agents, self.faults).await
+    }
+}
+
 impl TestApp {
+    pub fn builder(db: TestDatabase) -> TestAppBuilder {
+        TestAppBuilder {
+            db,
+            settings: Vec::new(),
+            config: None,
+            agents: Agents::default(),
+            faults: Faults::default(),
+        }
+    }
+
     pub async fn spawn(backend: Backend) -> TestApp {
-        let db = TestDatabase::new(backend).await;
-        Self::spawn_on(db).await
+        Self::builder(TestDatabase::new(backend).await)
+            .spawn()
+            .await
     }
 
     pub async fn spawn_on(db: TestDatabase) -> TestApp {
-        Self::spawn_with(db, &[]).await
+        Self::builder(db).spawn().await
     }
 
     /// With extra settings (e.g. the relay); retries are fast in tests.
     pub async fn spawn_with(db: TestDatabase, extra: &[(&'static str, &str)]) -> TestApp {
-        TestApp::spawn_with_agents(db, extra, Agents::default(), Faults::default()).await
+        Self::builder(db).settings(extra).spawn().await
     }
 
     /// A node whose pipeline runs these agent stages (after the rules).
@@ -172,19 +249,12 @@ impl TestApp {
         agents: Agents,
         faults: Faults,
     ) -> TestApp {
-        Self::spawn_full(db, extra, None, agents, faults).await
-    }
-
-    /// A node with a configuration file (`[[custom_agents]]` live only
-    /// there), written to `config.toml` in its data directory.
-    pub async fn spawn_with_config(
-        db: TestDatabase,
-        extra: &[(&'static str, &str)],
-        toml: &str,
-    ) -> TestApp {
-        let file = db.dir.path().join("config.toml");
-        std::fs::write(&file, toml).unwrap();
-        Self::spawn_full(db, extra, Some(&file), Agents::default(), Faults::default()).await
+        Self::builder(db)
+            .settings(extra)
+            .agents(agents)
+            .faults(faults)
+            .spawn()
+            .await
     }
 
     async fn spawn_full(
@@ -216,21 +286,16 @@ impl TestApp {
         }
     }
 
-    /// Another node on the same database, root key and settings (scale-out).
     /// A gateway for corp.example whose onward relay is `catcher`.
     pub async fn gateway(backend: Backend, catcher: &catcher::Catcher) -> TestApp {
-        let db = TestDatabase::new(backend).await;
-        let relay = catcher.url();
-        TestApp::spawn_with(
-            db,
-            &[
-                ("relay_url", relay.as_str()),
-                ("internal_domains", "corp.example"),
-            ],
-        )
-        .await
+        Self::builder(TestDatabase::new(backend).await)
+            .relay(catcher)
+            .internal("corp.example")
+            .spawn()
+            .await
     }
 
+    /// Another node on the same database, root key and settings (scale-out).
     pub async fn second_node(&self) -> (String, tokio::sync::oneshot::Sender<()>) {
         let node = start_node(
             node_settings(&self.db, &self.settings),

@@ -9,19 +9,13 @@ use crate::common::*;
 use std::time::Duration;
 
 async fn gateway(backend: Backend, catcher: &Catcher, clamd: &Clamd, unavailable: &str) -> TestApp {
-    let db = TestDatabase::new(backend).await;
-    let relay = catcher.url();
-    let clamd_addr = clamd.setting();
-    TestApp::spawn_with(
-        db,
-        &[
-            ("relay_url", relay.as_str()),
-            ("internal_domains", "corp.example"),
-            ("clamd_addr", clamd_addr.as_str()),
-            ("clamd_unavailable", unavailable),
-        ],
-    )
-    .await
+    TestApp::builder(TestDatabase::new(backend).await)
+        .relay(catcher)
+        .internal("corp.example")
+        .setting("clamd_addr", clamd.setting())
+        .setting("clamd_unavailable", unavailable)
+        .spawn()
+        .await
 }
 
 /// Alice's message with one attachment (base64), to `to`.

@@ -18,20 +18,15 @@ fn script(dir: &std::path::Path, name: &str, body: &str) -> String {
 
 /// A gateway whose one custom agent runs `command`.
 async fn gateway(backend: Backend, catcher: &Catcher, command: &str, timeout: u64) -> TestApp {
-    let db = TestDatabase::new(backend).await;
-    let relay = catcher.url();
     let toml = format!(
         "[[custom_agents]]\nname = \"checker\"\ncommand = [\"{command}\"]\ntimeout_secs = {timeout}\n"
     );
-    TestApp::spawn_with_config(
-        db,
-        &[
-            ("relay_url", relay.as_str()),
-            ("internal_domains", "corp.example"),
-        ],
-        &toml,
-    )
-    .await
+    TestApp::builder(TestDatabase::new(backend).await)
+        .relay(catcher)
+        .internal("corp.example")
+        .config(&toml)
+        .spawn()
+        .await
 }
 
 fn message(to: &str, body: &str) -> Vec<u8> {

@@ -116,21 +116,16 @@ async fn a_full_disk_refuses_mail_with_452_and_loses_nothing_acknowledged() {
         return;
     };
     let catcher = catcher::Catcher::start().await;
-    let relay = catcher.url();
     // Short leases: an outcome the full disk swallowed would send its mail
     // again within the test, where it is counted.
     let faults = server::pipeline::faults::Faults::default();
     faults.short_leases(Duration::from_secs(2));
-    let app = TestApp::spawn_with_agents(
-        db,
-        &[
-            ("relay_url", relay.as_str()),
-            ("internal_domains", "corp.example"),
-        ],
-        server::startup::Agents::default(),
-        faults,
-    )
-    .await;
+    let app = TestApp::builder(db)
+        .relay(&catcher)
+        .internal("corp.example")
+        .faults(faults)
+        .spawn()
+        .await;
     // Unmounted before the node's directory is removed.
     let _fs = fs;
     let ballast = app.db.dir.path().join("ballast");
@@ -252,16 +247,12 @@ async fn send_load_to(addr: std::net::SocketAddr, tag: &str, per_sender: usize) 
 async fn the_relay_away_defers_mail_that_is_delivered_once_when_it_is_back(backend: Backend) {
     let catcher = catcher::Catcher::start().await;
     catcher.stop();
-    let relay = catcher.url();
-    let app = TestApp::spawn_with(
-        TestDatabase::new(backend).await,
-        &[
-            ("relay_url", relay.as_str()),
-            ("internal_domains", "corp.example"),
-            ("metrics_addr", "127.0.0.1:0"),
-        ],
-    )
-    .await;
+    let app = TestApp::builder(TestDatabase::new(backend).await)
+        .relay(&catcher)
+        .internal("corp.example")
+        .setting("metrics_addr", "127.0.0.1:0")
+        .spawn()
+        .await;
     let acknowledged = send_load(&app, "relay-away", 5).await;
     assert_eq!(
         app.metric(r#"sealpost_smtp_messages_total{code="250"}"#)
@@ -385,16 +376,12 @@ async fn the_database_away_is_said_with_451_and_503_and_the_node_carries_on_afte
     url.set_port(Some(proxy.addr.port())).unwrap();
     db.url = url.to_string();
     let catcher = catcher::Catcher::start().await;
-    let relay = catcher.url();
-    let app = TestApp::spawn_with(
-        db,
-        &[
-            ("relay_url", relay.as_str()),
-            ("internal_domains", "corp.example"),
-            ("metrics_addr", "127.0.0.1:0"),
-        ],
-    )
-    .await;
+    let app = TestApp::builder(db)
+        .relay(&catcher)
+        .internal("corp.example")
+        .setting("metrics_addr", "127.0.0.1:0")
+        .spawn()
+        .await;
     let mut acknowledged = send_load(&app, "before", 5).await;
 
     proxy.cut();

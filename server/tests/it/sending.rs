@@ -13,14 +13,12 @@ const BOB: &str = "bob@gmail.example";
 const CAROL: &str = "carol@corp.example";
 
 async fn gateway(backend: Backend, catcher: &Catcher, extra: &[(&'static str, &str)]) -> TestApp {
-    let db = TestDatabase::new(backend).await;
-    let relay = catcher.url();
-    let mut settings = vec![
-        ("relay_url", relay.as_str()),
-        ("internal_domains", "corp.example"),
-    ];
-    settings.extend_from_slice(extra);
-    TestApp::spawn_with(db, &settings).await
+    TestApp::builder(TestDatabase::new(backend).await)
+        .relay(catcher)
+        .internal("corp.example")
+        .settings(extra)
+        .spawn()
+        .await
 }
 
 /// A message as lettre sends it: lettre adds the final CRLF itself.

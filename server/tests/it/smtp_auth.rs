@@ -42,19 +42,15 @@ fn certificate(dir: &std::path::Path) -> (String, String) {
 async fn gateway(backend: Backend, catcher: &Catcher) -> TestApp {
     let db = TestDatabase::new(backend).await;
     let (cert, key) = certificate(db.dir.path());
-    let relay = catcher.url();
     // Loopback is not a relay network here: only authenticated users may send.
-    let app = TestApp::spawn_with(
-        db,
-        &[
-            ("relay_url", relay.as_str()),
-            ("internal_domains", "corp.example"),
-            ("smtp_relay_networks", "10.0.0.0/8"),
-            ("smtp_tls_cert", cert.as_str()),
-            ("smtp_tls_key", key.as_str()),
-        ],
-    )
-    .await;
+    let app = TestApp::builder(db)
+        .relay(catcher)
+        .internal("corp.example")
+        .setting("smtp_relay_networks", "10.0.0.0/8")
+        .setting("smtp_tls_cert", cert)
+        .setting("smtp_tls_key", key)
+        .spawn()
+        .await;
     app.add_user("dave@corp.example", "sender", PASSWORD).await;
     app
 }
