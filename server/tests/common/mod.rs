@@ -7,6 +7,7 @@
 use server::config::Settings;
 pub mod catcher;
 pub mod clamd;
+pub mod mail;
 pub mod smtp;
 
 use server::pipeline::faults::Faults;

@@ -4,6 +4,7 @@
 //! on, 75 and the timeout try again later, anything else rejects.
 
 use crate::common::catcher::Catcher;
+use crate::common::mail::Mail;
 use crate::common::*;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
@@ -29,12 +30,12 @@ async fn gateway(backend: Backend, catcher: &Catcher, command: &str, timeout: u6
         .await
 }
 
+/// Alice's report to `to`.
 fn message(to: &str, body: &str) -> Vec<u8> {
-    let id = uuid::Uuid::new_v4().simple();
-    format!(
-        "From: alice@corp.example\r\nTo: {to}\r\nSubject: Report\r\nMessage-ID: <{id}@corp.example>\r\n\r\n{body}\r\n"
-    )
-    .into_bytes()
+    Mail::new("alice@corp.example", &[to], "Report")
+        .with_id()
+        .body(body)
+        .build()
 }
 
 /// Alice writes to Dave, outside the organization.

@@ -4,6 +4,7 @@
 //! the catcher.
 
 use crate::common::catcher::{Catcher, Caught};
+use crate::common::mail::Mail;
 use crate::common::*;
 use server::pipeline::faults::Faults;
 use server::startup::Agents;
@@ -15,13 +16,13 @@ fn subject_of(mail: &Caught) -> String {
         .unwrap_or_default()
 }
 
+/// UTF-8 text (8bit), as rules read it.
 fn message(from: &str, to: &str, subject: &str, body: &str) -> Vec<u8> {
-    let id = uuid::Uuid::new_v4().simple();
-    format!(
-        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{id}@corp.example>\r\n\
-MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{body}\r\n"
-    )
-    .into_bytes()
+    Mail::new(from, &[to], subject)
+        .with_id()
+        .utf8_text(Some("8bit"))
+        .body(body)
+        .build()
 }
 
 /// A message with one attachment of the given name and type.

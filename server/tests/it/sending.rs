@@ -3,6 +3,7 @@
 //! inline copies to a relay (an SMTP catcher), retrying while it is down.
 
 use crate::common::catcher::{Catcher, Caught};
+use crate::common::mail::Mail;
 use crate::common::*;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use std::time::Duration;
@@ -23,11 +24,12 @@ async fn gateway(backend: Backend, catcher: &Catcher, extra: &[(&'static str, &s
 
 /// A message as lettre sends it: lettre adds the final CRLF itself.
 fn message(subject: &str, body: &str, to: &[&str]) -> Vec<u8> {
-    format!(
-        "From: Alice <{ALICE}>\r\nTo: {}\r\nSubject: {subject}\r\nDate: Mon, 23 Nov 2026 09:15:02 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}",
-        to.join(", ")
-    )
-    .into_bytes()
+    Mail::new(&format!("Alice <{ALICE}>"), to, subject)
+        .dated()
+        .utf8_text(None)
+        .body(body)
+        .without_final_line_break()
+        .build()
 }
 
 /// Sends over SMTP with a standard client, as the organization's mail server would.
