@@ -127,6 +127,7 @@ pub async fn delete(
         payload: None,
         attempts: found.attempts,
         give_up_at: found.give_up_at,
+        leased_by: None,
     };
     let report = report_for(store, keys, settings, &job, "deleted", DELETED_REASON).await?;
     let reason = format!("deleted by {actor}");

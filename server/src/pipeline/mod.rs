@@ -644,9 +644,16 @@ impl Pipeline {
         }
         let delay = crate::store::retry_delay(self.retry_backoff, job.attempts);
         let run_at = (now_ms() + delay.as_millis() as i64).min(job.give_up_at);
-        self.store
-            .retry_job(&job.id, run_at, &format!("{stage}: {why}"))
-            .await?;
+        let worker = job.leased_by.as_deref().unwrap_or_default();
+        if !self
+            .store
+            .retry_held(&job.id, worker, run_at, &format!("{stage}: {why}"))
+            .await?
+        {
+            // Its lease ran out meanwhile: the worker that took it decides.
+            tracing::info!(job = %job.id, "the job was taken by another worker: this run's deferral is dropped");
+            return Ok(());
+        }
         self.store
             .record_event(crate::store::Event {
                 kind: "deferred",

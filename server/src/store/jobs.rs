@@ -13,9 +13,11 @@ pub struct JobRow {
     pub payload: Option<Vec<u8>>,
     pub attempts: i64,
     pub give_up_at: i64,
+    /// The worker that claimed it: only that worker writes its outcome.
+    pub leased_by: Option<String>,
 }
 
-const JOB_COLUMNS: &str = "id, kind, message_id, purpose, recipient_id, envelope_from, envelope_to, payload, attempts, give_up_at";
+const JOB_COLUMNS: &str = "id, kind, message_id, purpose, recipient_id, envelope_from, envelope_to, payload, attempts, give_up_at, leased_by";
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct OutboxRow {
