@@ -793,7 +793,7 @@ impl Pipeline {
         self.metrics.pipeline_job(took);
         let _ = self
             .store
-            .finish_job(&job.id, "failed", Some(&error.to_string()))
+            .finish_held(&job.id, worker, "failed", Some(&error.to_string()))
             .await;
         let _ = self
             .store

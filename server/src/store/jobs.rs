@@ -132,18 +132,6 @@ impl Store {
         Ok(())
     }
 
-    pub async fn finish_job(&self, id: &str, state: &str, error: Option<&str>) -> Result<()> {
-        let sql = "UPDATE jobs SET state = $1, last_error = $2, lease_until = NULL WHERE id = $3";
-        on_pool!(self.db(), |pool| sqlx::query(sql)
-            .bind(state)
-            .bind(error)
-            .bind(id)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
-        Ok(())
-    }
-
     /// Ends a job this worker still holds; false (nothing written) when it
     /// no longer does: its lease ran out and another worker took the job,
     /// whose outcome is the one that counts.
@@ -221,19 +209,6 @@ impl Store {
             Ok::<_, sqlx::Error>(held)
         }
         .await)?)
-    }
-
-    /// Puts a job back for a later try.
-    pub async fn retry_job(&self, id: &str, run_at: i64, error: &str) -> Result<()> {
-        let sql = "UPDATE jobs SET run_at = $1, last_error = $2, lease_until = NULL, open_claims = 0 WHERE id = $3";
-        on_pool!(self.db(), |pool| sqlx::query(sql)
-            .bind(run_at)
-            .bind(error)
-            .bind(id)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
-        Ok(())
     }
 
     /// Jobs due now, and when the oldest of them became due (Unix ms).

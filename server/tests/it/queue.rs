@@ -49,7 +49,12 @@ async fn a_leased_job_is_taken_again_when_its_node_dies(backend: Backend) {
         .expect("the job again");
     assert_eq!(again.id, first.id);
     assert_eq!(again.attempts, 2);
-    store.finish_job(&again.id, "done", None).await.unwrap();
+    assert!(
+        store
+            .finish_held(&again.id, "node-b", "done", None)
+            .await
+            .unwrap()
+    );
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     assert!(
         store
