@@ -397,3 +397,34 @@ pub struct RuleEdit {
     /// The branding templates a protection action can use.
     pub templates: Vec<String>,
 }
+
+/// What `/admin/audit` asks for (the options of `sealpost audit`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditQuery {
+    /// `2026-11-23` or `2026-11-23T09:15:02Z`; empty: from the start.
+    pub since: String,
+    /// An organization user's email, or an actor as the trail spells it;
+    /// empty: everyone.
+    pub actor: String,
+}
+
+/// One change in the audit trail, as `/admin/audit` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditLine {
+    pub at: String,
+    pub actor: String,
+    /// `web`, `api` or `cli`.
+    pub surface: String,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+}
+
+/// The newest changes that match, newest first, or why the query was refused.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditList {
+    pub lines: Vec<AuditLine>,
+    /// More matched than the page shows (`sealpost audit` lists them all).
+    pub more: bool,
+    pub error: Option<String>,
+}

@@ -95,6 +95,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/rules/edit") view=pages::admin::RuleEditPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/users") view=pages::admin::UsersPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/queue") view=pages::admin::QueuePage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/audit") view=pages::admin::AuditPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/settings") view=pages::admin::SettingsPage ssr=SsrMode::Async/>
             </Routes>
         </Router>

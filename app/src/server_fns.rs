@@ -1,9 +1,9 @@
 //! Server functions: thin adapters over the service the server provides.
 
 use crate::dto::{
-    ComposeOptions, InboxDetail, InboxItem, MessageDetail, MessageFilter, MessageList, PageContext,
-    PortalView, ProtectionSettings, QueueLine, RuleEdit, RuleList, SentDetail, SentItem,
-    TemplateFields, UserLine,
+    AuditList, AuditQuery, ComposeOptions, InboxDetail, InboxItem, MessageDetail, MessageFilter,
+    MessageList, PageContext, PortalView, ProtectionSettings, QueueLine, RuleEdit, RuleList,
+    SentDetail, SentItem, TemplateFields, UserLine,
 };
 use leptos::prelude::*;
 
@@ -101,6 +101,11 @@ pub async fn load_inbox_message(id: String) -> Result<Option<InboxDetail>, Serve
 #[server(endpoint = "admin_settings")]
 pub async fn load_admin_settings() -> Result<ProtectionSettings, ServerFnError> {
     with_admin(|s, parts| async move { s.protection_settings(&parts).await }).await
+}
+
+#[server(endpoint = "admin_audit")]
+pub async fn load_admin_audit(query: AuditQuery) -> Result<AuditList, ServerFnError> {
+    with_admin(|s, parts| async move { s.audit(&parts, query).await }).await
 }
 
 #[server(endpoint = "admin_queue")]

@@ -1,9 +1,9 @@
 //! The interface the server implements for the pages (server side only).
 
 use crate::dto::{
-    ComposeOptions, InboxDetail, InboxItem, MessageDetail, MessageFilter, MessageList, PageContext,
-    PortalView, ProtectionSettings, QueueLine, RuleEdit, RuleList, SentDetail, SentItem,
-    TemplateFields, UserLine,
+    AuditList, AuditQuery, ComposeOptions, InboxDetail, InboxItem, MessageDetail, MessageFilter,
+    MessageList, PageContext, PortalView, ProtectionSettings, QueueLine, RuleEdit, RuleList,
+    SentDetail, SentItem, TemplateFields, UserLine,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +91,13 @@ pub trait AdminService: Send + Sync + 'static {
         &self,
         request: &http::request::Parts,
     ) -> Result<ProtectionSettings, ServiceError>;
+
+    /// The newest changes of the audit trail that match, newest first.
+    async fn audit(
+        &self,
+        request: &http::request::Parts,
+        query: AuditQuery,
+    ) -> Result<AuditList, ServiceError>;
 
     /// The jobs still to run or set aside (quarantined first), oldest first.
     async fn queue(&self, request: &http::request::Parts) -> Result<Vec<QueueLine>, ServiceError>;

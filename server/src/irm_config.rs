@@ -3,7 +3,7 @@
 //! protected mail. Stored in the database, so every node follows a change
 //! at the next message.
 
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, Tx};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum TransportDecryption {
@@ -91,12 +91,11 @@ impl IrmConfig {
         })
     }
 
-    pub async fn save(&self, store: &Store) -> Result<(), StoreError> {
-        store
-            .set_setting(TRANSPORT_DECRYPTION, self.transport_decryption.as_str())
+    /// Written in the caller's transaction, with its audit line.
+    pub async fn save(&self, tx: &mut Tx) -> Result<(), StoreError> {
+        tx.set_setting(TRANSPORT_DECRYPTION, self.transport_decryption.as_str())
             .await?;
-        store
-            .set_setting(FOREIGN_PROTECTED, self.foreign_protected.as_str())
+        tx.set_setting(FOREIGN_PROTECTED, self.foreign_protected.as_str())
             .await
     }
 }

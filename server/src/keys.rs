@@ -4,7 +4,7 @@
 
 use crate::config::Settings;
 use crate::crypto::{CryptoError, KeyId, Keyring, RootKey, SecretKey, derive_key};
-use crate::store::{KeyRow, OrganizationRow, Store, StoreError, now_ms};
+use crate::store::{KeyRow, OrganizationRow, Store, StoreError, Tx, now_ms};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
@@ -146,8 +146,10 @@ fn open(
     })
 }
 
-/// Adds a new current key-encryption key; older ones keep opening what they sealed.
-pub async fn rotate(store: &Store, settings: &Settings) -> Result<KeyId, KeyError> {
+/// A new key-encryption key, wrapped with the root key, for the caller to
+/// add as the current one (`Tx::add_current_key`); older ones keep opening
+/// what they sealed.
+pub async fn new_key(store: &Store, settings: &Settings) -> Result<(KeyId, Vec<u8>), KeyError> {
     // Proves the root key opens what is there before adding to it.
     load_or_create(store, settings).await?;
     let root = root_key(settings, false)?;
@@ -157,8 +159,7 @@ pub async fn rotate(store: &Store, settings: &Settings) -> Result<KeyId, KeyErro
         id.to_hex().as_bytes(),
         SecretKey::random().as_bytes(),
     );
-    store.add_current_key(&id.to_hex(), &wrapped).await?;
-    Ok(id)
+    Ok((id, wrapped))
 }
 
 fn root_key(settings: &Settings, may_create: bool) -> Result<RootKey, KeyError> {
@@ -287,14 +288,23 @@ pub struct ImportReport {
     pub keys_added: usize,
 }
 
-/// Adopts the exported organization and adds its keys; what is already
-/// known changes nothing.
-pub async fn import(
+/// What an export holds, opened with the passphrase and wrapped with this
+/// deployment's root key, ready for [`import`].
+pub struct ImportPlan {
+    keys: Vec<(String, Vec<u8>, i64)>,
+    /// The exported organization, and the id this deployment gives up,
+    /// when they differ.
+    adopt: Option<(OrganizationRow, String)>,
+}
+
+/// Opens an export (`keys export`'s file) with its passphrase. Changes
+/// nothing: the slow part (Argon2id) runs before any transaction.
+pub async fn open_export(
     store: &Store,
     settings: &Settings,
     text: &str,
     passphrase: &str,
-) -> Result<ImportReport, KeyError> {
+) -> Result<ImportPlan, KeyError> {
     use base64::Engine;
     let b64 = &base64::engine::general_purpose::STANDARD;
     let bad =
@@ -314,17 +324,15 @@ pub async fn import(
     let bundle: Bundle = serde_json::from_slice(&plain).map_err(|_| bad("contents"))?;
     let material = load_or_create(store, settings).await?;
     let root = root_key(settings, false)?;
-    let mut added = 0;
+    let mut keys = Vec::new();
     for k in &bundle.keys {
         KeyId::from_hex(&k.key_id).map_err(|_| bad("key id"))?;
         let secret = b64.decode(&k.key).map_err(|_| bad("key"))?;
         SecretKey::from_slice(&secret).map_err(|_| bad("key length"))?;
         let wrapped = root.wrap(KEK_LABEL, k.key_id.as_bytes(), &secret);
-        if store.import_key(&k.key_id, &wrapped, k.created_at).await? {
-            added += 1;
-        }
+        keys.push((k.key_id.clone(), wrapped, k.created_at));
     }
-    let replaced_org = if material.org_id.eq_ignore_ascii_case(&bundle.org_id) {
+    let adopt = if material.org_id.eq_ignore_ascii_case(&bundle.org_id) {
         None
     } else {
         let secret = b64
@@ -336,8 +344,26 @@ pub async fn import(
             org_id: bundle.org_id.clone(),
             created_at: now_ms(),
         };
-        store.replace_organization(&row, &material.org_id).await?;
-        Some(material.org_id)
+        Some((row, material.org_id))
+    };
+    Ok(ImportPlan { keys, adopt })
+}
+
+/// Adopts the exported organization and adds its keys, in the caller's
+/// transaction; what is already known changes nothing.
+pub async fn import(plan: &ImportPlan, tx: &mut Tx) -> Result<ImportReport, KeyError> {
+    let mut added = 0;
+    for (key_id, wrapped, created_at) in &plan.keys {
+        if tx.import_key(key_id, wrapped, *created_at).await? {
+            added += 1;
+        }
+    }
+    let replaced_org = match &plan.adopt {
+        Some((row, former)) => {
+            tx.replace_organization(row, former).await?;
+            Some(former.clone())
+        }
+        None => None,
     };
     Ok(ImportReport {
         replaced_org,

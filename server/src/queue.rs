@@ -1,7 +1,7 @@
 //! The queue as administrators handle it: jobs whose workers keep dying are
 //! quarantined (so one message cannot stop every node that shares the
-//! queue, over and over), and the command line and `/admin/queue` list,
-//! retry, release and delete jobs through the functions here.
+//! queue, over and over); administrators retry, release and delete jobs
+//! through `services::queue`.
 
 use crate::config::Settings;
 use crate::domain::JobKind;
@@ -67,89 +67,11 @@ pub async fn quarantine_sweep(
     Ok(jobs.len())
 }
 
-/// A quarantined job goes back in the queue, as if it were new.
-pub async fn release(store: &Store, id: &str, actor: &str) -> Result<QueuedJob, QueueError> {
-    let job = store
-        .queued_job(id)
-        .await?
-        .ok_or_else(|| QueueError::NotFound(id.to_string()))?;
-    if !store.release_job(id).await? {
-        return Err(QueueError::NotQuarantined(id.to_string()));
-    }
-    store
-        .record_event(Event {
-            kind: "released from quarantine",
-            message_id: job.message_row.as_deref(),
-            actor: Some(actor),
-            ..Default::default()
-        })
-        .await?;
-    Ok(job)
-}
-
-/// Jobs waiting for a later try are tried now: one by id, or all of them.
-pub async fn retry(store: &Store, id: Option<&str>) -> Result<u64, QueueError> {
-    if let Some(id) = id {
-        let job = store
-            .queued_job(id)
-            .await?
-            .filter(|j| j.state == "ready")
-            .ok_or_else(|| QueueError::NotFound(id.to_string()))?;
-        return Ok(store.retry_now(Some(&job.id)).await?);
-    }
-    Ok(store.retry_now(None).await?)
-}
-
-/// Takes a ready, waiting or quarantined job out of the queue for good; an
-/// internal sender is told an administrator removed the message.
-pub async fn delete(
-    store: &Store,
-    keys: &KeyMaterial,
-    settings: &Settings,
-    id: &str,
-    actor: &str,
-) -> Result<QueuedJob, QueueError> {
-    let found = store
-        .queued_job(id)
-        .await?
-        .filter(|j| j.state == "ready" || j.state == "quarantined")
-        .ok_or_else(|| QueueError::NotFound(id.to_string()))?;
-    let job = JobRow {
-        id: found.id.clone(),
-        // A kind this version does not run is reported on as the
-        // pipeline's: from the message's row, not a queued mail.
-        kind: JobKind::parse(&found.kind).unwrap_or(JobKind::Pipeline),
-        message_id: found.message_row.clone(),
-        purpose: found.purpose.clone(),
-        recipient_id: None,
-        envelope_from: found.sender.clone(),
-        envelope_to: found.envelope_to.clone(),
-        payload: None,
-        attempts: found.attempts,
-        give_up_at: found.give_up_at,
-        leased_by: None,
-    };
-    let report = report_for(store, keys, settings, &job, "deleted", DELETED_REASON).await?;
-    let reason = format!("deleted by {actor}");
-    if !store.delete_job(id, &reason, report.as_ref()).await? {
-        return Err(QueueError::NotFound(id.to_string()));
-    }
-    store
-        .record_event(Event {
-            kind: "deleted from the queue",
-            message_id: found.message_row.as_deref(),
-            actor: Some(actor),
-            ..Default::default()
-        })
-        .await?;
-    Ok(found)
-}
-
 /// A non-delivery report about the message of `job`, for an internal
 /// sender only. It is built from what the database says about the message
 /// (Message-ID, subject, recipients), never from the stored content: the
 /// content is what kept killing workers.
-async fn report_for(
+pub(crate) async fn report_for(
     store: &Store,
     keys: &KeyMaterial,
     settings: &Settings,

@@ -10,7 +10,8 @@ use crate::intake::Intake;
 use crate::keys::{self, KeyError, KeyMaterial, labels};
 use crate::outbound::{Outbound, Transport};
 use crate::pipeline::Pipeline;
-use crate::store::{Event, NewUser, Store, StoreError};
+use crate::services::users::UserError;
+use crate::store::{Store, StoreError};
 use leptos::prelude::LeptosOptions;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -350,32 +351,25 @@ async fn create_first_admin(
         return Ok(None);
     }
     let one_time = password::generate_one_time();
-    let hash = password::hash(one_time.clone()).await;
-    let created = store
-        .insert_user(NewUser {
-            email,
-            role: crate::domain::Role::Admin,
-            password_hash: &hash,
-            must_change_password: true,
-        })
-        .await;
+    // `sealpost serve` was started by someone: the trail names them.
+    let actor = crate::domain::Actor::command_line();
+    let created = crate::services::users::add(
+        store,
+        &actor,
+        email,
+        crate::domain::Role::Admin,
+        one_time.clone(),
+        true,
+    )
+    .await;
     match created {
-        Ok(_) => {
-            store
-                .record_event(Event {
-                    kind: "first administrator created",
-                    actor: Some(email.as_str()),
-                    ..Event::default()
-                })
-                .await?;
-            Ok(Some(FirstAdmin {
-                email: email.clone(),
-                password: one_time,
-            }))
-        }
-        // Another node created it at the same moment.
-        Err(StoreError::Conflict(_)) => Ok(None),
-        Err(e) => Err(e.into()),
+        Ok(_) => Ok(Some(FirstAdmin {
+            email: email.clone(),
+            password: one_time,
+        })),
+        Err(UserError::Store(e)) => Err(e.into()),
+        // It exists: another node created it at the same moment.
+        Err(_) => Ok(None),
     }
 }
 

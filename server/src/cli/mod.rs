@@ -3,16 +3,18 @@
 //! stderr.
 
 mod agent;
+mod audit;
 mod queue;
 mod rule;
+mod template;
 
 use crate::auth::password;
 use crate::config::{ConfigError, SETTINGS, Settings, env_name};
 use crate::domain::EmailAddress;
 pub(crate) use crate::domain::rfc3339;
+use crate::services::{self, Actor};
 use crate::startup::{self, Application, StartupError};
-use crate::store::{Event, NewUser, StoreError};
-use crate::templates;
+use crate::store::{Event, StoreError};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal};
@@ -48,7 +50,7 @@ enum Command {
     Message(MessageCommand),
     /// Manage branding templates
     #[command(subcommand)]
-    Template(Box<TemplateCommand>),
+    Template(Box<template::TemplateCommand>),
     /// Protect a message read from standard input; the protected message goes to standard output
     Protect {
         /// encrypt-only or do-not-forward
@@ -79,6 +81,19 @@ enum Command {
     /// The pipeline and outbound queues: list, retry, release and delete jobs
     #[command(subcommand)]
     Queue(queue::QueueCommand),
+    /// Who changed what, when, and from which surface (the audit trail, oldest first)
+    Audit {
+        /// From this time on: 2026-11-23, 2026-11-23T09:00:00Z (default: from the start)
+        #[arg(long)]
+        since: Option<String>,
+        /// Only the changes of this organization user and their API tokens, or of an actor
+        /// as listed ("command line as root")
+        #[arg(long, value_name = "ADDR")]
+        actor: Option<String>,
+        /// A JSON array for scripts
+        #[arg(long)]
+        json: bool,
+    },
     /// Find messages by sender or recipient and time (message trace)
     Trace {
         #[arg(long)]
@@ -94,39 +109,6 @@ enum Command {
         /// A JSON array for scripts
         #[arg(long)]
         json: bool,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum TemplateCommand {
-    /// List the branding templates
-    List,
-    /// Show one template's fields
-    Show {
-        #[arg(long)]
-        name: String,
-    },
-    /// Create a template (fields not given are empty; passcodes and social sign-in allowed)
-    New {
-        #[arg(long)]
-        name: String,
-        #[command(flatten)]
-        fields: crate::templates::TemplateChanges,
-    },
-    /// Change a template's fields; a field set to null is reset
-    Set {
-        #[arg(long)]
-        name: String,
-        /// A new name
-        #[arg(long)]
-        new_name: Option<String>,
-        #[command(flatten)]
-        fields: crate::templates::TemplateChanges,
-    },
-    /// Remove a template (not the default, nor one that messages use)
-    Remove {
-        #[arg(long)]
-        name: String,
     },
 }
 
@@ -405,6 +387,15 @@ enum CliError {
     Store(#[from] StoreError),
 }
 
+impl From<services::users::UserError> for CliError {
+    fn from(e: services::users::UserError) -> CliError {
+        match e {
+            services::users::UserError::Store(e) => CliError::Store(e),
+            refused => CliError::Refused(refused.to_string()),
+        }
+    }
+}
+
 impl CliError {
     fn exit_code(&self) -> u8 {
         match self {
@@ -462,7 +453,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             message(load_settings(cli.config.as_ref(), &BTreeMap::new())?, cmd).await
         }
         Command::Template(cmd) => {
-            template(load_settings(cli.config.as_ref(), &BTreeMap::new())?, *cmd).await
+            template::run(load_settings(cli.config.as_ref(), &BTreeMap::new())?, *cmd).await
         }
         Command::Protect { rights, template } => {
             let settings = load_settings(cli.config.as_ref(), &BTreeMap::new())?;
@@ -485,6 +476,10 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Queue(cmd) => {
             queue::run(load_settings(cli.config.as_ref(), &BTreeMap::new())?, cmd).await
+        }
+        Command::Audit { since, actor, json } => {
+            let settings = load_settings(cli.config.as_ref(), &BTreeMap::new())?;
+            audit::run(settings, since, actor, json).await
         }
         Command::Trace {
             sender,
@@ -572,26 +567,15 @@ async fn user(settings: Settings, cmd: UserCommand) -> Result<(), CliError> {
                 RoleArg::Sender => crate::domain::Role::Sender,
                 RoleArg::Admin => crate::domain::Role::Admin,
             };
-            let hash = password::hash(password).await;
-            let new = NewUser {
-                email: &email,
+            services::users::add(
+                &store,
+                &Actor::command_line(),
+                &email,
                 role,
-                password_hash: &hash,
-                must_change_password: false,
-            };
-            match store.insert_user(new).await {
-                Ok(_) => {}
-                Err(e @ StoreError::Conflict(_)) => return Err(CliError::Refused(format!("{e}."))),
-                Err(e) => return Err(e.into()),
-            }
-            store
-                .record_event(Event {
-                    kind: "user added",
-                    actor: Some("command line"),
-                    detail: Some(&format!("{email} ({role})")),
-                    ..Event::default()
-                })
-                .await?;
+                password,
+                false,
+            )
+            .await?;
             println!("Added {email} as {role}.");
             Ok(())
         }
@@ -602,19 +586,8 @@ async fn user(settings: Settings, cmd: UserCommand) -> Result<(), CliError> {
             let email = parse_email(&email)?;
             let password = read_password(password_stdin)?;
             let (store, _) = startup::open(&settings).await?;
-            let user = store
-                .user_by_email(&email)
-                .await?
-                .ok_or_else(|| CliError::Refused(format!("No user with the email {email}.")))?;
-            let hash = password::hash(password).await;
-            store.set_password(&user.id, &hash, false).await?;
-            store
-                .record_event(Event {
-                    kind: "password set",
-                    actor: Some("command line"),
-                    detail: Some(email.as_str()),
-                    ..Event::default()
-                })
+            let user = services::users::find(&store, &email).await?;
+            services::users::set_password(&store, &Actor::command_line(), &user, password, false)
                 .await?;
             println!("The password of {email} was changed.");
             Ok(())
@@ -643,17 +616,9 @@ async fn keys(settings: Settings, cmd: KeysCommand) -> Result<(), CliError> {
     match cmd {
         KeysCommand::Rotate => {
             let store = crate::store::Store::connect(&settings.database_url).await?;
-            let id = crate::keys::rotate(&store, &settings)
+            let id = services::keys::rotate(&store, &settings, &Actor::command_line())
                 .await
                 .map_err(StartupError::from)?;
-            store
-                .record_event(Event {
-                    kind: "key rotated",
-                    actor: Some("command line"),
-                    detail: Some(&id.to_hex()),
-                    ..Event::default()
-                })
-                .await?;
             println!(
                 "{}",
                 format_list(&[("KeyId", id.to_hex()), ("IsCurrent", "True".into())])
@@ -666,16 +631,10 @@ async fn keys(settings: Settings, cmd: KeysCommand) -> Result<(), CliError> {
         KeysCommand::Export { passphrase_stdin } => {
             let passphrase = read_password(passphrase_stdin)?;
             let store = crate::store::Store::connect(&settings.database_url).await?;
-            let sealed = crate::keys::export(&store, &settings, &passphrase)
-                .await
-                .map_err(StartupError::from)?;
-            store
-                .record_event(Event {
-                    kind: "keys exported",
-                    actor: Some("command line"),
-                    ..Event::default()
-                })
-                .await?;
+            let sealed =
+                services::keys::export(&store, &settings, &Actor::command_line(), &passphrase)
+                    .await
+                    .map_err(StartupError::from)?;
             println!("{sealed}");
             Ok(())
         }
@@ -688,28 +647,13 @@ async fn keys(settings: Settings, cmd: KeysCommand) -> Result<(), CliError> {
             })?;
             let passphrase = read_password(passphrase_stdin)?;
             let store = crate::store::Store::connect(&settings.database_url).await?;
-            let report = match crate::keys::import(&store, &settings, &text, &passphrase).await {
-                Ok(report) => report,
-                Err(crate::keys::KeyError::Bundle(why)) => return Err(CliError::Refused(why)),
-                Err(e) => return Err(StartupError::from(e).into()),
-            };
-            let detail = format!(
-                "{} key(s) added{}",
-                report.keys_added,
-                if report.replaced_org.is_some() {
-                    ", organization adopted"
-                } else {
-                    ""
-                }
-            );
-            store
-                .record_event(Event {
-                    kind: "keys imported",
-                    actor: Some("command line"),
-                    detail: Some(&detail),
-                    ..Event::default()
-                })
-                .await?;
+            let actor = Actor::command_line();
+            let report =
+                match services::keys::import(&store, &settings, &actor, &text, &passphrase).await {
+                    Ok(report) => report,
+                    Err(crate::keys::KeyError::Bundle(why)) => return Err(CliError::Refused(why)),
+                    Err(e) => return Err(StartupError::from(e).into()),
+                };
             if let Some(former) = report.replaced_org {
                 println!(
                     "This deployment now belongs to the exported organization; mail protected under its former id {former} still opens here."
@@ -748,7 +692,7 @@ async fn keys(settings: Settings, cmd: KeysCommand) -> Result<(), CliError> {
 }
 
 async fn message(settings: Settings, cmd: MessageCommand) -> Result<(), CliError> {
-    use crate::revocation::{self, RevokeError};
+    use crate::services::revocation::{self, RevokeError};
     let (store, _) = startup::open(&settings).await?;
     match cmd {
         MessageCommand::Status {
@@ -789,9 +733,9 @@ async fn message(settings: Settings, cmd: MessageCommand) -> Result<(), CliError
         MessageCommand::Revoke { message_id, sender } => {
             match revocation::revoke(
                 &store,
+                &Actor::command_line(),
                 &message_id,
                 sender.as_deref(),
-                "command line",
                 revocation::Revoker::Administrator,
             )
             .await
@@ -804,106 +748,13 @@ async fn message(settings: Settings, cmd: MessageCommand) -> Result<(), CliError
                     Ok(())
                 }
                 Err(RevokeError::Store(e)) => Err(e.into()),
+                Err(e @ RevokeError::Ambiguous { .. }) => {
+                    Err(CliError::Refused(format!("{e} Name one with --sender.")))
+                }
                 Err(refused) => Err(CliError::Refused(refused.to_string())),
             }
         }
     }
-}
-
-fn template_block(t: &crate::store::TemplateFull) -> String {
-    let or_empty = |v: &Option<String>| v.clone().unwrap_or_default();
-    format_list(&[
-        ("Name", t.name.clone()),
-        ("IsDefault", title_bool(t.is_default)),
-        (
-            "Logo",
-            t.logo
-                .as_ref()
-                .map(|l| format!("{} ({} bytes)", or_empty(&t.logo_content_type), l.len()))
-                .unwrap_or_default(),
-        ),
-        ("BackgroundColor", or_empty(&t.background_color)),
-        ("IntroductionText", or_empty(&t.introduction_text)),
-        ("ReadButtonText", or_empty(&t.read_button_text)),
-        ("EmailText", or_empty(&t.email_text)),
-        ("DisclaimerText", or_empty(&t.disclaimer_text)),
-        ("PortalText", or_empty(&t.portal_text)),
-        ("PrivacyStatementUrl", or_empty(&t.privacy_statement_url)),
-        ("OTPEnabled", title_bool(t.otp_enabled)),
-        ("SocialIDSignIn", title_bool(t.social_enabled)),
-        ("ExternalMailExpiryInDays", t.expiry_days.to_string()),
-    ])
-}
-
-/// The `--logo` flag read from its file (a usage error when unreadable).
-fn template_logo(fields: &templates::TemplateChanges) -> Result<templates::Logo, CliError> {
-    Ok(match fields.logo.as_deref() {
-        None => templates::Logo::Keep,
-        Some("null") => templates::Logo::Reset,
-        Some(path) => templates::Logo::Image(
-            std::fs::read(path)
-                .map_err(|e| CliError::Usage(format!("--logo: cannot read {path}: {e}")))?,
-            path.to_string(),
-        ),
-    })
-}
-
-fn template_refusal(e: templates::TemplateError) -> CliError {
-    use templates::TemplateError;
-    match e {
-        TemplateError::Invalid(text) => CliError::Usage(text),
-        TemplateError::NoSignIn => CliError::Usage(TemplateError::NoSignIn.to_string()),
-        TemplateError::Store(e) => e.into(),
-        refused => CliError::Refused(refused.to_string()),
-    }
-}
-
-async fn template(settings: Settings, cmd: TemplateCommand) -> Result<(), CliError> {
-    let (store, _) = startup::open(&settings).await?;
-    let not_found = |name: &str| CliError::Refused(format!("No branding template named '{name}'."));
-    match cmd {
-        TemplateCommand::List => {
-            let blocks: Vec<String> = store
-                .templates_full()
-                .await?
-                .iter()
-                .map(template_block)
-                .collect();
-            println!("{}", blocks.join("\n\n"));
-        }
-        TemplateCommand::Show { name } => {
-            let t = store
-                .template_full(&name)
-                .await?
-                .ok_or_else(|| not_found(&name))?;
-            println!("{}", template_block(&t));
-        }
-        TemplateCommand::New { name, fields } => {
-            let logo = template_logo(&fields)?;
-            let t = templates::create(&store, &name, &fields, logo)
-                .await
-                .map_err(template_refusal)?;
-            println!("{}", template_block(&t));
-        }
-        TemplateCommand::Set {
-            name,
-            new_name,
-            fields,
-        } => {
-            let logo = template_logo(&fields)?;
-            let t = templates::update(&store, &name, new_name.as_deref(), &fields, logo)
-                .await
-                .map_err(template_refusal)?;
-            println!("{}", template_block(&t));
-        }
-        TemplateCommand::Remove { name } => {
-            templates::remove(&store, &name)
-                .await
-                .map_err(template_refusal)?;
-            println!("Removed the branding template '{name}'.");
-        }
-    }
-    Ok(())
 }
 
 fn read_stdin() -> Result<Vec<u8>, CliError> {
@@ -1043,6 +894,7 @@ async fn unprotect(settings: Settings, info: bool) -> Result<(), CliError> {
         }
     };
     let h = &opened.header;
+    let actor = Actor::command_line().to_string();
     store
         .record_event(Event {
             kind: if info {
@@ -1050,7 +902,7 @@ async fn unprotect(settings: Settings, info: bool) -> Result<(), CliError> {
             } else {
                 "unprotected"
             },
-            actor: Some("command line"),
+            actor: Some(&actor),
             detail: Some(&h.message_id),
             ..Event::default()
         })
@@ -1141,26 +993,9 @@ async fn irm_config(settings: Settings, cmd: IrmConfigCommand) -> Result<(), Cli
                 })
                 .transpose()?;
             let (store, _) = startup::open(&settings).await?;
-            let mut config = IrmConfig::load(&store).await?;
-            if let Some(d) = decryption {
-                config.transport_decryption = d;
-            }
-            if let Some(f) = foreign {
-                config.foreign_protected = f;
-            }
-            config.save(&store).await?;
-            store
-                .record_event(Event {
-                    kind: "irm-config changed",
-                    actor: Some("command line"),
-                    detail: Some(&format!(
-                        "TransportDecryption {}, ForeignProtected {}",
-                        config.transport_decryption.as_str(),
-                        config.foreign_protected.as_str()
-                    )),
-                    ..Event::default()
-                })
-                .await?;
+            let config =
+                services::protection::set(&store, &Actor::command_line(), decryption, foreign)
+                    .await?;
             println!("{}", show(&config));
         }
     }
@@ -1168,7 +1003,7 @@ async fn irm_config(settings: Settings, cmd: IrmConfigCommand) -> Result<(), Cli
 }
 
 async fn token(settings: Settings, cmd: TokenCommand) -> Result<(), CliError> {
-    use crate::auth::api_token;
+    use services::tokens::{self, TokenError};
     let (store, _) = startup::open(&settings).await?;
     let user_of = |email: String| {
         let store = store.clone();
@@ -1180,27 +1015,18 @@ async fn token(settings: Settings, cmd: TokenCommand) -> Result<(), CliError> {
                 .ok_or_else(|| CliError::Refused(format!("No user {email}.")))
         }
     };
+    let refusal = |e: TokenError| match e {
+        TokenError::BadName => CliError::Usage(format!("--name: {e}")),
+        TokenError::Store(e) => e.into(),
+        refused => CliError::Refused(refused.to_string()),
+    };
     match cmd {
         TokenCommand::Create { user, name } => {
-            let name = name.trim().to_string();
-            if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
-                return Err(CliError::Usage(
-                    "--name: 1 to 64 characters, no control characters".into(),
-                ));
-            }
+            tokens::check_name(&name).map_err(refusal)?;
             let user = user_of(user).await?;
-            let (token, hash) = api_token::generate();
-            store
-                .create_api_token(&crate::store::new_id(), &user.id, &name, &hash)
-                .await?;
-            store
-                .record_event(Event {
-                    kind: "api token created",
-                    actor: Some("command line"),
-                    detail: Some(&format!("{name} for {}", user.email)),
-                    ..Event::default()
-                })
-                .await?;
+            let (token, name) = tokens::create(&store, &Actor::command_line(), &user, &name)
+                .await
+                .map_err(refusal)?;
             // Standard output only, and only now: the database keeps its hash.
             println!("{token}");
             eprintln!(
@@ -1231,12 +1057,9 @@ async fn token(settings: Settings, cmd: TokenCommand) -> Result<(), CliError> {
         }
         TokenCommand::Revoke { user, name } => {
             let user = user_of(user).await?;
-            if store.revoke_api_token(&user.id, &name).await? == 0 {
-                return Err(CliError::Refused(format!(
-                    "{} has no live API token named '{name}'.",
-                    user.email
-                )));
-            }
+            tokens::revoke(&store, &Actor::command_line(), &user, &name)
+                .await
+                .map_err(refusal)?;
             println!("Revoked the API token '{name}' of {}.", user.email);
         }
     }
@@ -1251,7 +1074,7 @@ async fn trace(
     until: Option<String>,
     json: bool,
 ) -> Result<(), CliError> {
-    use crate::trace::{self as msg_trace, TraceQuery};
+    use crate::services::trace::{self as msg_trace, TraceQuery};
     let time = |flag: &str, t: Option<String>| {
         t.map(|t| msg_trace::parse_time(flag, &t))
             .transpose()

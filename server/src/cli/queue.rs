@@ -3,8 +3,9 @@
 
 use super::{CliError, format_list, rfc3339};
 use crate::config::Settings;
-use crate::domain::JobKind;
+use crate::domain::{Actor, JobKind};
 use crate::queue::{self, QueueError};
+use crate::services::queue as service;
 use crate::startup;
 use crate::store::{QueueFilter, QueuedJob, now_ms};
 use clap::Subcommand;
@@ -43,19 +44,6 @@ pub enum QueueCommand {
     },
 }
 
-/// Who acts, as the audit trail names a command-line user.
-pub fn cli_actor() -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| {
-            use std::os::unix::fs::MetadataExt;
-            std::fs::metadata("/proc/self")
-                .map(|m| format!("uid {}", m.uid()))
-                .unwrap_or_else(|_| "an unknown user".into())
-        });
-    format!("command line as {user}")
-}
-
 impl From<QueueError> for CliError {
     fn from(e: QueueError) -> CliError {
         match e {
@@ -89,7 +77,12 @@ pub async fn run(settings: Settings, cmd: QueueCommand) -> Result<(), CliError> 
             }
         }
         QueueCommand::Retry { id, all } => {
-            let n = queue::retry(&store, if all { None } else { id.as_deref() }).await?;
+            let n = service::retry(
+                &store,
+                &Actor::command_line(),
+                if all { None } else { id.as_deref() },
+            )
+            .await?;
             match (all, n) {
                 (true, n) => println!("{n} waiting jobs will be tried now."),
                 (false, 0) => println!("The job is not waiting; it is already due."),
@@ -97,11 +90,12 @@ pub async fn run(settings: Settings, cmd: QueueCommand) -> Result<(), CliError> 
             }
         }
         QueueCommand::Release { id } => {
-            queue::release(&store, &id, &cli_actor()).await?;
+            service::release(&store, &Actor::command_line(), &id).await?;
             println!("Job {id} was released from quarantine and will be tried again.");
         }
         QueueCommand::Delete { id } => {
-            let job = queue::delete(&store, &keys, &settings, &id, &cli_actor()).await?;
+            let job =
+                service::delete(&store, &keys, &settings, &Actor::command_line(), &id).await?;
             println!(
                 "Job {id} was removed from the {} queue.",
                 JobKind::name_of(&job.kind)

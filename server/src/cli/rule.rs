@@ -2,10 +2,11 @@
 
 use super::{CliError, checked_message, format_list, read_file, title_bool};
 use crate::config::Settings;
+use crate::domain::Change;
 use crate::rules::sensitive::{self, Kind};
 use crate::rules::{self, Facts, Rule, RuleChanges, RuleError, RuleSet};
+use crate::services::{Actor, rules as service};
 use crate::startup;
-use crate::store::Event;
 use clap::Subcommand;
 use std::path::PathBuf;
 
@@ -27,7 +28,7 @@ pub enum RuleCommand {
     New {
         name: String,
         #[command(flatten)]
-        changes: RuleChanges,
+        changes: RuleFlags,
     },
     /// Change a rule: the flags given replace those settings; an empty value removes one
     Set {
@@ -36,7 +37,7 @@ pub enum RuleCommand {
         #[arg(long)]
         new_name: Option<String>,
         #[command(flatten)]
-        changes: RuleChanges,
+        changes: RuleFlags,
     },
     /// Remove a rule
     Remove { name: String },
@@ -58,9 +59,132 @@ pub enum RuleCommand {
     },
 }
 
+/// The flags of `rule new` and `rule set`.
+/// In `rule set`, a flag given replaces that setting and an empty value
+/// (`--sent-to ""`) removes it.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct RuleFlags {
+    /// Where the rule goes in the order, 0 first (default: last; `set` keeps its place)
+    #[arg(long, value_name = "N")]
+    priority: Option<usize>,
+    /// Condition: the sender is this address or in this domain (repeatable: any)
+    #[arg(long, value_name = "ADDR|DOMAIN")]
+    from: Vec<String>,
+    /// Condition: a recipient is this address or in this domain (repeatable: any)
+    #[arg(long, value_name = "ADDR|DOMAIN")]
+    sent_to: Vec<String>,
+    /// Condition: a recipient is outside (external) or inside (internal) the organization's domains
+    #[arg(long, value_name = "external|internal")]
+    sent_to_scope: Option<String>,
+    /// Condition: the subject or a body contains this word, in any case (repeatable: any)
+    #[arg(long, value_name = "WORD")]
+    subject_or_body_contains: Vec<String>,
+    /// Condition: the subject or a body matches this regular expression (case-insensitive)
+    #[arg(long, value_name = "REGEX")]
+    subject_or_body_matches: Option<String>,
+    /// Condition: an attachment's file name matches this pattern (* and ?, any case)
+    #[arg(long, value_name = "GLOB")]
+    attachment_name_matches: Option<String>,
+    /// Condition: an attachment is of this type (application/pdf, image/*)
+    #[arg(long, value_name = "MIME-TYPE")]
+    attachment_type: Option<String>,
+    /// Condition: the message (decrypted) is larger than this (bytes, or 512KB, 10MB)
+    #[arg(long, value_name = "BYTES")]
+    size_over: Option<String>,
+    /// Condition: the subject, a body or a text attachment holds at least MIN (default 1) distinct numbers of this kind (repeatable: any)
+    #[arg(long, value_name = "us-ssn|credit-card|my-number[:MIN]")]
+    contains_sensitive: Vec<String>,
+    /// Action: put this text in front of the subject
+    #[arg(long, value_name = "TEXT")]
+    prepend_subject: Option<String>,
+    /// Action: protect the message with these rights (encrypt-only, do-not-forward)
+    #[arg(long, value_name = "RIGHTS")]
+    apply_protection: Option<String>,
+    /// The branding template of --apply-protection (default: the default template)
+    #[arg(long, value_name = "NAME")]
+    template: Option<String>,
+    /// Action: append this disclaimer to the message's body (text version)
+    #[arg(long, value_name = "TEXT")]
+    append_disclaimer_text: Option<String>,
+    /// The disclaimer's HTML version, for HTML bodies (default: the text, escaped)
+    #[arg(long, value_name = "HTML")]
+    append_disclaimer_html: Option<String>,
+    /// A signed message would lose its signature: wrap it with the disclaimer beside it (default), skip it, or reject it
+    #[arg(long, value_name = "wrap|skip|reject")]
+    signed: Option<String>,
+    /// Action: reject the message; the sender's non-delivery report says this text
+    #[arg(long, value_name = "TEXT")]
+    reject: Option<String>,
+    /// Do not run the rules after this one when it matches (`--stop false` to undo)
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    stop: Option<bool>,
+    /// Keep the rule but do not run it (`--disabled false` to undo)
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    disabled: Option<bool>,
+}
+
+/// A flag not given keeps its setting; given empty (`--sent-to ""`), it
+/// removes it.
+fn one(flag: &Option<String>) -> Change<String> {
+    match flag {
+        None => Change::Keep,
+        Some(v) if v.trim().is_empty() => Change::Reset,
+        Some(v) => Change::Set(v.clone()),
+    }
+}
+
+fn many(flag: &[String]) -> Change<Vec<String>> {
+    if flag.is_empty() {
+        Change::Keep
+    } else if flag.iter().all(|v| v.trim().is_empty()) {
+        Change::Reset
+    } else {
+        Change::Set(flag.to_vec())
+    }
+}
+
+impl RuleFlags {
+    fn changes(&self) -> RuleChanges {
+        RuleChanges {
+            priority: self.priority,
+            from: many(&self.from),
+            sent_to: many(&self.sent_to),
+            sent_to_scope: one(&self.sent_to_scope),
+            subject_or_body_contains: many(&self.subject_or_body_contains),
+            subject_or_body_matches: one(&self.subject_or_body_matches),
+            attachment_name_matches: one(&self.attachment_name_matches),
+            attachment_type: one(&self.attachment_type),
+            size_over: one(&self.size_over),
+            contains_sensitive: many(&self.contains_sensitive),
+            // A prefix keeps its spaces.
+            prepend_subject: match &self.prepend_subject {
+                None => Change::Keep,
+                Some(v) if v.is_empty() => Change::Reset,
+                Some(v) => Change::Set(v.clone()),
+            },
+            apply_protection: one(&self.apply_protection),
+            template: one(&self.template),
+            append_disclaimer_text: one(&self.append_disclaimer_text),
+            append_disclaimer_html: one(&self.append_disclaimer_html),
+            signed: one(&self.signed),
+            reject: one(&self.reject),
+            stop: self.stop,
+            disabled: self.disabled,
+        }
+    }
+}
+
+/// The command line's words for a refusal: fields by their flags.
 fn refusal(e: RuleError) -> CliError {
     match e {
-        RuleError::Invalid(text) => CliError::Usage(text),
+        RuleError::Invalid(field) => CliError::Usage(field.as_flag()),
+        RuleError::Needs { field, needs } => {
+            CliError::Usage(format!("--{field} goes with --{needs}"))
+        }
+        RuleError::NoAction => CliError::Usage(
+            "a rule needs an action: --prepend-subject, --apply-protection, --append-disclaimer-text or --reject".into(),
+        ),
+        e @ RuleError::Name(_) => CliError::Usage(e.to_string()),
         RuleError::Store(e) => e.into(),
         refused => CliError::Refused(refused.to_string()),
     }
@@ -68,19 +192,7 @@ fn refusal(e: RuleError) -> CliError {
 
 pub async fn run(settings: Settings, cmd: RuleCommand) -> Result<(), CliError> {
     let (store, keys) = startup::open(&settings).await?;
-    let changed = |kind: &'static str, name: String| {
-        let store = store.clone();
-        async move {
-            store
-                .record_event(Event {
-                    kind,
-                    actor: Some("command line"),
-                    detail: Some(&name),
-                    ..Event::default()
-                })
-                .await
-        }
-    };
+    let actor = Actor::command_line();
     match cmd {
         RuleCommand::List { json } => {
             let list = rules::list(&store).await?;
@@ -102,10 +214,9 @@ pub async fn run(settings: Settings, cmd: RuleCommand) -> Result<(), CliError> {
             }
         }
         RuleCommand::New { name, changes } => {
-            let rule = rules::create(&store, &name, &changes)
+            let rule = service::create(&store, &actor, &name, &changes.changes())
                 .await
                 .map_err(refusal)?;
-            changed("rule created", rule.name.clone()).await?;
             println!("{}", block(&rule));
         }
         RuleCommand::Set {
@@ -113,29 +224,33 @@ pub async fn run(settings: Settings, cmd: RuleCommand) -> Result<(), CliError> {
             new_name,
             changes,
         } => {
-            let rule = rules::update(&store, &name, new_name.as_deref(), &changes)
-                .await
-                .map_err(refusal)?;
-            changed("rule changed", rule.name.clone()).await?;
+            let rule = service::update(
+                &store,
+                &actor,
+                &name,
+                new_name.as_deref(),
+                &changes.changes(),
+            )
+            .await
+            .map_err(refusal)?;
             println!("{}", block(&rule));
         }
         RuleCommand::Remove { name } => {
-            rules::remove(&store, &name).await.map_err(refusal)?;
-            changed("rule removed", name.clone()).await?;
+            service::remove(&store, &actor, &name)
+                .await
+                .map_err(refusal)?;
             println!("Removed the rule '{name}'.");
         }
         RuleCommand::Enable { name } => {
-            let rule = rules::set_enabled(&store, &name, true)
+            let rule = service::set_enabled(&store, &actor, &name, true)
                 .await
                 .map_err(refusal)?;
-            changed("rule enabled", name).await?;
             println!("{}", block(&rule));
         }
         RuleCommand::Disable { name } => {
-            let rule = rules::set_enabled(&store, &name, false)
+            let rule = service::set_enabled(&store, &actor, &name, false)
                 .await
                 .map_err(refusal)?;
-            changed("rule disabled", name).await?;
             println!("{}", block(&rule));
         }
         RuleCommand::Test {

@@ -47,8 +47,10 @@ macro_rules! stored_as_text {
 }
 pub(crate) use stored_as_text;
 
+mod actor;
 mod email;
 mod envelope;
+mod field;
 mod internal;
 mod job;
 mod message_id;
@@ -58,8 +60,10 @@ mod role;
 mod size;
 mod time;
 
+pub use actor::{Actor, Surface};
 pub use email::{EmailAddress, EmailError, is_domain as domain_is_valid};
 pub use envelope::{Envelope, Requested};
+pub use field::{Change, FieldError};
 pub use internal::InternalDomains;
 pub use job::JobKind;
 pub use message_id::normalise_message_id;

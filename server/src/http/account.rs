@@ -1,7 +1,8 @@
 use super::page_service::signed_in_user;
 use super::{AppState, see_other};
 use crate::auth::{csrf, password};
-use crate::store::Event;
+use crate::domain::Actor;
+use crate::services;
 use app::dto::Notice;
 use axum::body::Body;
 use axum::extract::{FromRequest, State};
@@ -76,19 +77,9 @@ pub async fn change_password(
         )
         .await;
     }
-    let hash = password::hash(form.new).await;
-    match state.store.set_password(&user.id, &hash, false).await {
-        Ok(_) => {
-            let _ = state
-                .store
-                .record_event(Event {
-                    kind: "password changed",
-                    actor: Some(&user.email),
-                    ..Event::default()
-                })
-                .await;
-            see_other("/")
-        }
+    let actor = Actor::User(user.email.clone());
+    match services::users::set_password(&state.store, &actor, &user, form.new, false).await {
+        Ok(()) => see_other("/"),
         Err(e) => {
             tracing::error!(error = %e, "password change failed");
             refuse(super::UNAVAILABLE.into(), StatusCode::SERVICE_UNAVAILABLE).await

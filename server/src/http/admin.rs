@@ -4,10 +4,11 @@
 use super::admin_service::{message_lines, require_admin};
 use super::{AppState, FLASH, see_other};
 use crate::auth::{csrf, password};
-use crate::domain::EmailAddress;
-use crate::revocation::{self, RevokeError};
-use crate::store::{Event, NewUser, StoreError, UserRow};
-use crate::templates::{self, Logo, TemplateChanges, TemplateError};
+use crate::domain::{Actor, Change, EmailAddress};
+use crate::services::revocation::{self, RevokeError};
+use crate::services::templates::{self, LogoImage, TemplateChanges, TemplateError};
+use crate::services::{self, users::UserError};
+use crate::store::UserRow;
 use app::dto::{MessageFilter, Notice};
 use app::service::ServiceError;
 use axum::body::Body;
@@ -141,9 +142,9 @@ pub async fn revoke(
     }
     match revocation::revoke(
         &state.store,
+        &Actor::User(user.email.clone()),
         &get("id"),
         Some(&get("sender")),
-        &user.email,
         revocation::Revoker::Administrator,
     )
     .await
@@ -250,11 +251,13 @@ pub async fn new_template(
     request: Request<Body>,
 ) -> Response {
     let (parts, f) = form(&state, request, "/admin/templates").await;
-    if let Err(response) = admin_form(&state, &session, &parts, &f).await {
-        return response;
-    }
+    let user = match admin_form(&state, &session, &parts, &f).await {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
     let name = f.get("name").cloned().unwrap_or_default();
-    match templates::create(&state.store, &name, &TemplateChanges::default(), Logo::Keep).await {
+    let actor = Actor::User(user.email);
+    match templates::create(&state.store, &actor, &name, &TemplateChanges::default()).await {
         Ok(t) => {
             let to = format!("/admin/templates/{}", encode(&t.name));
             back(
@@ -278,8 +281,9 @@ async fn template_refused(state: &AppState, parts: Parts, e: TemplateError) -> R
                 .refuse(parts, StatusCode::UNPROCESSABLE_ENTITY, text)
                 .await
         }
-        TemplateError::Invalid(text) => {
-            let text = text.trim_start_matches("--").to_string();
+        // The field by its neutral name (`background-color`).
+        TemplateError::Invalid(field) => {
+            let text = field.to_string();
             state
                 .refuse(parts, StatusCode::UNPROCESSABLE_ENTITY, text)
                 .await
@@ -300,9 +304,10 @@ pub async fn save_template(
     request: Request<Body>,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    if let Err(response) = admin(&state, &session, &parts).await {
-        return response;
-    }
+    let user = match admin(&state, &session, &parts).await {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
     let Ok(mut multipart) =
         Multipart::from_request(Request::from_parts(parts.clone(), body), &state).await
     else {
@@ -362,15 +367,30 @@ pub async fn save_template(
         return response;
     }
     // An emptied text field resets it; a checkbox left unticked is false.
-    let text = |k: &str| {
-        Some(match fields.get(k).map(|v| v.trim()) {
-            None | Some("") => "null".to_string(),
-            Some(v) => v.to_string(),
-        })
+    let text = |k: &str| match fields.get(k).map(|v| v.trim()) {
+        None | Some("") => Change::Reset,
+        Some(v) => Change::Set(v.to_string()),
     };
-    let ticked = |k: &str| Some(fields.contains_key(k).to_string());
+    let ticked = |k: &str| Change::Set(fields.contains_key(k));
+    let expiry_days = match text("expiry_days") {
+        Change::Set(days) => match days.parse::<i64>() {
+            Ok(days) => Change::Set(days),
+            Err(_) => {
+                let text = templates::expiry_refused(&days).to_string();
+                return state
+                    .refuse(parts, StatusCode::UNPROCESSABLE_ENTITY, text)
+                    .await;
+            }
+        },
+        _ => Change::Reset,
+    };
     let changes = TemplateChanges {
-        logo: None,
+        name: fields.get("name").map(|n| n.trim().to_string()),
+        logo: match (logo, fields.contains_key("remove_logo")) {
+            (Some((bytes, name)), _) => Change::Set(LogoImage { bytes, name }),
+            (None, true) => Change::Reset,
+            (None, false) => Change::Keep,
+        },
         background_color: text("background_color"),
         introduction_text: text("introduction_text"),
         read_button_text: text("read_button_text"),
@@ -380,25 +400,11 @@ pub async fn save_template(
         privacy_statement_url: text("privacy_statement_url"),
         otp_enabled: ticked("otp_enabled"),
         social_enabled: ticked("social_enabled"),
-        expiry_days: text("expiry_days"),
+        expiry_days,
     };
-    let logo = match (logo, fields.contains_key("remove_logo")) {
-        (Some((bytes, file)), _) => Logo::Image(bytes, file),
-        (None, true) => Logo::Reset,
-        (None, false) => Logo::Keep,
-    };
-    let new_name = fields.get("name").map(|n| n.trim().to_string());
-    match templates::update(&state.store, &name, new_name.as_deref(), &changes, logo).await {
+    let actor = Actor::User(user.email);
+    match templates::update(&state.store, &actor, &name, &changes).await {
         Ok(t) => {
-            let _ = state
-                .store
-                .record_event(Event {
-                    kind: "template changed",
-                    actor: Some("admin page"),
-                    detail: Some(&t.name),
-                    ..Event::default()
-                })
-                .await;
             let to = format!("/admin/templates/{}", encode(&t.name));
             back(
                 &session,
@@ -420,10 +426,11 @@ pub async fn remove_template(
 ) -> Response {
     let page = format!("/admin/templates/{}", encode(&name));
     let (parts, f) = form(&state, request, &page).await;
-    if let Err(response) = admin_form(&state, &session, &parts, &f).await {
-        return response;
-    }
-    match templates::remove(&state.store, &name).await {
+    let user = match admin_form(&state, &session, &parts, &f).await {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    match templates::remove(&state.store, &Actor::User(user.email), &name).await {
         Ok(()) => {
             back(
                 &session,
@@ -477,31 +484,16 @@ pub async fn add_user(
         ))
         .await;
     }
-    let hash = password::hash(temporary).await;
-    let new = NewUser {
-        email: &email,
-        role,
-        password_hash: &hash,
-        must_change_password: true,
-    };
-    match state.store.insert_user(new).await {
+    let actor = Actor::User(admin_user.email);
+    match services::users::add(&state.store, &actor, &email, role, temporary, true).await {
         Ok(_) => {}
-        Err(e @ StoreError::Conflict(_)) => return refuse(format!("{e}.")).await,
-        Err(e) => {
+        Err(UserError::Store(e)) => {
             return state
                 .unavailable(parts, "user could not be added", &e)
                 .await;
         }
+        Err(refused) => return refuse(refused.to_string()).await,
     }
-    let _ = state
-        .store
-        .record_event(Event {
-            kind: "user added",
-            actor: Some(&admin_user.email),
-            detail: Some(&format!("{email} ({role})")),
-            ..Event::default()
-        })
-        .await;
     back(
         &session,
         "/admin/users",
@@ -518,7 +510,7 @@ pub async fn save_settings(
     session: Session,
     request: Request<Body>,
 ) -> Response {
-    use crate::irm_config::{ForeignProtected, IrmConfig, TransportDecryption};
+    use crate::irm_config::{ForeignProtected, TransportDecryption};
     let (parts, f) = form(&state, request, "/admin/settings").await;
     let user = match admin_form(&state, &session, &parts, &f).await {
         Ok(user) => user,
@@ -537,28 +529,14 @@ pub async fn save_settings(
             )
             .await;
     };
-    let config = IrmConfig {
-        transport_decryption: decryption,
-        foreign_protected: foreign,
-    };
-    if let Err(e) = config.save(&state.store).await {
+    let actor = Actor::User(user.email);
+    if let Err(e) =
+        services::protection::set(&state.store, &actor, Some(decryption), Some(foreign)).await
+    {
         return state
             .unavailable(parts, "settings could not be saved", &e)
             .await;
     }
-    let _ = state
-        .store
-        .record_event(Event {
-            kind: "irm-config changed",
-            actor: Some(&user.email),
-            detail: Some(&format!(
-                "TransportDecryption {}, ForeignProtected {}",
-                decryption.as_str(),
-                foreign.as_str()
-            )),
-            ..Event::default()
-        })
-        .await;
     back(
         &session,
         "/admin/settings",
@@ -579,19 +557,19 @@ pub async fn queue_action(
         Err(response) => return response,
     };
     let id = f.get("id").cloned().unwrap_or_default();
-    let actor = format!("user:{}", user.email);
+    let actor = Actor::User(user.email);
     let done = match f.get("action").map(String::as_str) {
-        Some("release") => crate::queue::release(&state.store, &id, &actor)
+        Some("release") => services::queue::release(&state.store, &actor, &id)
             .await
             .map(|_| format!("Job {id} was released from quarantine and will be tried again.")),
-        Some("retry") => crate::queue::retry(&state.store, Some(&id))
+        Some("retry") => services::queue::retry(&state.store, &actor, Some(&id))
             .await
             .map(|_| format!("Job {id} will be tried now.")),
-        Some("retry-all") => crate::queue::retry(&state.store, None)
+        Some("retry-all") => services::queue::retry(&state.store, &actor, None)
             .await
             .map(|n| format!("{n} waiting jobs will be tried now.")),
         Some("delete") => {
-            crate::queue::delete(&state.store, &state.keys, &state.settings, &id, &actor)
+            services::queue::delete(&state.store, &state.keys, &state.settings, &actor, &id)
                 .await
                 .map(|_| format!("Job {id} was removed from the queue."))
         }

@@ -4,8 +4,9 @@
 
 use super::admin::{admin_form, back, encode, form};
 use super::{AppState, see_other};
+use crate::domain::{Actor, Change};
 use crate::rules::{self, RuleChanges, RuleError};
-use crate::store::Event;
+use crate::services::rules as service;
 use app::dto::{Notice, RuleForm};
 use axum::body::Body;
 use axum::extract::State;
@@ -43,10 +44,10 @@ fn form_from(fields: &HashMap<String, String>) -> RuleForm {
     }
 }
 
-/// What the command line's flags would be; the error names the field.
+/// The changes the form asks for: every field is given, so it replaces
+/// the rule; an emptied field removes its setting.
 fn changes_of(f: &RuleForm) -> Result<RuleChanges, String> {
-    // An emptied list is given as one empty entry: it clears the setting.
-    let list = |text: &str, separators: &[char]| -> Vec<String> {
+    let list = |text: &str, separators: &[char]| -> Change<Vec<String>> {
         let items: Vec<String> = text
             .split(separators)
             .map(str::trim)
@@ -54,9 +55,9 @@ fn changes_of(f: &RuleForm) -> Result<RuleChanges, String> {
             .map(str::to_string)
             .collect();
         if items.is_empty() {
-            vec![String::new()]
+            Change::Reset
         } else {
-            items
+            Change::Set(items)
         }
     };
     let priority = match f.priority.trim() {
@@ -66,8 +67,11 @@ fn changes_of(f: &RuleForm) -> Result<RuleChanges, String> {
                 .map_err(|_| "Priority: a whole number, 0 or more.".to_string())?,
         ),
     };
-    // A prefix keeps its spaces; the other texts do not need them.
-    let text = |v: &str| Some(v.trim().to_string());
+    let text = |v: &str| match v.trim() {
+        "" => Change::Reset,
+        v => Change::Set(v.to_string()),
+    };
+    let has_disclaimer = !f.disclaimer_text.trim().is_empty();
     Ok(RuleChanges {
         priority,
         from: list(&f.from, &['\n', ',']),
@@ -79,48 +83,71 @@ fn changes_of(f: &RuleForm) -> Result<RuleChanges, String> {
         attachment_type: text(&f.attachment_type),
         size_over: text(&f.size_over),
         contains_sensitive: list(&f.contains_sensitive, &['\n', ',']),
-        prepend_subject: Some(f.prepend_subject.trim_end_matches(['\r', '\n']).to_string()),
+        // A prefix keeps its spaces.
+        prepend_subject: match f.prepend_subject.trim_end_matches(['\r', '\n']) {
+            "" => Change::Reset,
+            p => Change::Set(p.to_string()),
+        },
         apply_protection: text(&f.apply_protection),
         template: text(&f.template),
         append_disclaimer_text: text(&f.disclaimer_text),
         // Without a disclaimer there is nothing to say about its HTML or
         // signed mail: the form's defaults are not an error then.
-        append_disclaimer_html: (!f.disclaimer_text.trim().is_empty())
-            .then(|| f.disclaimer_html.trim().to_string()),
-        signed: (!f.disclaimer_text.trim().is_empty()).then(|| f.signed.trim().to_string()),
+        append_disclaimer_html: if has_disclaimer {
+            text(&f.disclaimer_html)
+        } else {
+            Change::Keep
+        },
+        signed: if has_disclaimer {
+            text(&f.signed)
+        } else {
+            Change::Keep
+        },
         reject: text(&f.reject),
         stop: Some(f.stop),
         disabled: Some(!f.enabled),
     })
 }
 
-/// The command line's flag names become the form's labels.
-fn in_form_words(message: &str) -> String {
-    const LABELS: &[(&str, &str)] = &[
-        ("--from", "The sender is"),
-        ("--sent-to-scope", "Recipient scope"),
-        ("--sent-to", "A recipient is"),
-        ("--subject-or-body-contains", "The subject or body contains"),
-        ("--subject-or-body-matches", "The subject or body matches"),
-        ("--attachment-name-matches", "An attachment's name matches"),
-        ("--attachment-type", "An attachment's type is"),
-        ("--size-over", "The message is larger than"),
-        (
-            "--contains-sensitive",
-            "The message contains sensitive information",
-        ),
-        ("--append-disclaimer-text", "Append this disclaimer"),
-        ("--append-disclaimer-html", "The disclaimer's HTML version"),
-        ("--signed", "If the message is signed"),
-        ("--prepend-subject", "Put in front of the subject"),
-        ("--apply-protection", "Apply protection"),
-        ("--template", "Branding template"),
-        ("--reject", "Reject the message with this text"),
-    ];
-    let mut text = message.to_string();
-    for (flag, label) in LABELS {
-        text = text.replace(flag, label);
+/// The form's label of a field.
+fn label(field: &str) -> &'static str {
+    match field {
+        "from" => "The sender is",
+        "sent-to" => "A recipient is",
+        "sent-to-scope" => "Recipient scope",
+        "subject-or-body-contains" => "The subject or body contains",
+        "subject-or-body-matches" => "The subject or body matches",
+        "attachment-name-matches" => "An attachment's name matches",
+        "attachment-type" => "An attachment's type is",
+        "size-over" => "The message is larger than",
+        "contains-sensitive" => "The message contains sensitive information",
+        "append-disclaimer-text" => "Append this disclaimer",
+        "append-disclaimer-html" => "The disclaimer's HTML version",
+        "signed" => "If the message is signed",
+        "prepend-subject" => "Put in front of the subject",
+        "apply-protection" => "Apply protection",
+        "template" => "Branding template",
+        "reject" => "Reject the message with this text",
+        _ => "A field",
     }
+}
+
+/// The form's words for a refusal: fields by their labels, one sentence.
+fn in_form_words(e: &RuleError) -> String {
+    let text = match e {
+        RuleError::Invalid(f) => format!("{}: {}", label(f.field), f.problem),
+        RuleError::Needs { field, needs } => {
+            format!("{} goes with {}", label(field), label(needs))
+        }
+        RuleError::NoAction => format!(
+            "A rule needs an action: {}, {}, {} or {}",
+            label("prepend-subject"),
+            label("apply-protection"),
+            label("append-disclaimer-text"),
+            label("reject")
+        ),
+        other => other.to_string(),
+    };
     let mut chars = text.chars();
     let text = match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
@@ -149,26 +176,15 @@ async fn refused(state: &AppState, mut parts: Parts, draft: RuleForm, e: RuleErr
         }
         RuleError::NotFound(_) => StatusCode::NOT_FOUND,
         RuleError::Exists(_) => StatusCode::CONFLICT,
-        RuleError::Invalid(_) | RuleError::NoTemplate(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        RuleError::Invalid(_)
+        | RuleError::Needs { .. }
+        | RuleError::NoAction
+        | RuleError::Name(_)
+        | RuleError::NoTemplate(_) => StatusCode::UNPROCESSABLE_ENTITY,
     };
-    let text = match e {
-        RuleError::Invalid(text) => in_form_words(&text),
-        other => other.to_string(),
-    };
+    let text = in_form_words(&e);
     parts.extensions.insert(draft);
     state.refuse(parts, status, text).await
-}
-
-async fn record(state: &AppState, kind: &'static str, actor: &str, name: &str) {
-    let _ = state
-        .store
-        .record_event(Event {
-            kind,
-            actor: Some(actor),
-            detail: Some(name),
-            ..Event::default()
-        })
-        .await;
 }
 
 /// POST /admin/rules/save: a new rule, or the changed one.
@@ -186,13 +202,21 @@ pub async fn save(
     };
     let changes = match changes_of(&draft) {
         Ok(changes) => changes,
-        Err(text) => return refused(&state, parts, draft, RuleError::Invalid(text)).await,
+        Err(text) => {
+            let mut parts = parts;
+            parts.extensions.insert(draft);
+            return state
+                .refuse(parts, StatusCode::UNPROCESSABLE_ENTITY, text)
+                .await;
+        }
     };
+    let actor = Actor::User(user.email);
     let saved = if draft.original_name.is_empty() {
-        rules::create(&state.store, &draft.name, &changes).await
+        service::create(&state.store, &actor, &draft.name, &changes).await
     } else {
-        rules::update(
+        service::update(
             &state.store,
+            &actor,
             &draft.original_name,
             Some(&draft.name),
             &changes,
@@ -201,12 +225,11 @@ pub async fn save(
     };
     match saved {
         Ok(rule) => {
-            let (kind, said) = if draft.original_name.is_empty() {
-                ("rule created", "Created")
+            let said = if draft.original_name.is_empty() {
+                "Created"
             } else {
-                ("rule changed", "Saved")
+                "Saved"
             };
-            record(&state, kind, &user.email, &rule.name).await;
             back(
                 &session,
                 "/admin/rules",
@@ -235,6 +258,7 @@ pub async fn change(
     let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
     let name = get("name");
     let store = &state.store;
+    let actor = Actor::User(user.email);
     let result = match get("do").as_str() {
         "up" | "down" => match rules::get(store, &name).await {
             Ok(rule) => {
@@ -243,24 +267,21 @@ pub async fn change(
                 } else {
                     rule.priority + 1
                 };
-                rules::move_to(store, &name, to as usize).await.map(|r| {
-                    (
-                        "rule moved",
-                        format!("Moved '{name}' to priority {}.", r.priority),
-                    )
-                })
+                service::move_to(store, &actor, &name, to as usize)
+                    .await
+                    .map(|r| format!("Moved '{name}' to priority {}.", r.priority))
             }
             Err(e) => Err(e),
         },
-        "enable" => rules::set_enabled(store, &name, true)
+        "enable" => service::set_enabled(store, &actor, &name, true)
             .await
-            .map(|_| ("rule enabled", format!("Enabled '{name}'."))),
-        "disable" => rules::set_enabled(store, &name, false)
+            .map(|_| format!("Enabled '{name}'.")),
+        "disable" => service::set_enabled(store, &actor, &name, false)
             .await
-            .map(|_| ("rule disabled", format!("Disabled '{name}'."))),
-        "remove" if fields.contains_key("confirm") => rules::remove(store, &name)
+            .map(|_| format!("Disabled '{name}'.")),
+        "remove" if fields.contains_key("confirm") => service::remove(store, &actor, &name)
             .await
-            .map(|()| ("rule removed", format!("Removed the rule '{name}'."))),
+            .map(|()| format!("Removed the rule '{name}'.")),
         "remove" => {
             let mut parts = parts;
             parts.uri = form_page(&name).parse().unwrap_or_default();
@@ -275,10 +296,7 @@ pub async fn change(
         _ => return see_other("/admin/rules"),
     };
     match result {
-        Ok((kind, text)) => {
-            record(&state, kind, &user.email, &name).await;
-            back(&session, "/admin/rules", Notice::success(text)).await
-        }
+        Ok(text) => back(&session, "/admin/rules", Notice::success(text)).await,
         Err(RuleError::Store(cause)) => {
             state.unavailable(parts, "rule change failed", &cause).await
         }

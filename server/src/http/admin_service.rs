@@ -2,11 +2,12 @@
 
 use super::AppState;
 use super::page_service::{signed_in_user, timeline};
+use crate::services::trace::{self as msg_trace, TraceQuery};
 use crate::store::{TemplateFull, UserRow};
-use crate::trace::{self as msg_trace, TraceQuery};
 use app::dto::{
-    MessageDetail, MessageFilter, MessageLine, MessageList, ProtectionSettings, QueueLine,
-    RecipientLine, RuleEdit, RuleForm, RuleLine, RuleList, TemplateFields, UserLine,
+    AuditLine, AuditList, AuditQuery, MessageDetail, MessageFilter, MessageLine, MessageList,
+    ProtectionSettings, QueueLine, RecipientLine, RuleEdit, RuleForm, RuleLine, RuleList,
+    TemplateFields, UserLine,
 };
 use app::service::{AdminService, ServiceError};
 use tower_sessions::Session;
@@ -131,7 +132,7 @@ impl AdminService for AdminPages {
     ) -> Result<Option<MessageDetail>, ServiceError> {
         require_admin(&self.state, request.extensions.get::<Session>()).await?;
         let store = &self.state.store;
-        let Some(status) = crate::revocation::status(store, &message_id, Some(&sender))
+        let Some(status) = crate::services::revocation::status(store, &message_id, Some(&sender))
             .await
             .map_err(unavailable)?
             .pop()
@@ -192,6 +193,50 @@ impl AdminService for AdminPages {
         Ok(ProtectionSettings {
             transport_decryption: config.transport_decryption.as_str().to_string(),
             foreign_protected: config.foreign_protected.as_str().to_string(),
+        })
+    }
+
+    async fn audit(
+        &self,
+        request: &http::request::Parts,
+        query: AuditQuery,
+    ) -> Result<AuditList, ServiceError> {
+        const SHOWN: i64 = 500;
+        require_admin(&self.state, request.extensions.get::<Session>()).await?;
+        let filter = match crate::services::audit::filter(
+            "From",
+            Some(&query.since),
+            Some(&query.actor),
+            Some(SHOWN + 1),
+        ) {
+            Ok(filter) => filter,
+            Err(error) => {
+                return Ok(AuditList {
+                    error: Some(format!("{error}.")),
+                    ..AuditList::default()
+                });
+            }
+        };
+        let mut rows = crate::services::audit::list(&self.state.store, &filter)
+            .await
+            .map_err(unavailable)?;
+        let more = rows.len() as i64 > SHOWN;
+        rows.reverse();
+        rows.truncate(SHOWN as usize);
+        Ok(AuditList {
+            lines: rows
+                .into_iter()
+                .map(|r| AuditLine {
+                    at: crate::domain::rfc3339(r.at),
+                    actor: r.actor,
+                    surface: r.surface.to_string(),
+                    action: r.action,
+                    target: r.target.unwrap_or_default(),
+                    detail: r.detail.unwrap_or_default(),
+                })
+                .collect(),
+            more,
+            error: None,
         })
     }
 

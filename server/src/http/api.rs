@@ -5,10 +5,12 @@
 
 use super::AppState;
 use crate::auth::api_token;
-use crate::revocation::{self, MessageStatus, RevokeError};
+use crate::domain::Actor;
+use crate::domain::Change;
+use crate::services::revocation::{self, MessageStatus, RevokeError};
+use crate::services::templates::{self, LogoImage, TemplateChanges, TemplateError};
+use crate::services::trace::{self as msg_trace, TraceQuery};
 use crate::store::{StoreError, TemplateFull, UserRow};
-use crate::templates::{self, Logo, TemplateChanges, TemplateError};
-use crate::trace::{self as msg_trace, TraceQuery};
 use axum::Json;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
@@ -103,8 +105,11 @@ impl ApiUser {
         }
     }
 
-    fn actor(&self) -> String {
-        format!("{} (API token '{}')", self.user.email, self.token_name)
+    fn actor(&self) -> Actor {
+        Actor::Token {
+            name: self.token_name.clone(),
+            user: self.user.email.clone(),
+        }
     }
 }
 
@@ -267,9 +272,9 @@ async fn revoke(
     };
     match revocation::revoke(
         &state.store,
+        &who.actor(),
         &message_id,
         sender.as_deref(),
-        &who.actor(),
         by,
     )
     .await
@@ -289,12 +294,11 @@ async fn revoke(
             } else {
                 StatusCode::CONFLICT
             };
-            // The command line's hint ("--sender") reads as a query here.
-            Err(ApiError::new(
-                status,
-                code,
-                e.to_string().replace("with --sender", "with ?sender="),
-            ))
+            let mut text = e.to_string();
+            if let RevokeError::Ambiguous { .. } = e {
+                text.push_str(" Name one with ?sender=.");
+            }
+            Err(ApiError::new(status, code, text))
         }
     }
 }
@@ -356,7 +360,7 @@ pub fn template_json(t: &TemplateFull) -> Value {
 /// field, `null` resets it; `Logo` is a base64 PNG or JPEG. `IsDefault` and a
 /// `Logo` object (as GET shows them) are read-only and kept, so what GET
 /// returns can be sent back.
-fn changes_of(body: &Value) -> Result<(Option<String>, TemplateChanges, Logo), ApiError> {
+fn changes_of(body: &Value) -> Result<TemplateChanges, ApiError> {
     let Some(fields) = body.as_object() else {
         return Err(ApiError::invalid(
             "The body must be a JSON object of template fields.",
@@ -385,37 +389,38 @@ fn changes_of(body: &Value) -> Result<(Option<String>, TemplateChanges, Logo), A
     }
     // Each field in the JSON type the OpenAPI document gives it, or null
     // (reset); what the command line would parse from text is not guessed.
-    let field = |key: &str, kind: &str| -> Result<Option<String>, ApiError> {
-        match (fields.get(key), kind) {
-            (None, _) => Ok(None),
-            (Some(Value::Null), _) => Ok(Some("null".into())),
-            (Some(Value::String(s)), "a string") => Ok(Some(s.clone())),
-            (Some(Value::Bool(b)), "true or false") => Ok(Some(b.to_string())),
-            (Some(Value::Number(n)), "a whole number") if n.is_i64() || n.is_u64() => {
-                Ok(Some(n.to_string()))
-            }
-            _ => Err(ApiError::invalid(format!(
-                "{key}: expected {kind}, or null"
-            ))),
+    fn typed<T>(
+        fields: &serde_json::Map<String, Value>,
+        key: &str,
+        kind: &str,
+        read: impl Fn(&Value) -> Option<T>,
+    ) -> Result<Change<T>, ApiError> {
+        match fields.get(key) {
+            None => Ok(Change::Keep),
+            Some(Value::Null) => Ok(Change::Reset),
+            Some(v) => read(v)
+                .map(Change::Set)
+                .ok_or_else(|| ApiError::invalid(format!("{key}: expected {kind}, or null"))),
         }
-    };
-    let text = |key: &str| field(key, "a string");
+    }
+    let text = |key: &str| typed(fields, key, "a string", |v| v.as_str().map(str::to_string));
+    let boolean = |key: &str| typed(fields, key, "true or false", Value::as_bool);
     let logo = match fields.get("Logo") {
-        None => Logo::Keep,
-        Some(Value::Null) => Logo::Reset,
-        Some(Value::String(b64)) => Logo::Image(
-            base64::engine::general_purpose::STANDARD
+        None => Change::Keep,
+        Some(Value::Null) => Change::Reset,
+        Some(Value::String(b64)) => Change::Set(LogoImage {
+            bytes: base64::engine::general_purpose::STANDARD
                 .decode(b64.trim())
                 .map_err(|_| ApiError::invalid("Logo: expected the image in base64"))?,
-            "the uploaded logo".into(),
-        ),
+            name: "the uploaded logo".into(),
+        }),
         // As GET shows it: unchanged.
         Some(Value::Object(shown))
             if shown.iter().all(|(k, v)| {
                 (k == "ContentType" && v.is_string()) || (k == "Bytes" && v.is_u64())
             }) =>
         {
-            Logo::Keep
+            Change::Keep
         }
         Some(_) => {
             return Err(ApiError::invalid(
@@ -423,8 +428,14 @@ fn changes_of(body: &Value) -> Result<(Option<String>, TemplateChanges, Logo), A
             ));
         }
     };
-    let changes = TemplateChanges {
-        logo: None,
+    let name = match fields.get("Name") {
+        None => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err(ApiError::invalid("Name: expected a string")),
+    };
+    Ok(TemplateChanges {
+        name,
+        logo,
         background_color: text("BackgroundColor")?,
         introduction_text: text("IntroductionText")?,
         read_button_text: text("ReadButtonText")?,
@@ -432,16 +443,13 @@ fn changes_of(body: &Value) -> Result<(Option<String>, TemplateChanges, Logo), A
         disclaimer_text: text("DisclaimerText")?,
         portal_text: text("PortalText")?,
         privacy_statement_url: text("PrivacyStatementUrl")?,
-        otp_enabled: field("OTPEnabled", "true or false")?,
-        social_enabled: field("SocialIDSignIn", "true or false")?,
-        expiry_days: field("ExternalMailExpiryInDays", "a whole number")?,
-    };
-    let name = match fields.get("Name") {
-        None => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(_) => return Err(ApiError::invalid("Name: expected a string")),
-    };
-    Ok((name, changes, logo))
+        otp_enabled: boolean("OTPEnabled")?,
+        social_enabled: boolean("SocialIDSignIn")?,
+        expiry_days: typed(fields, "ExternalMailExpiryInDays", "a whole number", |v| {
+            v.as_i64()
+                .or_else(|| v.as_u64().map(|n| i64::try_from(n).unwrap_or(i64::MAX)))
+        })?,
+    })
 }
 
 fn json_body(body: &[u8]) -> Result<Value, ApiError> {
@@ -459,7 +467,8 @@ fn template_error(e: TemplateError) -> ApiError {
             "conflict",
             TemplateError::NoSignIn.to_string(),
         ),
-        TemplateError::Invalid(text) => ApiError::invalid(text),
+        // The field by its neutral name (`background-color`).
+        TemplateError::Invalid(field) => ApiError::invalid(field.to_string()),
         TemplateError::Store(e) => ApiError::unavailable(&e),
         refused => ApiError::new(StatusCode::CONFLICT, "conflict", refused.to_string()),
     }
@@ -501,9 +510,12 @@ async fn create_template(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     who.require_admin()?;
-    let (name, changes, logo) = changes_of(&json_body(&body)?)?;
-    let name = name.ok_or_else(|| ApiError::invalid("Name: a new template needs a name"))?;
-    let t = templates::create(&state.store, &name, &changes, logo)
+    let mut changes = changes_of(&json_body(&body)?)?;
+    let name = changes
+        .name
+        .take()
+        .ok_or_else(|| ApiError::invalid("Name: a new template needs a name"))?;
+    let t = templates::create(&state.store, &who.actor(), &name, &changes)
         .await
         .map_err(template_error)?;
     Ok((StatusCode::CREATED, Json(template_json(&t))))
@@ -516,8 +528,8 @@ async fn update_template(
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
     who.require_admin()?;
-    let (new_name, changes, logo) = changes_of(&json_body(&body)?)?;
-    let t = templates::update(&state.store, &name, new_name.as_deref(), &changes, logo)
+    let changes = changes_of(&json_body(&body)?)?;
+    let t = templates::update(&state.store, &who.actor(), &name, &changes)
         .await
         .map_err(template_error)?;
     Ok(Json(template_json(&t)))
@@ -529,7 +541,7 @@ async fn remove_template(
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     who.require_admin()?;
-    templates::remove(&state.store, &name)
+    templates::remove(&state.store, &who.actor(), &name)
         .await
         .map_err(template_error)?;
     Ok(StatusCode::NO_CONTENT)

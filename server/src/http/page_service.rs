@@ -353,10 +353,11 @@ impl PageService {
         sender: &str,
         row: crate::store::SentRow,
     ) -> Result<(SentItem, bool), ServiceError> {
-        let status = crate::revocation::status(&self.state.store, &row.message_id, Some(sender))
-            .await
-            .map_err(unavailable)?
-            .pop();
+        let status =
+            crate::services::revocation::status(&self.state.store, &row.message_id, Some(sender))
+                .await
+                .map_err(unavailable)?
+                .pop();
         let recipients = status
             .as_ref()
             .map(|s| {

@@ -3,7 +3,8 @@
 use super::page_service::active_user;
 use super::{AppState, see_other};
 use crate::auth::csrf;
-use crate::revocation::{self, RevokeError};
+use crate::domain::Actor;
+use crate::services::revocation::{self, RevokeError};
 use axum::body::Body;
 use axum::extract::{FromRequest, Path, State};
 use axum::http::{Request, StatusCode};
@@ -57,9 +58,9 @@ pub async fn remove_external_access(
     };
     match revocation::revoke(
         &state.store,
+        &Actor::User(user.email.clone()),
         &row.message_id,
         Some(&user.email),
-        &user.email,
         revocation::Revoker::Sender,
     )
     .await

@@ -1,6 +1,7 @@
 //! A rule's actions. They apply to the whole message.
 
 use super::disclaimer::Disclaimer;
+use crate::domain::FieldError;
 use crate::domain::Rights;
 use serde::{Deserialize, Serialize};
 
@@ -62,15 +63,18 @@ impl Actions {
 
 /// Text an administrator puts into a header or a report: one line,
 /// printable, bounded; kept as given (a prefix's trailing space matters).
-pub fn check_text(flag: &str, text: &str, max: usize) -> Result<String, String> {
+pub fn check_text(field: &'static str, text: &str, max: usize) -> Result<String, FieldError> {
     if text.trim().is_empty() {
-        return Err(format!("{flag}: the text is empty"));
+        return Err(FieldError::new(field, "the text is empty"));
     }
     if text.chars().count() > max {
-        return Err(format!("{flag}: at most {max} characters"));
+        return Err(FieldError::new(field, format!("at most {max} characters")));
     }
     if text.chars().any(char::is_control) {
-        return Err(format!("{flag}: one line, without control characters"));
+        return Err(FieldError::new(
+            field,
+            "one line, without control characters",
+        ));
     }
     Ok(text.to_string())
 }

@@ -1,106 +1,78 @@
 //! A rule as the command line and the admin page give it: text fields,
-//! validated into conditions and actions with an error that names the field.
+//! validated into conditions and actions; an error names the field, and
+//! each surface words it (a flag, a form label).
 
 use super::actions::check_text;
 use super::conditions::{AddressPattern, Scope, compile_regex, parse_mime_type};
 use super::disclaimer::{Disclaimer, SignedMode};
 use super::sensitive::Wanted;
 use super::{Definition, RuleError};
-use crate::domain::Rights;
 use crate::domain::parse_size;
+use crate::domain::{Change, FieldError, Rights};
 
-/// The flags of `rule new` and `rule set` (the admin form fills the same).
-/// In `rule set`, a flag given replaces that setting and an empty value
-/// (`--sent-to ""`) removes it.
-#[derive(clap::Args, Debug, Clone, Default)]
+/// What `rule new`, `rule set` and the admin form change. A setting left
+/// at `Keep` stays as it is; `Reset` removes it.
+#[derive(Debug, Clone, Default)]
 pub struct RuleChanges {
-    /// Where the rule goes in the order, 0 first (default: last; `set` keeps its place)
-    #[arg(long, value_name = "N")]
+    /// Where the rule goes in the order, 0 first (None: last for a new
+    /// rule; an existing one keeps its place).
     pub priority: Option<usize>,
-    /// Condition: the sender is this address or in this domain (repeatable: any)
-    #[arg(long, value_name = "ADDR|DOMAIN")]
-    pub from: Vec<String>,
-    /// Condition: a recipient is this address or in this domain (repeatable: any)
-    #[arg(long, value_name = "ADDR|DOMAIN")]
-    pub sent_to: Vec<String>,
-    /// Condition: a recipient is outside (external) or inside (internal) the organization's domains
-    #[arg(long, value_name = "external|internal")]
-    pub sent_to_scope: Option<String>,
-    /// Condition: the subject or a body contains this word, in any case (repeatable: any)
-    #[arg(long, value_name = "WORD")]
-    pub subject_or_body_contains: Vec<String>,
-    /// Condition: the subject or a body matches this regular expression (case-insensitive)
-    #[arg(long, value_name = "REGEX")]
-    pub subject_or_body_matches: Option<String>,
-    /// Condition: an attachment's file name matches this pattern (* and ?, any case)
-    #[arg(long, value_name = "GLOB")]
-    pub attachment_name_matches: Option<String>,
-    /// Condition: an attachment is of this type (application/pdf, image/*)
-    #[arg(long, value_name = "MIME-TYPE")]
-    pub attachment_type: Option<String>,
-    /// Condition: the message (decrypted) is larger than this (bytes, or 512KB, 10MB)
-    #[arg(long, value_name = "BYTES")]
-    pub size_over: Option<String>,
-    /// Condition: the subject, a body or a text attachment holds at least MIN (default 1) distinct numbers of this kind (repeatable: any)
-    #[arg(long, value_name = "us-ssn|credit-card|my-number[:MIN]")]
-    pub contains_sensitive: Vec<String>,
-    /// Action: put this text in front of the subject
-    #[arg(long, value_name = "TEXT")]
-    pub prepend_subject: Option<String>,
-    /// Action: protect the message with these rights (encrypt-only, do-not-forward)
-    #[arg(long, value_name = "RIGHTS")]
-    pub apply_protection: Option<String>,
-    /// The branding template of --apply-protection (default: the default template)
-    #[arg(long, value_name = "NAME")]
-    pub template: Option<String>,
-    /// Action: append this disclaimer to the message's body (text version)
-    #[arg(long, value_name = "TEXT")]
-    pub append_disclaimer_text: Option<String>,
-    /// The disclaimer's HTML version, for HTML bodies (default: the text, escaped)
-    #[arg(long, value_name = "HTML")]
-    pub append_disclaimer_html: Option<String>,
-    /// A signed message would lose its signature: wrap it with the disclaimer beside it (default), skip it, or reject it
-    #[arg(long, value_name = "wrap|skip|reject")]
-    pub signed: Option<String>,
-    /// Action: reject the message; the sender's non-delivery report says this text
-    #[arg(long, value_name = "TEXT")]
-    pub reject: Option<String>,
-    /// Do not run the rules after this one when it matches (`--stop false` to undo)
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub from: Change<Vec<String>>,
+    pub sent_to: Change<Vec<String>>,
+    pub sent_to_scope: Change<String>,
+    pub subject_or_body_contains: Change<Vec<String>>,
+    pub subject_or_body_matches: Change<String>,
+    pub attachment_name_matches: Change<String>,
+    pub attachment_type: Change<String>,
+    pub size_over: Change<String>,
+    pub contains_sensitive: Change<Vec<String>>,
+    pub prepend_subject: Change<String>,
+    pub apply_protection: Change<String>,
+    pub template: Change<String>,
+    pub append_disclaimer_text: Change<String>,
+    pub append_disclaimer_html: Change<String>,
+    pub signed: Change<String>,
+    pub reject: Change<String>,
     pub stop: Option<bool>,
-    /// Keep the rule but do not run it (`--disabled false` to undo)
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub disabled: Option<bool>,
 }
 
-/// An empty value clears a setting.
-fn given(value: &Option<String>) -> Option<Option<&str>> {
-    value
-        .as_deref()
-        .map(|v| Some(v).filter(|v| !v.trim().is_empty()))
+/// A list's items, each parsed; an empty item is skipped.
+fn list<T>(
+    values: &Change<Vec<String>>,
+    parse: impl Fn(&str) -> Result<T, String>,
+    field: &'static str,
+) -> Result<Option<Vec<T>>, RuleError> {
+    match values {
+        Change::Keep => Ok(None),
+        Change::Reset => Ok(Some(Vec::new())),
+        Change::Set(values) => values
+            .iter()
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| parse(v).map_err(|e| FieldError::new(field, e).into()))
+            .collect::<Result<Vec<T>, RuleError>>()
+            .map(Some),
+    }
 }
 
-fn list<T>(
-    values: &[String],
-    parse: impl Fn(&str) -> Result<T, String>,
-    flag: &str,
-) -> Result<Option<Vec<T>>, RuleError> {
-    if values.is_empty() {
-        return Ok(None);
+/// A single value: `None` keeps, `Some(None)` removes, `Some(Some(v))`
+/// sets (an empty text removes too).
+fn given(value: &Change<String>) -> Option<Option<&str>> {
+    match value {
+        Change::Keep => None,
+        Change::Reset => Some(None),
+        Change::Set(v) => Some(Some(v.as_str()).filter(|v| !v.trim().is_empty())),
     }
-    values
-        .iter()
-        .filter(|v| !v.trim().is_empty())
-        .map(|v| parse(v).map_err(|e| RuleError::Invalid(format!("--{flag}: {e}"))))
-        .collect::<Result<Vec<T>, _>>()
-        .map(Some)
+}
+
+fn invalid(field: &'static str, problem: impl Into<String>) -> RuleError {
+    FieldError::new(field, problem).into()
 }
 
 impl RuleChanges {
     /// `base` with these changes, checked. The template's existence is
     /// checked by the caller, which holds the store.
     pub fn apply(&self, base: &Definition) -> Result<Definition, RuleError> {
-        let invalid = |flag: &str, e: String| RuleError::Invalid(format!("--{flag}: {e}"));
         let mut d = base.clone();
         let c = &mut d.conditions;
         if let Some(v) = list(&self.from, AddressPattern::parse, "from")? {
@@ -141,7 +113,7 @@ impl RuleChanges {
                 if p.len() > 1000 {
                     return Err(invalid(
                         "subject-or-body-matches",
-                        "at most 1000 characters".into(),
+                        "at most 1000 characters",
                     ));
                 }
                 compile_regex(p).map_err(|e| invalid("subject-or-body-matches", e))?;
@@ -150,8 +122,7 @@ impl RuleChanges {
         }
         if let Some(v) = given(&self.attachment_name_matches) {
             if let Some(p) = v {
-                check_text("attachment-name-matches", p, 200)
-                    .map_err(|e| RuleError::Invalid(format!("--{e}")))?;
+                check_text("attachment-name-matches", p, 200)?;
             }
             c.attachment_name_matches = v.map(|p| p.trim().to_string());
         }
@@ -174,11 +145,9 @@ impl RuleChanges {
         }
         let a = &mut d.actions;
         if let Some(v) = given(&self.prepend_subject) {
+            // A prefix keeps its spaces.
             a.prepend_subject = v
-                .map(|t| {
-                    check_text("prepend-subject", t, 100)
-                        .map_err(|e| RuleError::Invalid(format!("--{e}")))
-                })
+                .map(|t| check_text("prepend-subject", t, 100))
                 .transpose()?;
         }
         if let Some(v) = given(&self.apply_protection) {
@@ -202,25 +171,20 @@ impl RuleChanges {
         self.apply_disclaimer(&mut a.disclaimer)?;
         if let Some(v) = given(&self.reject) {
             a.reject = v
-                .map(|t| {
-                    check_text("reject", t, 500)
-                        .map(|t| t.trim().to_string())
-                        .map_err(|e| RuleError::Invalid(format!("--{e}")))
-                })
+                .map(|t| check_text("reject", t, 500).map(|t| t.trim().to_string()))
                 .transpose()?;
         }
         if let Some(stop) = self.stop {
             d.stop = stop;
         }
         if d.actions.template.is_some() && d.actions.apply_protection.is_none() {
-            return Err(RuleError::Invalid(
-                "--template goes with --apply-protection".into(),
-            ));
+            return Err(RuleError::Needs {
+                field: "template",
+                needs: "apply-protection",
+            });
         }
         if d.actions.is_empty() {
-            return Err(RuleError::Invalid(
-                "a rule needs an action: --prepend-subject, --apply-protection, --append-disclaimer-text or --reject".into(),
-            ));
+            return Err(RuleError::NoAction);
         }
         Ok(d)
     }
@@ -228,7 +192,6 @@ impl RuleChanges {
 
 impl RuleChanges {
     fn apply_disclaimer(&self, current: &mut Option<Disclaimer>) -> Result<(), RuleError> {
-        let invalid = |flag: &str, e: String| RuleError::Invalid(format!("--{flag}: {e}"));
         match given(&self.append_disclaimer_text) {
             Some(None) => *current = None,
             Some(Some(text)) => {
@@ -247,8 +210,10 @@ impl RuleChanges {
             }
             None => {}
         }
-        let needs_text =
-            |flag: &str| RuleError::Invalid(format!("--{flag} goes with --append-disclaimer-text"));
+        let needs_text = |field: &'static str| RuleError::Needs {
+            field,
+            needs: "append-disclaimer-text",
+        };
         if let Some(html) = given(&self.append_disclaimer_html) {
             let d = current
                 .as_mut()
@@ -256,10 +221,7 @@ impl RuleChanges {
             d.html = match html {
                 None => None,
                 Some(html) if html.len() > 10_000 => {
-                    return Err(invalid(
-                        "append-disclaimer-html",
-                        "at most 10000 bytes".into(),
-                    ));
+                    return Err(invalid("append-disclaimer-html", "at most 10000 bytes"));
                 }
                 // Only what mail readers show safely is kept.
                 Some(html) => Some(ammonia::clean(html)),
@@ -308,14 +270,10 @@ fn parse_rights(text: &str) -> Option<Rights> {
 pub fn check_name(name: &str) -> Result<String, RuleError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 64 {
-        return Err(RuleError::Invalid(
-            "the name must be 1 to 64 characters".into(),
-        ));
+        return Err(RuleError::Name("must be 1 to 64 characters"));
     }
     if name.chars().any(char::is_control) {
-        return Err(RuleError::Invalid(
-            "the name cannot hold control characters".into(),
-        ));
+        return Err(RuleError::Name("cannot hold control characters"));
     }
     Ok(name.to_string())
 }
@@ -331,7 +289,7 @@ mod tests {
     #[test]
     fn a_rule_without_an_action_is_refused() {
         let c = RuleChanges {
-            from: vec!["corp.example".into()],
+            from: Change::Set(vec!["corp.example".into()]),
             stop: Some(true),
             ..changes()
         };
@@ -342,17 +300,17 @@ mod tests {
     #[test]
     fn set_replaces_given_flags_and_empty_clears() {
         let first = RuleChanges {
-            sent_to: vec!["a@x.example".into(), "y.example".into()],
-            subject_or_body_contains: vec!["secret".into()],
-            prepend_subject: Some("[EXT] ".into()),
+            sent_to: Change::Set(vec!["a@x.example".into(), "y.example".into()]),
+            subject_or_body_contains: Change::Set(vec!["secret".into()]),
+            prepend_subject: Change::Set("[EXT] ".into()),
             ..changes()
         }
         .apply(&Definition::default())
         .unwrap();
         assert_eq!(first.actions.prepend_subject.as_deref(), Some("[EXT] "));
         let second = RuleChanges {
-            sent_to: vec![String::new()],
-            apply_protection: Some("Do-Not-Forward".into()),
+            sent_to: Change::Reset,
+            apply_protection: Change::Set("Do-Not-Forward".into()),
             ..changes()
         }
         .apply(&first)
@@ -365,15 +323,15 @@ mod tests {
     #[test]
     fn removing_protection_removes_its_template() {
         let protected = RuleChanges {
-            apply_protection: Some("encrypt-only".into()),
-            template: Some("Legal".into()),
-            prepend_subject: Some("[L] ".into()),
+            apply_protection: Change::Set("encrypt-only".into()),
+            template: Change::Set("Legal".into()),
+            prepend_subject: Change::Set("[L] ".into()),
             ..changes()
         }
         .apply(&Definition::default())
         .unwrap();
         let plain = RuleChanges {
-            apply_protection: Some(String::new()),
+            apply_protection: Change::Reset,
             ..changes()
         }
         .apply(&protected)
@@ -383,55 +341,55 @@ mod tests {
     }
 
     #[test]
-    fn errors_name_the_flag() {
+    fn errors_name_the_field() {
         let bad = |c: RuleChanges| c.apply(&Definition::default()).unwrap_err().to_string();
-        let reject = || Some("No.".to_string());
+        let reject = || Change::Set("No.".to_string());
         assert!(
             bad(RuleChanges {
-                sent_to_scope: Some("outside".into()),
+                sent_to_scope: Change::Set("outside".into()),
                 reject: reject(),
                 ..changes()
             })
-            .starts_with("--sent-to-scope")
+            .starts_with("sent-to-scope:")
         );
         assert!(
             bad(RuleChanges {
-                subject_or_body_matches: Some("(".into()),
+                subject_or_body_matches: Change::Set("(".into()),
                 reject: reject(),
                 ..changes()
             })
-            .starts_with("--subject-or-body-matches")
+            .starts_with("subject-or-body-matches:")
         );
         assert!(
             bad(RuleChanges {
-                size_over: Some("big".into()),
+                size_over: Change::Set("big".into()),
                 reject: reject(),
                 ..changes()
             })
-            .starts_with("--size-over")
+            .starts_with("size-over:")
         );
         assert!(
             bad(RuleChanges {
-                from: vec!["a b".into()],
+                from: Change::Set(vec!["a b".into()]),
                 reject: reject(),
                 ..changes()
             })
-            .starts_with("--from")
+            .starts_with("from:")
         );
         assert!(
             bad(RuleChanges {
-                prepend_subject: Some("a\r\nBcc: x@y".into()),
+                prepend_subject: Change::Set("a\r\nBcc: x@y".into()),
                 ..changes()
             })
-            .starts_with("--prepend-subject")
+            .starts_with("prepend-subject:")
         );
         assert!(
             bad(RuleChanges {
-                template: Some("Legal".into()),
+                template: Change::Set("Legal".into()),
                 reject: reject(),
                 ..changes()
             })
-            .contains("--apply-protection")
+            .contains("goes with apply-protection")
         );
     }
 }

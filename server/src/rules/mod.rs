@@ -20,7 +20,8 @@ pub use facts::Facts;
 pub use input::{RuleChanges, check_name};
 pub use stage::RulesStage;
 
-use crate::store::{RuleRow, RuleWrite, Store, StoreError};
+use crate::domain::FieldError;
+use crate::store::{RuleRow, Store, StoreError};
 use serde::{Deserialize, Serialize};
 
 /// What a rule checks and does (stored as JSON).
@@ -70,10 +71,24 @@ impl Rule {
     }
 }
 
+/// Why a rule change is refused. The field-level ones say no flag or
+/// label: each surface words them (`--size-over`, "The message is larger
+/// than").
 #[derive(Debug, thiserror::Error)]
 pub enum RuleError {
-    #[error("{0}")]
-    Invalid(String),
+    #[error(transparent)]
+    Invalid(#[from] FieldError),
+    /// A setting given without the one it belongs to.
+    #[error("{field} goes with {needs}")]
+    Needs {
+        field: &'static str,
+        needs: &'static str,
+    },
+    #[error("a rule needs an action")]
+    NoAction,
+    /// The rule's name (a positional argument, not a field).
+    #[error("the name {0}")]
+    Name(&'static str),
     #[error("No rule named '{0}'.")]
     NotFound(String),
     #[error("A rule named '{0}' already exists.")]
@@ -117,98 +132,14 @@ pub async fn get(store: &Store, name: &str) -> Result<Rule, RuleError> {
         .ok_or_else(|| RuleError::NotFound(name.to_string()))
 }
 
-async fn check_template(store: &Store, d: &Definition) -> Result<(), RuleError> {
+/// A rule's template action must name a template that exists.
+pub(crate) async fn check_template(store: &Store, d: &Definition) -> Result<(), RuleError> {
     if let Some(name) = &d.actions.template
         && store.template_by_name(name).await?.is_none()
     {
         return Err(RuleError::NoTemplate(name.clone()));
     }
     Ok(())
-}
-
-async fn write(
-    store: &Store,
-    existing: Option<&str>,
-    name: &str,
-    enabled: bool,
-    definition: &Definition,
-    position: Option<usize>,
-) -> Result<Rule, RuleError> {
-    let json = serde_json::to_string(definition).expect("a definition serialises");
-    let write = RuleWrite {
-        name,
-        enabled,
-        definition: &json,
-        position,
-    };
-    match store.write_rule(existing, write).await {
-        Ok(true) => get(store, name).await,
-        Ok(false) => Err(RuleError::NotFound(existing.unwrap_or(name).to_string())),
-        Err(StoreError::Conflict(_)) => Err(RuleError::Exists(name.to_string())),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// `rule new`: the changes on an empty rule.
-pub async fn create(store: &Store, name: &str, changes: &RuleChanges) -> Result<Rule, RuleError> {
-    let name = check_name(name)?;
-    let definition = changes.apply(&Definition::default())?;
-    check_template(store, &definition).await?;
-    let enabled = !changes.disabled.unwrap_or(false);
-    write(store, None, &name, enabled, &definition, changes.priority).await
-}
-
-/// `rule set`: the changes on the rule as it is (and a new name).
-pub async fn update(
-    store: &Store,
-    name: &str,
-    new_name: Option<&str>,
-    changes: &RuleChanges,
-) -> Result<Rule, RuleError> {
-    let rule = get(store, name).await?;
-    let new_name = match new_name {
-        Some(n) => check_name(n)?,
-        None => rule.name.clone(),
-    };
-    let definition = changes.apply(&rule.definition)?;
-    check_template(store, &definition).await?;
-    let enabled = changes.disabled.map_or(rule.enabled, |d| !d);
-    write(
-        store,
-        Some(name),
-        &new_name,
-        enabled,
-        &definition,
-        changes.priority,
-    )
-    .await
-}
-
-pub async fn set_enabled(store: &Store, name: &str, enabled: bool) -> Result<Rule, RuleError> {
-    let rule = get(store, name).await?;
-    write(store, Some(name), name, enabled, &rule.definition, None).await
-}
-
-/// Moves a rule to `position` (0 first).
-pub async fn move_to(store: &Store, name: &str, position: usize) -> Result<Rule, RuleError> {
-    let rule = get(store, name).await?;
-    write(
-        store,
-        Some(name),
-        name,
-        rule.enabled,
-        &rule.definition,
-        Some(position),
-    )
-    .await
-}
-
-pub async fn remove(store: &Store, name: &str) -> Result<(), RuleError> {
-    if store.remove_rule(name).await? {
-        Ok(())
-    } else {
-        Err(RuleError::NotFound(name.to_string()))
-    }
 }
 
 /// Rules ready to run: enabled, conditions compiled, in order.

@@ -1,6 +1,9 @@
-use super::{Result, Store, now_ms, on_pool};
+use super::{Result, Store, Tx, now_ms, on_pool, on_tx};
 
-/// One line of the audit trail.
+const INSERT_EVENT: &str = "INSERT INTO events (at, kind, message_id, recipient, actor, detail) VALUES ($1, $2, $3, $4, $5, $6)";
+
+/// One line of a message's timeline (what happened to it); changes
+/// administrators make are in the audit trail (`AuditEntry`).
 #[derive(Clone, Debug, Default)]
 pub struct Event<'a> {
     pub kind: &'a str,
@@ -29,7 +32,7 @@ pub struct MessageEventRow {
 
 impl Store {
     pub async fn record_event(&self, event: Event<'_>) -> Result<()> {
-        let sql = "INSERT INTO events (at, kind, message_id, recipient, actor, detail) VALUES ($1, $2, $3, $4, $5, $6)";
+        let sql = INSERT_EVENT;
         on_pool!(self.db(), |pool| sqlx::query(sql)
             .bind(now_ms())
             .bind(event.kind)
@@ -76,5 +79,23 @@ impl Store {
         .bind(actor)
         .fetch_all(pool)
         .await)?)
+    }
+}
+
+impl Tx {
+    /// A line of a message's timeline, committed with the change it tells.
+    pub async fn record_event(&mut self, event: Event<'_>) -> Result<()> {
+        let sql = INSERT_EVENT;
+        on_tx!(self, |conn| sqlx::query(sql)
+            .bind(now_ms())
+            .bind(event.kind)
+            .bind(event.message_id)
+            .bind(event.recipient)
+            .bind(event.actor)
+            .bind(event.detail)
+            .execute(&mut *conn)
+            .await
+            .map(|_| ()))?;
+        Ok(())
     }
 }

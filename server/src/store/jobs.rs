@@ -1,4 +1,4 @@
-use super::{Db, Result, Store, now_ms, on_pool};
+use super::{Db, Result, Store, Tx, now_ms, on_pool, on_tx};
 use crate::domain::JobKind;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -410,16 +410,19 @@ impl Store {
         .fetch_all(pool)
         .await)?)
     }
+}
 
+/// An administrator's queue actions, in the transaction that records them.
+impl Tx {
     /// A quarantined job is tried again from scratch; false when `id` is no
     /// quarantined job.
-    pub async fn release_job(&self, id: &str) -> Result<bool> {
+    pub async fn release_job(&mut self, id: &str) -> Result<bool> {
         let sql = "UPDATE jobs SET state = 'ready', open_claims = 0, run_at = $1, lease_until = NULL \
                    WHERE id = $2 AND state = 'quarantined'";
-        let n = on_pool!(self.db(), |pool| sqlx::query(sql)
+        let n = on_tx!(self, |conn| sqlx::query(sql)
             .bind(now_ms())
             .bind(id)
-            .execute(pool)
+            .execute(&mut *conn)
             .await
             .map(|r| r.rows_affected()))?;
         Ok(n == 1)
@@ -427,22 +430,22 @@ impl Store {
 
     /// Jobs waiting for a later try run now (one, or every waiting job);
     /// how many.
-    pub async fn retry_now(&self, id: Option<&str>) -> Result<u64> {
+    pub async fn retry_now(&mut self, id: Option<&str>) -> Result<u64> {
         let sql = "UPDATE jobs SET run_at = $1 WHERE state = 'ready' AND run_at > $1 \
                    AND ($2 = '' OR id = $2)";
-        Ok(on_pool!(self.db(), |pool| sqlx::query(sql)
+        Ok(on_tx!(self, |conn| sqlx::query(sql)
             .bind(now_ms())
             .bind(id.unwrap_or_default())
-            .execute(pool)
+            .execute(&mut *conn)
             .await
             .map(|r| r.rows_affected()))?)
     }
 
     /// Takes a ready or quarantined job out of the queue for good (state
-    /// `cancelled`), with `report` queued in the same transaction; false
+    /// `cancelled`), with `report` queued in the caller's transaction; false
     /// when `id` is no such job.
     pub async fn delete_job(
-        &self,
+        &mut self,
         id: &str,
         reason: &str,
         report: Option<&super::NewJob>,
@@ -450,22 +453,20 @@ impl Store {
         let cancel = "UPDATE jobs SET state = 'cancelled', last_error = $1, lease_until = NULL \
                       WHERE id = $2 AND state IN ('ready', 'quarantined')";
         let now = now_ms();
-        Ok(on_pool!(self.db(), |pool| async {
-            let mut tx = pool.begin().await?;
+        Ok(on_tx!(self, |conn| async {
             let n = sqlx::query(cancel)
                 .bind(reason)
                 .bind(id)
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await?
                 .rows_affected();
             if n == 1
                 && let Some(j) = report
             {
                 super::messages::bind_job!(sqlx::query(super::messages::INSERT_JOB), j, now)
-                    .execute(&mut *tx)
+                    .execute(&mut *conn)
                     .await?;
             }
-            tx.commit().await?;
             Ok::<_, sqlx::Error>(n == 1)
         }
         .await)?)

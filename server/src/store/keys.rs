@@ -1,4 +1,4 @@
-use super::{Result, Store, StoreError, now_ms, on_pool};
+use super::{Result, Store, StoreError, Tx, now_ms, on_pool, on_tx};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct OrganizationRow {
@@ -68,45 +68,9 @@ impl Store {
             Err(e) => Err(StoreError::Query(e)),
         }
     }
-
-    /// Adds a key and makes it the current one, in one transaction.
-    pub async fn add_current_key(&self, key_id: &str, wrapped_key: &[u8]) -> Result<()> {
-        let demote = "UPDATE keys SET is_current = FALSE WHERE is_current";
-        let insert = "INSERT INTO keys (key_id, wrapped_key, is_current, origin, created_at) VALUES ($1, $2, TRUE, 'local', $3)";
-        on_pool!(self.db(), |pool| async {
-            let mut tx = pool.begin().await?;
-            sqlx::query(demote).execute(&mut *tx).await?;
-            sqlx::query(insert)
-                .bind(key_id)
-                .bind(wrapped_key)
-                .bind(now_ms())
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await
-        }
-        .await)?;
-        Ok(())
-    }
 }
 
 impl Store {
-    /// Adopts another deployment's organization identity (`keys import`);
-    /// the id given up is kept so messages protected under it still open.
-    pub async fn replace_organization(&self, org: &OrganizationRow, former: &str) -> Result<()> {
-        let sql = "UPDATE organization SET org_id = $1, wrapped_secret = $2 WHERE singleton = 1";
-        on_pool!(self.db(), |pool| sqlx::query(sql)
-            .bind(&org.org_id)
-            .bind(&org.wrapped_secret)
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
-        let mut formers = self.former_org_ids().await?;
-        if !formers.iter().any(|f| f == former) {
-            formers.push(former.to_string());
-        }
-        self.set_setting("former_org_ids", &formers.join(",")).await
-    }
-
     /// Organization ids this deployment had before adopting another's.
     pub async fn former_org_ids(&self) -> Result<Vec<String>> {
         Ok(self
@@ -120,22 +84,75 @@ impl Store {
             })
             .unwrap_or_default())
     }
+}
+
+/// Key changes, in the transaction that records them.
+impl Tx {
+    /// Adds a key and makes it the current one.
+    pub async fn add_current_key(&mut self, key_id: &str, wrapped_key: &[u8]) -> Result<()> {
+        let demote = "UPDATE keys SET is_current = FALSE WHERE is_current";
+        let insert = "INSERT INTO keys (key_id, wrapped_key, is_current, origin, created_at) VALUES ($1, $2, TRUE, 'local', $3)";
+        on_tx!(self, |conn| async {
+            sqlx::query(demote).execute(&mut *conn).await?;
+            sqlx::query(insert)
+                .bind(key_id)
+                .bind(wrapped_key)
+                .bind(now_ms())
+                .execute(&mut *conn)
+                .await
+                .map(|_| ())
+        }
+        .await)?;
+        Ok(())
+    }
+
+    /// Adopts another deployment's organization identity (`keys import`);
+    /// the id given up is kept so messages protected under it still open.
+    pub async fn replace_organization(
+        &mut self,
+        org: &OrganizationRow,
+        former: &str,
+    ) -> Result<()> {
+        let sql = "UPDATE organization SET org_id = $1, wrapped_secret = $2 WHERE singleton = 1";
+        let formers_sql = "SELECT value FROM settings WHERE name = 'former_org_ids'";
+        let formers: Option<String> = on_tx!(self, |conn| async {
+            sqlx::query(sql)
+                .bind(&org.org_id)
+                .bind(&org.wrapped_secret)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query_scalar(formers_sql)
+                .fetch_optional(&mut *conn)
+                .await
+        }
+        .await)?;
+        let mut formers: Vec<String> = formers
+            .unwrap_or_default()
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        if !formers.iter().any(|f| f == former) {
+            formers.push(former.to_string());
+        }
+        self.set_setting("former_org_ids", &formers.join(",")).await
+    }
 
     /// Adds an imported key-encryption key (never the current one); false
     /// when it is already known.
     pub async fn import_key(
-        &self,
+        &mut self,
         key_id: &str,
         wrapped_key: &[u8],
         created_at: i64,
     ) -> Result<bool> {
         let sql = "INSERT INTO keys (key_id, wrapped_key, is_current, origin, created_at) \
                    VALUES ($1, $2, FALSE, 'imported', $3) ON CONFLICT (key_id) DO NOTHING";
-        Ok(on_pool!(self.db(), |pool| sqlx::query(sql)
+        Ok(on_tx!(self, |conn| sqlx::query(sql)
             .bind(key_id)
             .bind(wrapped_key)
             .bind(created_at)
-            .execute(pool)
+            .execute(&mut *conn)
             .await
             .map(|r| r.rows_affected() == 1))?)
     }

@@ -2,6 +2,7 @@
 //! written once with `$n` parameters, which both drivers accept, and runs on
 //! whichever pool the database URL chose.
 
+mod audit;
 mod event_log;
 mod events;
 mod jobs;
@@ -14,8 +15,10 @@ mod status;
 mod templates;
 mod throttle;
 mod tokens;
+mod tx;
 mod users;
 
+pub use audit::{AuditEntry, AuditFilter, AuditRow};
 pub use event_log::{EventLine, EventLog};
 pub use events::{Event, MessageEventRow};
 pub use jobs::{JobRow, MAX_OPEN_CLAIMS, OutboxRow, QueueFilter, QueuedJob, retry_delay};
@@ -29,6 +32,8 @@ pub use status::{InboxRow, SentRow, StatusRow, TraceRow};
 pub use templates::{DEFAULT_TEMPLATE_NAME, TemplateFull, TemplateRow};
 pub use throttle::{FailureCounts, TryKey};
 pub use tokens::TokenRow;
+pub use tx::Tx;
+pub(crate) use tx::on_tx;
 pub use users::{NewUser, UserRow};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

@@ -1,4 +1,4 @@
-use super::{Result, Store, conflict_or, new_id, now_ms, on_pool};
+use super::{Result, Store, Tx, conflict_or, new_id, now_ms, on_pool, on_tx};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct RuleRow {
@@ -32,20 +32,27 @@ impl Store {
         .fetch_all(pool)
         .await)?)
     }
+}
 
+/// Rule changes, in the transaction that records them.
+impl Tx {
     /// Creates a rule (`existing` None) or replaces the one named
-    /// `existing`, and renumbers the priorities 0, 1, 2, ... in one
-    /// transaction. Returns false when there is no rule named `existing`.
-    pub async fn write_rule(&self, existing: Option<&str>, rule: RuleWrite<'_>) -> Result<bool> {
+    /// `existing`, and renumbers the priorities 0, 1, 2, ... in the
+    /// caller's transaction. Returns false when there is no rule named `existing`.
+    pub async fn write_rule(
+        &mut self,
+        existing: Option<&str>,
+        rule: RuleWrite<'_>,
+    ) -> Result<bool> {
         let list = "SELECT id, name FROM rules ORDER BY priority, created_at";
         let insert = "INSERT INTO rules (id, name, priority, enabled, definition, created_at, updated_at) \
                       VALUES ($1, $2, $3, $4, $5, $6, $6)";
         let update = "UPDATE rules SET name = $1, enabled = $2, definition = $3, updated_at = $4 WHERE id = $5";
         let renumber = "UPDATE rules SET priority = $1 WHERE id = $2 AND priority <> $1";
         let name = rule.name.to_string();
-        let found = on_pool!(self.db(), |pool| async {
-            let mut tx = pool.begin().await?;
-            let mut order: Vec<(String, String)> = sqlx::query_as(list).fetch_all(&mut *tx).await?;
+        let found = on_tx!(self, |conn| async {
+            let mut order: Vec<(String, String)> =
+                sqlx::query_as(list).fetch_all(&mut *conn).await?;
             let now = now_ms();
             match existing {
                 Some(existing) => {
@@ -59,7 +66,7 @@ impl Store {
                         .bind(rule.definition)
                         .bind(now)
                         .bind(&id)
-                        .execute(&mut *tx)
+                        .execute(&mut *conn)
                         .await?;
                     let to = rule.position.unwrap_or(at).min(order.len());
                     order.insert(to, (id, name.clone()));
@@ -74,7 +81,7 @@ impl Store {
                         .bind(rule.enabled)
                         .bind(rule.definition)
                         .bind(now)
-                        .execute(&mut *tx)
+                        .execute(&mut *conn)
                         .await?;
                     order.insert(at, (id, name.clone()));
                 }
@@ -83,10 +90,10 @@ impl Store {
                 sqlx::query(renumber)
                     .bind(priority as i64)
                     .bind(id)
-                    .execute(&mut *tx)
+                    .execute(&mut *conn)
                     .await?;
             }
-            tx.commit().await.map(|_| true)
+            Ok::<_, sqlx::Error>(true)
         }
         .await)
         .map_err(|e| conflict_or(e, format!("A rule named '{name}'")))?;
@@ -95,26 +102,25 @@ impl Store {
 
     /// Removes a rule and closes the gap in the order; false when there is
     /// none of that name.
-    pub async fn remove_rule(&self, name: &str) -> Result<bool> {
+    pub async fn remove_rule(&mut self, name: &str) -> Result<bool> {
         let delete = "DELETE FROM rules WHERE name = $1";
         let list = "SELECT id FROM rules ORDER BY priority, created_at";
         let renumber = "UPDATE rules SET priority = $1 WHERE id = $2 AND priority <> $1";
-        Ok(on_pool!(self.db(), |pool| async {
-            let mut tx = pool.begin().await?;
+        Ok(on_tx!(self, |conn| async {
             let gone = sqlx::query(delete)
                 .bind(name)
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await?
                 .rows_affected();
-            let order: Vec<String> = sqlx::query_scalar(list).fetch_all(&mut *tx).await?;
+            let order: Vec<String> = sqlx::query_scalar(list).fetch_all(&mut *conn).await?;
             for (priority, id) in order.iter().enumerate() {
                 sqlx::query(renumber)
                     .bind(priority as i64)
                     .bind(id)
-                    .execute(&mut *tx)
+                    .execute(&mut *conn)
                     .await?;
             }
-            tx.commit().await.map(|_| gone > 0)
+            Ok::<_, sqlx::Error>(gone > 0)
         }
         .await)?)
     }

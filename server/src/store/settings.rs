@@ -1,4 +1,4 @@
-use super::{Result, Store, now_ms, on_pool};
+use super::{Result, Store, Tx, now_ms, on_pool, on_tx};
 
 impl Store {
     /// An organization setting kept in the database, so every node follows a
@@ -12,15 +12,17 @@ impl Store {
                 .await
         })?)
     }
+}
 
-    pub async fn set_setting(&self, name: &str, value: &str) -> Result<()> {
+impl Tx {
+    pub async fn set_setting(&mut self, name: &str, value: &str) -> Result<()> {
         let sql = "INSERT INTO settings (name, value, updated_at) VALUES ($1, $2, $3) \
                    ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at";
-        on_pool!(self.db(), |pool| sqlx::query(sql)
+        on_tx!(self, |conn| sqlx::query(sql)
             .bind(name)
             .bind(value)
             .bind(now_ms())
-            .execute(pool)
+            .execute(&mut *conn)
             .await
             .map(|r| r.rows_affected()))?;
         Ok(())

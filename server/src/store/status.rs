@@ -1,4 +1,4 @@
-use super::{Result, Store, now_ms, on_pool};
+use super::{Result, Store, Tx, now_ms, on_pool, on_tx};
 
 /// One stored row of a message with one of its recipient copies (or none).
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -34,36 +34,45 @@ impl Store {
         .fetch_all(pool)
         .await)?)
     }
+}
 
-    /// Revokes the given rows at once and records who did it.
-    pub async fn revoke_rows(&self, ids: &[String], actor: &str) -> Result<i64> {
+/// Revocation, in the transaction that records it.
+impl Tx {
+    /// Revokes the given rows at once and records who did it; how many
+    /// were not revoked yet (0: someone else revoked them first).
+    pub async fn revoke_rows(&mut self, ids: &[String], actor: &str) -> Result<u64> {
         let now = now_ms();
         let update = "UPDATE messages SET revoked_at = $1, revoked_by = $2 WHERE id = $3 AND revoked_at IS NULL";
         let event =
             "INSERT INTO events (at, kind, message_id, actor) VALUES ($1, 'revoked', $2, $3)";
         let cancel = "UPDATE jobs SET state = 'cancelled', last_error = 'message revoked' \
                       WHERE message_id = $1 AND state = 'ready' AND purpose IN ('notification', 'passcode')";
-        on_pool!(self.db(), |pool| async {
-            let mut tx = pool.begin().await?;
+        let revoked = on_tx!(self, |conn| async {
+            let mut revoked = 0;
             for id in ids {
-                sqlx::query(update)
+                let changed = sqlx::query(update)
                     .bind(now)
                     .bind(actor)
                     .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+                    .execute(&mut *conn)
+                    .await?
+                    .rows_affected();
+                if changed == 0 {
+                    continue;
+                }
+                revoked += changed;
                 sqlx::query(event)
                     .bind(now)
                     .bind(id)
                     .bind(actor)
-                    .execute(&mut *tx)
+                    .execute(&mut *conn)
                     .await?;
-                sqlx::query(cancel).bind(id).execute(&mut *tx).await?;
+                sqlx::query(cancel).bind(id).execute(&mut *conn).await?;
             }
-            tx.commit().await
+            Ok::<_, sqlx::Error>(revoked)
         }
         .await)?;
-        Ok(now)
+        Ok(revoked)
     }
 }
 

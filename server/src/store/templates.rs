@@ -1,4 +1,4 @@
-use super::{Result, Store, new_id, now_ms, on_pool};
+use super::{Result, Store, Tx, new_id, now_ms, on_pool, on_tx};
 
 pub const DEFAULT_TEMPLATE_NAME: &str = "Default";
 
@@ -133,10 +133,13 @@ impl Store {
                 .await
         })?)
     }
+}
 
+/// Template changes, in the transaction that records them.
+impl Tx {
     /// Inserts a new template, or replaces the fields of an existing one
     /// (`existing` names which). A name taken by another template conflicts.
-    pub async fn save_template(&self, t: &TemplateFull, existing: Option<&str>) -> Result<()> {
+    pub async fn save_template(&mut self, t: &TemplateFull, existing: Option<&str>) -> Result<()> {
         let now = now_ms();
         let result = match existing {
             None => {
@@ -144,12 +147,12 @@ impl Store {
                            read_button_text, email_text, disclaimer_text, portal_text, privacy_statement_url, otp_enabled, \
                            social_enabled, expiry_days, created_at, updated_at) \
                            VALUES ($1, $2, FALSE, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)";
-                on_pool!(self.db(), |pool| bind_template!(
+                on_tx!(self, |conn| bind_template!(
                     sqlx::query(sql).bind(new_id()),
                     t,
                     now
                 )
-                .execute(pool)
+                .execute(&mut *conn)
                 .await
                 .map(|r| r.rows_affected()))
             }
@@ -158,9 +161,9 @@ impl Store {
                            introduction_text = $5, read_button_text = $6, email_text = $7, disclaimer_text = $8, portal_text = $9, \
                            privacy_statement_url = $10, otp_enabled = $11, social_enabled = $12, expiry_days = $13, updated_at = $14 \
                            WHERE name = $15";
-                on_pool!(self.db(), |pool| bind_template!(sqlx::query(sql), t, now)
+                on_tx!(self, |conn| bind_template!(sqlx::query(sql), t, now)
                     .bind(old)
-                    .execute(pool)
+                    .execute(&mut *conn)
                     .await
                     .map(|r| r.rows_affected()))
             }
@@ -170,12 +173,12 @@ impl Store {
     }
 
     /// Removes a template that no message uses; the default never.
-    pub async fn remove_template(&self, name: &str) -> Result<u64> {
+    pub async fn remove_template(&mut self, name: &str) -> Result<u64> {
         let sql = "DELETE FROM templates WHERE name = $1 AND NOT is_default \
                    AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.template_id = templates.id)";
-        Ok(on_pool!(self.db(), |pool| sqlx::query(sql)
+        Ok(on_tx!(self, |conn| sqlx::query(sql)
             .bind(name)
-            .execute(pool)
+            .execute(&mut *conn)
             .await
             .map(|r| r.rows_affected()))?)
     }

@@ -1,6 +1,6 @@
 //! API tokens: only their SHA-256 is stored; the token itself is shown once.
 
-use super::{Result, Store, UserRow, now_ms, on_pool};
+use super::{Result, Store, Tx, UserRow, now_ms, on_pool, on_tx};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct TokenRow {
@@ -12,26 +12,6 @@ pub struct TokenRow {
 }
 
 impl Store {
-    pub async fn create_api_token(
-        &self,
-        id: &str,
-        user_id: &str,
-        name: &str,
-        token_hash: &[u8],
-    ) -> Result<()> {
-        let sql = "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)";
-        on_pool!(self.db(), |pool| sqlx::query(sql)
-            .bind(id)
-            .bind(user_id)
-            .bind(name)
-            .bind(token_hash)
-            .bind(now_ms())
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
-        Ok(())
-    }
-
     /// The user a live token acts as (not revoked, user not disabled), and
     /// the token's name.
     pub async fn api_token_user(&self, token_hash: &[u8]) -> Result<Option<(UserRow, String)>> {
@@ -60,15 +40,37 @@ impl Store {
         .fetch_all(pool)
         .await)?)
     }
+}
+
+impl Tx {
+    pub async fn create_api_token(
+        &mut self,
+        id: &str,
+        user_id: &str,
+        name: &str,
+        token_hash: &[u8],
+    ) -> Result<()> {
+        let sql = "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)";
+        on_tx!(self, |conn| sqlx::query(sql)
+            .bind(id)
+            .bind(user_id)
+            .bind(name)
+            .bind(token_hash)
+            .bind(now_ms())
+            .execute(&mut *conn)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
 
     /// Revokes the user's live tokens of that name; how many.
-    pub async fn revoke_api_token(&self, user_id: &str, name: &str) -> Result<u64> {
+    pub async fn revoke_api_token(&mut self, user_id: &str, name: &str) -> Result<u64> {
         let sql = "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND name = $3 AND revoked_at IS NULL";
-        Ok(on_pool!(self.db(), |pool| sqlx::query(sql)
+        Ok(on_tx!(self, |conn| sqlx::query(sql)
             .bind(now_ms())
             .bind(user_id)
             .bind(name)
-            .execute(pool)
+            .execute(&mut *conn)
             .await
             .map(|r| r.rows_affected()))?)
     }

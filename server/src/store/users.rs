@@ -1,4 +1,4 @@
-use super::{Result, Store, conflict_or, new_id, now_ms, on_pool};
+use super::{Result, Store, Tx, conflict_or, new_id, now_ms, on_pool, on_tx};
 use crate::domain::{EmailAddress, Role};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -22,33 +22,6 @@ pub struct NewUser<'a> {
 const COLUMNS: &str = "id, email, role, password_hash, must_change_password, disabled, created_at";
 
 impl Store {
-    pub async fn insert_user(&self, user: NewUser<'_>) -> Result<UserRow> {
-        let id = new_id();
-        let now = now_ms();
-        let sql = "INSERT INTO users (id, email, role, password_hash, must_change_password, created_at, updated_at) \
-                   VALUES ($1, $2, $3, $4, $5, $6, $6)";
-        on_pool!(self.db(), |pool| sqlx::query(sql)
-            .bind(&id)
-            .bind(user.email.as_str())
-            .bind(user.role)
-            .bind(user.password_hash)
-            .bind(user.must_change_password)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))
-        .map_err(|e| conflict_or(e, format!("A user with the email {}", user.email)))?;
-        Ok(UserRow {
-            id,
-            email: user.email.to_string(),
-            role: user.role,
-            password_hash: user.password_hash.to_string(),
-            must_change_password: user.must_change_password,
-            disabled: false,
-            created_at: now,
-        })
-    }
-
     pub async fn user_by_email(&self, email: &EmailAddress) -> Result<Option<UserRow>> {
         let sql = format!("SELECT {COLUMNS} FROM users WHERE email = $1");
         Ok(on_pool!(self.db(), |pool| sqlx::query_as::<_, UserRow>(
@@ -86,21 +59,52 @@ impl Store {
         .fetch_one(pool)
         .await)?)
     }
+}
+
+/// Changes to users go through a transaction, so the audit line of the
+/// change commits with it.
+impl Tx {
+    pub async fn insert_user(&mut self, user: NewUser<'_>) -> Result<UserRow> {
+        let id = new_id();
+        let now = now_ms();
+        let sql = "INSERT INTO users (id, email, role, password_hash, must_change_password, created_at, updated_at) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $6)";
+        on_tx!(self, |conn| sqlx::query(sql)
+            .bind(&id)
+            .bind(user.email.as_str())
+            .bind(user.role)
+            .bind(user.password_hash)
+            .bind(user.must_change_password)
+            .bind(now)
+            .execute(&mut *conn)
+            .await
+            .map(|r| r.rows_affected()))
+        .map_err(|e| conflict_or(e, format!("A user with the email {}", user.email)))?;
+        Ok(UserRow {
+            id,
+            email: user.email.to_string(),
+            role: user.role,
+            password_hash: user.password_hash.to_string(),
+            must_change_password: user.must_change_password,
+            disabled: false,
+            created_at: now,
+        })
+    }
 
     /// Returns false when no such user exists.
     pub async fn set_password(
-        &self,
+        &mut self,
         user_id: &str,
         password_hash: &str,
         must_change: bool,
     ) -> Result<bool> {
         let sql = "UPDATE users SET password_hash = $1, must_change_password = $2, updated_at = $3 WHERE id = $4";
-        let done = on_pool!(self.db(), |pool| sqlx::query(sql)
+        let done = on_tx!(self, |conn| sqlx::query(sql)
             .bind(password_hash)
             .bind(must_change)
             .bind(now_ms())
             .bind(user_id)
-            .execute(pool)
+            .execute(&mut *conn)
             .await
             .map(|r| r.rows_affected()))?;
         Ok(done == 1)

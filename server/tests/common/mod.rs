@@ -12,7 +12,7 @@ pub mod smtp;
 
 use server::pipeline::faults::Faults;
 use server::startup::{Agents, Application, Tuning};
-use server::store::{NewUser, Store};
+use server::store::Store;
 use sqlx::{Connection, Executor, PgConnection};
 use std::collections::BTreeMap;
 use std::process::{Command, Output, Stdio};
@@ -332,22 +332,39 @@ impl TestApp {
     }
 
     pub async fn add_user(&self, email: &str, role: &str, password: &str) {
-        let email = server::domain::EmailAddress::parse(email).unwrap();
-        let hash = server::auth::password::hash(password.to_string()).await;
-        self.store
-            .insert_user(NewUser {
-                email: &email,
-                role: server::domain::Role::parse(role).expect("sender or admin"),
-                password_hash: &hash,
-                must_change_password: false,
-            })
-            .await
-            .expect("add a test user");
+        self.add_user_as(email, role, password, false).await
     }
 
-    /// How many events of this kind the trace holds.
+    /// As an administrator at the command line would (`sealpost user add`).
+    async fn add_user_as(&self, email: &str, role: &str, password: &str, temporary: bool) {
+        let email = server::domain::EmailAddress::parse(email).unwrap();
+        let actor = server::domain::Actor::CommandLine {
+            os_user: "test setup".into(),
+        };
+        server::services::users::add(
+            &self.store,
+            &actor,
+            &email,
+            server::domain::Role::parse(role).expect("sender or admin"),
+            password.to_string(),
+            temporary,
+        )
+        .await
+        .expect("add a test user");
+    }
+
+    /// How many times this was recorded: events of this kind in messages'
+    /// timelines, and changes of this action in the audit trail.
     pub async fn count_events(&self, kind: &str) -> usize {
-        self.store.events_of_kind(kind).await.unwrap().len()
+        let audited = self
+            .store
+            .audit_trail(&Default::default())
+            .await
+            .unwrap()
+            .iter()
+            .filter(|a| a.action == kind)
+            .count();
+        self.store.events_of_kind(kind).await.unwrap().len() + audited
     }
 
     /// `sealpost rule ARGS` on this node's database; it must succeed.
@@ -703,16 +720,6 @@ impl TestApp {
     /// A user who still holds a temporary password (as the first
     /// administrator, or one an administrator added).
     pub async fn add_temporary_user(&self, email: &str, role: &str, password: &str) {
-        let hash = server::auth::password::hash(password.to_string()).await;
-        let email = server::domain::EmailAddress::parse(email).unwrap();
-        self.store
-            .insert_user(NewUser {
-                email: &email,
-                role: server::domain::Role::parse(role).expect("sender or admin"),
-                password_hash: &hash,
-                must_change_password: true,
-            })
-            .await
-            .expect("add a test user");
+        self.add_user_as(email, role, password, true).await
     }
 }

@@ -13,6 +13,7 @@ mod accounts;
 mod admin;
 mod antivirus;
 mod api;
+mod audit;
 mod cli;
 mod compose;
 mod custom_agents;

@@ -117,10 +117,10 @@ impl Portal {
     /// recipient of the newest message.
     async fn recipient_state(&self) -> String {
         let store = &self.app.store;
-        let traced = server::trace::trace(store, &Default::default())
+        let traced = server::services::trace::trace(store, &Default::default())
             .await
             .unwrap();
-        let status = server::revocation::status(store, &traced[0].message_id, None)
+        let status = server::services::revocation::status(store, &traced[0].message_id, None)
             .await
             .unwrap();
         status[0].recipients[0].state.clone()

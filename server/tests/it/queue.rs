@@ -150,7 +150,7 @@ async fn a_finished_pipeline_job_is_not_finished_twice(backend: Backend) {
     };
     assert!(!app.store.complete_pipeline(&job, &late).await.unwrap());
     assert_eq!(app.count_events("finished again").await, 0);
-    let status = server::revocation::status(&app.store, "<again@corp.example>", None)
+    let status = server::services::revocation::status(&app.store, "<again@corp.example>", None)
         .await
         .unwrap();
     assert!(status.is_empty(), "the message row was not rewritten");

@@ -1,7 +1,8 @@
 //! The administrator's pages: encryption report, message trace and detail,
-//! the queue, branding templates, transport rules, users. Forms post to the server (CSRF-protected) and
+//! the queue, branding templates, transport rules, users, the audit trail. Forms post to the server (CSRF-protected) and
 //! work without JavaScript.
 
+mod audit;
 mod messages;
 mod queue;
 mod rules;
@@ -9,6 +10,7 @@ mod settings;
 mod templates;
 mod users;
 
+pub use audit::AuditPage;
 pub use messages::{AdminMessagePage, ReportPage, TracePage};
 pub use queue::QueuePage;
 pub use rules::{RuleEditPage, RulesPage};
@@ -34,6 +36,7 @@ fn AdminNav() -> impl IntoView {
                 <li><a href="/admin/rules">"Transport rules"</a></li>
                 <li><a href="/admin/users">"Users"</a></li>
                 <li><a href="/admin/settings">"Protection settings"</a></li>
+                <li><a href="/admin/audit">"Audit trail"</a></li>
                 <li><a href="/">"Start page"</a></li>
             </ul>
         </nav>

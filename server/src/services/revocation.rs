@@ -2,8 +2,8 @@
 //! Sent folder, the admin pages and the API. State is read from the
 //! database on every request, so a revocation holds on every node at once.
 
-use crate::domain::Experience;
-use crate::store::{StatusRow, Store, StoreError, now_ms};
+use crate::domain::{Actor, Experience};
+use crate::store::{AuditEntry, StatusRow, Store, StoreError, now_ms};
 use serde::Serialize;
 
 /// The status of one message: everything stored under one (sender,
@@ -39,9 +39,8 @@ pub struct RecipientStatus {
 pub enum RevokeError {
     #[error("No message with Message-ID {0}.")]
     NotFound(String),
-    #[error(
-        "Messages of more than one sender carry the Message-ID {message_id}: {senders}. Name one with --sender."
-    )]
+    /// Each surface says how to name the sender (`--sender`, `?sender=`).
+    #[error("Messages of more than one sender carry the Message-ID {message_id}: {senders}.")]
     Ambiguous { message_id: String, senders: String },
     #[error("The encrypted email with the subject '{subject}' cannot be revoked: {reason}.")]
     NotRevocable { subject: String, reason: String },
@@ -166,9 +165,9 @@ pub enum Revoker {
 
 pub async fn revoke(
     store: &Store,
+    actor: &Actor,
     message_id: &str,
     sender: Option<&str>,
-    actor: &str,
     by: Revoker,
 ) -> Result<MessageStatus, RevokeError> {
     let normalised = crate::domain::normalise_message_id(message_id);
@@ -214,7 +213,20 @@ pub async fn revoke(
             ),
         });
     }
-    store.revoke_rows(&status.rows, actor).await?;
+    let mut tx = store.begin().await?;
+    if tx.revoke_rows(&status.rows, &actor.to_string()).await? == 0 {
+        // Revoked by someone else since the status was read.
+        return Err(RevokeError::AlreadyRevoked(status.subject));
+    }
+    let detail = format!("'{}' from {}", status.subject, status.sender);
+    tx.audit(AuditEntry {
+        actor,
+        action: "message revoked",
+        target: Some(&normalised),
+        detail: Some(&detail),
+    })
+    .await?;
+    tx.commit().await?;
     let mut after = self::status(store, &normalised, Some(&status.sender)).await?;
     Ok(after.remove(0))
 }
