@@ -1,159 +1,152 @@
 //! Settings: command-line flag, then `SEALPOST_*` environment variable, then
-//! the TOML file, then the default. Every bad value stops start-up with one
-//! line naming the setting (exit 2).
+//! the TOML file, then the default. Each setting is defined once (the
+//! `settings!` list below: flag, variable, file key, default, help); the
+//! layers are merged with figment and then checked here. Every bad value
+//! stops start-up with one line naming the setting's variable (exit 2).
 
 use crate::domain::{EmailAddress, InternalDomains};
+use figment::Figment;
+use figment::providers::Serialized;
 use ipnet::IpNet;
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use url::Url;
 
-/// One setting: its TOML key (the environment name is derived from it).
+/// One setting: its key (the TOML key; `SEALPOST_<KEY>` in the
+/// environment; `--<key>` as a flag) and its default as `--help` shows it.
 pub struct SettingInfo {
     pub key: &'static str,
     pub default: &'static str,
 }
 
-/// Every setting this version implements, in `serve --help` order.
-pub const SETTINGS: &[SettingInfo] = &[
-    SettingInfo {
-        key: "data_dir",
-        default: "./data",
-    },
-    SettingInfo {
-        key: "database_url",
-        default: "sqlite://<data dir>/sealpost.db",
-    },
-    SettingInfo {
-        key: "http_addr",
-        default: "127.0.0.1:3000",
-    },
-    SettingInfo {
-        key: "smtp_addr",
-        default: "127.0.0.1:2525",
-    },
-    SettingInfo {
-        key: "metrics_addr",
-        default: "unset = no metrics",
-    },
-    SettingInfo {
-        key: "public_url",
-        default: "http://127.0.0.1:3000",
-    },
-    SettingInfo {
-        key: "relay_url",
-        default: "unset = local outbox",
-    },
-    SettingInfo {
-        key: "internal_domains",
-        default: "empty",
-    },
-    SettingInfo {
-        key: "smtp_relay_networks",
-        default: "127.0.0.0/8,::1/128",
-    },
-    SettingInfo {
-        key: "smtp_max_sessions",
-        default: "500",
-    },
-    SettingInfo {
-        key: "smtp_max_sessions_per_client",
-        default: "20",
-    },
-    SettingInfo {
-        key: "trusted_proxies",
-        default: "none",
-    },
-    SettingInfo {
-        key: "smtp_tls_cert",
-        default: "unset = no STARTTLS",
-    },
-    SettingInfo {
-        key: "smtp_tls_key",
-        default: "unset = no STARTTLS",
-    },
-    SettingInfo {
-        key: "max_message_bytes",
-        default: "26214400",
-    },
-    SettingInfo {
-        key: "subject_tag",
-        default: "[secure]",
-    },
-    SettingInfo {
-        key: "queue_lifetime",
-        default: "2d",
-    },
-    SettingInfo {
-        key: "master_key",
-        default: "unset = <data dir>/master.key",
-    },
-    SettingInfo {
-        key: "language",
-        default: "en",
-    },
-    SettingInfo {
-        key: "clamd_addr",
-        default: "unset = no antivirus",
-    },
-    SettingInfo {
-        key: "clamd_unavailable",
-        default: "defer",
-    },
-    SettingInfo {
-        key: "admin_email",
-        default: "admin@localhost",
-    },
-    SettingInfo {
-        key: "dev_mode",
-        default: "false",
-    },
-    SettingInfo {
-        key: "site_dir",
-        default: "./target/site",
-    },
-    SettingInfo {
-        key: "oauth_google_client_id",
-        default: "unset = Google sign-in off",
-    },
-    SettingInfo {
-        key: "oauth_google_client_secret",
-        default: "unset",
-    },
-    SettingInfo {
-        key: "oauth_google_auth_url",
-        default: "https://accounts.google.com/o/oauth2/v2/auth",
-    },
-    SettingInfo {
-        key: "oauth_google_token_url",
-        default: "https://oauth2.googleapis.com/token",
-    },
-    SettingInfo {
-        key: "oauth_google_userinfo_url",
-        default: "https://openidconnect.googleapis.com/v1/userinfo",
-    },
-    SettingInfo {
-        key: "oauth_yahoo_client_id",
-        default: "unset = Yahoo sign-in off",
-    },
-    SettingInfo {
-        key: "oauth_yahoo_client_secret",
-        default: "unset",
-    },
-    SettingInfo {
-        key: "oauth_yahoo_auth_url",
-        default: "https://api.login.yahoo.com/oauth2/request_auth",
-    },
-    SettingInfo {
-        key: "oauth_yahoo_token_url",
-        default: "https://api.login.yahoo.com/oauth2/get_token",
-    },
-    SettingInfo {
-        key: "oauth_yahoo_userinfo_url",
-        default: "https://api.login.yahoo.com/openid/v1/userinfo",
-    },
-];
+/// Defines every setting once: key, the flag's value name, the default
+/// value (`None`: unset, with its meaning in the text `--help` shows) and
+/// what it does. It makes [`SettingValues`] (the flags, the file, the
+/// environment and the defaults, as text) and [`SETTINGS`].
+macro_rules! settings {
+    ($($key:ident, $value_name:literal, $default:expr, $shown:literal, $help:literal;)*) => {
+        /// The settings as given, as text: one struct for the command
+        /// line's flags (clap), the TOML file, the `SEALPOST_*` environment
+        /// and the defaults, merged by figment in that order of strength
+        /// (a flag wins). [`Settings::load`] checks and types them.
+        #[derive(Clone, Debug, Default, PartialEq, Eq, clap::Args, serde::Serialize, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct SettingValues {
+            $(
+                #[arg(long, value_name = $value_name, help = help_text(stringify!($key), $shown, $help))]
+                #[serde(default, skip_serializing_if = "Option::is_none")]
+                pub $key: Option<String>,
+            )*
+        }
+
+        /// Every setting this version implements, in `serve --help` order.
+        pub const SETTINGS: &[SettingInfo] = &[$(SettingInfo {
+            key: stringify!($key),
+            default: $shown,
+        }),*];
+
+        impl SettingValues {
+            /// The built-in defaults.
+            pub fn defaults() -> SettingValues {
+                SettingValues {
+                    $($key: Option::<&str>::map($default, String::from),)*
+                }
+            }
+
+            /// Sets the setting named `key`; false when there is none.
+            pub fn set(&mut self, key: &str, value: String) -> bool {
+                match key {
+                    $(stringify!($key) => self.$key = Some(value),)*
+                    _ => return false,
+                }
+                true
+            }
+
+            /// Only the values given and not blank: a blank value means
+            /// "the default", so it must not hide a weaker layer's.
+            fn given(mut self) -> SettingValues {
+                $(self.$key = self.$key.filter(|v| !v.trim().is_empty());)*
+                self
+            }
+        }
+    };
+}
+
+settings! {
+    data_dir, "DIR", Some("./data"), "./data",
+        "Directory for the SQLite database and the root key file";
+    database_url, "URL", None, "sqlite://<data dir>/sealpost.db",
+        "sqlite://FILE or postgres://USER@HOST/DB";
+    http_addr, "ADDR", Some("127.0.0.1:3000"), "127.0.0.1:3000",
+        "Web portal listen address";
+    smtp_addr, "ADDR", Some("127.0.0.1:2525"), "127.0.0.1:2525",
+        "SMTP intake listen address";
+    metrics_addr, "ADDR", None, "unset = no metrics",
+        "Listen address of /metrics (Prometheus text format)";
+    public_url, "URL", Some("http://127.0.0.1:3000"), "http://127.0.0.1:3000",
+        "Base of the links in emails";
+    relay_url, "URL", None, "unset = local outbox",
+        "Onward SMTP relay: smtp://host:port or smtps://host:port";
+    internal_domains, "DOMAINS", None, "empty",
+        "The organization's own mail domains, comma-separated";
+    smtp_relay_networks, "NETS", Some("127.0.0.0/8,::1/128"), "127.0.0.0/8,::1/128",
+        "Networks allowed to relay through the intake, comma-separated";
+    smtp_max_sessions, "N", Some("500"), "500",
+        "SMTP sessions at once; beyond it the greeting is 421 4.7.0";
+    smtp_max_sessions_per_client, "N", Some("20"), "20",
+        "SMTP sessions at once from one client address (IPv6: one /64)";
+    trusted_proxies, "NETS", None, "none",
+        "Reverse proxies whose X-Forwarded-For names the client, comma-separated";
+    smtp_tls_cert, "FILE", None, "unset = no STARTTLS",
+        "PEM certificate chain for STARTTLS on the intake";
+    smtp_tls_key, "FILE", None, "unset = no STARTTLS",
+        "PEM private key for STARTTLS on the intake";
+    max_message_bytes, "BYTES", Some("26214400"), "26214400",
+        "Largest message the intake accepts (25MB accepted)";
+    subject_tag, "TEXT", Some("[secure]"), "[secure]",
+        "Subject tag that asks for protection (removed from the subject)";
+    queue_lifetime, "DURATION", Some("2d"), "2d",
+        "How long outgoing mail is retried (2d, 12h, 30m)";
+    master_key, "BASE64", None, "unset = <data dir>/master.key",
+        "Root key (base64 of 32 bytes) instead of the key file";
+    language, "LANG", Some("en"), "en",
+        "Language of emails: en or ja";
+    clamd_addr, "ADDR", None, "unset = no antivirus",
+        "The ClamAV daemon that scans every message: unix:/path or a loopback host:port";
+    clamd_unavailable, "WHAT", Some("defer"), "defer",
+        "When clamd cannot scan: defer (the queue's backoff, a report at the queue lifetime) or deliver (at once, recorded \"not scanned\")";
+    admin_email, "EMAIL", Some("admin@localhost"), "admin@localhost",
+        "The administrator the first start creates";
+    dev_mode, "BOOL", Some("false"), "false",
+        "Development mode (loopback HTTP address only)";
+    site_dir, "DIR", Some("./target/site"), "./target/site",
+        "The client bundle built by Trunk";
+    oauth_google_client_id, "VALUE", None, "unset = Google sign-in off",
+        "Google sign-in for recipients: client id";
+    oauth_google_client_secret, "VALUE", None, "unset",
+        "Google sign-in for recipients: client secret";
+    oauth_google_auth_url, "VALUE", Some("https://accounts.google.com/o/oauth2/v2/auth"), "https://accounts.google.com/o/oauth2/v2/auth",
+        "Google sign-in for recipients: auth url";
+    oauth_google_token_url, "VALUE", Some("https://oauth2.googleapis.com/token"), "https://oauth2.googleapis.com/token",
+        "Google sign-in for recipients: token url";
+    oauth_google_userinfo_url, "VALUE", Some("https://openidconnect.googleapis.com/v1/userinfo"), "https://openidconnect.googleapis.com/v1/userinfo",
+        "Google sign-in for recipients: userinfo url";
+    oauth_yahoo_client_id, "VALUE", None, "unset = Yahoo sign-in off",
+        "Yahoo sign-in for recipients: client id";
+    oauth_yahoo_client_secret, "VALUE", None, "unset",
+        "Yahoo sign-in for recipients: client secret";
+    oauth_yahoo_auth_url, "VALUE", Some("https://api.login.yahoo.com/oauth2/request_auth"), "https://api.login.yahoo.com/oauth2/request_auth",
+        "Yahoo sign-in for recipients: auth url";
+    oauth_yahoo_token_url, "VALUE", Some("https://api.login.yahoo.com/oauth2/get_token"), "https://api.login.yahoo.com/oauth2/get_token",
+        "Yahoo sign-in for recipients: token url";
+    oauth_yahoo_userinfo_url, "VALUE", Some("https://api.login.yahoo.com/openid/v1/userinfo"), "https://api.login.yahoo.com/openid/v1/userinfo",
+        "Yahoo sign-in for recipients: userinfo url";
+}
+
+/// A flag's help: what it does, its variable and its default.
+fn help_text(key: &str, shown: &str, text: &str) -> String {
+    format!("{text} [env: {}] [default: {shown}]", env_name(key))
+}
 
 pub fn env_name(key: &str) -> String {
     format!("SEALPOST_{}", key.to_uppercase())
@@ -376,30 +369,41 @@ impl Settings {
         self.public_url.scheme() == "https"
     }
 
-    /// Resolve from flags (already parsed by clap), the environment and the
-    /// optional TOML file.
+    /// The settings from the flags (parsed by clap), the environment (every
+    /// variable of the process: an unknown `SEALPOST_*` one is refused) and
+    /// the optional TOML file, over the defaults; checked and typed.
     pub fn load(
-        flags: &BTreeMap<&'static str, String>,
+        flags: &SettingValues,
         config_file: Option<&Path>,
-        env: &dyn Fn(&str) -> Option<String>,
-        env_names: &[String],
+        env: &[(String, String)],
     ) -> Result<Settings, ConfigError> {
-        check_unknown_env(env_names)?;
+        let from_env = env_values(env)?;
         let (file, custom_agents) = match config_file {
             Some(path) => read_file(path)?,
-            None => (BTreeMap::new(), Vec::new()),
+            None => (SettingValues::default(), Vec::new()),
         };
-        let raw = |key: &str| -> Option<String> {
-            flags
-                .get(key)
-                .cloned()
-                .or_else(|| env(&env_name(key)))
-                .or_else(|| file.get(key).cloned())
-                .filter(|v| !v.trim().is_empty())
-        };
+        let values: SettingValues = Figment::new()
+            .merge(Serialized::defaults(SettingValues::defaults()))
+            .merge(Serialized::defaults(file.given()))
+            .merge(Serialized::defaults(from_env.given()))
+            .merge(Serialized::defaults(flags.clone().given()))
+            .extract()
+            .map_err(|e| ConfigError::Invalid {
+                setting: "settings".into(),
+                message: e.to_string(),
+            })?;
+        Settings::resolve(values, custom_agents)
+    }
 
-        let data_dir = PathBuf::from(raw("data_dir").unwrap_or_else(|| "./data".into()));
-        let database_url = match raw("database_url") {
+    /// Checks and types the merged values; each error names the setting's
+    /// variable.
+    fn resolve(v: SettingValues, custom_agents: Vec<CustomAgent>) -> Result<Settings, ConfigError> {
+        // Blank values were dropped and the defaults filled in: what is
+        // unset here is a setting without a default. A setting with one
+        // reads as the empty text only if the defaults lost it.
+        let value = |v: &Option<String>| v.clone().unwrap_or_default();
+        let data_dir = PathBuf::from(value(&v.data_dir));
+        let database_url = match v.database_url.clone() {
             Some(url) => {
                 if !(url.starts_with("sqlite:")
                     || url.starts_with("postgres://")
@@ -417,8 +421,7 @@ impl Settings {
             }
             None => format!("sqlite://{}", data_dir.join("sealpost.db").display()),
         };
-        let addr = |key: &str, default: &str| -> Result<SocketAddr, ConfigError> {
-            let value = raw(key).unwrap_or_else(|| default.into());
+        let addr = |key: &str, value: String| -> Result<SocketAddr, ConfigError> {
             value.parse().map_err(|_| {
                 invalid(
                     key,
@@ -428,14 +431,15 @@ impl Settings {
                 )
             })
         };
-        let http_addr = addr("http_addr", "127.0.0.1:3000")?;
-        let smtp_addr = addr("smtp_addr", "127.0.0.1:2525")?;
-        let metrics_addr = match raw("metrics_addr") {
-            Some(_) => Some(addr("metrics_addr", "")?),
-            None => None,
-        };
+        let http_addr = addr("http_addr", value(&v.http_addr))?;
+        let smtp_addr = addr("smtp_addr", value(&v.smtp_addr))?;
+        let metrics_addr = v
+            .metrics_addr
+            .clone()
+            .map(|a| addr("metrics_addr", a))
+            .transpose()?;
 
-        let public_url_raw = raw("public_url").unwrap_or_else(|| "http://127.0.0.1:3000".into());
+        let public_url_raw = value(&v.public_url);
         let public_url = Url::parse(public_url_raw.trim_end_matches('/'))
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
@@ -446,74 +450,62 @@ impl Settings {
                 )
             })?;
 
-        let relay_url = raw("relay_url")
-            .map(|v| RelayUrl::parse(&v).map_err(|m| invalid("relay_url", m)))
+        let relay_url = v
+            .relay_url
+            .as_deref()
+            .map(|v| RelayUrl::parse(v).map_err(|m| invalid("relay_url", m)))
             .transpose()?;
 
-        let internal_domains = InternalDomains::parse(split_list(raw("internal_domains")))
+        let internal_domains = InternalDomains::parse(split_list(v.internal_domains.clone()))
             .map_err(|m| invalid("internal_domains", m))?;
 
-        let networks = raw("smtp_relay_networks").unwrap_or_else(|| "127.0.0.0/8,::1/128".into());
-        let smtp_relay_networks = parse_networks("smtp_relay_networks", networks)?;
-
-        let trusted_proxies = parse_networks(
-            "trusted_proxies",
-            raw("trusted_proxies").unwrap_or_default(),
-        )?;
-        let count = |key: &str, default: usize| -> Result<usize, ConfigError> {
-            match raw(key) {
-                None => Ok(default),
-                Some(v) => v
-                    .trim()
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|n| (1..=100_000).contains(n))
-                    .ok_or_else(|| invalid(key, format!("'{v}' is not a number from 1 to 100000"))),
-            }
-        };
-        let smtp_max_sessions = count("smtp_max_sessions", 500)?;
-        let smtp_max_sessions_per_client = count("smtp_max_sessions_per_client", 20)?;
-
-        let smtp_tls_cert = raw("smtp_tls_cert").map(PathBuf::from);
-        let smtp_tls_key = raw("smtp_tls_key").map(PathBuf::from);
-        let max_message_bytes = match raw("max_message_bytes") {
-            None => 26_214_400,
-            Some(v) => crate::domain::parse_size(&v)
+        let smtp_relay_networks =
+            parse_networks("smtp_relay_networks", value(&v.smtp_relay_networks))?;
+        let trusted_proxies = parse_networks("trusted_proxies", value(&v.trusted_proxies))?;
+        let count = |key: &str, v: String| -> Result<usize, ConfigError> {
+            v.trim()
+                .parse::<usize>()
                 .ok()
-                .and_then(|n| usize::try_from(n).ok())
-                .filter(|n| (1024..=1 << 30).contains(n))
-                .ok_or_else(|| {
-                    invalid(
-                        "max_message_bytes",
-                        format!("'{v}' is not a size between 1KB and 1GB (e.g. 26214400 or 25MB)"),
-                    )
-                })?,
+                .filter(|n| (1..=100_000).contains(n))
+                .ok_or_else(|| invalid(key, format!("'{v}' is not a number from 1 to 100000")))
         };
-        let subject_tag = raw("subject_tag")
-            .unwrap_or_else(|| "[secure]".into())
-            .trim()
-            .to_string();
-        let queue_lifetime_ms = match raw("queue_lifetime") {
-            None => 2 * 86_400_000,
-            Some(v) => parse_duration_ms(&v).filter(|ms| *ms > 0).ok_or_else(|| {
+        let smtp_max_sessions = count("smtp_max_sessions", value(&v.smtp_max_sessions))?;
+        let smtp_max_sessions_per_client = count(
+            "smtp_max_sessions_per_client",
+            value(&v.smtp_max_sessions_per_client),
+        )?;
+
+        let smtp_tls_cert = v.smtp_tls_cert.clone().map(PathBuf::from);
+        let smtp_tls_key = v.smtp_tls_key.clone().map(PathBuf::from);
+        let size = value(&v.max_message_bytes);
+        let max_message_bytes = crate::domain::parse_size(&size)
+            .ok()
+            .and_then(|n| usize::try_from(n).ok())
+            .filter(|n| (1024..=1 << 30).contains(n))
+            .ok_or_else(|| {
+                invalid(
+                    "max_message_bytes",
+                    format!("'{size}' is not a size between 1KB and 1GB (e.g. 26214400 or 25MB)"),
+                )
+            })?;
+        let subject_tag = value(&v.subject_tag).trim().to_string();
+        let lifetime = value(&v.queue_lifetime);
+        let queue_lifetime_ms = parse_duration_ms(&lifetime)
+            .filter(|ms| *ms > 0)
+            .ok_or_else(|| {
                 invalid(
                     "queue_lifetime",
-                    format!("'{v}' is not a duration such as 2d, 12h, 30m or 90s"),
+                    format!("'{lifetime}' is not a duration such as 2d, 12h, 30m or 90s"),
                 )
-            })?,
-        };
+            })?;
 
-        let master_key = raw("master_key");
+        let master_key = v.master_key.clone();
         if let Some(key) = &master_key {
             crate::crypto::RootKey::from_base64(key)
                 .map_err(|_| invalid("master_key", "must be the base64 of exactly 32 bytes"))?;
         }
 
-        let language = match raw("language")
-            .unwrap_or_else(|| "en".into())
-            .to_lowercase()
-            .as_str()
-        {
+        let language = match value(&v.language).to_lowercase().as_str() {
             "en" => Language::En,
             "ja" => Language::Ja,
             other => {
@@ -524,11 +516,11 @@ impl Settings {
             }
         };
 
-        let admin_email_raw = raw("admin_email").unwrap_or_else(|| "admin@localhost".into());
+        let admin_email_raw = value(&v.admin_email);
         let admin_email = EmailAddress::parse(&admin_email_raw)
             .map_err(|e| invalid("admin_email", e.to_string()))?;
 
-        let dev_mode = parse_bool("dev_mode", raw("dev_mode"))?;
+        let dev_mode = parse_bool("dev_mode", v.dev_mode.clone())?;
         if dev_mode && !http_addr.ip().is_loopback() {
             return Err(invalid(
                 "dev_mode",
@@ -538,18 +530,17 @@ impl Settings {
             ));
         }
 
-        let site_dir = PathBuf::from(raw("site_dir").unwrap_or_else(|| "./target/site".into()));
+        let site_dir = PathBuf::from(value(&v.site_dir));
 
-        let clamd_addr = raw("clamd_addr")
-            .map(|v| ClamdAddr::parse(v.trim()).map_err(|m| invalid("clamd_addr", m)))
-            .transpose()?;
-        let clamd_unavailable = match raw("clamd_unavailable")
-            .map(|v| v.trim().to_lowercase())
+        let clamd_addr = v
+            .clamd_addr
             .as_deref()
-        {
-            None | Some("defer") => ClamdUnavailable::Defer,
-            Some("deliver") => ClamdUnavailable::Deliver,
-            Some(other) => {
+            .map(|a| ClamdAddr::parse(a.trim()).map_err(|m| invalid("clamd_addr", m)))
+            .transpose()?;
+        let clamd_unavailable = match value(&v.clamd_unavailable).trim().to_lowercase().as_str() {
+            "defer" => ClamdUnavailable::Defer,
+            "deliver" => ClamdUnavailable::Deliver,
+            other => {
                 return Err(invalid(
                     "clamd_unavailable",
                     format!("'{other}' is not one of: defer, deliver"),
@@ -558,33 +549,54 @@ impl Settings {
         };
 
         let mut oauth = Vec::new();
-        for (id, label) in [("google", "Google"), ("yahoo", "Yahoo")] {
-            let Some(client_id) = raw(&format!("oauth_{id}_client_id")) else {
+        let providers = [
+            (
+                "google",
+                "Google",
+                [
+                    &v.oauth_google_client_id,
+                    &v.oauth_google_client_secret,
+                    &v.oauth_google_auth_url,
+                    &v.oauth_google_token_url,
+                    &v.oauth_google_userinfo_url,
+                ],
+            ),
+            (
+                "yahoo",
+                "Yahoo",
+                [
+                    &v.oauth_yahoo_client_id,
+                    &v.oauth_yahoo_client_secret,
+                    &v.oauth_yahoo_auth_url,
+                    &v.oauth_yahoo_token_url,
+                    &v.oauth_yahoo_userinfo_url,
+                ],
+            ),
+        ];
+        for (id, label, [client_id, client_secret, auth, token, userinfo]) in providers {
+            let Some(client_id) = client_id.clone() else {
                 continue;
             };
-            let url = |what: &str| -> Result<Url, ConfigError> {
-                let key = format!("oauth_{id}_{what}");
-                let default = SETTINGS
-                    .iter()
-                    .find(|s| s.key == key)
-                    .map(|s| s.default)
-                    .unwrap_or_default();
-                let value = raw(&key).unwrap_or_else(|| default.to_string());
-                Url::parse(&value)
+            let url = |what: &str, given: &Option<String>| -> Result<Url, ConfigError> {
+                let given = value(given);
+                Url::parse(&given)
                     .ok()
                     .filter(|u| matches!(u.scheme(), "http" | "https"))
                     .ok_or_else(|| {
-                        invalid(&key, format!("'{value}' is not an http:// or https:// URL"))
+                        invalid(
+                            &format!("oauth_{id}_{what}"),
+                            format!("'{given}' is not an http:// or https:// URL"),
+                        )
                     })
             };
             oauth.push(OAuthProvider {
                 id,
                 label,
                 client_id,
-                client_secret: raw(&format!("oauth_{id}_client_secret")),
-                auth_url: url("auth_url")?,
-                token_url: url("token_url")?,
-                userinfo_url: url("userinfo_url")?,
+                client_secret: client_secret.clone(),
+                auth_url: url("auth_url", auth)?,
+                token_url: url("token_url", token)?,
+                userinfo_url: url("userinfo_url", userinfo)?,
             });
         }
 
@@ -620,28 +632,36 @@ impl Settings {
 }
 
 /// Names of `SEALPOST_*` variables that are not settings; tests and tools use them.
-fn env_is_known(name: &str) -> bool {
-    name == "SEALPOST_CONFIG"
-        || name.starts_with("SEALPOST_TEST_")
-        || SETTINGS.iter().any(|s| env_name(s.key) == name)
+fn env_is_tooling(name: &str) -> bool {
+    name == "SEALPOST_CONFIG" || name.starts_with("SEALPOST_TEST_")
 }
 
-fn check_unknown_env(names: &[String]) -> Result<(), ConfigError> {
-    match names
-        .iter()
-        .find(|n| n.starts_with("SEALPOST_") && !env_is_known(n))
-    {
-        Some(name) => Err(ConfigError::Invalid {
-            setting: name.clone(),
-            message: "is not a setting of this version (see `sealpost serve --help`)".into(),
-        }),
-        None => Ok(()),
+/// The settings the `SEALPOST_*` variables give; any other `SEALPOST_*`
+/// name is refused (a typo must not pass for a default).
+fn env_values(env: &[(String, String)]) -> Result<SettingValues, ConfigError> {
+    let mut values = SettingValues::default();
+    for (name, value) in env {
+        let Some(key) = name.strip_prefix("SEALPOST_") else {
+            continue;
+        };
+        if env_is_tooling(name) {
+            continue;
+        }
+        // Only the upper-case spelling is the variable's name.
+        let known = key == key.to_uppercase() && values.set(&key.to_lowercase(), value.clone());
+        if !known {
+            return Err(ConfigError::Invalid {
+                setting: name.clone(),
+                message: "is not a setting of this version (see `sealpost serve --help`)".into(),
+            });
+        }
     }
+    Ok(values)
 }
 
 /// The file's settings, and its `[[custom_agents]]` (set there only, never
 /// through the environment or the web).
-fn read_file(path: &Path) -> Result<(BTreeMap<String, String>, Vec<CustomAgent>), ConfigError> {
+fn read_file(path: &Path) -> Result<(SettingValues, Vec<CustomAgent>), ConfigError> {
     let file_err = |message: String| ConfigError::File {
         path: path.display().to_string(),
         message,
@@ -650,7 +670,7 @@ fn read_file(path: &Path) -> Result<(BTreeMap<String, String>, Vec<CustomAgent>)
     let table: toml::Table = text
         .parse()
         .map_err(|e: toml::de::Error| file_err(e.message().to_string()))?;
-    let mut out = BTreeMap::new();
+    let mut out = SettingValues::default();
     let mut agents: Vec<CustomAgent> = Vec::new();
     for (key, value) in table {
         if key == "custom_agents" {
@@ -695,7 +715,7 @@ fn read_file(path: &Path) -> Result<(BTreeMap<String, String>, Vec<CustomAgent>)
                 )));
             }
         };
-        out.insert(key, text);
+        out.set(&key, text);
     }
     Ok((out, agents))
 }
@@ -764,13 +784,15 @@ mod tests {
     use super::*;
 
     fn load(flags: &[(&'static str, &str)], env: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let flags = flags.iter().map(|(k, v)| (*k, v.to_string())).collect();
-        let env_map: BTreeMap<String, String> = env
+        let mut given = SettingValues::default();
+        for (k, v) in flags {
+            assert!(given.set(k, v.to_string()), "{k} is a setting");
+        }
+        let env: Vec<(String, String)> = env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let names: Vec<String> = env_map.keys().cloned().collect();
-        Settings::load(&flags, None, &|k| env_map.get(k).cloned(), &names)
+        Settings::load(&given, None, &env)
     }
 
     #[test]
@@ -837,6 +859,43 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("SEALPOST_QUEUE_LIFETIME:"), "{err}");
+    }
+
+    #[test]
+    fn a_blank_value_means_the_default_and_the_file_is_weakest() {
+        let s = load(&[], &[("SEALPOST_HTTP_ADDR", " ")]).unwrap();
+        assert_eq!(s.http_addr.to_string(), "127.0.0.1:3000");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("sealpost.toml");
+        std::fs::write(
+            &file,
+            "smtp_addr = \"127.0.0.1:2626\"\nsubject_tag = \"[enc]\"\n",
+        )
+        .unwrap();
+        let env = vec![(
+            "SEALPOST_SMTP_ADDR".to_string(),
+            "127.0.0.1:2727".to_string(),
+        )];
+        let s = Settings::load(&SettingValues::default(), Some(&file), &env).unwrap();
+        assert_eq!(s.smtp_addr.port(), 2727, "the environment over the file");
+        assert_eq!(s.subject_tag, "[enc]", "the file over the default");
+    }
+
+    #[test]
+    fn every_setting_is_a_flag_a_variable_and_a_file_key() {
+        let mut all = SettingValues::default();
+        for setting in SETTINGS {
+            assert!(all.set(setting.key, "x".into()), "{}", setting.key);
+        }
+        // The struct has exactly the settings the list names.
+        let fields: Vec<String> = match serde_json::to_value(&all).unwrap() {
+            serde_json::Value::Object(map) => map.keys().cloned().collect(),
+            other => panic!("{other}"),
+        };
+        let mut keys: Vec<String> = SETTINGS.iter().map(|s| s.key.to_string()).collect();
+        keys.sort();
+        assert_eq!(fields, keys);
+        assert!(!SettingValues::default().set("http_adr", "x".into()));
     }
 
     #[test]

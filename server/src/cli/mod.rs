@@ -9,14 +9,13 @@ mod rule;
 mod template;
 
 use crate::auth::password;
-use crate::config::{ConfigError, SETTINGS, Settings, env_name};
+use crate::config::{ConfigError, SettingValues, Settings};
 use crate::domain::EmailAddress;
 pub(crate) use crate::domain::rfc3339;
 use crate::services::{self, Actor};
 use crate::startup::{self, Application, StartupError};
 use crate::store::{Event, StoreError};
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use std::collections::BTreeMap;
+use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,7 +37,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the web portal and the SMTP intake
-    Serve(Box<ServeArgs>),
+    Serve(Box<SettingValues>),
     /// Manage organization users
     #[command(subcommand)]
     User(UserCommand),
@@ -135,143 +134,6 @@ enum MessageCommand {
         #[arg(long)]
         sender: Option<String>,
     },
-}
-
-/// Every setting can also come from the environment or the TOML file;
-/// precedence: flag, environment, file, default.
-#[derive(Args, Debug, Default)]
-struct ServeArgs {
-    #[arg(long, value_name = "DIR", help = setting_help("data_dir", "Directory for the SQLite database and the root key file"))]
-    data_dir: Option<String>,
-    #[arg(long, value_name = "URL", help = setting_help("database_url", "sqlite://FILE or postgres://USER@HOST/DB"))]
-    database_url: Option<String>,
-    #[arg(long, value_name = "ADDR", help = setting_help("http_addr", "Web portal listen address"))]
-    http_addr: Option<String>,
-    #[arg(long, value_name = "ADDR", help = setting_help("smtp_addr", "SMTP intake listen address"))]
-    smtp_addr: Option<String>,
-    #[arg(long, value_name = "ADDR", help = setting_help("metrics_addr", "Listen address of /metrics (Prometheus text format)"))]
-    metrics_addr: Option<String>,
-    #[arg(long, value_name = "URL", help = setting_help("public_url", "Base of the links in emails"))]
-    public_url: Option<String>,
-    #[arg(long, value_name = "URL", help = setting_help("relay_url", "Onward SMTP relay: smtp://host:port or smtps://host:port"))]
-    relay_url: Option<String>,
-    #[arg(long, value_name = "DOMAINS", help = setting_help("internal_domains", "The organization's own mail domains, comma-separated"))]
-    internal_domains: Option<String>,
-    #[arg(long, value_name = "NETS", help = setting_help("smtp_relay_networks", "Networks allowed to relay through the intake, comma-separated"))]
-    smtp_relay_networks: Option<String>,
-    #[arg(long, value_name = "N", help = setting_help("smtp_max_sessions", "SMTP sessions at once; beyond it the greeting is 421 4.7.0"))]
-    smtp_max_sessions: Option<String>,
-    #[arg(long, value_name = "N", help = setting_help("smtp_max_sessions_per_client", "SMTP sessions at once from one client address (IPv6: one /64)"))]
-    smtp_max_sessions_per_client: Option<String>,
-    #[arg(long, value_name = "NETS", help = setting_help("trusted_proxies", "Reverse proxies whose X-Forwarded-For names the client, comma-separated"))]
-    trusted_proxies: Option<String>,
-    #[arg(long, value_name = "FILE", help = setting_help("smtp_tls_cert", "PEM certificate chain for STARTTLS on the intake"))]
-    smtp_tls_cert: Option<String>,
-    #[arg(long, value_name = "FILE", help = setting_help("smtp_tls_key", "PEM private key for STARTTLS on the intake"))]
-    smtp_tls_key: Option<String>,
-    #[arg(long, value_name = "BYTES", help = setting_help("max_message_bytes", "Largest message the intake accepts (25MB accepted)"))]
-    max_message_bytes: Option<String>,
-    #[arg(long, value_name = "TEXT", help = setting_help("subject_tag", "Subject tag that asks for protection (removed from the subject)"))]
-    subject_tag: Option<String>,
-    #[arg(long, value_name = "DURATION", help = setting_help("queue_lifetime", "How long outgoing mail is retried (2d, 12h, 30m)"))]
-    queue_lifetime: Option<String>,
-    #[arg(long, value_name = "BASE64", help = setting_help("master_key", "Root key (base64 of 32 bytes) instead of the key file"))]
-    master_key: Option<String>,
-    #[arg(long, value_name = "LANG", help = setting_help("language", "Language of emails: en or ja"))]
-    language: Option<String>,
-    #[arg(long, value_name = "ADDR", help = setting_help("clamd_addr", "The ClamAV daemon that scans every message: unix:/path or a loopback host:port"))]
-    clamd_addr: Option<String>,
-    #[arg(long, value_name = "WHAT", help = setting_help("clamd_unavailable", "When clamd cannot scan: defer (the queue's backoff, a report at the queue lifetime) or deliver (at once, recorded \"not scanned\")"))]
-    clamd_unavailable: Option<String>,
-    #[arg(long, value_name = "EMAIL", help = setting_help("admin_email", "The administrator the first start creates"))]
-    admin_email: Option<String>,
-    #[arg(long, value_name = "BOOL", help = setting_help("dev_mode", "Development mode (loopback HTTP address only)"))]
-    dev_mode: Option<String>,
-    #[arg(long, value_name = "DIR", help = setting_help("site_dir", "The client bundle built by Trunk"))]
-    site_dir: Option<String>,
-    #[arg(long, value_name = "VALUE", help = setting_help("oauth_google_client_id", "Google sign-in for recipients: client id"))]
-    oauth_google_client_id: Option<String>,
-    #[arg(long, value_name = "VALUE", help = setting_help("oauth_google_client_secret", "Google sign-in for recipients: client secret"))]
-    oauth_google_client_secret: Option<String>,
-    #[arg(long, value_name = "VALUE", help = setting_help("oauth_google_auth_url", "Google sign-in for recipients: auth url"))]
-    oauth_google_auth_url: Option<String>,
-    #[arg(long, value_name = "VALUE", help = setting_help("oauth_google_token_url", "Google sign-in for recipients: token url"))]
-    oauth_google_token_url: Option<String>,
-    #[arg(long, value_name = "VALUE", help = setting_help("oauth_google_userinfo_url", "Google sign-in for recipients: userinfo url"))]
-    oauth_google_userinfo_url: Option<String>,
-    #[arg(long, value_name = "VALUE", help = setting_help("oauth_yahoo_client_id", "Yahoo sign-in for recipients: client id"))]
-    oauth_yahoo_client_id: Option<String>,
-    #[arg(long, value_name = "VALUE", help = setting_help("oauth_yahoo_client_secret", "Yahoo sign-in for recipients: client secret"))]
-    oauth_yahoo_client_secret: Option<String>,
-    #[arg(long, value_name = "VALUE", help = setting_help("oauth_yahoo_auth_url", "Yahoo sign-in for recipients: auth url"))]
-    oauth_yahoo_auth_url: Option<String>,
-    #[arg(long, value_name = "VALUE", help = setting_help("oauth_yahoo_token_url", "Yahoo sign-in for recipients: token url"))]
-    oauth_yahoo_token_url: Option<String>,
-    #[arg(long, value_name = "VALUE", help = setting_help("oauth_yahoo_userinfo_url", "Yahoo sign-in for recipients: userinfo url"))]
-    oauth_yahoo_userinfo_url: Option<String>,
-}
-
-fn setting_help(key: &str, text: &str) -> String {
-    let info = SETTINGS
-        .iter()
-        .find(|s| s.key == key)
-        .expect("every flag is a setting");
-    format!(
-        "{text} [env: {}] [default: {}]",
-        env_name(key),
-        info.default
-    )
-}
-
-impl ServeArgs {
-    fn flags(&self) -> BTreeMap<&'static str, String> {
-        let pairs = [
-            ("data_dir", &self.data_dir),
-            ("database_url", &self.database_url),
-            ("http_addr", &self.http_addr),
-            ("smtp_addr", &self.smtp_addr),
-            ("metrics_addr", &self.metrics_addr),
-            ("public_url", &self.public_url),
-            ("relay_url", &self.relay_url),
-            ("internal_domains", &self.internal_domains),
-            ("smtp_relay_networks", &self.smtp_relay_networks),
-            ("smtp_max_sessions", &self.smtp_max_sessions),
-            (
-                "smtp_max_sessions_per_client",
-                &self.smtp_max_sessions_per_client,
-            ),
-            ("trusted_proxies", &self.trusted_proxies),
-            ("smtp_tls_cert", &self.smtp_tls_cert),
-            ("smtp_tls_key", &self.smtp_tls_key),
-            ("max_message_bytes", &self.max_message_bytes),
-            ("subject_tag", &self.subject_tag),
-            ("queue_lifetime", &self.queue_lifetime),
-            ("master_key", &self.master_key),
-            ("language", &self.language),
-            ("clamd_addr", &self.clamd_addr),
-            ("clamd_unavailable", &self.clamd_unavailable),
-            ("admin_email", &self.admin_email),
-            ("dev_mode", &self.dev_mode),
-            ("site_dir", &self.site_dir),
-            ("oauth_google_client_id", &self.oauth_google_client_id),
-            (
-                "oauth_google_client_secret",
-                &self.oauth_google_client_secret,
-            ),
-            ("oauth_google_auth_url", &self.oauth_google_auth_url),
-            ("oauth_google_token_url", &self.oauth_google_token_url),
-            ("oauth_google_userinfo_url", &self.oauth_google_userinfo_url),
-            ("oauth_yahoo_client_id", &self.oauth_yahoo_client_id),
-            ("oauth_yahoo_client_secret", &self.oauth_yahoo_client_secret),
-            ("oauth_yahoo_auth_url", &self.oauth_yahoo_auth_url),
-            ("oauth_yahoo_token_url", &self.oauth_yahoo_token_url),
-            ("oauth_yahoo_userinfo_url", &self.oauth_yahoo_userinfo_url),
-        ];
-        pairs
-            .into_iter()
-            .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
-            .collect()
-    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -425,60 +287,95 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn load_settings(
-    config: Option<&PathBuf>,
-    flags: &BTreeMap<&'static str, String>,
-) -> Result<Settings, CliError> {
-    let names: Vec<String> = std::env::vars_os()
-        .filter_map(|(k, _)| k.into_string().ok())
+/// The settings from `flags`, the process's environment and the file.
+fn load_settings(config: Option<&PathBuf>, flags: &SettingValues) -> Result<Settings, CliError> {
+    // A variable that is not UTF-8 cannot be a setting's value; its name
+    // is still checked when it reads as text.
+    let env: Vec<(String, String)> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().unwrap_or_default())))
         .collect();
-    Ok(Settings::load(
-        flags,
-        config.map(PathBuf::as_path),
-        &|k| std::env::var(k).ok(),
-        &names,
-    )?)
+    Ok(Settings::load(flags, config.map(PathBuf::as_path), &env)?)
 }
 
 async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
-        Command::Serve(args) => serve(load_settings(cli.config.as_ref(), &args.flags())?).await,
+        Command::Serve(args) => serve(load_settings(cli.config.as_ref(), &args)?).await,
         Command::User(cmd) => {
-            user(load_settings(cli.config.as_ref(), &BTreeMap::new())?, cmd).await
+            user(
+                load_settings(cli.config.as_ref(), &SettingValues::default())?,
+                cmd,
+            )
+            .await
         }
         Command::Keys(cmd) => {
-            keys(load_settings(cli.config.as_ref(), &BTreeMap::new())?, cmd).await
+            keys(
+                load_settings(cli.config.as_ref(), &SettingValues::default())?,
+                cmd,
+            )
+            .await
         }
         Command::Message(cmd) => {
-            message(load_settings(cli.config.as_ref(), &BTreeMap::new())?, cmd).await
+            message(
+                load_settings(cli.config.as_ref(), &SettingValues::default())?,
+                cmd,
+            )
+            .await
         }
         Command::Template(cmd) => {
-            template::run(load_settings(cli.config.as_ref(), &BTreeMap::new())?, *cmd).await
+            template::run(
+                load_settings(cli.config.as_ref(), &SettingValues::default())?,
+                *cmd,
+            )
+            .await
         }
         Command::Protect { rights, template } => {
-            let settings = load_settings(cli.config.as_ref(), &BTreeMap::new())?;
+            let settings = load_settings(cli.config.as_ref(), &SettingValues::default())?;
             protect(settings, rights, template).await
         }
         Command::Unprotect { info } => {
-            unprotect(load_settings(cli.config.as_ref(), &BTreeMap::new())?, info).await
+            unprotect(
+                load_settings(cli.config.as_ref(), &SettingValues::default())?,
+                info,
+            )
+            .await
         }
         Command::Agent(cmd) => {
-            agent::run(load_settings(cli.config.as_ref(), &BTreeMap::new())?, cmd).await
+            agent::run(
+                load_settings(cli.config.as_ref(), &SettingValues::default())?,
+                cmd,
+            )
+            .await
         }
         Command::Rule(cmd) => {
-            rule::run(load_settings(cli.config.as_ref(), &BTreeMap::new())?, *cmd).await
+            rule::run(
+                load_settings(cli.config.as_ref(), &SettingValues::default())?,
+                *cmd,
+            )
+            .await
         }
         Command::IrmConfig(cmd) => {
-            irm_config(load_settings(cli.config.as_ref(), &BTreeMap::new())?, cmd).await
+            irm_config(
+                load_settings(cli.config.as_ref(), &SettingValues::default())?,
+                cmd,
+            )
+            .await
         }
         Command::Token(cmd) => {
-            token(load_settings(cli.config.as_ref(), &BTreeMap::new())?, cmd).await
+            token(
+                load_settings(cli.config.as_ref(), &SettingValues::default())?,
+                cmd,
+            )
+            .await
         }
         Command::Queue(cmd) => {
-            queue::run(load_settings(cli.config.as_ref(), &BTreeMap::new())?, cmd).await
+            queue::run(
+                load_settings(cli.config.as_ref(), &SettingValues::default())?,
+                cmd,
+            )
+            .await
         }
         Command::Audit { since, actor, json } => {
-            let settings = load_settings(cli.config.as_ref(), &BTreeMap::new())?;
+            let settings = load_settings(cli.config.as_ref(), &SettingValues::default())?;
             audit::run(settings, since, actor, json).await
         }
         Command::Trace {
@@ -488,7 +385,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             until,
             json,
         } => {
-            let settings = load_settings(cli.config.as_ref(), &BTreeMap::new())?;
+            let settings = load_settings(cli.config.as_ref(), &SettingValues::default())?;
             trace(settings, sender, recipient, since, until, json).await
         }
     }

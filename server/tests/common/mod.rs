@@ -4,7 +4,7 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres`).
 #![allow(dead_code)]
 
-use server::config::Settings;
+use server::config::{SettingValues, Settings};
 pub mod catcher;
 pub mod clamd;
 pub mod mail;
@@ -14,7 +14,6 @@ use server::pipeline::faults::Faults;
 use server::startup::{Agents, Application, Tuning};
 use server::store::Store;
 use sqlx::{Connection, Executor, PgConnection};
-use std::collections::BTreeMap;
 use std::process::{Command, Output, Stdio};
 use tempfile::TempDir;
 
@@ -126,17 +125,19 @@ pub fn settings_with_file(
     file: Option<&std::path::Path>,
 ) -> Settings {
     let data_dir = db.dir.path().display().to_string();
-    let mut flags: BTreeMap<&'static str, String> = BTreeMap::from([
-        ("data_dir", data_dir.clone()),
-        ("database_url", db.url.clone()),
-        ("http_addr", "127.0.0.1:0".to_string()),
-        ("smtp_addr", "127.0.0.1:0".to_string()),
-        ("site_dir", format!("{data_dir}/site")),
-    ]);
-    for (k, v) in extra {
-        flags.insert(k, v.to_string());
+    let mut flags = SettingValues::default();
+    let site_dir = format!("{data_dir}/site");
+    let node = [
+        ("data_dir", data_dir.as_str()),
+        ("database_url", db.url.as_str()),
+        ("http_addr", "127.0.0.1:0"),
+        ("smtp_addr", "127.0.0.1:0"),
+        ("site_dir", site_dir.as_str()),
+    ];
+    for (k, v) in node.iter().chain(extra) {
+        assert!(flags.set(k, v.to_string()), "{k} is no setting");
     }
-    Settings::load(&flags, file, &|_| None, &[]).expect("valid test settings")
+    Settings::load(&flags, file, &[]).expect("valid test settings")
 }
 
 pub struct TestApp {

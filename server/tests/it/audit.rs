@@ -107,6 +107,45 @@ async fn every_surface_is_in_the_audit_trail(backend: Backend) {
     let csrf = csrf_on(&admin, &app, "/admin/users").await;
     let r = add_new_user(&admin, &app, &csrf).await;
     assert_eq!(location(&r), "/admin/users", "the user is added");
+    let csrf = csrf_on(&admin, &app, "/admin/settings").await;
+    let r = admin
+        .post(app.url("/admin/settings"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("transport_decryption", "mandatory"),
+            ("foreign_protected", "pass"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&r), "/admin/settings", "the settings are saved");
+
+    // The command line adds a rule and revokes the script's token.
+    let out = ops(
+        &app,
+        &[
+            "rule",
+            "new",
+            "Outside",
+            "--sent-to-scope",
+            "external",
+            "--prepend-subject",
+            "[EXT] ",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = ops(
+        &app,
+        &[
+            "token",
+            "revoke",
+            "--user",
+            "root@corp.example",
+            "--name",
+            "deploy",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
 
     // `sealpost audit --json` lists each change with its actor and surface.
     let out = ops(&app, &["audit", "--json"]);
@@ -174,6 +213,19 @@ async fn every_surface_is_in_the_audit_trail(backend: Backend) {
                 "user added",
                 "new@corp.example"
             ),
+            line(
+                "user:root@corp.example",
+                "web",
+                "protection settings changed",
+                ""
+            ),
+            line("command line as ops", "cli", "rule created", "Outside"),
+            line(
+                "command line as ops",
+                "cli",
+                "API token revoked",
+                "deploy of root@corp.example"
+            ),
         ]
     );
     let changed = trail
@@ -181,6 +233,14 @@ async fn every_surface_is_in_the_audit_trail(backend: Backend) {
         .find(|e| e["Action"] == "template changed")
         .unwrap();
     assert_eq!(changed["Detail"], "PortalText changed");
+    let settings = trail
+        .iter()
+        .find(|e| e["Action"] == "protection settings changed")
+        .unwrap();
+    assert_eq!(
+        settings["Detail"],
+        "TransportDecryption mandatory, ForeignProtected pass"
+    );
     assert!(
         trail
             .iter()
@@ -192,7 +252,7 @@ async fn every_surface_is_in_the_audit_trail(backend: Backend) {
     let out = ops(&app, &["audit", "--actor", "ROOT@corp.example"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
-    assert_eq!(text.matches("Actor   : ").count(), 3, "{text}");
+    assert_eq!(text.matches("Actor   : ").count(), 4, "{text}");
     assert!(
         text.contains("Actor   : token:deploy of root@corp.example"),
         "{text}"
@@ -200,7 +260,7 @@ async fn every_surface_is_in_the_audit_trail(backend: Backend) {
     assert!(text.contains("Surface : web"), "{text}");
     assert!(!text.contains("command line as ops"), "{text}");
     let out = ops(&app, &["audit", "--actor", "command line as ops"]);
-    assert_eq!(stdout(&out).matches("Actor   : ").count(), 2);
+    assert_eq!(stdout(&out).matches("Actor   : ").count(), 4);
 
     // --since: nothing yet in the future; a date that is no date is refused.
     let out = ops(&app, &["audit", "--since", "2999-01-01"]);
