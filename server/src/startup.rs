@@ -9,7 +9,7 @@ use crate::http::{AppState, router};
 use crate::intake::Intake;
 use crate::keys::{self, KeyError, KeyMaterial, labels};
 use crate::outbound::{Outbound, Transport};
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Pipeline, Stage};
 use crate::services::users::UserError;
 use crate::store::{Store, StoreError};
 use leptos::prelude::LeptosOptions;
@@ -203,17 +203,18 @@ impl Application {
             keys: keys.clone(),
             settings: settings.clone(),
             hostname: hostname.clone(),
-            // The rules first, so every later agent sees what they changed.
-            stages: std::iter::once(Arc::new(crate::rules::RulesStage::new(
-                store.clone(),
-                settings.internal_domains.clone(),
-            )) as Arc<dyn crate::pipeline::Stage>)
-            .chain(tuning.agents.0.iter().cloned())
-            .chain(crate::agents::configured(&settings))
-            .collect(),
+            stages: stages(
+                &store,
+                &keys,
+                &settings,
+                &tuning.agents.0,
+                crate::pipeline::faults::Tries {
+                    delays: tuning.transport_retry_delays,
+                    faults: Arc::new(tuning.faults.clone()),
+                },
+            ),
             retry_backoff: tuning.retry_backoff,
             faults: tuning.faults.clone(),
-            transport_retry_delays: tuning.transport_retry_delays,
             wake: wake_pipeline,
             wake_outbound: wake_outbound.clone(),
             metrics: metrics.clone(),
@@ -331,6 +332,43 @@ impl Application {
         self.store.close().await;
         result
     }
+}
+
+/// The stages every message passes, in order: transport decryption, the
+/// transport rules, `agents` (tests plug theirs in here), the configured
+/// agents (custom agents, antivirus) and protection. The pipeline runs
+/// these, and `sealpost agent list` shows these. (Built here, not in
+/// `pipeline`: the rules and the agents are stages of the pipeline's trait.)
+pub fn stages(
+    store: &Store,
+    keys: &Arc<KeyMaterial>,
+    settings: &Arc<Settings>,
+    agents: &[Arc<dyn Stage>],
+    tries: crate::pipeline::faults::Tries,
+) -> Vec<Arc<dyn Stage>> {
+    let decryption: Arc<dyn Stage> = Arc::new(crate::pipeline::TransportDecryptionStage {
+        store: store.clone(),
+        keys: keys.clone(),
+        tries: tries.clone(),
+    });
+    // The rules first, so every later agent sees what they changed.
+    let rules: Arc<dyn Stage> = Arc::new(crate::rules::RulesStage::new(
+        store.clone(),
+        settings.internal_domains.clone(),
+    ));
+    let protection: Arc<dyn Stage> = Arc::new(crate::pipeline::ProtectionStage {
+        store: store.clone(),
+        keys: keys.clone(),
+        settings: settings.clone(),
+        hostname: settings.hostname(),
+        tries,
+    });
+    [decryption, rules]
+        .into_iter()
+        .chain(agents.iter().cloned())
+        .chain(crate::agents::configured(settings))
+        .chain([protection])
+        .collect()
 }
 
 async fn bind(setting: &'static str, addr: SocketAddr) -> Result<TcpListener, StartupError> {

@@ -3,7 +3,7 @@
 
 use super::clamd::{self, ClamdError, Verdict};
 use crate::config::{ClamdAddr, ClamdUnavailable};
-use crate::pipeline::{InFlight, Stage, StageError};
+use crate::pipeline::{InFlight, Note, Stage, StageError};
 use std::time::Duration;
 
 pub struct Antivirus {
@@ -16,6 +16,17 @@ pub struct Antivirus {
 impl Stage for Antivirus {
     fn name(&self) -> &str {
         "antivirus"
+    }
+
+    async fn describe(&self) -> String {
+        format!(
+            "ClamAV at {} scans the message and each attachment; infected mail is rejected; when clamd cannot scan: {}",
+            self.addr,
+            match self.unavailable {
+                ClamdUnavailable::Defer => "defer",
+                ClamdUnavailable::Deliver => "deliver, recorded \"not scanned\"",
+            }
+        )
     }
 
     /// Protected mail not opened here is still scanned as it arrived.
@@ -47,7 +58,7 @@ impl Stage for Antivirus {
         match failure {
             Some(e) => self.cannot_scan(message, e),
             None => {
-                message.notes.push(("scanned: clean".into(), String::new()));
+                message.notes.push(Note::Scanned);
                 Ok(())
             }
         }
@@ -75,7 +86,7 @@ impl Antivirus {
             ClamdUnavailable::Defer => Err(StageError::Transient(e.to_string())),
             ClamdUnavailable::Deliver => {
                 tracing::warn!(error = %e, "delivering a message clamd did not scan");
-                message.notes.push(("not scanned".into(), e.to_string()));
+                message.notes.push(Note::NotScanned(e.to_string()));
                 Ok(())
             }
         }

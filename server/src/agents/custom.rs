@@ -9,7 +9,7 @@
 
 use crate::config::CustomAgent;
 use crate::mime;
-use crate::pipeline::{InFlight, Stage, StageError};
+use crate::pipeline::{InFlight, Note, Stage, StageError};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
@@ -204,6 +204,14 @@ impl Stage for CustomAgentStage {
         &self.name
     }
 
+    async fn describe(&self) -> String {
+        format!(
+            "runs {} (timeout {} s): exit 0 passes its output on, 75 tries again later, anything else rejects",
+            self.agent.command.join(" "),
+            self.agent.timeout_secs
+        )
+    }
+
     /// It sees protected mail not opened here as it arrived: its reject and
     /// try-later verdicts apply; its output is set aside.
     fn reads_unopened(&self) -> bool {
@@ -215,21 +223,16 @@ impl Stage for CustomAgentStage {
         match run(&self.agent, &message.raw, self.max_bytes).await {
             // Protected mail not opened here: the agent's verdict counts,
             // its output does not (nothing changes such mail).
-            Verdict::Message(out) if message.read_only.is_some() => {
+            Verdict::Message(out) if message.read_only().is_some() => {
                 if out != message.raw {
-                    message.notes.push((
-                        format!("custom agent {name} would change the message: skipped"),
-                        String::new(),
-                    ));
+                    message.notes.push(Note::AgentWouldChange(name.clone()));
                 }
                 Ok(())
             }
             Verdict::Message(out) => {
                 let out = keep_message_id(&message.raw, out);
                 if out != message.raw {
-                    message
-                        .notes
-                        .push((format!("changed by custom agent {name}"), String::new()));
+                    message.notes.push(Note::AgentChanged(name.clone()));
                     message.raw = out;
                 }
                 Ok(())

@@ -6,6 +6,7 @@ use crate::agents::custom::{self, Verdict};
 use crate::config::Settings;
 use crate::startup;
 use clap::Subcommand;
+use std::sync::Arc;
 
 #[derive(Subcommand, Debug)]
 pub enum AgentCommand {
@@ -21,25 +22,21 @@ pub enum AgentCommand {
 pub async fn run(settings: Settings, cmd: AgentCommand) -> Result<(), CliError> {
     match cmd {
         AgentCommand::List => {
-            let (store, _) = startup::open(&settings).await?;
-            let config = crate::irm_config::IrmConfig::load(&store).await?;
-            let enabled = crate::rules::list(&store)
-                .await?
-                .iter()
-                .filter(|r| r.enabled)
-                .count();
-            let blocks: Vec<String> =
-                crate::pipeline::stage_list(config.transport_decryption, enabled, &settings)
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, (name, what))| {
-                        format_list(&[
-                            ("Order", (i + 1).to_string()),
-                            ("Name", name),
-                            ("Does", what),
-                        ])
-                    })
-                    .collect();
+            let (store, keys) = startup::open(&settings).await?;
+            // The stages as a node builds them (release delays, no faults).
+            let tries = crate::pipeline::faults::Tries {
+                delays: Default::default(),
+                faults: Arc::new(crate::pipeline::faults::Faults::default()),
+            };
+            let stages = startup::stages(&store, &Arc::new(keys), &Arc::new(settings), &[], tries);
+            let mut blocks = Vec::new();
+            for (i, stage) in stages.iter().enumerate() {
+                blocks.push(format_list(&[
+                    ("Order", (i + 1).to_string()),
+                    ("Name", stage.name().to_string()),
+                    ("Does", stage.describe().await),
+                ]));
+            }
             println!("{}", blocks.join("\n\n"));
         }
         AgentCommand::Test { name } => {

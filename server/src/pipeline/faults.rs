@@ -168,6 +168,72 @@ fn take(transient: &AtomicUsize, permanent: &AtomicBool) -> Option<Fault> {
     permanent.load(Ordering::SeqCst).then_some(Fault::Permanent)
 }
 
+/// Where transport decryption and re-encryption can be made to fail: the
+/// stages ask before each try. Tests plug [`Faults`] in; in release builds
+/// it never fails anything.
+pub trait TransportFaults: Send + Sync {
+    fn decryption(&self) -> Option<Fault>;
+    fn reencryption(&self) -> Option<Fault>;
+}
+
+impl TransportFaults for Faults {
+    fn decryption(&self) -> Option<Fault> {
+        Faults::decryption(self)
+    }
+
+    fn reencryption(&self) -> Option<Fault> {
+        Faults::reencryption(self)
+    }
+}
+
+/// Up to three tries (SPEC: at 0 s, 5 s and 30 s) of decryption or
+/// re-encryption while the failure is transient.
+#[derive(Clone)]
+pub struct Tries {
+    pub delays: [std::time::Duration; 3],
+    pub faults: std::sync::Arc<dyn TransportFaults>,
+}
+
+/// What is tried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    Decryption,
+    ReEncryption,
+}
+
+impl Step {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Decryption => "decryption",
+            Step::ReEncryption => "re-encryption",
+        }
+    }
+}
+
+impl Tries {
+    /// Ok, or why it failed for good; each failed try is noted for the
+    /// trace.
+    pub async fn run(&self, step: Step, notes: &mut Vec<super::Note>) -> Result<(), String> {
+        let what = step.as_str();
+        for (i, delay) in self.delays.iter().enumerate() {
+            tokio::time::sleep(*delay).await;
+            let fault = match step {
+                Step::Decryption => self.faults.decryption(),
+                Step::ReEncryption => self.faults.reencryption(),
+            };
+            match fault {
+                None => return Ok(()),
+                Some(Fault::Transient) => notes.push(super::Note::TryFailed {
+                    what,
+                    attempt: i + 1,
+                }),
+                Some(Fault::Permanent) => return Err(format!("{what} failed (permanent)")),
+            }
+        }
+        Err(format!("{what} failed three times (transient)"))
+    }
+}
+
 impl std::fmt::Debug for Faults {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Faults")

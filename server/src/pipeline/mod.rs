@@ -1,48 +1,111 @@
-//! The mail pipeline: every accepted message passes an ordered list of
-//! stages (transport decryption, transport rules, custom agents, antivirus;
-//! each arrives with its issue) and then protection, which decides each
-//! recipient's copy and queues the outgoing mail. A job that runs again
-//! starts from the stored original, and its outcome is written in one
-//! transaction with the job's completion, so nothing is applied twice.
+//! The mail pipeline: every accepted message is admitted (loops, nesting,
+//! how it arrived, whom protected mail may reach) and then passes an
+//! ordered list of stages: transport decryption, the transport rules, the
+//! custom agents, the antivirus, and protection, which re-encrypts what
+//! was inspected, decides each recipient's copy and queues the outgoing
+//! mail. A job that runs again starts from the stored original, and its
+//! outcome is written in one transaction with the job's completion, so
+//! nothing is applied twice.
 
+mod decryption;
 pub mod faults;
+mod note;
 mod protection;
+
+pub use decryption::TransportDecryptionStage;
+pub use note::Note;
+pub use protection::ProtectionStage;
 
 use crate::config::Settings;
 use crate::crypto::CryptoError;
 use crate::domain::{Envelope, Rights};
-use crate::irm_config::TransportDecryption;
+use crate::irm_config::IrmConfig;
 use crate::keys::KeyMaterial;
 use crate::store::{JobRow, MessageRow, PipelineOutcome, Store, StoreError, now_ms};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
+/// How a message arrived, as far as the protected format goes.
+pub enum Arrival {
+    /// Ordinary mail.
+    Plain,
+    /// Protected by this organization and opened: `InFlight::raw` is the
+    /// message inside.
+    Ours(ArrivedProtected),
+    /// Protected by another organization: not ours to open, change or
+    /// protect; it passes as it came.
+    Foreign,
+    /// This organization's, but not opened here (it cannot be decrypted,
+    /// or decryption failed: why): `InFlight::raw` is the protected
+    /// message, delivered as it arrived.
+    Undecryptable(String),
+}
+
+impl Arrival {
+    /// The opened protected message, if this is one.
+    pub fn ours(&self) -> Option<&ArrivedProtected> {
+        match self {
+            Arrival::Ours(arrived) => Some(arrived),
+            _ => None,
+        }
+    }
+
+    /// Whether it arrived in the protected format at all.
+    pub fn is_protected(&self) -> bool {
+        !matches!(self, Arrival::Plain)
+    }
+}
+
 /// A message on its way through the stages.
 pub struct InFlight {
     pub raw: Vec<u8>,
     pub envelope: Envelope,
+    /// The stored message's row and Message-ID.
+    pub row_id: String,
+    pub message_id: String,
+    pub arrival: Arrival,
+    /// The organization's protection settings, read once per message (only
+    /// for mail in the protected format; the defaults otherwise).
+    pub config: IrmConfig,
     /// Set by the sender's request (subject tag, compose) or by a rule.
     pub protection: Option<Rights>,
     /// The branding template asked for, by name (the default when none).
     pub template: Option<String>,
-    /// The message arrived already protected by this organization: internal
-    /// recipients get it as it came; `raw` is the message inside.
-    pub arrived_protected: Option<ArrivedProtected>,
-    /// Protected by another organization: not ours to open or protect.
-    pub foreign_protected: bool,
-    /// What happened before protection, for the message trace (event, detail).
-    pub notes: Vec<(String, String)>,
-    /// Ours, but it could not be opened: why.
-    pub undecryptable: Option<String>,
-    /// Deliver the message exactly as it arrived (protected, uninspected).
-    pub pass_as_is: bool,
+    /// Whether the agents see it (transport decryption may decide not).
+    pub inspect: bool,
+    /// What happened before protection, for the message trace.
+    pub notes: Vec<Note>,
     /// Envelope recipients a do-not-forward message may not reach.
     pub refused_forwards: Vec<String>,
+    /// What protection decided: the copies, jobs and events to store.
+    pub outcome: Option<PipelineOutcome>,
+}
+
+impl InFlight {
     /// Protected mail that is not opened here (another organization's, or
     /// ours that cannot be decrypted): why. Stages then only read what is
     /// readable and change nothing.
-    pub read_only: Option<String>,
+    pub fn read_only(&self) -> Option<&'static str> {
+        match self.arrival {
+            Arrival::Foreign => Some("the message is protected by another organization"),
+            Arrival::Undecryptable(_) => Some("the message cannot be decrypted"),
+            _ => None,
+        }
+    }
+
+    /// What a report may show of a refused message: protected mail as it
+    /// arrived (its clear headers), never what decryption revealed.
+    fn for_report(self) -> InFlight {
+        match self.arrival {
+            Arrival::Ours(arrived) => InFlight {
+                raw: arrived.wrapped,
+                arrival: Arrival::Plain,
+                ..self
+            },
+            arrival => InFlight { arrival, ..self },
+        }
+    }
 }
 
 pub struct ArrivedProtected {
@@ -71,6 +134,18 @@ pub enum StageError {
     /// a report with `reason` (a fixed text, never message content).
     #[error("{event}: {reason}")]
     Reject { event: String, reason: String },
+    /// As `Reject`, and the report carries the message as it arrived
+    /// (still encrypted).
+    #[error("{event}: {reason}")]
+    RejectWithOriginal { event: String, reason: String },
+    /// As `Reject` after the message was opened here: nothing learnt from
+    /// the plaintext is kept, not even the notes of the stages.
+    #[error("{event}: {reason}")]
+    RejectUnread { event: String, reason: String },
+    /// The database failed under the stage (the job is retried as for any
+    /// store error, never failed for it).
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// One stage of the pipeline. Stages plug in here without touching intake
@@ -78,8 +153,18 @@ pub enum StageError {
 #[async_trait::async_trait]
 pub trait Stage: Send + Sync {
     fn name(&self) -> &str;
+    /// What the stage does, for `sealpost agent list`.
+    async fn describe(&self) -> String {
+        String::new()
+    }
+    /// An agent inspects the message: it is skipped when transport
+    /// decryption keeps the message from the agents. Transport decryption
+    /// and protection are not agents: every message passes them.
+    fn is_agent(&self) -> bool {
+        true
+    }
     /// Whether the stage runs on protected mail that is not opened here
-    /// (`InFlight::read_only`), reading it as it arrived and changing
+    /// ([`InFlight::read_only`]), reading it as it arrived and changing
     /// nothing. Stages that may rewrite the message (custom agents) do not.
     fn reads_unopened(&self) -> bool {
         false
@@ -104,15 +189,22 @@ pub enum PipelineError {
     Abandoned,
 }
 
+/// A message refused before any stage: what the report shows, and why.
+struct Refusal {
+    flight: InFlight,
+    event: String,
+    reason: String,
+}
+
 pub struct Pipeline {
-    /// Test-only fault injection (nothing in release builds).
+    /// Test-only fault injection (nothing in release builds): workers that
+    /// die, short leases. The transport stages take theirs from `stages`.
     pub faults: faults::Faults,
-    /// Delays before the three tries of decryption and re-encryption.
-    pub transport_retry_delays: [Duration; 3],
     pub store: Store,
     pub keys: Arc<KeyMaterial>,
     pub settings: Arc<Settings>,
     pub hostname: String,
+    /// From `startup::stages`.
     pub stages: Vec<Arc<dyn Stage>>,
     /// First delay before a message whose stage failed transiently is
     /// tried again; doubles per try, up to the queue lifetime.
@@ -123,19 +215,6 @@ pub struct Pipeline {
 }
 
 const LEASE_MS: i64 = 60_000;
-
-/// What a report may show of a refused message: protected mail as it
-/// arrived (its clear headers), never what decryption revealed.
-fn for_report(flight: InFlight) -> InFlight {
-    match flight.arrived_protected {
-        Some(arrived) => InFlight {
-            raw: arrived.wrapped,
-            arrived_protected: None,
-            ..flight
-        },
-        None => flight,
-    }
-}
 
 impl Pipeline {
     /// Takes pipeline jobs until the process ends.
@@ -216,28 +295,124 @@ impl Pipeline {
         if self.faults.dies_on(&message.subject) {
             return Err(PipelineError::Abandoned);
         }
+        let mut flight = match self.admit(&message).await? {
+            Ok(flight) => flight,
+            Err(refused) => {
+                return self
+                    .reject(
+                        job,
+                        &message,
+                        &refused.flight,
+                        &refused.event,
+                        refused.reason,
+                    )
+                    .await;
+            }
+        };
+        // The agents that saw it are noted once they have all run.
+        let mut inspected_by = Vec::new();
+        for stage in &self.stages {
+            if stage.is_agent() {
+                if !flight.inspect || (flight.read_only().is_some() && !stage.reads_unopened()) {
+                    continue;
+                }
+                inspected_by.push(stage.name().to_string());
+            } else if !inspected_by.is_empty() {
+                flight.notes.push(Note::Inspected {
+                    by: std::mem::take(&mut inspected_by),
+                    read_only: flight.read_only().is_some(),
+                });
+            }
+            if let Err(error) = stage.process(&mut flight).await {
+                return self
+                    .stage_refused(job, &message, flight, stage.name(), error)
+                    .await;
+            }
+            if self.faults.dies_after(stage.name()) {
+                return Err(PipelineError::Abandoned);
+            }
+        }
+        let Some(outcome) = flight.outcome.take() else {
+            return Err(PipelineError::Stage {
+                stage: "protection".into(),
+                error: StageError::Permanent("no stage decided the message's outcome".into()),
+            });
+        };
+        self.finish(job, &outcome).await
+    }
+
+    /// What a stage's refusal means for the job.
+    async fn stage_refused(
+        &self,
+        job: &JobRow,
+        message: &MessageRow,
+        flight: InFlight,
+        stage: &str,
+        error: StageError,
+    ) -> Result<(), PipelineError> {
+        match error {
+            StageError::Reject { event, reason } => {
+                self.reject(job, message, &flight.for_report(), &event, reason)
+                    .await
+            }
+            StageError::RejectWithOriginal { event, reason } => {
+                self.reject_with_original(job, message, &flight, &event, reason)
+                    .await
+            }
+            StageError::RejectUnread { event, reason } => {
+                // The report carries the protected message's headers only,
+                // never anything that was decrypted.
+                let unread = InFlight {
+                    notes: Vec::new(),
+                    ..flight.for_report()
+                };
+                self.reject(job, message, &unread, &event, reason).await
+            }
+            StageError::Transient(why) => self.defer(job, message, flight, stage, why).await,
+            StageError::Store(e) => Err(PipelineError::Store(e)),
+            error @ StageError::Permanent(_) => Err(PipelineError::Stage {
+                stage: stage.to_string(),
+                error,
+            }),
+        }
+    }
+
+    /// The stored message as the stages start from it: refused when it
+    /// nests too deep or loops, opened when it is this organization's
+    /// protected mail, kept from whom a do-not-forward message may not
+    /// reach, and with the sender's request for protection read.
+    async fn admit(
+        &self,
+        message: &MessageRow,
+    ) -> Result<Result<InFlight, Refusal>, PipelineError> {
         let sealed = message.content.as_deref().ok_or(PipelineError::NoMessage)?;
-        let raw = self.keys.keyring.open(row_id.as_bytes(), sealed)?;
+        let raw = self.keys.keyring.open(message.id.as_bytes(), sealed)?;
         let envelope: Envelope = serde_json::from_str(&message.envelope)?;
         let mut flight = InFlight {
             raw,
             envelope,
+            row_id: message.id.clone(),
+            message_id: message.message_id.clone(),
+            arrival: Arrival::Plain,
+            config: IrmConfig::default(),
             protection: None,
             template: None,
-            arrived_protected: None,
-            foreign_protected: false,
+            inspect: true,
             notes: Vec::new(),
-            undecryptable: None,
-            pass_as_is: false,
             refused_forwards: Vec::new(),
-            read_only: None,
+            outcome: None,
+        };
+        let refuse = |flight: InFlight, event: &str, reason: String| {
+            Ok(Err(Refusal {
+                flight,
+                event: event.to_string(),
+                reason,
+            }))
         };
         // The intake refuses such mail; this keeps any stored before that
         // (or protected elsewhere in the organization) from every stage.
         if let Err(e) = crate::mime::check_nesting(&flight.raw) {
-            return self
-                .reject(job, &message, &flight, "rejected", e.to_string())
-                .await;
+            return refuse(flight, "rejected", e.to_string());
         }
         // Our own line from the intake is one; three before it is a loop.
         let hops = our_hops(&flight.raw, &self.keys);
@@ -245,242 +420,38 @@ impl Pipeline {
             let reason = format!(
                 "mail loop: the message has passed through this organization's sealpost {MAX_HOPS} times already"
             );
-            return self
-                .reject(job, &message, &flight, "mail loop", reason)
-                .await;
+            return refuse(flight, "mail loop", reason);
         }
         self.unwrap_arrived_protected(&mut flight);
-        if flight.arrived_protected.is_some()
+        if flight.arrival.ours().is_some()
             && let Err(e) = crate::mime::check_nesting(&flight.raw)
         {
-            let flight = for_report(flight);
-            return self
-                .reject(job, &message, &flight, "rejected", e.to_string())
-                .await;
+            return refuse(flight.for_report(), "rejected", e.to_string());
         }
-        self.apply_envelope_rights(&mut flight, &message).await?;
+        self.apply_envelope_rights(&mut flight, message).await?;
         if flight.envelope.to.is_empty() && !flight.refused_forwards.is_empty() {
             let reason = do_not_forward_reason(&flight.refused_forwards);
             flight.envelope.to = std::mem::take(&mut flight.refused_forwards);
-            let flight = for_report(flight);
-            return self
-                .reject(job, &message, &flight, "rejected: do not forward", reason)
-                .await;
+            return refuse(flight.for_report(), "rejected: do not forward", reason);
         }
         // Only mail in the protected format depends on the settings: other
         // mail does not read them.
-        let in_protected_format = flight.arrived_protected.is_some()
-            || flight.foreign_protected
-            || flight.undecryptable.is_some();
-        let config = if in_protected_format {
-            crate::irm_config::IrmConfig::load(&self.store).await?
-        } else {
-            Default::default()
-        };
-        if flight.foreign_protected
-            && config.foreign_protected == crate::irm_config::ForeignProtected::Reject
-        {
-            let reason = "the message is protected by another organization, which this organization does not accept".to_string();
-            return self
-                .reject(
-                    job,
-                    &message,
-                    &flight,
+        if flight.arrival.is_protected() {
+            flight.config = IrmConfig::load(&self.store).await?;
+        }
+        if matches!(flight.arrival, Arrival::Foreign) {
+            if flight.config.foreign_protected == crate::irm_config::ForeignProtected::Reject {
+                let reason = "the message is protected by another organization, which this organization does not accept".to_string();
+                return refuse(
+                    flight,
                     "rejected: protected by another organization",
                     reason,
-                )
-                .await;
-        }
-        if !flight.foreign_protected {
+                );
+            }
+        } else {
             protection::apply_sender_request(&mut flight, &self.settings.subject_tag);
         }
-        // Transport decryption: mail protected by this organization reaches
-        // the agents in plaintext unless the setting is disabled or a hop of
-        // the organization already inspected it.
-        let decrypting = config.transport_decryption != TransportDecryption::Disabled;
-        let mut agents_run = true;
-        if flight.foreign_protected {
-            // Not ours to open, change or protect: the rules and the
-            // antivirus read what is readable, and it passes as it came.
-            flight.read_only = Some("the message is protected by another organization".into());
-            flight.notes.push((
-                "passed on untouched: protected by another organization".into(),
-                String::new(),
-            ));
-        } else if let Some(why) = flight.undecryptable.clone() {
-            let reason = format!("the protected message cannot be decrypted: {why}");
-            if config.transport_decryption == TransportDecryption::Mandatory {
-                return self
-                    .reject_with_original(job, &message, &flight, "decryption failed", reason)
-                    .await;
-            }
-            flight.read_only = Some("the message cannot be decrypted".into());
-            flight.pass_as_is = true;
-            flight.notes.push(("delivered uninspected".into(), reason));
-        } else if let Some(arrived) = flight.arrived_protected.as_ref() {
-            let already = crate::protected::verified_marker(
-                &self.keys.derived(crate::keys::labels::INSPECTION_MARKER),
-                &arrived.wrapped,
-                &arrived.envelope,
-                &message.message_id,
-            );
-            if !decrypting {
-                agents_run = false;
-                flight.notes.push((
-                    "decryption skipped: transport decryption is disabled".into(),
-                    String::new(),
-                ));
-            } else if already.is_some() {
-                agents_run = false;
-                flight.notes.push((
-                    "decryption skipped: already inspected".into(),
-                    String::new(),
-                ));
-            } else {
-                let tried = self
-                    .tries("decryption", || self.faults.decryption(), &mut flight.notes)
-                    .await;
-                match tried {
-                    Ok(()) => {
-                        if let Some(arrived) = flight.arrived_protected.as_mut() {
-                            arrived.inspected = true;
-                        }
-                        flight.notes.push(("decrypted".into(), String::new()));
-                    }
-                    Err(reason)
-                        if config.transport_decryption == TransportDecryption::Mandatory =>
-                    {
-                        return self
-                            .reject_with_original(
-                                job,
-                                &message,
-                                &flight,
-                                "decryption failed",
-                                reason,
-                            )
-                            .await;
-                    }
-                    Err(reason) => {
-                        flight.read_only = Some("the message could not be decrypted".into());
-                        flight.pass_as_is = true;
-                        // As it arrived: the protected message, not what is inside.
-                        if let Some(arrived) = flight.arrived_protected.take() {
-                            flight.raw = arrived.wrapped;
-                        }
-                        flight.notes.push(("delivered uninspected".into(), reason));
-                    }
-                }
-            }
-        }
-        let read_only = flight.read_only.is_some();
-        let stages: Vec<&Arc<dyn Stage>> = self
-            .stages
-            .iter()
-            .filter(|s| agents_run && (!read_only || s.reads_unopened()))
-            .collect();
-        for stage in &stages {
-            match stage.process(&mut flight).await {
-                Ok(()) => {}
-                Err(StageError::Reject { event, reason }) => {
-                    return self
-                        .reject(job, &message, &for_report(flight), &event, reason)
-                        .await;
-                }
-                Err(StageError::Transient(why)) => {
-                    return self.defer(job, &message, flight, stage.name(), why).await;
-                }
-                Err(error) => {
-                    return Err(PipelineError::Stage {
-                        stage: stage.name().to_string(),
-                        error,
-                    });
-                }
-            }
-            if self.faults.dies_after(stage.name()) {
-                return Err(PipelineError::Abandoned);
-            }
-        }
-        if !stages.is_empty() {
-            let names: Vec<&str> = stages.iter().map(|s| s.name()).collect();
-            let how = if read_only {
-                "read as it arrived by"
-            } else {
-                "inspected by"
-            };
-            flight
-                .notes
-                .push((format!("{how} {}", names.join(", ")), String::new()));
-        }
-        if let Some(wrapped) = flight
-            .arrived_protected
-            .as_ref()
-            .filter(|a| a.inspected)
-            .map(|a| a.wrapped.clone())
-        {
-            let mut notes = Vec::new();
-            let tried = self
-                .tries("re-encryption", || self.faults.reencryption(), &mut notes)
-                .await;
-            flight.notes.extend(notes);
-            if let Err(reason) = tried {
-                // The report carries the protected message's headers only,
-                // never anything that was decrypted.
-                let report_flight = InFlight {
-                    raw: wrapped,
-                    envelope: flight.envelope.clone(),
-                    protection: None,
-                    template: None,
-                    arrived_protected: None,
-                    foreign_protected: false,
-                    notes: Vec::new(),
-                    undecryptable: None,
-                    pass_as_is: false,
-                    refused_forwards: Vec::new(),
-                    read_only: None,
-                };
-                drop(flight);
-                return self
-                    .reject(
-                        job,
-                        &message,
-                        &report_flight,
-                        "re-encryption failed",
-                        reason,
-                    )
-                    .await;
-            }
-            flight
-                .notes
-                .push(("re-encrypted".to_string(), String::new()));
-        }
-        let refused = std::mem::take(&mut flight.refused_forwards);
-        let reporting_to = flight.envelope.from.clone();
-        let report_headers = flight
-            .arrived_protected
-            .as_ref()
-            .map(|a| a.wrapped.clone())
-            .unwrap_or_default();
-        let mut outcome = protection::outcome(self, &message, flight).await?;
-        // The others got it; whom the do-not-forward message may not reach,
-        // an internal sender hears of.
-        if !refused.is_empty() && self.settings.is_internal(&reporting_to) {
-            let report = crate::ndr::build(
-                &self.hostname,
-                &reporting_to,
-                &refused,
-                &report_headers,
-                &do_not_forward_reason(&refused),
-            );
-            outcome.jobs.push(crate::ndr::job(
-                &self.keys,
-                &self.settings,
-                Some(message.id.clone()),
-                format!("{}:ndr:do-not-forward", message.id),
-                &reporting_to,
-                &report,
-            ));
-        }
-        self.finish(job, &outcome).await
+        Ok(Ok(flight))
     }
 
     /// Mail already in the protected format is never protected twice: ours
@@ -491,30 +462,32 @@ impl Pipeline {
         let Ok(envelope) = crate::protected::envelope_of(&flight.raw) else {
             return;
         };
-        match crate::protected::open(|org| self.keys.is_ours(org), &self.keys.keyring, &envelope) {
+        flight.arrival = match crate::protected::open(
+            |org| self.keys.is_ours(org),
+            &self.keys.keyring,
+            &envelope,
+        ) {
             Ok(opened) => {
                 flight.protection = Some(opened.header.rights);
                 flight.template = Some(opened.header.template.clone());
                 let wrapped = std::mem::replace(&mut flight.raw, opened.original);
-                flight.arrived_protected = Some(ArrivedProtected {
+                Arrival::Ours(ArrivedProtected {
                     wrapped,
                     envelope,
                     expires_at: opened.header.expires_at,
                     header: opened.header,
                     version: opened.version,
                     inspected: false,
-                });
+                })
             }
-            Err(crate::protected::FormatError::ForeignOrganization) => {
-                flight.foreign_protected = true;
-            }
+            Err(crate::protected::FormatError::ForeignOrganization) => Arrival::Foreign,
             // Only a structurally valid envelope (magic, version, a header
             // that parses) makes a message protected: this is ordinary mail.
-            Err(crate::protected::FormatError::Malformed(_)) => {}
+            Err(crate::protected::FormatError::Malformed(_)) => Arrival::Plain,
             // A changed envelope of ours, or an unknown key: permanent at
             // once (SPEC).
-            Err(e) => flight.undecryptable = Some(e.to_string()),
-        }
+            Err(e) => Arrival::Undecryptable(e.to_string()),
+        };
     }
 
     /// Mail protected by this organization reaches only whom its envelope
@@ -528,7 +501,7 @@ impl Pipeline {
         flight: &mut InFlight,
         message: &MessageRow,
     ) -> Result<(), PipelineError> {
-        let Some(arrived) = flight.arrived_protected.as_ref() else {
+        let Some(arrived) = flight.arrival.ours() else {
             return Ok(());
         };
         let header = &arrived.header;
@@ -568,12 +541,7 @@ impl Pipeline {
         match forwardable {
             false => {
                 for address in &others {
-                    flight.notes.push((
-                        format!(
-                            "do not forward: {address} was not a recipient of the original message"
-                        ),
-                        String::new(),
-                    ));
+                    flight.notes.push(Note::DoNotForward(address.clone()));
                 }
                 flight.envelope.to = keep;
                 flight.refused_forwards = others;
@@ -585,37 +553,14 @@ impl Pipeline {
                     &flight.envelope.from
                 };
                 for address in &others {
-                    flight
-                        .notes
-                        .push((format!("forwarded to {address} by {by}"), String::new()));
+                    flight.notes.push(Note::Forwarded {
+                        to: address.clone(),
+                        by: by.to_string(),
+                    });
                 }
             }
         }
         Ok(())
-    }
-
-    /// Up to three tries (SPEC: at 0 s, 5 s and 30 s) while the failure is
-    /// transient; each failed try is noted for the trace.
-    async fn tries(
-        &self,
-        what: &str,
-        fault: impl Fn() -> Option<faults::Fault>,
-        notes: &mut Vec<(String, String)>,
-    ) -> Result<(), String> {
-        for (i, delay) in self.transport_retry_delays.iter().enumerate() {
-            tokio::time::sleep(*delay).await;
-            match fault() {
-                None => return Ok(()),
-                Some(faults::Fault::Transient) => notes.push((
-                    format!("{what} failed (transient), try {}", i + 1),
-                    String::new(),
-                )),
-                Some(faults::Fault::Permanent) => {
-                    return Err(format!("{what} failed (permanent)"));
-                }
-            }
-        }
-        Err(format!("{what} failed three times (transient)"))
     }
 
     /// A stage cannot decide now: the message waits for the queue's
@@ -636,7 +581,7 @@ impl Pipeline {
                 .reject(
                     job,
                     message,
-                    &for_report(flight),
+                    &flight.for_report(),
                     "expired in the queue",
                     reason,
                 )
@@ -675,8 +620,8 @@ impl Pipeline {
         reason: String,
     ) -> Result<(), PipelineError> {
         let raw = flight
-            .arrived_protected
-            .as_ref()
+            .arrival
+            .ours()
             .map(|a| a.wrapped.as_slice())
             .unwrap_or(&flight.raw);
         let mut outcome = self.rejection(message, flight, event, reason.clone());
@@ -760,7 +705,7 @@ impl Pipeline {
             events: flight
                 .notes
                 .iter()
-                .map(|(k, d)| (k.clone(), None, d.clone()))
+                .map(|n| (n.event(), None, n.detail()))
                 .chain([(event.to_string(), None, reason)])
                 .collect(),
         }
@@ -808,7 +753,7 @@ impl Pipeline {
 }
 
 /// What a report says of do-not-forward mail sent on to new addresses.
-fn do_not_forward_reason(refused: &[String]) -> String {
+pub(crate) fn do_not_forward_reason(refused: &[String]) -> String {
     refused
         .iter()
         .map(|a| format!("do not forward: {a} was not a recipient of the original message"))
@@ -833,56 +778,4 @@ pub fn our_hops(raw: &[u8], keys: &KeyMaterial) -> usize {
                 .any(|org| keys.is_ours(org.trim()))
         })
         .count()
-}
-
-/// The stages every message goes through, in order, as `sealpost agent
-/// list` shows them.
-pub fn stage_list(
-    decryption: TransportDecryption,
-    enabled_rules: usize,
-    settings: &Settings,
-) -> Vec<(String, String)> {
-    let mut stages = vec![
-        (
-            "transport decryption".to_string(),
-            format!(
-                "opens this organization's protected mail for the agents ({})",
-                decryption.as_str()
-            ),
-        ),
-        (
-            "transport rules".to_string(),
-            format!(
-                "checks every message against the rules in priority order ({enabled_rules} enabled)"
-            ),
-        ),
-    ];
-    for agent in &settings.custom_agents {
-        stages.push((
-            format!("custom agent {}", agent.name),
-            format!(
-                "runs {} (timeout {} s): exit 0 passes its output on, 75 tries again later, anything else rejects",
-                agent.command.join(" "),
-                agent.timeout_secs
-            ),
-        ));
-    }
-    if let Some(addr) = &settings.clamd_addr {
-        stages.push((
-            "antivirus".to_string(),
-            format!(
-                "ClamAV at {addr} scans the message and each attachment; infected mail is rejected; when clamd cannot scan: {}",
-                match settings.clamd_unavailable {
-                    crate::config::ClamdUnavailable::Defer => "defer",
-                    crate::config::ClamdUnavailable::Deliver => "deliver, recorded \"not scanned\"",
-                }
-            ),
-        ));
-    }
-    stages.push((
-        "protection".to_string(),
-        "protects what was asked for (subject tag, compose, rules): inline copies inside, links outside"
-            .to_string(),
-    ));
-    stages
 }

@@ -1,13 +1,83 @@
-//! Protection: which messages are protected, and each recipient's copy:
-//! inline for the organization's own domains, link-based for everyone else.
+//! Protection, the last stage: what the agents inspected is re-encrypted,
+//! and each recipient gets a copy: inline for the organization's own
+//! domains, link-based for everyone else; an internal sender hears of
+//! whom a do-not-forward message may not reach.
 
-use super::{InFlight, Pipeline, PipelineError};
+use super::faults::{Step, Tries};
+use super::{Arrival, InFlight, Note, Stage, StageError};
+use crate::config::Settings;
 use crate::crypto::{random_bytes, sha256};
 use crate::domain::Rights;
+use crate::keys::KeyMaterial;
 use crate::mime;
 use crate::outbound::notification;
 use crate::protected;
-use crate::store::{MessageRow, NewJob, NewRecipient, PipelineOutcome, new_id, now_ms};
+use crate::store::{NewJob, NewRecipient, PipelineOutcome, Store, StoreError, new_id, now_ms};
+use std::sync::Arc;
+
+pub struct ProtectionStage {
+    pub store: Store,
+    pub keys: Arc<KeyMaterial>,
+    pub settings: Arc<Settings>,
+    pub hostname: String,
+    pub tries: Tries,
+}
+
+#[async_trait::async_trait]
+impl Stage for ProtectionStage {
+    fn name(&self) -> &str {
+        "protection"
+    }
+
+    async fn describe(&self) -> String {
+        "protects what was asked for (subject tag, compose, rules): inline copies inside, links outside".into()
+    }
+
+    fn is_agent(&self) -> bool {
+        false
+    }
+
+    async fn process(&self, flight: &mut InFlight) -> Result<(), StageError> {
+        if flight.arrival.ours().is_some_and(|a| a.inspected) {
+            if let Err(reason) = self.tries.run(Step::ReEncryption, &mut flight.notes).await {
+                return Err(StageError::RejectUnread {
+                    event: "re-encryption failed".into(),
+                    reason,
+                });
+            }
+            flight.notes.push(Note::ReEncrypted);
+        }
+        let refused = std::mem::take(&mut flight.refused_forwards);
+        let mut outcome = outcome(self, flight).await?;
+        // The others got it; whom the do-not-forward message may not reach,
+        // an internal sender hears of.
+        let reporting_to = &flight.envelope.from;
+        if !refused.is_empty() && self.settings.is_internal(reporting_to) {
+            let report_headers = flight
+                .arrival
+                .ours()
+                .map(|a| a.wrapped.clone())
+                .unwrap_or_default();
+            let report = crate::ndr::build(
+                &self.hostname,
+                reporting_to,
+                &refused,
+                &report_headers,
+                &super::do_not_forward_reason(&refused),
+            );
+            outcome.jobs.push(crate::ndr::job(
+                &self.keys,
+                &self.settings,
+                Some(flight.row_id.clone()),
+                format!("{}:ndr:do-not-forward", flight.row_id),
+                reporting_to,
+                &report,
+            ));
+        }
+        flight.outcome = Some(outcome);
+        Ok(())
+    }
+}
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 
@@ -41,14 +111,19 @@ pub fn apply_sender_request(flight: &mut InFlight, tag: &str) {
     }
 }
 
-pub(super) async fn outcome(
-    pipeline: &Pipeline,
-    message: &MessageRow,
-    mut flight: InFlight,
-) -> Result<PipelineOutcome, PipelineError> {
+/// The copies, jobs and events of the message: the timeline's notes so far
+/// are taken into its events.
+async fn outcome(
+    pipeline: &ProtectionStage,
+    flight: &mut InFlight,
+) -> Result<PipelineOutcome, StoreError> {
     if !mime::has_header(&flight.raw, "Message-ID") {
-        flight.raw = mime::prepend_header(&flight.raw, "Message-ID", &message.message_id);
+        flight.raw = mime::prepend_header(&flight.raw, "Message-ID", &flight.message_id);
     }
+    let message = Stored {
+        id: flight.row_id.clone(),
+        message_id: flight.message_id.clone(),
+    };
     let parsed = mail_parser::MessageParser::default().parse_headers(&flight.raw);
     let subject = parsed
         .as_ref()
@@ -64,7 +139,7 @@ pub(super) async fn outcome(
     let mut events: Vec<(String, Option<String>, String)> = flight
         .notes
         .drain(..)
-        .map(|(kind, detail)| (kind, None, detail))
+        .map(|note| (note.event(), None, note.detail()))
         .collect();
     let job = |purpose: &'static str,
                recipient: Option<(&str, &str)>,
@@ -91,10 +166,9 @@ pub(super) async fn outcome(
     };
 
     // Delivered as it arrived (protected mail that could not be inspected).
-    let protection = if flight.pass_as_is {
-        None
-    } else {
-        flight.protection
+    let protection = match flight.arrival {
+        Arrival::Undecryptable(_) => None,
+        _ => flight.protection,
     };
     let (protected, rights, template_id, expires_at, state) = match protection {
         None => {
@@ -122,7 +196,7 @@ pub(super) async fn outcome(
                 None => pipeline.store.default_template().await?,
             };
             // Mail that arrived protected keeps its envelope's expiry.
-            let expires_at = match &flight.arrived_protected {
+            let expires_at = match flight.arrival.ours() {
                 Some(arrived) => arrived.expires_at,
                 None => {
                     (template.expiry_days > 0).then(|| now_ms() + template.expiry_days * 86_400_000)
@@ -134,15 +208,15 @@ pub(super) async fn outcome(
             let any_internal = flight.envelope.to.iter().any(|a| internal(a));
             // Arrived protected and not decrypted here: as it came.
             let arrived = flight
-                .arrived_protected
-                .as_ref()
+                .arrival
+                .ours()
                 .filter(|a| !a.inspected)
                 .map(|a| a.wrapped.clone());
             let inline_copy = arrived.or_else(|| {
                 any_internal.then(|| {
                     // Who may read it: those it was protected for. Mail that
                     // arrived protected keeps the list its envelope had.
-                    let (digests, from, version) = match &flight.arrived_protected {
+                    let (digests, from, version) = match flight.arrival.ours() {
                         Some(arrived) => (
                             arrived.header.recipients.clone(),
                             arrived.header.sender.clone(),
@@ -294,4 +368,10 @@ pub(super) async fn outcome(
         jobs,
         events,
     })
+}
+
+/// The stored message's names, as the outcome uses them.
+struct Stored {
+    id: String,
+    message_id: String,
 }

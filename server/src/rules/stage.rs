@@ -5,7 +5,7 @@ use super::disclaimer::Appended;
 use super::{Facts, RuleSet};
 use crate::domain::Rights;
 use crate::mime;
-use crate::pipeline::{InFlight, Stage, StageError};
+use crate::pipeline::{InFlight, Note, Stage, StageError};
 use crate::store::Store;
 use std::sync::{Arc, Mutex};
 
@@ -58,6 +58,14 @@ impl Stage for RulesStage {
         "transport rules"
     }
 
+    async fn describe(&self) -> String {
+        let enabled = match super::list(&self.store).await {
+            Ok(rules) => rules.iter().filter(|r| r.enabled).count().to_string(),
+            Err(_) => "unknown: the database cannot be read".into(),
+        };
+        format!("checks every message against the rules in priority order ({enabled} enabled)")
+    }
+
     /// Protected mail not opened here is still checked on what is readable
     /// (envelope, headers, clear parts): `--reject` applies, actions that
     /// would change it are recorded as skipped.
@@ -73,7 +81,7 @@ impl Stage for RulesStage {
         // Every condition looks at the message as it reached the rules.
         let facts = Facts::read(&message.raw, &message.envelope.from, &message.envelope.to);
         for note in &facts.notes {
-            message.notes.push((note.clone(), String::new()));
+            message.notes.push(Note::Rule(note.clone()));
         }
         let mut template_chosen = false;
         for rule in set.matching(&facts, &self.internal_domains) {
@@ -81,13 +89,13 @@ impl Stage for RulesStage {
             if let Some(text) = &actions.reject {
                 message
                     .notes
-                    .push((format!("rule {} matched: reject", rule.name), String::new()));
+                    .push(Note::Rule(format!("rule {} matched: reject", rule.name)));
                 return Err(StageError::Reject {
                     event: format!("rejected by rule {}", rule.name),
                     reason: text.clone(),
                 });
             }
-            if let Some(why) = &message.read_only {
+            if let Some(why) = message.read_only() {
                 let mut skipped = Vec::new();
                 if actions.prepend_subject.is_some() {
                     skipped.push("prepend subject");
@@ -98,14 +106,11 @@ impl Stage for RulesStage {
                 if actions.apply_protection.is_some() {
                     skipped.push("apply protection");
                 }
-                message.notes.push((
-                    format!(
-                        "rule {} matched: {} skipped ({why})",
-                        rule.name,
-                        skipped.join(", ")
-                    ),
-                    String::new(),
-                ));
+                message.notes.push(Note::Rule(format!(
+                    "rule {} matched: {} skipped ({why})",
+                    rule.name,
+                    skipped.join(", ")
+                )));
                 continue;
             }
             let mut done = Vec::new();
@@ -123,10 +128,10 @@ impl Stage for RulesStage {
                         done.push("disclaimer skipped: the message is signed".to_string())
                     }
                     Appended::SignedRejected => {
-                        message.notes.push((
-                            format!("rule {} matched: reject (signed message)", rule.name),
-                            String::new(),
-                        ));
+                        message.notes.push(Note::Rule(format!(
+                            "rule {} matched: reject (signed message)",
+                            rule.name
+                        )));
                         return Err(StageError::Reject {
                             event: format!("rejected by rule {}", rule.name),
                             reason: "the message is signed, and the disclaimer this organization adds would break its signature".to_string(),
@@ -145,10 +150,11 @@ impl Stage for RulesStage {
             if rule.definition.stop {
                 done.push("stop processing more rules".to_string());
             }
-            message.notes.push((
-                format!("rule {} matched: {}", rule.name, done.join(", ")),
-                String::new(),
-            ));
+            message.notes.push(Note::Rule(format!(
+                "rule {} matched: {}",
+                rule.name,
+                done.join(", ")
+            )));
         }
         Ok(())
     }
@@ -183,7 +189,7 @@ fn apply_protection(
 ) -> String {
     let before = message.protection;
     message.protection = Some(before.map_or(rights, |r| r.max(rights)));
-    if message.arrived_protected.is_some() {
+    if message.arrival.ours().is_some() {
         return match before {
             Some(b) if b >= rights => format!(
                 "apply protection {} (the message already has {})",
