@@ -54,13 +54,12 @@ async fn gateway_with_faults(
 
 /// A gateway of corp.example relaying to `relay`, with one agent stage.
 async fn site(db: TestDatabase, relay: &str, agent: Arc<dyn Stage>, faults: Faults) -> TestApp {
-    TestApp::spawn_with_agents(
-        db,
-        &[("relay_url", relay), ("internal_domains", "corp.example")],
-        Agents(vec![agent]),
-        faults,
-    )
-    .await
+    TestApp::builder(db)
+        .settings(&[("relay_url", relay), ("internal_domains", "corp.example")])
+        .agents(Agents(vec![agent]))
+        .faults(faults)
+        .spawn()
+        .await
 }
 
 fn protect(app: &TestApp, raw: &[u8]) -> Vec<u8> {

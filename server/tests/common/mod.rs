@@ -164,6 +164,11 @@ pub struct TestAppBuilder {
 
 impl TestAppBuilder {
     /// Mail leaves through this catcher.
+    /// A gateway for corp.example whose onward relay is `catcher`.
+    pub fn gateway(self, catcher: &catcher::Catcher) -> Self {
+        self.relay(catcher).internal("corp.example")
+    }
+
     pub fn relay(self, catcher: &catcher::Catcher) -> Self {
         self.setting("relay_url", catcher.url())
     }
@@ -229,34 +234,9 @@ impl TestApp {
         }
     }
 
-    pub async fn spawn(backend: Backend) -> TestApp {
+    /// The builder on a fresh database of `backend`.
+    pub async fn on(backend: Backend) -> TestAppBuilder {
         Self::builder(TestDatabase::new(backend).await)
-            .spawn()
-            .await
-    }
-
-    pub async fn spawn_on(db: TestDatabase) -> TestApp {
-        Self::builder(db).spawn().await
-    }
-
-    /// With extra settings (e.g. the relay); retries are fast in tests.
-    pub async fn spawn_with(db: TestDatabase, extra: &[(&'static str, &str)]) -> TestApp {
-        Self::builder(db).settings(extra).spawn().await
-    }
-
-    /// A node whose pipeline runs these agent stages (after the rules).
-    pub async fn spawn_with_agents(
-        db: TestDatabase,
-        extra: &[(&'static str, &str)],
-        agents: Agents,
-        faults: Faults,
-    ) -> TestApp {
-        Self::builder(db)
-            .settings(extra)
-            .agents(agents)
-            .faults(faults)
-            .spawn()
-            .await
     }
 
     async fn spawn_full(
@@ -286,15 +266,6 @@ impl TestApp {
             settings: extra.iter().map(|(k, v)| (*k, v.to_string())).collect(),
             shutdown: Some(shutdown),
         }
-    }
-
-    /// A gateway for corp.example whose onward relay is `catcher`.
-    pub async fn gateway(backend: Backend, catcher: &catcher::Catcher) -> TestApp {
-        Self::builder(TestDatabase::new(backend).await)
-            .relay(catcher)
-            .internal("corp.example")
-            .spawn()
-            .await
     }
 
     /// Another node on the same database, root key and settings (scale-out).

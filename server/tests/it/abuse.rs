@@ -48,7 +48,7 @@ fn plain(subject: &str) -> Vec<u8> {
 
 async fn mail_nested_20000_levels_deep_is_refused_and_the_node_stays_up(backend: Backend) {
     let catcher = Catcher::start().await;
-    let app = TestApp::gateway(backend, &catcher).await;
+    let app = TestApp::on(backend).await.gateway(&catcher).spawn().await;
     // The disclaimer walks every part: the rule that made the node abort.
     app.rule(&[
         "new",
@@ -95,7 +95,7 @@ async fn mail_nested_20000_levels_deep_is_refused_and_the_node_stays_up(backend:
 both!(mail_nested_20000_levels_deep_is_refused_and_the_node_stays_up);
 
 async fn protect_refuses_mail_nested_too_deep(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::on(backend).await.spawn().await;
     let out = app.cli(
         &["protect", "--rights", "encrypt-only"],
         Some(std::str::from_utf8(&nested(101)).unwrap()),
@@ -115,16 +115,15 @@ async fn a_job_that_kills_its_worker_five_times_is_quarantined(backend: Backend)
     let faults = Faults::default();
     faults.always_die_on("poison", Duration::from_millis(300));
     let relay = catcher.url();
-    let app = TestApp::spawn_with_agents(
-        db,
-        &[
+    let app = TestApp::builder(db)
+        .settings(&[
             ("relay_url", relay.as_str()),
             ("internal_domains", "corp.example"),
-        ],
-        Agents::default(),
-        faults,
-    )
-    .await;
+        ])
+        .agents(Agents::default())
+        .faults(faults)
+        .spawn()
+        .await;
 
     send(&app, &plain("poison pill")).await.unwrap();
     send(&app, &plain("ordinary mail")).await.unwrap();
@@ -238,7 +237,7 @@ async fn wait_for_quarantine(app: &TestApp) -> serde_json::Value {
 
 async fn visitors_who_have_not_signed_in_store_no_session(backend: Backend) {
     let catcher = Catcher::start().await;
-    let app = TestApp::gateway(backend, &catcher).await;
+    let app = TestApp::on(backend).await.gateway(&catcher).spawn().await;
     smtp_send(
         &app,
         ALICE,
@@ -290,7 +289,7 @@ async fn visitors_who_have_not_signed_in_store_no_session(backend: Backend) {
 both!(visitors_who_have_not_signed_in_store_no_session);
 
 async fn spent_rows_are_deleted_in_the_background(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::on(backend).await.spawn().await;
     let old = "INSERT INTO login_failures (surface, email, ip, at) VALUES ('web', 'x@corp.example', '192.0.2.1', 1)";
     let recent = format!(
         "INSERT INTO login_failures (surface, email, ip, at) VALUES ('web', 'y@corp.example', '192.0.2.1', {})",
@@ -319,7 +318,7 @@ async fn spent_rows_are_deleted_in_the_background(backend: Backend) {
 both!(spent_rows_are_deleted_in_the_background);
 
 async fn forms_have_a_body_limit(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::on(backend).await.spawn().await;
     let client = app.client();
     let page = page_text(&client, app.url("/login")).await;
     let huge = "x".repeat(200 * 1024);
@@ -358,14 +357,13 @@ async fn greeting_from(app: &TestApp, source: &str) -> (tokio::net::TcpStream, S
 
 async fn smtp_sessions_are_limited_per_client_and_in_all(backend: Backend) {
     let db = TestDatabase::new(backend).await;
-    let app = TestApp::spawn_with(
-        db,
-        &[
+    let app = TestApp::builder(db)
+        .settings(&[
             ("smtp_max_sessions_per_client", "2"),
             ("smtp_max_sessions", "3"),
-        ],
-    )
-    .await;
+        ])
+        .spawn()
+        .await;
     let (first, hello) = greeting(&app).await;
     assert!(hello.starts_with("220 "), "{hello}");
     let (_second, hello) = greeting(&app).await;

@@ -6,7 +6,7 @@ use crate::common::*;
 const PASSWORD: &str = "a long enough password";
 
 async fn signing_in_with_the_right_password_opens_the_start_page(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::on(backend).await.spawn().await;
     app.add_user("alice@corp.example", "sender", PASSWORD).await;
     let client = app.client();
 
@@ -52,7 +52,7 @@ async fn signing_in_with_the_right_password_opens_the_start_page(backend: Backen
 both!(signing_in_with_the_right_password_opens_the_start_page);
 
 async fn a_wrong_password_says_so_and_keeps_the_email(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::on(backend).await.spawn().await;
     app.add_user("alice@corp.example", "sender", PASSWORD).await;
     let client = app.client();
     for (email, password) in [
@@ -75,7 +75,7 @@ async fn a_wrong_password_says_so_and_keeps_the_email(backend: Backend) {
 both!(a_wrong_password_says_so_and_keeps_the_email);
 
 async fn five_failures_lock_the_account_for_fifteen_minutes(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::on(backend).await.spawn().await;
     app.add_user("alice@corp.example", "sender", PASSWORD).await;
     let client = app.client();
     for _ in 0..5 {
@@ -111,7 +111,7 @@ async fn five_failures_lock_the_account_for_fifteen_minutes(backend: Backend) {
 both!(five_failures_lock_the_account_for_fifteen_minutes);
 
 async fn twenty_failures_from_one_address_block_it(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::on(backend).await.spawn().await;
     app.add_user("carol@corp.example", "sender", PASSWORD).await;
     let client = app.client();
     for i in 0..20 {
@@ -131,7 +131,7 @@ async fn twenty_failures_from_one_address_block_it(backend: Backend) {
 both!(twenty_failures_from_one_address_block_it);
 
 async fn forms_without_a_valid_csrf_token_are_refused(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::on(backend).await.spawn().await;
     app.add_user("alice@corp.example", "sender", PASSWORD).await;
     let client = app.client();
     client.get(app.url("/login")).send().await.unwrap();
@@ -182,7 +182,7 @@ async fn forms_without_a_valid_csrf_token_are_refused(backend: Backend) {
 both!(forms_without_a_valid_csrf_token_are_refused);
 
 async fn the_first_administrator_must_choose_a_password(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::on(backend).await.spawn().await;
     let (email, one_time) = app
         .first_admin
         .clone()
@@ -263,7 +263,7 @@ async fn the_first_administrator_must_choose_a_password(backend: Backend) {
 both!(the_first_administrator_must_choose_a_password);
 
 async fn a_session_opened_on_one_node_works_on_another(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::on(backend).await.spawn().await;
     app.add_user("alice@corp.example", "admin", PASSWORD).await;
     let client = app.client();
     assert_eq!(
@@ -289,7 +289,7 @@ async fn a_session_opened_on_one_node_works_on_another(backend: Backend) {
 both!(a_session_opened_on_one_node_works_on_another);
 
 async fn unknown_pages_are_404(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::on(backend).await.spawn().await;
     let r = app
         .client()
         .get(app.url("/no/such/page"))

@@ -18,7 +18,7 @@ struct Admin {
 impl Admin {
     async fn start(backend: Backend) -> Admin {
         let catcher = Catcher::start().await;
-        let app = TestApp::gateway(backend, &catcher).await;
+        let app = TestApp::on(backend).await.gateway(&catcher).spawn().await;
         app.add_user(ADMIN, "admin", ADMIN_PASSWORD).await;
         app.add_user("alice@corp.example", "sender", "alice long password")
             .await;

@@ -9,9 +9,9 @@ use crate::common::*;
 use std::time::Duration;
 
 async fn gateway(backend: Backend, catcher: &Catcher, clamd: &Clamd, unavailable: &str) -> TestApp {
-    TestApp::builder(TestDatabase::new(backend).await)
-        .relay(catcher)
-        .internal("corp.example")
+    TestApp::on(backend)
+        .await
+        .gateway(catcher)
         .setting("clamd_addr", clamd.setting())
         .setting("clamd_unavailable", unavailable)
         .spawn()

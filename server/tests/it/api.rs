@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 async fn gateway(backend: Backend) -> (TestApp, Catcher) {
     let catcher = Catcher::start().await;
-    let app = TestApp::gateway(backend, &catcher).await;
+    let app = TestApp::on(backend).await.gateway(&catcher).spawn().await;
     app.add_user("alice@corp.example", "sender", "alice long password")
         .await;
     app.add_user("mallory@corp.example", "sender", "mallory long password")

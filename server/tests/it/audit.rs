@@ -57,7 +57,7 @@ async fn api_put_template(app: &TestApp, token: &str, name: &str, body: Value) -
 }
 
 async fn every_surface_is_in_the_audit_trail(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::on(backend).await.spawn().await;
     app.add_user("root@corp.example", "admin", "root long password")
         .await;
     app.add_user("sam@corp.example", "sender", "sam long password")
@@ -313,7 +313,7 @@ async fn break_the_audit_trail(app: &TestApp) {
 }
 
 async fn a_change_that_cannot_be_recorded_is_not_made(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::on(backend).await.spawn().await;
     app.add_user("root@corp.example", "admin", "root long password")
         .await;
     let out = ops(

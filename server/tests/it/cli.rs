@@ -5,7 +5,7 @@ use crate::common::*;
 use server::crypto::Keyring;
 
 async fn an_added_user_can_sign_in(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::on(backend).await.spawn().await;
     let out = app.cli(
         &[
             "user",
@@ -56,7 +56,7 @@ async fn an_added_user_can_sign_in(backend: Backend) {
 both!(an_added_user_can_sign_in);
 
 async fn set_password_replaces_the_old_one(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::on(backend).await.spawn().await;
     app.add_user("erin@corp.example", "sender", "the first password")
         .await;
     let out = app.cli(
@@ -331,7 +331,7 @@ async fn an_http_port_in_use_stops_start_up() {
 }
 
 async fn rotation_keeps_old_ciphertexts_readable(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::on(backend).await.spawn().await;
     let settings = test_settings(&app.db, &[]);
     let before = server::keys::load_or_create(&app.store, &settings)
         .await
@@ -368,7 +368,7 @@ async fn rotation_keeps_old_ciphertexts_readable(backend: Backend) {
 both!(rotation_keeps_old_ciphertexts_readable);
 
 async fn a_wrong_root_key_stops_start_up(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::on(backend).await.spawn().await;
     let other = server::crypto::RootKey::random().to_base64();
     assert!(
         app.cli(&["keys", "list"], None).status.success(),
@@ -403,7 +403,7 @@ both!(a_wrong_root_key_stops_start_up);
 #[tokio::test]
 async fn the_root_key_file_is_private() {
     use std::os::unix::fs::PermissionsExt;
-    let app = TestApp::spawn(Backend::Sqlite).await;
+    let app = TestApp::on(Backend::Sqlite).await.spawn().await;
     let mode = std::fs::metadata(app.db.dir.path().join("master.key"))
         .unwrap()
         .permissions()

@@ -8,7 +8,7 @@ use reqwest::multipart::{Form, Part};
 const PASSWORD: &str = "alice's long password";
 
 async fn composer(backend: Backend, catcher: &Catcher) -> (TestApp, reqwest::Client, String) {
-    let app = TestApp::gateway(backend, catcher).await;
+    let app = TestApp::on(backend).await.gateway(catcher).spawn().await;
     app.add_user("alice@corp.example", "sender", PASSWORD).await;
     let client = app.client();
     assert_eq!(

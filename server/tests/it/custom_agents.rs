@@ -22,9 +22,9 @@ async fn gateway(backend: Backend, catcher: &Catcher, command: &str, timeout: u6
     let toml = format!(
         "[[custom_agents]]\nname = \"checker\"\ncommand = [\"{command}\"]\ntimeout_secs = {timeout}\n"
     );
-    TestApp::builder(TestDatabase::new(backend).await)
-        .relay(catcher)
-        .internal("corp.example")
+    TestApp::on(backend)
+        .await
+        .gateway(catcher)
         .config(&toml)
         .spawn()
         .await

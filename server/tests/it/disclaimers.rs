@@ -33,7 +33,7 @@ const SSN_NOTICE: &str = "This message contained a social security number. Handl
 
 async fn an_ssn_gets_the_disclaimer_inside_protected_mail_and_in_the_clear(backend: Backend) {
     let catcher = Catcher::start().await;
-    let app = TestApp::gateway(backend, &catcher).await;
+    let app = TestApp::on(backend).await.gateway(&catcher).spawn().await;
     app.rule(&[
         "new",
         "SSN notice",
@@ -143,7 +143,7 @@ fn iso_2022_jp(text: &str) -> Vec<u8> {
 
 async fn the_delivered_part_is_the_original_plus_the_disclaimer(backend: Backend) {
     let catcher = Catcher::start().await;
-    let app = TestApp::gateway(backend, &catcher).await;
+    let app = TestApp::on(backend).await.gateway(&catcher).spawn().await;
     app.rule(&[
         "new",
         "Japanese",
@@ -253,7 +253,7 @@ fn base64(bytes: &[u8]) -> String {
 
 async fn numbers_that_fail_their_checks_do_not_match(backend: Backend) {
     let catcher = Catcher::start().await;
-    let app = TestApp::gateway(backend, &catcher).await;
+    let app = TestApp::on(backend).await.gateway(&catcher).spawn().await;
     app.rule(&[
         "new",
         "Cards",
@@ -336,7 +336,7 @@ both!(numbers_that_fail_their_checks_do_not_match);
 
 #[tokio::test]
 async fn rule_test_masks_what_it_found() {
-    let app = TestApp::spawn(Backend::Sqlite).await;
+    let app = TestApp::on(Backend::Sqlite).await.spawn().await;
     app.rule(&[
         "new",
         "SSN",
@@ -385,7 +385,11 @@ async fn rule_test_masks_what_it_found() {
 #[tokio::test]
 async fn a_signed_message_is_rejected_when_the_rule_says_so() {
     let catcher = Catcher::start().await;
-    let app = TestApp::gateway(Backend::Sqlite, &catcher).await;
+    let app = TestApp::on(Backend::Sqlite)
+        .await
+        .gateway(&catcher)
+        .spawn()
+        .await;
     app.rule(&[
         "new",
         "Notice",

@@ -121,8 +121,7 @@ async fn a_full_disk_refuses_mail_with_452_and_loses_nothing_acknowledged() {
     let faults = server::pipeline::faults::Faults::default();
     faults.short_leases(Duration::from_secs(2));
     let app = TestApp::builder(db)
-        .relay(&catcher)
-        .internal("corp.example")
+        .gateway(&catcher)
         .faults(faults)
         .spawn()
         .await;
@@ -247,9 +246,9 @@ async fn send_load_to(addr: std::net::SocketAddr, tag: &str, per_sender: usize) 
 async fn the_relay_away_defers_mail_that_is_delivered_once_when_it_is_back(backend: Backend) {
     let catcher = catcher::Catcher::start().await;
     catcher.stop();
-    let app = TestApp::builder(TestDatabase::new(backend).await)
-        .relay(&catcher)
-        .internal("corp.example")
+    let app = TestApp::on(backend)
+        .await
+        .gateway(&catcher)
         .setting("metrics_addr", "127.0.0.1:0")
         .spawn()
         .await;
@@ -377,8 +376,7 @@ async fn the_database_away_is_said_with_451_and_503_and_the_node_carries_on_afte
     db.url = url.to_string();
     let catcher = catcher::Catcher::start().await;
     let app = TestApp::builder(db)
-        .relay(&catcher)
-        .internal("corp.example")
+        .gateway(&catcher)
         .setting("metrics_addr", "127.0.0.1:0")
         .spawn()
         .await;

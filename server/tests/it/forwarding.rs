@@ -38,7 +38,7 @@ async fn carols_copy(app: &TestApp, catcher: &Catcher, rights: &str, body: &str)
 
 async fn a_resubmitted_do_not_forward_message_reaches_no_new_address(backend: Backend) {
     let catcher = Catcher::start().await;
-    let app = TestApp::gateway(backend, &catcher).await;
+    let app = TestApp::on(backend).await.gateway(&catcher).spawn().await;
     let copy = carols_copy(&app, &catcher, "do-not-forward", "The confidential words.").await;
     assert!(!copy.data.contains("The confidential words."));
     // The envelope names who may read it, Bcc included, without addresses.
@@ -122,7 +122,7 @@ both!(a_resubmitted_do_not_forward_message_reaches_no_new_address);
 
 async fn an_encrypt_only_message_may_be_forwarded_and_the_forward_is_recorded(backend: Backend) {
     let catcher = Catcher::start().await;
-    let app = TestApp::gateway(backend, &catcher).await;
+    let app = TestApp::on(backend).await.gateway(&catcher).spawn().await;
     let copy = carols_copy(&app, &catcher, "encrypt-only", "Words Eve may read.").await;
     let before = catcher.caught().len();
     smtp_send(&app, CAROL, &[EVE], copy.data.as_bytes()).await;
@@ -147,7 +147,7 @@ both!(an_encrypt_only_message_may_be_forwarded_and_the_forward_is_recorded);
 async fn a_v1_envelope_reaches_only_the_recipients_recorded_for_it(backend: Backend) {
     use server::protected;
     let catcher = Catcher::start().await;
-    let app = TestApp::gateway(backend, &catcher).await;
+    let app = TestApp::on(backend).await.gateway(&catcher).spawn().await;
     // Recorded for Carol, as an earlier sealpost did...
     let original = format!(
         "From: {ALICE}\r\nTo: {CAROL}\r\nSubject: Old minutes\r\nMessage-ID: <old@corp.example>\r\n\r\nOld words.\r\n"

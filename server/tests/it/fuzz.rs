@@ -64,7 +64,7 @@ fn any_bytes_get_answers_or_a_close_never_a_panic_or_a_hang() {
         .enable_all()
         .build()
         .unwrap();
-    let app = rt.block_on(TestApp::spawn(Backend::Sqlite));
+    let app = rt.block_on(async { TestApp::on(Backend::Sqlite).await.spawn().await });
     let panics = node_panics();
     let before = panics.load(Ordering::SeqCst);
     let mut runner = TestRunner::new(Config {

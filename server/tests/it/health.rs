@@ -3,7 +3,7 @@
 use crate::common::*;
 
 async fn healthz_reports_the_database_and_relay(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::on(backend).await.spawn().await;
     let r = reqwest::get(app.url("/healthz")).await.unwrap();
     assert_eq!(r.status(), 200);
     let body: serde_json::Value = r.json().await.unwrap();
@@ -56,7 +56,7 @@ both!(healthz_reports_the_database_and_relay);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthz_is_503_when_the_database_is_gone() {
-    let app = TestApp::spawn(Backend::Postgres).await;
+    let app = TestApp::on(Backend::Postgres).await.spawn().await;
     app.db.drop_postgres().await;
     let r = reqwest::get(app.url("/healthz")).await.unwrap();
     assert_eq!(r.status(), 503);
@@ -67,7 +67,7 @@ async fn healthz_is_503_when_the_database_is_gone() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_carry_a_strict_content_security_policy() {
-    let app = TestApp::spawn(Backend::Sqlite).await;
+    let app = TestApp::on(Backend::Sqlite).await.spawn().await;
     let r = browser().get(app.url("/login")).send().await.unwrap();
     let policy = r.headers()["content-security-policy"]
         .to_str()

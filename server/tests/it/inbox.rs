@@ -7,7 +7,7 @@ use crate::common::*;
 
 async fn an_internal_recipient_reads_an_inline_copy_and_nobody_else_can(backend: Backend) {
     let catcher = Catcher::start().await;
-    let app = TestApp::gateway(backend, &catcher).await;
+    let app = TestApp::on(backend).await.gateway(&catcher).spawn().await;
     let raw = mail_builder::MessageBuilder::new()
         .from("alice@corp.example")
         .to("carol@corp.example")

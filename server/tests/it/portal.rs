@@ -18,7 +18,7 @@ struct Portal {
 impl Portal {
     async fn start(backend: Backend) -> Portal {
         let catcher = Catcher::start().await;
-        let app = TestApp::gateway(backend, &catcher).await;
+        let app = TestApp::on(backend).await.gateway(&catcher).spawn().await;
         Portal { app, catcher }
     }
 

@@ -278,7 +278,7 @@ both!(a_second_deployment_opens_the_first_ones_mail_after_importing_its_keys);
 /// one a notification whose link opens the message inside.
 async fn protected_mail_is_not_protected_twice(backend: Backend) {
     let catcher = crate::common::catcher::Catcher::start().await;
-    let app = TestApp::gateway(backend, &catcher).await;
+    let app = TestApp::on(backend).await.gateway(&catcher).spawn().await;
     let original = b"From: alice@corp.example\r\nTo: carol@corp.example, bob@gmail.example\r\nSubject: Inside\r\nMessage-ID: <inside@corp.example>\r\n\r\nThe words inside.\r\n".to_vec();
     let protected = protect(&app.db, &original, "do-not-forward");
     smtp_send(
@@ -326,7 +326,7 @@ both!(protected_mail_is_not_protected_twice);
 /// when the organization says `--foreign-protected reject`.
 async fn another_organizations_protected_mail_passes_or_is_refused(backend: Backend) {
     let catcher = crate::common::catcher::Catcher::start().await;
-    let app = TestApp::gateway(backend, &catcher).await;
+    let app = TestApp::on(backend).await.gateway(&catcher).spawn().await;
     let elsewhere = TestDatabase::new(backend).await;
     let original = b"From: alice@corp.example\r\nTo: bob@gmail.example\r\nSubject: From a partner\r\n\r\nPartner words.\r\n";
     let foreign = protect(&elsewhere, original, "encrypt-only");

@@ -105,7 +105,7 @@ both!(concurrent_claims_never_share_a_job);
 /// writes nothing: no second set of copies and notifications.
 async fn a_finished_pipeline_job_is_not_finished_twice(backend: Backend) {
     let catcher = crate::common::catcher::Catcher::start().await;
-    let app = TestApp::gateway(backend, &catcher).await;
+    let app = TestApp::on(backend).await.gateway(&catcher).spawn().await;
     smtp_send(
         &app,
         "alice@corp.example",

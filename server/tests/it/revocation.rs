@@ -6,7 +6,7 @@ use crate::common::*;
 
 async fn gateway(backend: Backend) -> (TestApp, Catcher) {
     let catcher = Catcher::start().await;
-    let app = TestApp::gateway(backend, &catcher).await;
+    let app = TestApp::on(backend).await.gateway(&catcher).spawn().await;
     (app, catcher)
 }
 

@@ -67,7 +67,7 @@ fn tags(subject: &str) -> Vec<String> {
 
 async fn every_condition_matches_and_does_not_match(backend: Backend) {
     let catcher = Catcher::start().await;
-    let app = TestApp::gateway(backend, &catcher).await;
+    let app = TestApp::on(backend).await.gateway(&catcher).spawn().await;
     for args in [
         &[
             "new",
@@ -219,7 +219,7 @@ both!(every_condition_matches_and_does_not_match);
 
 async fn confidential_mail_to_outside_is_protected(backend: Backend) {
     let catcher = Catcher::start().await;
-    let app = TestApp::gateway(backend, &catcher).await;
+    let app = TestApp::on(backend).await.gateway(&catcher).spawn().await;
     app.rule(&[
         "new",
         "Confidential outside",
@@ -322,7 +322,7 @@ fn field(list: &str, name: &str) -> String {
 
 async fn a_reject_rule_bounces_with_the_administrators_text(backend: Backend) {
     let catcher = Catcher::start().await;
-    let app = TestApp::gateway(backend, &catcher).await;
+    let app = TestApp::on(backend).await.gateway(&catcher).spawn().await;
     app.rule(&[
         "new",
         "No programs",
@@ -367,7 +367,7 @@ both!(a_reject_rule_bounces_with_the_administrators_text);
 
 async fn priorities_and_stop_order_the_actions(backend: Backend) {
     let catcher = Catcher::start().await;
-    let app = TestApp::gateway(backend, &catcher).await;
+    let app = TestApp::on(backend).await.gateway(&catcher).spawn().await;
     app.rule(&["new", "A", "--prepend-subject", "[A] ", "--stop"]);
     app.rule(&["new", "B", "--prepend-subject", "[B] "]);
     let send = |n: usize| {
@@ -404,7 +404,7 @@ both!(priorities_and_stop_order_the_actions);
 
 async fn a_rule_sees_the_decrypted_body_and_only_raises_rights(backend: Backend) {
     let catcher = Catcher::start().await;
-    let app = TestApp::gateway(backend, &catcher).await;
+    let app = TestApp::on(backend).await.gateway(&catcher).spawn().await;
     app.rule(&[
         "new",
         "Merger",
@@ -475,16 +475,15 @@ async fn a_job_that_runs_twice_prepends_once(backend: Backend) {
     let faults = Faults::default();
     let db = TestDatabase::new(backend).await;
     let relay = catcher.url();
-    let app = TestApp::spawn_with_agents(
-        db,
-        &[
+    let app = TestApp::builder(db)
+        .settings(&[
             ("relay_url", relay.as_str()),
             ("internal_domains", "corp.example"),
-        ],
-        Agents::default(),
-        faults.clone(),
-    )
-    .await;
+        ])
+        .agents(Agents::default())
+        .faults(faults.clone())
+        .spawn()
+        .await;
     app.rule(&[
         "new",
         "External",
@@ -518,7 +517,7 @@ async fn a_job_that_runs_twice_prepends_once(backend: Backend) {
 both!(a_job_that_runs_twice_prepends_once);
 
 async fn rule_commands_validate_and_explain(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::on(backend).await.spawn().await;
     let fails = |args: &[&str], code: i32, says: &str| {
         let mut all = vec!["rule"];
         all.extend_from_slice(args);
@@ -615,7 +614,11 @@ both!(rule_commands_validate_and_explain);
 #[tokio::test]
 async fn rule_test_shows_what_would_happen_and_changes_nothing() {
     let catcher = Catcher::start().await;
-    let app = TestApp::gateway(Backend::Sqlite, &catcher).await;
+    let app = TestApp::on(Backend::Sqlite)
+        .await
+        .gateway(&catcher)
+        .spawn()
+        .await;
     app.rule(&[
         "new",
         "Outside",
@@ -687,23 +690,21 @@ async fn mail_a_rule_protected_is_not_inspected_again_at_the_next_site() {
     let second_db = TestDatabase::new(Backend::Postgres).await;
     share_keys(&first_db, &second_db);
     let relay = catcher.url();
-    let second = TestApp::spawn_with(
-        second_db,
-        &[
+    let second = TestApp::builder(second_db)
+        .settings(&[
             ("relay_url", relay.as_str()),
             ("internal_domains", "corp.example"),
-        ],
-    )
-    .await;
+        ])
+        .spawn()
+        .await;
     let onward = format!("smtp://{}", second.smtp_addr);
-    let first = TestApp::spawn_with(
-        first_db,
-        &[
+    let first = TestApp::builder(first_db)
+        .settings(&[
             ("relay_url", onward.as_str()),
             ("internal_domains", "corp.example"),
-        ],
-    )
-    .await;
+        ])
+        .spawn()
+        .await;
     first.rule(&[
         "new",
         "Merger",
@@ -751,7 +752,7 @@ async fn mail_a_rule_protected_is_not_inspected_again_at_the_next_site() {
 
 async fn the_strictest_rights_and_the_first_rules_template_win(backend: Backend) {
     let catcher = Catcher::start().await;
-    let app = TestApp::gateway(backend, &catcher).await;
+    let app = TestApp::on(backend).await.gateway(&catcher).spawn().await;
     for name in ["Legal", "Finance"] {
         let out = app.cli(&["template", "new", "--name", name], None);
         assert!(out.status.success(), "{}", stderr(&out));

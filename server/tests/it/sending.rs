@@ -14,9 +14,9 @@ const BOB: &str = "bob@gmail.example";
 const CAROL: &str = "carol@corp.example";
 
 async fn gateway(backend: Backend, catcher: &Catcher, extra: &[(&'static str, &str)]) -> TestApp {
-    TestApp::builder(TestDatabase::new(backend).await)
-        .relay(catcher)
-        .internal("corp.example")
+    TestApp::on(backend)
+        .await
+        .gateway(catcher)
         .settings(extra)
         .spawn()
         .await
@@ -498,11 +498,10 @@ async fn only_the_relay_networks_may_relay() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_relay_mail_goes_to_the_local_outbox() {
     let db = TestDatabase::new(Backend::Sqlite).await;
-    let app = TestApp::spawn_with(
-        db,
-        &[("dev_mode", "true"), ("internal_domains", "corp.example")],
-    )
-    .await;
+    let app = TestApp::builder(db)
+        .settings(&[("dev_mode", "true"), ("internal_domains", "corp.example")])
+        .spawn()
+        .await;
     send(
         &app,
         ALICE,
@@ -554,7 +553,7 @@ async fn without_a_relay_mail_goes_to_the_local_outbox() {
     assert_eq!(health["relay"], "none (local outbox)");
 
     // Outside development mode the outbox does not exist.
-    let plain = TestApp::spawn(Backend::Sqlite).await;
+    let plain = TestApp::on(Backend::Sqlite).await.spawn().await;
     assert_eq!(
         browser()
             .get(plain.url("/dev/outbox"))

@@ -6,7 +6,7 @@ use crate::common::*;
 
 async fn remove_external_access_from_the_sent_folder(backend: Backend) {
     let catcher = Catcher::start().await;
-    let app = TestApp::gateway(backend, &catcher).await;
+    let app = TestApp::on(backend).await.gateway(&catcher).spawn().await;
     app.add_user("alice@corp.example", "sender", "alice long password")
         .await;
     app.add_user("dave@corp.example", "sender", "dave long password")

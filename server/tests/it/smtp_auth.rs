@@ -44,8 +44,7 @@ async fn gateway(backend: Backend, catcher: &Catcher) -> TestApp {
     let (cert, key) = certificate(db.dir.path());
     // Loopback is not a relay network here: only authenticated users may send.
     let app = TestApp::builder(db)
-        .relay(catcher)
-        .internal("corp.example")
+        .gateway(catcher)
         .setting("smtp_relay_networks", "10.0.0.0/8")
         .setting("smtp_tls_cert", cert)
         .setting("smtp_tls_key", key)

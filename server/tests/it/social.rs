@@ -66,18 +66,17 @@ async fn setup(backend: Backend, idp: &Provider, catcher: &Catcher) -> (TestApp,
     let auth = format!("{}/oauth2/authorize", idp.url);
     let token = format!("{}/oauth2/token", idp.url);
     let userinfo = format!("{}/userinfo", idp.url);
-    let app = TestApp::spawn_with(
-        db,
-        &[
+    let app = TestApp::builder(db)
+        .settings(&[
             ("relay_url", relay.as_str()),
             ("oauth_google_client_id", "sealpost-test"),
             ("oauth_google_client_secret", "not-so-secret"),
             ("oauth_google_auth_url", auth.as_str()),
             ("oauth_google_token_url", token.as_str()),
             ("oauth_google_userinfo_url", userinfo.as_str()),
-        ],
-    )
-    .await;
+        ])
+        .spawn()
+        .await;
     smtp_send(
         &app,
         "alice@corp.example",

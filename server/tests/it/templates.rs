@@ -8,7 +8,10 @@ async fn a_template_brands_the_notification_and_the_portal(backend: Backend) {
     let catcher = Catcher::start().await;
     let db = TestDatabase::new(backend).await;
     let relay = catcher.url();
-    let app = TestApp::spawn_with(db, &[("relay_url", relay.as_str())]).await;
+    let app = TestApp::builder(db)
+        .settings(&[("relay_url", relay.as_str())])
+        .spawn()
+        .await;
     let logo = app.db.dir.path().join("logo.png");
     std::fs::write(&logo, b"\x89PNG\r\n\x1a\nnot really an image").unwrap();
 

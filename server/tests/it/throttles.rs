@@ -16,7 +16,7 @@ async fn at_login(app: &TestApp) -> (reqwest::Client, String) {
 }
 
 async fn forty_parallel_wrong_passwords_check_at_most_five(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::on(backend).await.spawn().await;
     app.add_user("alice@corp.example", "sender", PASSWORD).await;
     let mut browsers = Vec::new();
     for _ in 0..40 {
@@ -49,7 +49,7 @@ both!(forty_parallel_wrong_passwords_check_at_most_five);
 
 async fn fifty_parallel_passcode_requests_send_three_codes(backend: Backend) {
     let catcher = Catcher::start().await;
-    let app = TestApp::gateway(backend, &catcher).await;
+    let app = TestApp::on(backend).await.gateway(&catcher).spawn().await;
     smtp_send(
         &app,
         "alice@corp.example",
@@ -91,7 +91,7 @@ both!(fifty_parallel_passcode_requests_send_three_codes);
 
 async fn parallel_code_guesses_are_compared_at_most_five_times(backend: Backend) {
     let catcher = Catcher::start().await;
-    let app = TestApp::gateway(backend, &catcher).await;
+    let app = TestApp::on(backend).await.gateway(&catcher).spawn().await;
     smtp_send(
         &app,
         "alice@corp.example",
@@ -152,7 +152,7 @@ async fn forwarded_for_names_the_client_only_behind_a_trusted_proxy(backend: Bac
         } else {
             &[]
         };
-        let app = TestApp::spawn_with(db, settings).await;
+        let app = TestApp::builder(db).settings(settings).spawn().await;
         // Twenty failures from one client address (different accounts).
         for i in 0..20 {
             let (client, csrf) = at_login(&app).await;

@@ -44,15 +44,14 @@ async fn mail_shaped_like_foreign_protected_mail_meets_the_rules_and_the_antivir
     let db = TestDatabase::new(backend).await;
     let relay = catcher.url();
     let clamd_addr = clamd.setting();
-    let app = TestApp::spawn_with(
-        db,
-        &[
+    let app = TestApp::builder(db)
+        .settings(&[
             ("relay_url", relay.as_str()),
             ("internal_domains", "corp.example"),
             ("clamd_addr", clamd_addr.as_str()),
-        ],
-    )
-    .await;
+        ])
+        .spawn()
+        .await;
     app.rule(&[
         "new",
         "No rivals",
@@ -111,7 +110,7 @@ both!(mail_shaped_like_foreign_protected_mail_meets_the_rules_and_the_antivirus)
 
 async fn a_malformed_envelope_makes_ordinary_mail(backend: Backend) {
     let catcher = Catcher::start().await;
-    let app = TestApp::gateway(backend, &catcher).await;
+    let app = TestApp::on(backend).await.gateway(&catcher).spawn().await;
     app.rule(&["new", "Tag", "--prepend-subject", "[ext] "]);
     // The right parts, but no envelope inside: ordinary mail, tagged and
     // protected when asked like any other.
