@@ -4,8 +4,6 @@
 
 mod account;
 mod admin;
-mod admin_rules;
-mod admin_service;
 mod api;
 mod compose;
 mod dev_outbox;
@@ -67,7 +65,7 @@ impl AppState {
     }
 
     fn admin_service(&self) -> Arc<dyn app::service::AdminService> {
-        Arc::new(admin_service::AdminPages::new(self.clone()))
+        Arc::new(admin::AdminPages::new(self.clone()))
     }
 
     /// Puts the services into the Leptos context of a request.
@@ -248,8 +246,8 @@ pub fn router(
             post(admin::save_template).layer(axum::extract::DefaultBodyLimit::max(LARGE_FORM)),
         )
         .route("/admin/templates/{name}/remove", post(admin::remove_template))
-        .route("/admin/rules/save", post(admin_rules::save))
-        .route("/admin/rules/change", post(admin_rules::change))
+        .route("/admin/rules/save", post(admin::save_rule))
+        .route("/admin/rules/change", post(admin::change_rule))
         .route("/admin/users", post(admin::add_user))
         .route("/admin/settings", post(admin::save_settings))
         .route("/admin/queue", post(admin::queue_action))

@@ -1,11 +1,14 @@
-//! The server's implementation of the admin pages' service.
+//! The server's implementation of the admin pages' service (what the
+//! pages load); the forms they post are in the resource modules.
 
-use super::AppState;
-use super::page_service::{signed_in_user, timeline};
-use crate::services::trace::{self as msg_trace, TraceQuery};
-use crate::store::{TemplateFull, UserRow};
+use super::super::AppState;
+use super::super::page_service::timeline;
+use super::gate::{require_admin, unavailable};
+use super::report::message_lines;
+use super::rules::form_of;
+use super::templates::template_fields;
 use app::dto::{
-    AuditLine, AuditList, AuditQuery, MessageDetail, MessageFilter, MessageLine, MessageList,
+    AuditLine, AuditList, AuditQuery, MessageDetail, MessageFilter, MessageList,
     ProtectionSettings, QueueLine, RecipientLine, RuleEdit, RuleForm, RuleLine, RuleList,
     TemplateFields, UserLine,
 };
@@ -19,85 +22,6 @@ pub struct AdminPages {
 impl AdminPages {
     pub fn new(state: AppState) -> Self {
         AdminPages { state }
-    }
-}
-
-fn unavailable(e: impl std::fmt::Display) -> ServiceError {
-    tracing::error!(error = %e, "admin page failed");
-    ServiceError::Unavailable
-}
-
-/// The signed-in administrator, or `Forbidden`.
-pub async fn require_admin(
-    state: &AppState,
-    session: Option<&Session>,
-) -> Result<UserRow, ServiceError> {
-    let session = session.ok_or(ServiceError::Forbidden)?;
-    match signed_in_user(state, session).await.map_err(unavailable)? {
-        Some(user) if user.role == crate::domain::Role::Admin && !user.must_change_password => {
-            Ok(user)
-        }
-        _ => Err(ServiceError::Forbidden),
-    }
-}
-
-/// A filter as typed into the page; the error names the field.
-pub fn parse_filter(f: &MessageFilter) -> Result<TraceQuery, String> {
-    let time = |field: &str, t: &str| {
-        (!t.trim().is_empty())
-            .then(|| msg_trace::parse_time(field, t))
-            .transpose()
-    };
-    Ok(TraceQuery {
-        sender: msg_trace::parse_address("Sender", Some(&f.sender))?,
-        recipient: msg_trace::parse_address("Recipient", Some(&f.recipient))?,
-        since: time("From", &f.since)?,
-        until: time("Until", &f.until)?,
-    })
-}
-
-/// The report's or the trace's lines.
-pub async fn message_lines(
-    state: &AppState,
-    filter: &MessageFilter,
-    protected_only: bool,
-) -> Result<Result<Vec<MessageLine>, String>, crate::store::StoreError> {
-    let query = match parse_filter(filter) {
-        Ok(q) => q,
-        Err(e) => return Ok(Err(e)),
-    };
-    let state_wanted = filter.state.trim().to_lowercase();
-    Ok(Ok(msg_trace::trace(&state.store, &query)
-        .await?
-        .into_iter()
-        .filter(|e| !protected_only || e.protected)
-        .filter(|e| state_wanted.is_empty() || e.state == state_wanted)
-        .collect()))
-}
-
-pub fn template_fields(t: &TemplateFull) -> TemplateFields {
-    let text = |v: &Option<String>| v.clone().unwrap_or_default();
-    TemplateFields {
-        name: t.name.clone(),
-        is_default: t.is_default,
-        // The version keeps a changed logo from being served from a cache.
-        logo_url: t.logo.as_ref().map(|bytes| {
-            let version = crate::crypto::sha256(bytes);
-            format!(
-                "/branding/{}/logo?v={:02x}{:02x}{:02x}{:02x}",
-                t.id, version[0], version[1], version[2], version[3]
-            )
-        }),
-        background_color: text(&t.background_color),
-        introduction_text: text(&t.introduction_text),
-        read_button_text: text(&t.read_button_text),
-        email_text: text(&t.email_text),
-        disclaimer_text: text(&t.disclaimer_text),
-        portal_text: text(&t.portal_text),
-        privacy_statement_url: text(&t.privacy_statement_url),
-        otp_enabled: t.otp_enabled,
-        social_enabled: t.social_enabled,
-        expiry_days: t.expiry_days,
     }
 }
 
@@ -337,70 +261,5 @@ impl AdminService for AdminPages {
                 created_at: crate::domain::rfc3339(u.created_at),
             })
             .collect())
-    }
-}
-
-/// The form's fields for a stored rule.
-pub fn form_of(rule: &crate::rules::Rule) -> RuleForm {
-    let c = &rule.definition.conditions;
-    let a = &rule.definition.actions;
-    let lines = |items: Vec<&str>| items.join("\n");
-    let text = |v: &Option<String>| v.clone().unwrap_or_default();
-    RuleForm {
-        original_name: rule.name.clone(),
-        name: rule.name.clone(),
-        priority: rule.priority.to_string(),
-        from: lines(c.from.iter().map(|p| p.as_str()).collect()),
-        sent_to: lines(c.sent_to.iter().map(|p| p.as_str()).collect()),
-        sent_to_scope: c
-            .sent_to_scope
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_default(),
-        subject_or_body_contains: lines(
-            c.subject_or_body_contains
-                .iter()
-                .map(String::as_str)
-                .collect(),
-        ),
-        subject_or_body_matches: text(&c.subject_or_body_matches),
-        attachment_name_matches: text(&c.attachment_name_matches),
-        attachment_type: text(&c.attachment_type),
-        size_over: c
-            .size_over
-            .map(crate::domain::format_size)
-            .unwrap_or_default(),
-        contains_sensitive: c
-            .contains_sensitive
-            .iter()
-            .map(|w| match w.min {
-                1 => w.kind.as_str().to_string(),
-                n => format!("{}:{n}", w.kind.as_str()),
-            })
-            .collect::<Vec<_>>()
-            .join("\n"),
-        prepend_subject: text(&a.prepend_subject),
-        apply_protection: a
-            .apply_protection
-            .map(|r| r.as_str().to_string())
-            .unwrap_or_default(),
-        template: text(&a.template),
-        disclaimer_text: a
-            .disclaimer
-            .as_ref()
-            .map(|d| d.text.clone())
-            .unwrap_or_default(),
-        disclaimer_html: a
-            .disclaimer
-            .as_ref()
-            .and_then(|d| d.html.clone())
-            .unwrap_or_default(),
-        signed: a
-            .disclaimer
-            .as_ref()
-            .map(|d| d.signed.as_str().to_string())
-            .unwrap_or_default(),
-        reject: text(&a.reject),
-        stop: rule.definition.stop,
-        enabled: rule.enabled,
     }
 }

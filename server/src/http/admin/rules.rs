@@ -2,19 +2,17 @@
 //! remove one. The same validation as `sealpost rule`; a refused form comes
 //! back with what was typed and why.
 
-use super::admin::{admin_form, back, encode, form};
-use super::{AppState, see_other};
+use super::super::{AppState, see_other};
+use super::gate::{AdminForm, back, form_page};
 use crate::domain::{Actor, Change};
 use crate::rules::{self, RuleChanges, RuleError};
 use crate::services::rules as service;
 use app::dto::{Notice, RuleForm};
-use axum::body::Body;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{Request, StatusCode};
 use axum::response::Response;
 use std::collections::HashMap;
-use tower_sessions::Session;
 
 /// The form as posted: every field is given, so it replaces the rule.
 fn form_from(fields: &HashMap<String, String>) -> RuleForm {
@@ -160,14 +158,6 @@ fn in_form_words(e: &RuleError) -> String {
     }
 }
 
-fn form_page(original_name: &str) -> String {
-    if original_name.is_empty() {
-        "/admin/rules/new".to_string()
-    } else {
-        format!("/admin/rules/edit?name={}", encode(original_name))
-    }
-}
-
 /// The form again, as typed, with why it was refused.
 async fn refused(state: &AppState, mut parts: Parts, draft: RuleForm, e: RuleError) -> Response {
     let status = match &e {
@@ -190,16 +180,15 @@ async fn refused(state: &AppState, mut parts: Parts, draft: RuleForm, e: RuleErr
 /// POST /admin/rules/save: a new rule, or the changed one.
 pub async fn save(
     State(state): State<AppState>,
-    session: Session,
-    request: Request<Body>,
+    AdminForm {
+        user,
+        session,
+        parts,
+        fields,
+    }: AdminForm,
 ) -> Response {
-    let (mut parts, fields) = form(&state, request, "/admin/rules/new").await;
+    // The gate set the page: the rule's form.
     let draft = form_from(&fields);
-    parts.uri = form_page(&draft.original_name).parse().unwrap_or_default();
-    let user = match admin_form(&state, &session, &parts, &fields).await {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
     let changes = match changes_of(&draft) {
         Ok(changes) => changes,
         Err(text) => {
@@ -247,14 +236,13 @@ pub async fn save(
 /// POST /admin/rules/change: move up or down, enable, disable, remove.
 pub async fn change(
     State(state): State<AppState>,
-    session: Session,
-    request: Request<Body>,
+    AdminForm {
+        user,
+        session,
+        parts,
+        fields,
+    }: AdminForm,
 ) -> Response {
-    let (parts, fields) = form(&state, request, "/admin/rules").await;
-    let user = match admin_form(&state, &session, &parts, &fields).await {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
     let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
     let name = get("name");
     let store = &state.store;
@@ -305,5 +293,70 @@ pub async fn change(
                 .refuse(parts, StatusCode::NOT_FOUND, e.to_string())
                 .await
         }
+    }
+}
+
+/// The form's fields for a stored rule.
+pub fn form_of(rule: &crate::rules::Rule) -> RuleForm {
+    let c = &rule.definition.conditions;
+    let a = &rule.definition.actions;
+    let lines = |items: Vec<&str>| items.join("\n");
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    RuleForm {
+        original_name: rule.name.clone(),
+        name: rule.name.clone(),
+        priority: rule.priority.to_string(),
+        from: lines(c.from.iter().map(|p| p.as_str()).collect()),
+        sent_to: lines(c.sent_to.iter().map(|p| p.as_str()).collect()),
+        sent_to_scope: c
+            .sent_to_scope
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        subject_or_body_contains: lines(
+            c.subject_or_body_contains
+                .iter()
+                .map(String::as_str)
+                .collect(),
+        ),
+        subject_or_body_matches: text(&c.subject_or_body_matches),
+        attachment_name_matches: text(&c.attachment_name_matches),
+        attachment_type: text(&c.attachment_type),
+        size_over: c
+            .size_over
+            .map(crate::domain::format_size)
+            .unwrap_or_default(),
+        contains_sensitive: c
+            .contains_sensitive
+            .iter()
+            .map(|w| match w.min {
+                1 => w.kind.as_str().to_string(),
+                n => format!("{}:{n}", w.kind.as_str()),
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        prepend_subject: text(&a.prepend_subject),
+        apply_protection: a
+            .apply_protection
+            .map(|r| r.as_str().to_string())
+            .unwrap_or_default(),
+        template: text(&a.template),
+        disclaimer_text: a
+            .disclaimer
+            .as_ref()
+            .map(|d| d.text.clone())
+            .unwrap_or_default(),
+        disclaimer_html: a
+            .disclaimer
+            .as_ref()
+            .and_then(|d| d.html.clone())
+            .unwrap_or_default(),
+        signed: a
+            .disclaimer
+            .as_ref()
+            .map(|d| d.signed.as_str().to_string())
+            .unwrap_or_default(),
+        reject: text(&a.reject),
+        stop: rule.definition.stop,
+        enabled: rule.enabled,
     }
 }
