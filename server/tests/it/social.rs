@@ -100,6 +100,17 @@ async fn sign_in_as(
     link: &str,
     sub: &str,
 ) -> reqwest::Response {
+    sign_in_with(app, client, link, ("google", "Google"), sub).await
+}
+
+/// As `sign_in_as`, with the provider the button names (`step`, label).
+async fn sign_in_with(
+    app: &TestApp,
+    client: &reqwest::Client,
+    link: &str,
+    (step, label): (&str, &str),
+    sub: &str,
+) -> reqwest::Response {
     let landing = client
         .get(app.url(link))
         .send()
@@ -108,10 +119,13 @@ async fn sign_in_as(
         .text()
         .await
         .unwrap();
-    assert!(landing.contains("Sign in with Google"), "{landing}");
+    assert!(
+        landing.contains(&format!("Sign in with {label}")),
+        "{landing}"
+    );
     let r = client
         .post(app.url(link))
-        .form(&[("csrf", csrf_of(&landing).as_str()), ("step", "google")])
+        .form(&[("csrf", csrf_of(&landing).as_str()), ("step", step)])
         .send()
         .await
         .unwrap();
@@ -231,3 +245,118 @@ async fn the_session_never_holds_the_link_token(backend: Backend) {
     );
 }
 both!(the_session_never_holds_the_link_token);
+
+/// The landing page as `client` sees it, and its form's CSRF token.
+async fn landing(app: &TestApp, client: &reqwest::Client, link: &str) -> (String, String) {
+    let page = page_text(client, app.url(link)).await;
+    let csrf = csrf_of(&page);
+    (page, csrf)
+}
+
+/// A template offers only the sign-in it allows, and refuses the other
+/// route with a page that says so: with passcodes off, Google only; with
+/// social sign-in off, the passcode only.
+async fn a_template_offers_only_the_sign_in_it_allows(backend: Backend) {
+    let idp = provider().await;
+    let catcher = Catcher::start().await;
+    let (app, link) = setup(backend, &idp, &catcher).await;
+    let set = |args: &[&str]| {
+        let mut all = vec!["template", "set", "--name", "Default"];
+        all.extend_from_slice(args);
+        let out = app.cli(&all, None);
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+
+    set(&["--otp-enabled", "false"]);
+    let bob = browser();
+    let (page, csrf) = landing(&app, &bob, &link).await;
+    assert!(page.contains("Sign in with Google"), "{page}");
+    assert!(!page.contains("Sign in with a one-time passcode"), "{page}");
+    let r = bob
+        .post(app.url(&link))
+        .form(&[("csrf", csrf.as_str()), ("step", "passcode")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("This message cannot be opened with a one-time passcode.")
+    );
+    assert_eq!(catcher.caught().len(), 1, "no passcode mail was sent");
+
+    set(&["--otp-enabled", "true", "--social-enabled", "false"]);
+    let (page, csrf) = landing(&app, &bob, &link).await;
+    assert!(page.contains("Sign in with a one-time passcode"), "{page}");
+    assert!(!page.contains("Sign in with Google"), "{page}");
+    let r = bob
+        .post(app.url(&link))
+        .form(&[("csrf", csrf.as_str()), ("step", "google")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("This message cannot be opened with that sign-in.")
+    );
+}
+both!(a_template_offers_only_the_sign_in_it_allows);
+
+/// Yahoo sign-in walks the same way against its own provider (a second
+/// OpenID Connect instance): Bob reads, Eve does not.
+async fn yahoo_sign_in_opens_the_message_for_the_recipient(backend: Backend) {
+    let google = provider().await;
+    let yahoo = provider().await;
+    let catcher = Catcher::start().await;
+    let db = TestDatabase::new(backend).await;
+    let relay = catcher.url();
+    let endpoint = |idp: &Provider, path: &str| format!("{}{path}", idp.url);
+    let settings = [
+        (
+            "oauth_google_auth_url",
+            endpoint(&google, "/oauth2/authorize"),
+        ),
+        ("oauth_google_token_url", endpoint(&google, "/oauth2/token")),
+        ("oauth_google_userinfo_url", endpoint(&google, "/userinfo")),
+        (
+            "oauth_yahoo_auth_url",
+            endpoint(&yahoo, "/oauth2/authorize"),
+        ),
+        ("oauth_yahoo_token_url", endpoint(&yahoo, "/oauth2/token")),
+        ("oauth_yahoo_userinfo_url", endpoint(&yahoo, "/userinfo")),
+    ];
+    let mut builder = TestApp::builder(db)
+        .setting("relay_url", relay)
+        .setting("oauth_google_client_id", "sealpost-test")
+        .setting("oauth_google_client_secret", "not-so-secret")
+        .setting("oauth_yahoo_client_id", "sealpost-yahoo")
+        .setting("oauth_yahoo_client_secret", "not-so-secret-either");
+    for (key, value) in settings {
+        builder = builder.setting(key, value);
+    }
+    let app = builder.spawn().await;
+    smtp_send(
+        &app,
+        "alice@corp.example",
+        &["bob@gmail.example"],
+        b"From: alice@corp.example\r\nTo: bob@gmail.example\r\nSubject: [secure] Plans\r\n\r\nThe secret plans.",
+    )
+    .await;
+    let link = link_of(&catcher.wait_for(1).await.remove(0));
+    let bob = browser();
+    let r = sign_in_with(&app, &bob, &link, ("yahoo", "Yahoo"), "bob").await;
+    assert_eq!(location(&r), link);
+    let page = page_text(&bob, app.url(&link)).await;
+    assert!(page.contains("The secret plans."), "{page}");
+    // Eve, verified by Yahoo as herself, is turned away like with Google.
+    let eve = browser();
+    sign_in_with(&app, &eve, &link, ("yahoo", "Yahoo"), "eve").await;
+    let page = page_text(&eve, app.url(&link)).await;
+    assert!(!page.contains("The secret plans."), "{page}");
+}
+both!(yahoo_sign_in_opens_the_message_for_the_recipient);
