@@ -6,6 +6,27 @@
 use crate::common::*;
 use serde_json::{Value, json};
 
+/// `sealpost ARGS` run by `ops`, which must succeed: its standard output.
+fn ops_ok(app: &TestApp, args: &[&str]) -> String {
+    let out = ops(app, args);
+    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
+/// An admin page's form posted by `admin`, with the page's CSRF token.
+async fn post_on(
+    admin: &reqwest::Client,
+    app: &TestApp,
+    page: &str,
+    to: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let csrf = csrf_on(admin, app, page).await;
+    let mut form = vec![("csrf", csrf.as_str())];
+    form.extend_from_slice(fields);
+    admin.post(app.url(to)).form(&form).send().await.unwrap()
+}
+
 /// `sealpost ARGS` run by the operating-system user `ops`.
 fn ops(app: &TestApp, args: &[&str]) -> std::process::Output {
     run_cli(&app.db, args, None, &[("USER", "ops")])
@@ -64,7 +85,7 @@ async fn every_surface_is_in_the_audit_trail(backend: Backend) {
         .await;
 
     // The command line makes a template and a token for a script.
-    let out = ops(
+    ops_ok(
         &app,
         &[
             "template",
@@ -75,8 +96,7 @@ async fn every_surface_is_in_the_audit_trail(backend: Backend) {
             "#1f4e79",
         ],
     );
-    assert!(out.status.success(), "{}", stderr(&out));
-    let out = ops(
+    let out = ops_ok(
         &app,
         &[
             "token",
@@ -87,8 +107,7 @@ async fn every_surface_is_in_the_audit_trail(backend: Backend) {
             "deploy",
         ],
     );
-    assert!(out.status.success(), "{}", stderr(&out));
-    let token = stdout(&out).trim().to_string();
+    let token = out.trim().to_string();
 
     // The script changes the template through the API.
     let status = api_put_template(&app, &token, "Legal", json!({"PortalText": "Legal team"})).await;
@@ -96,32 +115,34 @@ async fn every_surface_is_in_the_audit_trail(backend: Backend) {
 
     // The administrator removes it on the admin pages and adds a user.
     let admin = signed_in_admin(&app).await;
-    let csrf = csrf_on(&admin, &app, "/admin/templates/Legal").await;
-    let r = admin
-        .post(app.url("/admin/templates/Legal/remove"))
-        .form(&[("csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let r = post_on(
+        &admin,
+        &app,
+        "/admin/templates/Legal",
+        "/admin/templates/Legal/remove",
+        &[],
+    )
+    .await;
     assert_eq!(location(&r), "/admin/templates", "the template is removed");
     let csrf = csrf_on(&admin, &app, "/admin/users").await;
     let r = add_new_user(&admin, &app, &csrf).await;
     assert_eq!(location(&r), "/admin/users", "the user is added");
-    let csrf = csrf_on(&admin, &app, "/admin/settings").await;
-    let r = admin
-        .post(app.url("/admin/settings"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("transport_decryption", "mandatory"),
-            ("foreign_protected", "pass"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let settings = [
+        ("transport_decryption", "mandatory"),
+        ("foreign_protected", "pass"),
+    ];
+    let r = post_on(
+        &admin,
+        &app,
+        "/admin/settings",
+        "/admin/settings",
+        &settings,
+    )
+    .await;
     assert_eq!(location(&r), "/admin/settings", "the settings are saved");
 
     // The command line adds a rule and revokes the script's token.
-    let out = ops(
+    ops_ok(
         &app,
         &[
             "rule",
@@ -133,8 +154,7 @@ async fn every_surface_is_in_the_audit_trail(backend: Backend) {
             "[EXT] ",
         ],
     );
-    assert!(out.status.success(), "{}", stderr(&out));
-    let out = ops(
+    ops_ok(
         &app,
         &[
             "token",
@@ -145,7 +165,6 @@ async fn every_surface_is_in_the_audit_trail(backend: Backend) {
             "deploy",
         ],
     );
-    assert!(out.status.success(), "{}", stderr(&out));
 
     // `sealpost audit --json` lists each change with its actor and surface.
     let out = ops(&app, &["audit", "--json"]);
@@ -316,7 +335,7 @@ async fn a_change_that_cannot_be_recorded_is_not_made(backend: Backend) {
     let app = TestApp::on(backend).await.spawn().await;
     app.add_user("root@corp.example", "admin", "root long password")
         .await;
-    let out = ops(
+    let token = ops_ok(
         &app,
         &[
             "token",
@@ -326,10 +345,10 @@ async fn a_change_that_cannot_be_recorded_is_not_made(backend: Backend) {
             "--name",
             "deploy",
         ],
-    );
-    let token = stdout(&out).trim().to_string();
-    let out = ops(&app, &["template", "new", "--name", "Legal"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    )
+    .trim()
+    .to_string();
+    ops_ok(&app, &["template", "new", "--name", "Legal"]);
     let admin = signed_in_admin(&app).await;
     let csrf = csrf_on(&admin, &app, "/admin/users").await;
     break_the_audit_trail(&app).await;

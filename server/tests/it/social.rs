@@ -253,6 +253,26 @@ async fn landing(app: &TestApp, client: &reqwest::Client, link: &str) -> (String
     (page, csrf)
 }
 
+/// Posts the landing form's `step`; it must be refused with 403 and `says`.
+async fn refused(
+    app: &TestApp,
+    client: &reqwest::Client,
+    link: &str,
+    csrf: &str,
+    step: &str,
+    says: &str,
+) {
+    let r = client
+        .post(app.url(link))
+        .form(&[("csrf", csrf), ("step", step)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "{step}");
+    let page = r.text().await.unwrap();
+    assert!(page.contains(says), "{page}");
+}
+
 /// A template offers only the sign-in it allows, and refuses the other
 /// route with a page that says so: with passcodes off, Google only; with
 /// social sign-in off, the passcode only.
@@ -272,38 +292,30 @@ async fn a_template_offers_only_the_sign_in_it_allows(backend: Backend) {
     let (page, csrf) = landing(&app, &bob, &link).await;
     assert!(page.contains("Sign in with Google"), "{page}");
     assert!(!page.contains("Sign in with a one-time passcode"), "{page}");
-    let r = bob
-        .post(app.url(&link))
-        .form(&[("csrf", csrf.as_str()), ("step", "passcode")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 403);
-    assert!(
-        r.text()
-            .await
-            .unwrap()
-            .contains("This message cannot be opened with a one-time passcode.")
-    );
+    refused(
+        &app,
+        &bob,
+        &link,
+        &csrf,
+        "passcode",
+        "This message cannot be opened with a one-time passcode.",
+    )
+    .await;
     assert_eq!(catcher.caught().len(), 1, "no passcode mail was sent");
 
     set(&["--otp-enabled", "true", "--social-enabled", "false"]);
     let (page, csrf) = landing(&app, &bob, &link).await;
     assert!(page.contains("Sign in with a one-time passcode"), "{page}");
     assert!(!page.contains("Sign in with Google"), "{page}");
-    let r = bob
-        .post(app.url(&link))
-        .form(&[("csrf", csrf.as_str()), ("step", "google")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 403);
-    assert!(
-        r.text()
-            .await
-            .unwrap()
-            .contains("This message cannot be opened with that sign-in.")
-    );
+    refused(
+        &app,
+        &bob,
+        &link,
+        &csrf,
+        "google",
+        "This message cannot be opened with that sign-in.",
+    )
+    .await;
 }
 both!(a_template_offers_only_the_sign_in_it_allows);
 
@@ -355,8 +367,17 @@ async fn yahoo_sign_in_opens_the_message_for_the_recipient(backend: Backend) {
     assert!(page.contains("The secret plans."), "{page}");
     // Eve, verified by Yahoo as herself, is turned away like with Google.
     let eve = browser();
-    sign_in_with(&app, &eve, &link, ("yahoo", "Yahoo"), "eve").await;
-    let page = page_text(&eve, app.url(&link)).await;
-    assert!(!page.contains("The secret plans."), "{page}");
+    let r = sign_in_with(&app, &eve, &link, ("yahoo", "Yahoo"), "eve").await;
+    assert_eq!(location(&r), link);
+    let r = eve.get(app.url(&link)).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains(
+            "You signed in as eve@gmail.example, but this message was sent to bob@gmail.example."
+        ),
+        "{page}"
+    );
+    assert!(!page.contains("The secret plans."));
 }
 both!(yahoo_sign_in_opens_the_message_for_the_recipient);
