@@ -69,6 +69,9 @@ pub struct ComposeDraft {
     pub body: String,
     pub rights: String,
     pub template: String,
+    /// Days until external recipients can no longer open it; empty: the
+    /// template's expiry.
+    pub expiry_days: String,
 }
 
 /// Everything a page needs to know about the request it renders for.
@@ -92,6 +95,8 @@ pub struct Branding {
     pub disclaimer_text: Option<String>,
     /// Where the template's logo is served, when it has one.
     pub logo_url: Option<String>,
+    /// The template's privacy statement, linked in the page's footer.
+    pub privacy_url: Option<String>,
 }
 
 /// Told after a passcode was sent: where to, and the reference to match.
@@ -121,14 +126,34 @@ pub struct MessageView {
     pub body_text: String,
     pub attachments: Vec<AttachmentInfo>,
     pub do_not_forward: bool,
+    /// The other recipients the message names (To, Cc), for Reply all:
+    /// not the reader, not the sender.
+    pub others: Vec<String>,
+}
+
+/// A reply the recipient sent from the portal, shown under the message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EarlierReply {
+    pub at: String,
+    pub to: String,
+    pub body_text: String,
+    pub attachments: Vec<String>,
 }
 
 /// What `/r/{token}` shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PortalView {
     Invalid,
-    Revoked,
-    Expired,
+    Revoked {
+        branding: Branding,
+    },
+    /// The sender removed this recipient's access (the others may read).
+    Removed {
+        branding: Branding,
+    },
+    Expired {
+        branding: Branding,
+    },
     Landing {
         branding: Branding,
         sender: String,
@@ -148,6 +173,10 @@ pub enum PortalView {
         branding: Branding,
         message: MessageView,
         csrf_token: String,
+        notice: Option<Notice>,
+        /// What this recipient answered so far, oldest first.
+        replies: Vec<EarlierReply>,
+        max_message_bytes: u64,
     },
 }
 
@@ -158,9 +187,20 @@ pub struct SentItem {
     pub subject: String,
     pub sent_at: String,
     pub rights: String,
-    /// `bob@gmail.example (notified)`, ...
-    pub recipients: Vec<String>,
+    pub recipients: Vec<SentRecipient>,
     pub revoked: bool,
+    /// When the message stops opening for external recipients, if ever.
+    pub expires: Option<String>,
+}
+
+/// One recipient of a sent message, as the Sent folder lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentRecipient {
+    pub address: String,
+    /// `link, opened`, `inline, delivered`, `link, removed`, ...
+    pub state: String,
+    /// "Remove access" applies: a link-based copy still readable.
+    pub can_remove: bool,
 }
 
 /// One sent message with what its sender may do about it.

@@ -5,6 +5,13 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
 /// `Mon, 23 Nov 2026 09:15:02 +0000`.
+/// A file to attach to a message being written (compose, a portal reply).
+pub struct Attachment {
+    pub name: String,
+    pub content_type: String,
+    pub data: Vec<u8>,
+}
+
 pub fn rfc2822_now() -> String {
     let format = time::macros::format_description!(
         "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] +0000"

@@ -45,6 +45,7 @@ fn compose_form(ctx: PageContext, options: ComposeOptions, sender: String) -> im
         body,
         rights,
         template,
+        expiry_days,
     } = draft;
     let template = if template.is_empty() {
         options.default_template.clone()
@@ -92,6 +93,12 @@ fn compose_form(ctx: PageContext, options: ComposeOptions, sender: String) -> im
                     })
                     .collect_view()}
             </select>
+            <label for="expiry_days">"Expires after (days)"</label>
+            <input id="expiry_days" name="expiry_days" type="number" min="1" max="730" step="1"
+                value=expiry_days aria-describedby="expiry-hint"/>
+            <p id="expiry-hint" class="hint">
+                "1 to 730 days, at most the template's own expiry when it sets one. Leave empty for the template's."
+            </p>
             <button type="submit">"Send protected message"</button>
         </form>
         <p><a href="/">"Back to the start page"</a></p>

@@ -2,7 +2,7 @@
 //! message, and the pages that say why a message cannot be read.
 
 use super::{CsrfField, LangSwitch, LoadError, MessageContent, NoticeBox};
-use crate::dto::{Branding, CodeSent, MessageView, Notice, PortalView};
+use crate::dto::{Branding, CodeSent, EarlierReply, MessageView, Notice, PortalView};
 use crate::i18n::Texts;
 use crate::server_fns::load_portal;
 use crate::use_lang;
@@ -44,13 +44,17 @@ pub fn PortalPage() -> impl IntoView {
                         set_status(404);
                         plain_page(t.invalid_title, t.invalid_hint).into_any()
                     }
-                    Ok(PortalView::Revoked) => {
+                    Ok(PortalView::Revoked { branding }) => {
                         set_status(410);
-                        plain_page(t.revoked_title, t.revoked_hint).into_any()
+                        closed_page(t, branding, t.revoked_title, t.revoked_hint).into_any()
                     }
-                    Ok(PortalView::Expired) => {
+                    Ok(PortalView::Removed { branding }) => {
                         set_status(410);
-                        plain_page(t.expired_title, t.expired_hint).into_any()
+                        closed_page(t, branding, t.removed_title, t.removed_hint).into_any()
+                    }
+                    Ok(PortalView::Expired { branding }) => {
+                        set_status(410);
+                        closed_page(t, branding, t.expired_title, t.expired_hint).into_any()
                     }
                     Ok(PortalView::WrongPerson { signed_in_as, sent_to, csrf_token }) => {
                         set_status(403);
@@ -73,9 +77,10 @@ pub fn PortalPage() -> impl IntoView {
                         let ways = Ways { otp_enabled, providers };
                         landing(t, token, branding, sender, ways, csrf_token, notice, code_sent).into_any()
                     }
-                    Ok(PortalView::Message { branding, message, csrf_token }) => {
+                    Ok(PortalView::Message { branding, message, csrf_token, notice, replies, max_message_bytes }) => {
                         set_status(200);
-                        message_page(t, token, branding, message, csrf_token).into_any()
+                        let answer = Answer { notice, replies, max_message_bytes };
+                        message_page(t, token, branding, message, csrf_token, answer).into_any()
                     }
                 }
             })}
@@ -92,6 +97,37 @@ fn plain_page(title: &'static str, hint: &'static str) -> impl IntoView {
             <p>{hint}</p>
         </main>
     }
+}
+
+/// Why a message cannot be read, under the message's own branding.
+fn closed_page(
+    t: &'static Texts,
+    branding: Branding,
+    title: &'static str,
+    hint: &'static str,
+) -> impl IntoView {
+    let privacy_url = branding.privacy_url.clone();
+    view! {
+        <Title text=format!("{title} · sealpost")/>
+        <Banner t branding/>
+        <main id="main" class="portal">
+            <h1>{title}</h1>
+            <p>{hint}</p>
+        </main>
+        <PrivacyFooter t url=privacy_url/>
+    }
+}
+
+/// The template's privacy statement, when it names one.
+#[component]
+fn PrivacyFooter(t: &'static Texts, url: Option<String>) -> impl IntoView {
+    url.map(|url| {
+        view! {
+            <footer class="portal-footer">
+                <a href=url rel="noopener noreferrer">{t.privacy}</a>
+            </footer>
+        }
+    })
 }
 
 #[component]
@@ -130,6 +166,7 @@ fn landing(
     code_sent: Option<CodeSent>,
 ) -> impl IntoView {
     let disclaimer = branding.disclaimer_text.clone();
+    let privacy_url = branding.privacy_url.clone();
     view! {
         <Title text=format!("{} · sealpost", t.landing_title)/>
         <Banner t branding/>
@@ -185,7 +222,16 @@ fn landing(
             }}
             {disclaimer.map(|d| view! { <p class="hint">{d}</p> })}
         </main>
+        <PrivacyFooter t url=privacy_url/>
     }
+}
+
+/// The reply side of the message page: what happened to the last form,
+/// and what the recipient answered before.
+struct Answer {
+    notice: Option<Notice>,
+    replies: Vec<EarlierReply>,
+    max_message_bytes: u64,
 }
 
 fn message_page(
@@ -194,20 +240,62 @@ fn message_page(
     branding: Branding,
     m: MessageView,
     csrf_token: String,
+    answer: Answer,
 ) -> impl IntoView {
     let disclaimer = branding.disclaimer_text.clone();
     let subject = m.subject.clone();
+    let privacy_url = branding.privacy_url.clone();
+    let sender = m.sender.clone();
+    let others = m.others.join(", ");
+    let limit_mb = answer.max_message_bytes / (1024 * 1024);
     view! {
         <Title text=format!("{subject} · sealpost")/>
         <Banner t branding/>
         <main id="main" class="portal">
+            <NoticeBox notice=answer.notice/>
             <MessageContent t message=m attachments=format!("/r/{token}/attachments")/>
             {disclaimer.map(|d| view! { <p class="hint">{d}</p> })}
+            {(!answer.replies.is_empty()).then(|| view! {
+                <section aria-labelledby="your-replies">
+                    <h2 id="your-replies">{t.your_replies}</h2>
+                    <ol id="replies" class="timeline">
+                        {answer.replies.into_iter().map(|r| view! {
+                            <li>
+                                <p class="hint"><time>{r.at}</time>" · "{(t.replied_to)(&r.to)}</p>
+                                <div class="body text">{r.body_text}</div>
+                                {(!r.attachments.is_empty()).then(|| view! {
+                                    <ul>{r.attachments.into_iter().map(|name| view! { <li>{name}</li> }).collect_view()}</ul>
+                                })}
+                            </li>
+                        }).collect_view()}
+                    </ol>
+                </section>
+            })}
+            <section aria-labelledby="reply-heading">
+                <h2 id="reply-heading">{t.reply_heading}</h2>
+                <form method="post" action=format!("/r/{token}/reply") enctype="multipart/form-data" class="card">
+                    <CsrfField token=csrf_token.clone()/>
+                    <label for="reply-body">{t.reply_label}</label>
+                    <textarea id="reply-body" name="body" rows="6" aria-describedby="reply-hint"></textarea>
+                    <p id="reply-hint" class="hint">{(t.reply_hint)(&sender, limit_mb)}</p>
+                    <label for="reply-attachments">{t.reply_attachments}</label>
+                    <input id="reply-attachments" name="attachments" type="file" multiple/>
+                    <button type="submit" name="all" value="no">{t.reply_button}</button>
+                    {(!others.is_empty()).then(|| view! {
+                        " "
+                        <button type="submit" name="all" value="yes" class="secondary" aria-describedby="reply-all-hint">
+                            {t.reply_all_button}
+                        </button>
+                        <p id="reply-all-hint" class="hint">{(t.reply_all_hint)(&others)}</p>
+                    })}
+                </form>
+            </section>
             <form method="post" action=format!("/r/{token}")>
                 <CsrfField token=csrf_token/>
                 <input type="hidden" name="step" value="signout"/>
                 <button type="submit" class="secondary">{t.sign_out}</button>
             </form>
         </main>
+        <PrivacyFooter t url=privacy_url/>
     }
 }

@@ -9,15 +9,50 @@ use crate::use_lang;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
-fn summary(t: &'static Texts, item: &SentItem) -> impl IntoView + use<> {
+fn summary_line(t: &'static Texts, item: &SentItem) -> String {
     let state = if item.revoked {
         t.state_removed
     } else {
         t.state_protected
     };
+    let expires = item
+        .expires
+        .as_ref()
+        .map(|at| format!(" · {} {at}", t.expires))
+        .unwrap_or_default();
+    format!("{} · {} · {state}{expires}", item.sent_at, item.rights)
+}
+
+fn summary(t: &'static Texts, item: &SentItem) -> impl IntoView + use<> {
     view! {
-        <p class="hint">{format!("{} · {} · {}", item.sent_at, item.rights, state)}</p>
-        <ul>{item.recipients.iter().map(|r| view! { <li>{r.clone()}</li> }).collect_view()}</ul>
+        <p class="hint">{summary_line(t, item)}</p>
+        <ul>{item.recipients.iter().map(|r| view! { <li>{format!("{} ({})", r.address, r.state)}</li> }).collect_view()}</ul>
+    }
+}
+
+/// The recipients with a "Remove access" button for each link-based copy
+/// that may still be read.
+fn recipients_with_removal(
+    t: &'static Texts,
+    item: &SentItem,
+    csrf_token: String,
+) -> impl IntoView + use<> {
+    let id = item.id.clone();
+    view! {
+        <ul id="recipients" class="recipients">
+            {item.recipients.iter().map(|r| {
+                let button = r.can_remove.then(|| view! {
+                    <form method="post" action=format!("/sent/{id}") class="inline">
+                        <CsrfField token=csrf_token.clone()/>
+                        <input type="hidden" name="recipient" value=r.address.clone()/>
+                        <button type="submit" class="secondary" aria-label=(t.remove_recipient_for)(&r.address)>
+                            {t.remove_recipient}
+                        </button>
+                    </form>
+                });
+                view! { <li>{format!("{} ({})", r.address, r.state)}" "{button}</li> }
+            }).collect_view()}
+        </ul>
     }
 }
 
@@ -69,7 +104,8 @@ pub fn SentMessagePage() -> impl IntoView {
                 <NoticeBox notice=ctx.notice.clone()/>
                 {item.revoked.then(|| view! { <p class="notice" id="removed">{t.access_removed}</p> })}
                 <h2 id="subject">{item.subject.clone()}</h2>
-                {summary(t, &item)}
+                <p class="hint">{summary_line(t, &item)}</p>
+                {recipients_with_removal(t, &item, ctx.csrf_token.clone())}
                 <h3>{t.message_heading}</h3>
                 {match body_html {
                     Some(html) => view! { <div id="body" class="body" inner_html=html></div> }.into_any(),

@@ -24,6 +24,9 @@ pub enum MessageCommand {
         /// Pick the sender when messages of several senders carry the Message-ID
         #[arg(long)]
         sender: Option<String>,
+        /// Remove only this link-based recipient's access; the others keep reading
+        #[arg(long, value_name = "ADDR")]
+        recipient: Option<String>,
     },
 }
 
@@ -60,27 +63,67 @@ pub async fn run(settings: Settings, cmd: MessageCommand) -> Result<(), CliError
                         ("SentAt", s.sent_at.clone()),
                         ("IsRevocable", title_bool(s.is_revocable)),
                         ("Revoked", title_bool(s.revoked)),
+                        (
+                            "ExpiresAt",
+                            s.expires_at.clone().unwrap_or_else(|| "never".into()),
+                        ),
+                        (
+                            "Recipients",
+                            s.recipients
+                                .iter()
+                                .map(|r| format!("{} ({}, {})", r.address, r.experience, r.state))
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                        ),
                     ])
                 })
                 .collect();
             println!("{}", blocks.join("\n\n"));
             Ok(())
         }
-        MessageCommand::Revoke { message_id, sender } => {
-            match revocation::revoke(
-                &store,
-                &Actor::command_line(),
-                &message_id,
-                sender.as_deref(),
-                revocation::Revoker::Administrator,
-            )
-            .await
-            {
-                Ok(status) => {
-                    println!(
+        MessageCommand::Revoke {
+            message_id,
+            sender,
+            recipient,
+        } => {
+            let actor = Actor::command_line();
+            let done = match recipient {
+                Some(recipient) => {
+                    let recipient = crate::domain::EmailAddress::parse(&recipient)
+                        .map_err(|e| CliError::Refused(format!("--recipient: {e}.")))?;
+                    revocation::remove_access(
+                        &store,
+                        &actor,
+                        &message_id,
+                        sender.as_deref(),
+                        &recipient,
+                    )
+                    .await
+                    .map(|status| {
+                        format!(
+                            "Access to the encrypted email with the subject '{}' was removed for {recipient}.",
+                            status.subject
+                        )
+                    })
+                }
+                None => revocation::revoke(
+                    &store,
+                    &actor,
+                    &message_id,
+                    sender.as_deref(),
+                    revocation::Revoker::Administrator,
+                )
+                .await
+                .map(|status| {
+                    format!(
                         "The encrypted email with the subject '{}' was successfully revoked.",
                         status.subject
-                    );
+                    )
+                }),
+            };
+            match done {
+                Ok(said) => {
+                    println!("{said}");
                     Ok(())
                 }
                 Err(RevokeError::Store(e)) => Err(e.into()),

@@ -22,4 +22,8 @@ pub struct Requested {
     pub rights: Rights,
     /// A branding template by name; the default when absent.
     pub template: Option<String>,
+    /// Days until link-based recipients can no longer open it, checked
+    /// against the template when it was asked for; the template's when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiry_days: Option<i64>,
 }

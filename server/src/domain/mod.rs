@@ -71,4 +71,4 @@ pub use recipient::{Experience, RecipientState};
 pub use rights::Rights;
 pub use role::Role;
 pub use size::{format_size, parse_size};
-pub use time::rfc3339;
+pub use time::{display as display_time, rfc3339};

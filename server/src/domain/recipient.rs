@@ -52,6 +52,9 @@ pub enum RecipientState {
     Opened,
     /// Protected outside the gateway (`sealpost protect`).
     Protected,
+    /// The sender or an administrator removed this one recipient's access;
+    /// the link answers 410 while the other recipients keep reading.
+    Removed,
 }
 
 impl RecipientState {
@@ -63,6 +66,7 @@ impl RecipientState {
             RecipientState::CodeSent => "code sent",
             RecipientState::Opened => "opened",
             RecipientState::Protected => "protected",
+            RecipientState::Removed => "removed",
         }
     }
 
@@ -74,6 +78,7 @@ impl RecipientState {
             RecipientState::CodeSent,
             RecipientState::Opened,
             RecipientState::Protected,
+            RecipientState::Removed,
         ]
         .into_iter()
         .find(|s| s.as_str() == text)

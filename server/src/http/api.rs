@@ -199,6 +199,13 @@ pub struct SenderQuery {
     sender: Option<String>,
 }
 
+#[derive(Deserialize, Default)]
+pub struct RevokeQuery {
+    sender: Option<String>,
+    /// Remove only this link-based recipient's access.
+    recipient: Option<String>,
+}
+
 /// The messages under a Message-ID that this token may see: all of them for
 /// an administrator, the user's own for a sender (403 when the Message-ID
 /// is only another sender's).
@@ -255,8 +262,15 @@ async fn revoke(
     State(state): State<AppState>,
     who: ApiUser,
     Path(message_id): Path<String>,
-    Query(q): Query<SenderQuery>,
+    Query(q): Query<RevokeQuery>,
 ) -> Result<Json<MessageStatus>, ApiError> {
+    let recipient = match q.recipient.as_deref() {
+        Some(text) => Some(
+            crate::domain::EmailAddress::parse(text)
+                .map_err(|e| ApiError::invalid(format!("recipient: {e}.")))?,
+        ),
+        None => None,
+    };
     let visible = visible_status(&state, &who, &message_id, q.sender.as_deref()).await?;
     // A sender revokes their own message even when others share the id.
     let sender = match (who.is_admin(), q.sender) {
@@ -270,15 +284,29 @@ async fn revoke(
     } else {
         revocation::Revoker::Sender
     };
-    match revocation::revoke(
-        &state.store,
-        &who.actor(),
-        &message_id,
-        sender.as_deref(),
-        by,
-    )
-    .await
-    {
+    let done = match &recipient {
+        Some(recipient) => {
+            revocation::remove_access(
+                &state.store,
+                &who.actor(),
+                &message_id,
+                sender.as_deref(),
+                recipient,
+            )
+            .await
+        }
+        None => {
+            revocation::revoke(
+                &state.store,
+                &who.actor(),
+                &message_id,
+                sender.as_deref(),
+                by,
+            )
+            .await
+        }
+    };
+    match done {
         Ok(status) => Ok(Json(status)),
         Err(e) => {
             let code = match &e {
@@ -287,6 +315,8 @@ async fn revoke(
                 RevokeError::NotRevocable { .. } => "not_revocable",
                 RevokeError::AlreadyRevoked(_) => "already_revoked",
                 RevokeError::Expired(_) => "expired",
+                RevokeError::NotARecipient { .. } => "not_a_recipient",
+                RevokeError::AlreadyRemoved { .. } => "already_removed",
                 RevokeError::Store(e) => return Err(ApiError::unavailable(e)),
             };
             let status = if code == "not_found" {

@@ -2,12 +2,14 @@
 //! from the web. It becomes a MIME message and enters the same pipeline as
 //! SMTP mail, with the chosen rights and template.
 
+use super::multipart::{Refusal, read_multipart};
 use super::page_service::active_user;
 use super::{AppState, FLASH, see_other};
 use crate::auth::csrf;
 use crate::domain::EmailAddress;
 use crate::domain::Rights;
 use crate::domain::{Envelope, Requested};
+use crate::mime::Attachment;
 use app::dto::{ComposeDraft, Notice, NoticeKind};
 use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRequest, Multipart, State};
@@ -17,12 +19,6 @@ use mail_builder::MessageBuilder;
 use std::net::SocketAddr;
 use tower_sessions::Session;
 
-struct Attachment {
-    name: String,
-    content_type: String,
-    data: Vec<u8>,
-}
-
 #[derive(Default)]
 struct Form {
     csrf: String,
@@ -30,51 +26,13 @@ struct Form {
     attachments: Vec<Attachment>,
 }
 
-enum Refusal {
-    Input(String),
-    TooBig(usize),
-}
-
 async fn read_form(multipart: &mut Multipart, limit: usize) -> Result<Form, Refusal> {
-    let mut form = Form::default();
-    let mut total = 0usize;
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|_| Refusal::Input("The form could not be read. Please try again.".into()))?
-    {
-        let name = field.name().unwrap_or_default().to_string();
-        if name == "attachments" {
-            let file_name = field.file_name().unwrap_or_default().to_string();
-            let content_type = field
-                .content_type()
-                .filter(|t| t.contains('/'))
-                .unwrap_or("application/octet-stream")
-                .to_string();
-            let data = field.bytes().await.map_err(|_| Refusal::TooBig(limit))?;
-            if file_name.is_empty() && data.is_empty() {
-                continue; // the browser sends an empty part when no file was chosen
-            }
-            total += data.len();
-            if total > limit {
-                return Err(Refusal::TooBig(limit));
-            }
-            form.attachments.push(Attachment {
-                name: if file_name.is_empty() {
-                    "attachment".into()
-                } else {
-                    file_name
-                },
-                content_type,
-                data: data.to_vec(),
-            });
-            continue;
-        }
-        let text = field
-            .text()
-            .await
-            .map_err(|_| Refusal::Input("The form could not be read.".into()))?;
-        total += text.len();
+    let (fields, attachments) = read_multipart(multipart, limit).await?;
+    let mut form = Form {
+        attachments,
+        ..Form::default()
+    };
+    for (name, text) in fields {
         match name.as_str() {
             "csrf" => form.csrf = text,
             "to" => form.draft.to = text,
@@ -83,11 +41,9 @@ async fn read_form(multipart: &mut Multipart, limit: usize) -> Result<Form, Refu
             "body" => form.draft.body = text,
             "rights" => form.draft.rights = text,
             "template" => form.draft.template = text,
+            "expiry_days" => form.draft.expiry_days = text,
             _ => {}
         }
-    }
-    if total > limit {
-        return Err(Refusal::TooBig(limit));
     }
     Ok(form)
 }
@@ -194,24 +150,36 @@ pub async fn submit(
             .await;
         }
     };
-    let template = match draft.template.trim() {
-        "" => None,
-        name => match state.store.template_by_name(name).await {
-            Ok(Some(t)) => Some(t.name),
-            Ok(None) => {
-                return refuse(
-                    format!("There is no branding template named '{name}'."),
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                )
-                .await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "compose failed");
-                return refuse(super::UNAVAILABLE.into(), StatusCode::SERVICE_UNAVAILABLE).await;
-            }
-        },
+    let chosen = match draft.template.trim() {
+        "" => state.store.default_template().await.map(Some),
+        name => state.store.template_by_name(name).await,
     };
-
+    let template = match chosen {
+        Ok(Some(t)) => t,
+        Ok(None) => {
+            let name = draft.template.trim();
+            return refuse(
+                format!("There is no branding template named '{name}'."),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "compose failed");
+            return refuse(super::UNAVAILABLE.into(), StatusCode::SERVICE_UNAVAILABLE).await;
+        }
+    };
+    let expiry_days = match crate::services::protection::expiry_days(
+        draft.expiry_days.trim(),
+        template.expiry_days,
+    ) {
+        Ok(days) => days,
+        Err(e) => {
+            let text = format!("Expires after (days): {}.", e.problem);
+            return refuse(text, StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
+    };
+    let template = (!draft.template.trim().is_empty()).then_some(template.name);
     let hostname = state.settings.public_url.host_str().unwrap_or("localhost");
     let message_id = format!("{}@{hostname}", crate::store::new_id());
     let mut builder = MessageBuilder::new()
@@ -247,7 +215,11 @@ pub async fn submit(
         to: recipients.clone(),
         peer,
         helo: "web".into(),
-        requested: Some(Requested { rights, template }),
+        requested: Some(Requested {
+            rights,
+            template,
+            expiry_days,
+        }),
     };
     match state.intake.accept(envelope, raw, "web").await {
         Ok(id) => {

@@ -10,8 +10,10 @@ mod dev_outbox;
 mod health;
 mod inbox;
 mod login;
+mod multipart;
 mod page_service;
 mod portal;
+mod reply;
 mod sent;
 
 use crate::config::Settings;
@@ -213,6 +215,9 @@ pub fn router(
         .get_or_init(|| leptos_axum::generate_route_list(app::App))
         .clone();
     let shell_options = state.leptos_options.clone();
+    // A form carrying a whole message: multipart framing and base64 grow
+    // what the browser sends.
+    let message_form = state.settings.max_message_bytes.saturating_mul(3) / 2 + 64 * 1024;
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/dev/outbox", get(dev_outbox::list))
@@ -228,10 +233,11 @@ pub fn router(
         .route("/inbox/{id}/attachments/{index}", get(inbox::download))
         .route(
             "/compose",
-            post(compose::submit).layer(axum::extract::DefaultBodyLimit::max(
-                // Multipart framing and base64 grow what the browser sends.
-                state.settings.max_message_bytes.saturating_mul(3) / 2 + 64 * 1024,
-            )),
+            post(compose::submit).layer(axum::extract::DefaultBodyLimit::max(message_form)),
+        )
+        .route(
+            "/r/{token}/reply",
+            post(reply::submit).layer(axum::extract::DefaultBodyLimit::max(message_form)),
         )
         // Templates carry a logo (256 KB, base64 in the API).
         .merge(api::routes().layer(axum::extract::DefaultBodyLimit::max(LARGE_FORM)))

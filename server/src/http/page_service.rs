@@ -130,8 +130,18 @@ impl AccountService for PageService {
             .map_err(unavailable)?
         {
             Lookup::Invalid => return Ok(PortalView::Invalid),
-            Lookup::Revoked => return Ok(PortalView::Revoked),
-            Lookup::Expired => return Ok(PortalView::Expired),
+            Lookup::Revoked(row) => {
+                let branding = portal::branding(&row);
+                return Ok(PortalView::Revoked { branding });
+            }
+            Lookup::Removed(row) => {
+                let branding = portal::branding(&row);
+                return Ok(PortalView::Removed { branding });
+            }
+            Lookup::Expired(row) => {
+                let branding = portal::branding(&row);
+                return Ok(PortalView::Expired { branding });
+            }
             Lookup::Open(row) => row,
         };
         let session = request
@@ -160,10 +170,20 @@ impl AccountService for PageService {
                 if let Err(e) = state.event_log.record(opened).await {
                     tracing::warn!(error = %e, "an open was not recorded");
                 }
+                let replies =
+                    portal::reply::earlier(&state.store, &state.keys.keyring, &row.recipient_id)
+                        .await
+                        .map_err(unavailable)?;
                 Ok(PortalView::Message {
                     branding: portal::branding(&row),
                     message: (*message).clone(),
                     csrf_token,
+                    notice: match request.extensions.get::<Notice>() {
+                        Some(notice) => Some(notice.clone()),
+                        None => session.remove::<Notice>(super::FLASH).await.ok().flatten(),
+                    },
+                    replies,
+                    max_message_bytes: state.settings.max_message_bytes as u64,
                 })
             }
             Some(other) => Ok(PortalView::WrongPerson {
@@ -363,7 +383,12 @@ impl PageService {
             .map(|s| {
                 s.recipients
                     .iter()
-                    .map(|r| format!("{} ({}, {})", r.address, r.experience, r.state))
+                    .map(|r| app::dto::SentRecipient {
+                        address: r.address.clone(),
+                        state: format!("{}, {}", r.experience, r.state),
+                        can_remove: r.experience == crate::domain::Experience::Link
+                            && !matches!(r.state.as_str(), "revoked" | "expired" | "removed"),
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -382,6 +407,7 @@ impl PageService {
             rights: row.rights.map(|r| r.to_string()).unwrap_or_default(),
             recipients,
             revoked: row.revoked_at.is_some(),
+            expires: row.expires_at.map(crate::domain::display_time),
         };
         Ok((item, can_remove))
     }

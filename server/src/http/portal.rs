@@ -327,10 +327,13 @@ pub async fn download(
         Ok(Lookup::Invalid) => {
             return (StatusCode::NOT_FOUND, t.invalid_title).into_response();
         }
-        Ok(Lookup::Revoked) => {
+        Ok(Lookup::Revoked(_)) => {
             return (StatusCode::GONE, t.revoked_title).into_response();
         }
-        Ok(Lookup::Expired) => {
+        Ok(Lookup::Removed(_)) => {
+            return (StatusCode::GONE, t.removed_title).into_response();
+        }
+        Ok(Lookup::Expired(_)) => {
             return (StatusCode::GONE, t.expired_title).into_response();
         }
         Err(e) => {

@@ -1,10 +1,13 @@
-//! POST /sent/{id}: the sender's "Remove external access" button.
+//! POST /sent/{id}: the sender's "Remove external access" button, and
+//! "Remove access" beside one link-based recipient.
 
 use super::page_service::active_user;
 use super::{AppState, see_other};
 use crate::auth::csrf;
-use crate::domain::Actor;
+use crate::domain::{Actor, EmailAddress};
 use crate::services::revocation::{self, RevokeError};
+use app::dto::Notice;
+use app::i18n::Lang;
 use axum::body::Body;
 use axum::extract::{FromRequest, Path, State};
 use axum::http::{Request, StatusCode};
@@ -16,6 +19,9 @@ use tower_sessions::Session;
 pub struct RemoveForm {
     #[serde(default)]
     csrf: String,
+    /// One link-based recipient's access only; absent: the whole message's.
+    #[serde(default)]
+    recipient: Option<String>,
 }
 
 pub async fn remove_external_access(
@@ -56,15 +62,42 @@ pub async fn remove_external_access(
     let Some(row) = row else {
         return state.render(parts, StatusCode::NOT_FOUND).await;
     };
-    match revocation::revoke(
-        &state.store,
-        &Actor::User(user.email.clone()),
-        &row.message_id,
-        Some(&user.email),
-        revocation::Revoker::Sender,
-    )
-    .await
-    {
+    let actor = Actor::User(user.email.clone());
+    let done = match form.recipient.as_deref().map(EmailAddress::parse) {
+        Some(Err(e)) => {
+            let text = format!("Recipient: {e}.");
+            return state
+                .refuse(parts, StatusCode::UNPROCESSABLE_ENTITY, text)
+                .await;
+        }
+        Some(Ok(recipient)) => {
+            let removed = revocation::remove_access(
+                &state.store,
+                &actor,
+                &row.message_id,
+                Some(&user.email),
+                &recipient,
+            )
+            .await;
+            if removed.is_ok() {
+                let t = Lang::of_parts(&parts).0.t();
+                let notice = Notice::success((t.recipient_removed)(recipient.as_str()));
+                let _ = session.insert(super::FLASH, notice).await;
+            }
+            removed
+        }
+        None => {
+            revocation::revoke(
+                &state.store,
+                &actor,
+                &row.message_id,
+                Some(&user.email),
+                revocation::Revoker::Sender,
+            )
+            .await
+        }
+    };
+    match done {
         Ok(_) => see_other(&format!("/sent/{id}")),
         Err(RevokeError::Store(e)) => {
             state

@@ -199,7 +199,19 @@ async fn outcome(
             let expires_at = match flight.arrival.ours() {
                 Some(arrived) => arrived.expires_at,
                 None => {
-                    (template.expiry_days > 0).then(|| now_ms() + template.expiry_days * 86_400_000)
+                    // The sender's choice (compose) never outlasts the
+                    // template's, whichever template a rule settled on.
+                    let asked = flight
+                        .envelope
+                        .requested
+                        .as_ref()
+                        .and_then(|r| r.expiry_days);
+                    let days = match (asked, template.expiry_days) {
+                        (Some(asked), limit) if limit > 0 => asked.min(limit),
+                        (Some(asked), _) => asked,
+                        (None, limit) => limit,
+                    };
+                    (days > 0).then(|| now_ms() + days * 86_400_000)
                 }
             };
             // Internal recipients get the message itself in the protected

@@ -99,6 +99,7 @@ mod tests {
             body_text: body.into(),
             attachments: Vec::new(),
             do_not_forward: false,
+            others: Vec::new(),
         })
     }
 

@@ -5,6 +5,7 @@
 mod cache;
 pub mod oauth;
 pub(crate) mod render;
+pub mod reply;
 
 pub use cache::ViewCache;
 pub use render::{ViewOf, attachment, body, message_view};
@@ -22,10 +23,14 @@ pub const CODE_WINDOW_MS: i64 = 15 * 60 * 1000;
 /// The session key holding the recipient address a session is bound to.
 pub const SESSION_RECIPIENT: &str = "recipient";
 
+/// What a link opens. The closed outcomes keep the row: their pages
+/// carry the message's branding.
 pub enum Lookup {
     Invalid,
-    Revoked,
-    Expired,
+    Revoked(Box<PortalRow>),
+    /// This recipient's access was removed; the others may still read.
+    Removed(Box<PortalRow>),
+    Expired(Box<PortalRow>),
     Open(Box<PortalRow>),
 }
 
@@ -47,12 +52,15 @@ pub async fn lookup(store: &Store, token: &str) -> Result<Lookup, StoreError> {
     else {
         return Ok(Lookup::Invalid);
     };
+    let row = Box::new(row);
     Ok(if row.revoked_at.is_some() {
-        Lookup::Revoked
+        Lookup::Revoked(row)
+    } else if row.removed {
+        Lookup::Removed(row)
     } else if row.expires_at.is_some_and(|at| at <= now_ms()) {
-        Lookup::Expired
+        Lookup::Expired(row)
     } else {
-        Lookup::Open(Box::new(row))
+        Lookup::Open(row)
     })
 }
 
@@ -119,6 +127,7 @@ pub fn branding(row: &PortalRow) -> Branding {
         logo_url: row
             .has_logo
             .then(|| format!("/branding/{}/logo", row.template_id)),
+        privacy_url: row.privacy_statement_url.clone(),
     }
 }
 

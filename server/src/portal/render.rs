@@ -42,11 +42,7 @@ impl<'a> From<&'a PortalRow> for ViewOf<'a> {
 
 pub fn message_view(raw: &[u8], row: ViewOf<'_>) -> MessageView {
     let parsed = MessageParser::default().parse(raw);
-    let date = |ms: i64| {
-        crate::domain::rfc3339(ms)
-            .replace('T', " ")
-            .replace('Z', " UTC")
-    };
+    let date = crate::domain::display_time;
     let Some(m) = parsed else {
         return MessageView {
             subject: row.subject.to_string(),
@@ -58,6 +54,7 @@ pub fn message_view(raw: &[u8], row: ViewOf<'_>) -> MessageView {
             body_text: String::from_utf8_lossy(raw).into_owned(),
             attachments: Vec::new(),
             do_not_forward: row.rights == Some(crate::domain::Rights::DoNotForward),
+            others: Vec::new(),
         };
     };
     let to = m
@@ -89,6 +86,13 @@ pub fn message_view(raw: &[u8], row: ViewOf<'_>) -> MessageView {
             })
             .collect(),
         do_not_forward: row.rights == Some(crate::domain::Rights::DoNotForward),
+        others: super::reply::named_recipients(
+            raw,
+            &[
+                row.address.to_lowercase().as_str(),
+                row.sender.to_lowercase().as_str(),
+            ],
+        ),
     }
 }
 

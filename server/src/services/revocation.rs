@@ -2,7 +2,7 @@
 //! Sent folder, the admin pages and the API. State is read from the
 //! database on every request, so a revocation holds on every node at once.
 
-use crate::domain::{Actor, Experience};
+use crate::domain::{Actor, EmailAddress, Experience};
 use crate::store::{AuditEntry, StatusRow, Store, StoreError, now_ms};
 use serde::Serialize;
 
@@ -48,6 +48,14 @@ pub enum RevokeError {
     AlreadyRevoked(String),
     #[error("The encrypted email with the subject '{0}' has expired.")]
     Expired(String),
+    #[error(
+        "{address} is not an external (link-based) recipient of the encrypted email with the subject '{subject}'."
+    )]
+    NotARecipient { subject: String, address: String },
+    #[error(
+        "Access to the encrypted email with the subject '{subject}' was already removed for {address}."
+    )]
+    AlreadyRemoved { subject: String, address: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -163,6 +171,30 @@ pub enum Revoker {
     Sender,
 }
 
+/// The one message under a Message-ID (of one sender when given).
+async fn one_status(
+    store: &Store,
+    normalised: &str,
+    sender: Option<&str>,
+) -> Result<MessageStatus, RevokeError> {
+    let mut found = status(store, normalised, sender).await?;
+    match found.len() {
+        0 => Err(RevokeError::NotFound(normalised.to_string())),
+        1 => Ok(found.remove(0)),
+        _ => {
+            let senders = found
+                .iter()
+                .map(|s| s.sender.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            Err(RevokeError::Ambiguous {
+                message_id: normalised.to_string(),
+                senders,
+            })
+        }
+    }
+}
+
 pub async fn revoke(
     store: &Store,
     actor: &Actor,
@@ -171,22 +203,7 @@ pub async fn revoke(
     by: Revoker,
 ) -> Result<MessageStatus, RevokeError> {
     let normalised = crate::domain::normalise_message_id(message_id);
-    let mut found = status(store, &normalised, sender).await?;
-    let status = match found.len() {
-        0 => return Err(RevokeError::NotFound(normalised)),
-        1 => found.remove(0),
-        _ => {
-            let senders = found
-                .iter()
-                .map(|s| s.sender.as_str())
-                .collect::<Vec<_>>()
-                .join(", ");
-            return Err(RevokeError::Ambiguous {
-                message_id: normalised,
-                senders,
-            });
-        }
-    };
+    let status = one_status(store, &normalised, sender).await?;
     if status.revoked {
         return Err(RevokeError::AlreadyRevoked(status.subject));
     }
@@ -219,14 +236,90 @@ pub async fn revoke(
         return Err(RevokeError::AlreadyRevoked(status.subject));
     }
     let detail = format!("'{}' from {}", status.subject, status.sender);
+    audited(
+        store,
+        tx,
+        actor,
+        "message revoked",
+        &normalised,
+        &detail,
+        &status,
+    )
+    .await
+}
+
+/// Writes the audit line in the change's transaction, commits both, and
+/// reads the message's status as it is now.
+async fn audited(
+    store: &Store,
+    mut tx: crate::store::Tx,
+    actor: &Actor,
+    action: &str,
+    normalised: &str,
+    detail: &str,
+    before: &MessageStatus,
+) -> Result<MessageStatus, RevokeError> {
     tx.audit(AuditEntry {
         actor,
-        action: "message revoked",
-        target: Some(&normalised),
-        detail: Some(&detail),
+        action,
+        target: Some(normalised),
+        detail: Some(detail),
     })
     .await?;
     tx.commit().await?;
-    let mut after = self::status(store, &normalised, Some(&status.sender)).await?;
+    let mut after = self::status(store, normalised, Some(&before.sender)).await?;
     Ok(after.remove(0))
+}
+
+/// Removes one link-based recipient's access: that link then answers 410
+/// while the message's other recipients keep reading. Senders and
+/// administrators alike may remove any one recipient of a message they may
+/// see (inline copies excepted: they are already in a mailbox).
+pub async fn remove_access(
+    store: &Store,
+    actor: &Actor,
+    message_id: &str,
+    sender: Option<&str>,
+    recipient: &EmailAddress,
+) -> Result<MessageStatus, RevokeError> {
+    let normalised = crate::domain::normalise_message_id(message_id);
+    let status = one_status(store, &normalised, sender).await?;
+    let address = recipient.as_str();
+    let Some(copy) = status
+        .recipients
+        .iter()
+        .find(|r| r.address == address && r.experience == Experience::Link)
+    else {
+        return Err(RevokeError::NotARecipient {
+            subject: status.subject,
+            address: address.to_string(),
+        });
+    };
+    if status.revoked {
+        return Err(RevokeError::AlreadyRevoked(status.subject));
+    }
+    if copy.state == "removed" {
+        return Err(RevokeError::AlreadyRemoved {
+            subject: status.subject,
+            address: address.to_string(),
+        });
+    }
+    if status.not_revocable.as_deref() == Some("expired") {
+        return Err(RevokeError::Expired(status.subject));
+    }
+    let mut tx = store.begin().await?;
+    if tx
+        .remove_recipient(&status.rows, address, &actor.to_string())
+        .await?
+        == 0
+    {
+        // Removed by someone else since the status was read.
+        return Err(RevokeError::AlreadyRemoved {
+            subject: status.subject,
+            address: address.to_string(),
+        });
+    }
+    let detail = format!("{address} of '{}' from {}", status.subject, status.sender);
+    let action = "recipient access removed";
+    audited(store, tx, actor, action, &normalised, &detail, &status).await
 }

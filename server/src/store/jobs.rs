@@ -292,7 +292,9 @@ impl Store {
         recipient_id: &str,
         state: crate::domain::RecipientState,
     ) -> Result<()> {
-        let sql = "UPDATE recipients SET state = $1 WHERE id = $2 AND state <> 'opened'";
+        // Opened is as far as a copy goes; removed is final.
+        let sql =
+            "UPDATE recipients SET state = $1 WHERE id = $2 AND state NOT IN ('opened', 'removed')";
         on_pool!(self.db(), |pool| sqlx::query(sql)
             .bind(state)
             .bind(recipient_id)

@@ -9,6 +9,7 @@ mod jobs;
 mod keys;
 mod messages;
 mod portal;
+mod replies;
 mod rules;
 mod settings;
 mod status;
@@ -27,6 +28,7 @@ pub use messages::{
     AcceptedMessage, MessageRow, NewJob, NewRecipient, PipelineOutcome, ProtectedRecord,
 };
 pub use portal::{NewPasscode, PasscodeRow, PortalRow};
+pub use replies::ReplyRow;
 pub use rules::{RuleRow, RuleWrite};
 pub use status::{InboxRow, SentRow, StatusRow, TraceRow};
 pub use templates::{DEFAULT_TEMPLATE_NAME, TemplateFull, TemplateRow};

@@ -12,6 +12,8 @@ pub struct PortalRow {
     pub received_at: i64,
     pub expires_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// This recipient's access was removed (the others may still read).
+    pub removed: bool,
     pub rights: Option<crate::domain::Rights>,
     pub failed_passcodes: i64,
     pub passcode_locked_until: Option<i64>,
@@ -23,6 +25,7 @@ pub struct PortalRow {
     pub disclaimer_text: Option<String>,
     pub otp_enabled: bool,
     pub social_enabled: bool,
+    pub privacy_statement_url: Option<String>,
 }
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -47,8 +50,8 @@ pub struct NewPasscode<'a> {
 impl Store {
     pub async fn portal_by_token_hash(&self, token_hash: &[u8]) -> Result<Option<PortalRow>> {
         let sql = "SELECT r.id AS recipient_id, r.address, m.id AS message_row, m.sender, m.subject, m.received_at, \
-                   m.expires_at, m.revoked_at, m.rights, r.failed_passcodes, r.passcode_locked_until, t.id AS template_id, (t.logo IS NOT NULL) AS has_logo, t.name AS template_name, \
-                   t.background_color, t.portal_text, t.disclaimer_text, t.otp_enabled, t.social_enabled \
+                   m.expires_at, m.revoked_at, (r.state = 'removed') AS removed, m.rights, r.failed_passcodes, r.passcode_locked_until, t.id AS template_id, (t.logo IS NOT NULL) AS has_logo, t.name AS template_name, \
+                   t.background_color, t.portal_text, t.disclaimer_text, t.otp_enabled, t.social_enabled, t.privacy_statement_url \
                    FROM recipients r JOIN messages m ON m.id = r.message_id JOIN templates t ON t.id = m.template_id \
                    WHERE r.token_hash = $1 AND r.experience = 'link'";
         Ok(on_pool!(self.db(), |pool| sqlx::query_as::<_, PortalRow>(

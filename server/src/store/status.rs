@@ -74,6 +74,48 @@ impl Tx {
         .await)?;
         Ok(revoked)
     }
+
+    /// Removes one link-based recipient's access to the given rows and
+    /// records who did it; its notification stops if it has not left.
+    /// How many copies were still open (0: already removed, or not a
+    /// link-based recipient of these rows).
+    pub async fn remove_recipient(
+        &mut self,
+        ids: &[String],
+        address: &str,
+        actor: &str,
+    ) -> Result<u64> {
+        let now = now_ms();
+        let update = "UPDATE recipients SET state = 'removed' WHERE message_id = $1 AND address = $2 \
+                      AND experience = 'link' AND state <> 'removed' RETURNING id";
+        let event = "INSERT INTO events (at, kind, message_id, recipient, actor) VALUES ($1, 'access removed', $2, $3, $4)";
+        let cancel = "UPDATE jobs SET state = 'cancelled', last_error = 'access removed' \
+                      WHERE recipient_id = $1 AND state = 'ready' AND purpose = 'notification'";
+        let removed = on_tx!(self, |conn| async {
+            let mut removed = 0;
+            for id in ids {
+                let copies: Vec<String> = sqlx::query_scalar(update)
+                    .bind(id)
+                    .bind(address)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                for copy in &copies {
+                    removed += 1;
+                    sqlx::query(event)
+                        .bind(now)
+                        .bind(id)
+                        .bind(address)
+                        .bind(actor)
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query(cancel).bind(copy).execute(&mut *conn).await?;
+                }
+            }
+            Ok::<_, sqlx::Error>(removed)
+        }
+        .await)?;
+        Ok(removed)
+    }
 }
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -84,12 +126,13 @@ pub struct SentRow {
     pub received_at: i64,
     pub rights: Option<crate::domain::Rights>,
     pub revoked_at: Option<i64>,
+    pub expires_at: Option<i64>,
 }
 
 impl Store {
     /// A sender's protected messages, newest first.
     pub async fn sent_messages(&self, sender: &str, id: Option<&str>) -> Result<Vec<SentRow>> {
-        let sql = "SELECT id, message_id, subject, received_at, rights, revoked_at FROM messages \
+        let sql = "SELECT id, message_id, subject, received_at, rights, revoked_at, expires_at FROM messages \
                    WHERE sender = $1 AND protected AND ($2 = '' OR id = $2) ORDER BY received_at DESC, id DESC LIMIT 200";
         Ok(on_pool!(self.db(), |pool| sqlx::query_as::<_, SentRow>(
             sql

@@ -9,6 +9,7 @@
 mod common;
 
 mod abuse;
+mod access;
 mod accounts;
 mod admin;
 mod antivirus;
@@ -26,6 +27,7 @@ mod inbox;
 mod portal;
 mod protect;
 mod queue;
+mod replies;
 mod revocation;
 mod rules;
 mod sending;

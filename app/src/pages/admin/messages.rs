@@ -215,10 +215,23 @@ fn detail_view(ctx: PageContext, d: MessageDetail) -> impl IntoView {
         })}
         <h3>"Recipients"</h3>
         <table>
-            <thead><tr><th scope="col">"Address"</th><th scope="col">"Experience"</th><th scope="col">"State"</th></tr></thead>
+            <thead><tr><th scope="col">"Address"</th><th scope="col">"Experience"</th><th scope="col">"State"</th><th scope="col">"Access"</th></tr></thead>
             <tbody>
-                {d.recipients.iter().map(|r| view! {
-                    <tr><td>{r.address.clone()}</td><td>{r.experience.clone()}</td><td>{r.state.clone()}</td></tr>
+                {d.recipients.iter().map(|r| {
+                    let removable = r.experience == "link"
+                        && !matches!(r.state.as_str(), "revoked" | "expired" | "removed");
+                    let remove = removable.then(|| view! {
+                        <form method="post" action="/admin/message/revoke" class="inline">
+                            <CsrfField token=ctx.csrf_token.clone()/>
+                            <input type="hidden" name="id" value=d.message_id.clone()/>
+                            <input type="hidden" name="sender" value=d.sender.clone()/>
+                            <input type="hidden" name="recipient" value=r.address.clone()/>
+                            <button type="submit" class="secondary" aria-label=format!("Remove access for {}", r.address)>"Remove access"</button>
+                        </form>
+                    });
+                    view! {
+                        <tr><td>{r.address.clone()}</td><td>{r.experience.clone()}</td><td>{r.state.clone()}</td><td>{remove}</td></tr>
+                    }
                 }).collect_view()}
             </tbody>
         </table>

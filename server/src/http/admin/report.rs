@@ -27,6 +27,41 @@ pub async fn revoke(
     let get = |k: &str| f.get(k).cloned().unwrap_or_default();
     // The gate set the page: the message's detail view.
     let detail = parts.uri.to_string();
+    let recipient = get("recipient");
+    if !recipient.is_empty() {
+        let recipient = match crate::domain::EmailAddress::parse(&recipient) {
+            Ok(address) => address,
+            Err(e) => {
+                let text = format!("Recipient: {e}.");
+                return state
+                    .refuse(parts, StatusCode::UNPROCESSABLE_ENTITY, text)
+                    .await;
+            }
+        };
+        let actor = Actor::User(user.email.clone());
+        let removed = revocation::remove_access(
+            &state.store,
+            &actor,
+            &get("id"),
+            Some(&get("sender")),
+            &recipient,
+        )
+        .await;
+        return match removed {
+            Ok(_) => {
+                let text = format!("Access was removed for {recipient}.");
+                back(&session, &detail, Notice::success(text)).await
+            }
+            Err(RevokeError::Store(e)) => {
+                state.unavailable(parts, "remove access failed", &e).await
+            }
+            Err(refused) => {
+                state
+                    .refuse(parts, StatusCode::CONFLICT, refused.to_string())
+                    .await
+            }
+        };
+    }
     match revocation::revoke(
         &state.store,
         &Actor::User(user.email.clone()),

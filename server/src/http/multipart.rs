@@ -1,0 +1,64 @@
+//! Forms with files (compose, a portal reply), read within the message
+//! size limit: no part is kept beyond it.
+
+use crate::mime::Attachment;
+use axum::extract::Multipart;
+
+pub enum Refusal {
+    Input(String),
+    TooBig(usize),
+}
+
+/// The text fields, in order, and the files chosen. Refused as too big as
+/// soon as everything read passes `limit`.
+pub async fn read_multipart(
+    multipart: &mut Multipart,
+    limit: usize,
+) -> Result<(Vec<(String, String)>, Vec<Attachment>), Refusal> {
+    let mut fields = Vec::new();
+    let mut attachments = Vec::new();
+    let mut total = 0usize;
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|_| Refusal::Input("The form could not be read. Please try again.".into()))?
+    {
+        let name = field.name().unwrap_or_default().to_string();
+        if name == "attachments" {
+            let file_name = field.file_name().unwrap_or_default().to_string();
+            let content_type = field
+                .content_type()
+                .filter(|t| t.contains('/'))
+                .unwrap_or("application/octet-stream")
+                .to_string();
+            let data = field.bytes().await.map_err(|_| Refusal::TooBig(limit))?;
+            if file_name.is_empty() && data.is_empty() {
+                continue; // the browser sends an empty part when no file was chosen
+            }
+            total += data.len();
+            if total > limit {
+                return Err(Refusal::TooBig(limit));
+            }
+            attachments.push(Attachment {
+                name: if file_name.is_empty() {
+                    "attachment".into()
+                } else {
+                    file_name
+                },
+                content_type,
+                data: data.to_vec(),
+            });
+            continue;
+        }
+        let text = field
+            .text()
+            .await
+            .map_err(|_| Refusal::Input("The form could not be read.".into()))?;
+        total += text.len();
+        if total > limit {
+            return Err(Refusal::TooBig(limit));
+        }
+        fields.push((name, text));
+    }
+    Ok((fields, attachments))
+}

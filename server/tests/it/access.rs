@@ -1,0 +1,427 @@
+//! Sender control (#19): one recipient's access removed from the Sent
+//! folder, the command line or the API while the others keep reading; an
+//! expiry chosen at compose; the closed pages carry the message's branding.
+
+use crate::common::catcher::{Catcher, Caught};
+use crate::common::*;
+
+const REMOVED: &str = "The sender removed your access to this message.";
+const REMOVED_JA: &str = "送信者によってこのメッセージへのアクセスが削除されました。";
+
+/// Alice's protected message with one Message-ID to two people outside.
+async fn to_two(app: &TestApp, catcher: &Catcher, id: &str, subject: &str) -> (String, String) {
+    let before = catcher.caught().len();
+    let raw = format!(
+        "Message-ID: <{id}>\r\nFrom: alice@corp.example\r\nTo: bob@gmail.example, dave@yahoo.example\r\n\
+         Subject: [secure] {subject}\r\n\r\nFor both of you."
+    );
+    smtp_send(
+        app,
+        "alice@corp.example",
+        &["bob@gmail.example", "dave@yahoo.example"],
+        raw.as_bytes(),
+    )
+    .await;
+    let mails = catcher.wait_for(before + 2).await;
+    let link_to = |who: &str| {
+        let mail: &Caught = mails[before..]
+            .iter()
+            .find(|m| m.to.iter().any(|t| t == who))
+            .expect("a notification for each");
+        link_of(mail)
+    };
+    (link_to("bob@gmail.example"), link_to("dave@yahoo.example"))
+}
+
+/// Signs `client` in on the link with a passcode and returns the page.
+async fn read(app: &TestApp, catcher: &Catcher, client: &reqwest::Client, link: &str) -> String {
+    let code = passcode_from_mail(app, catcher, client, link).await;
+    let r = enter_passcode(app, client, link, &code).await;
+    assert_eq!(r.status(), 303, "the passcode opens the message");
+    page_text(client, app.url(link)).await
+}
+
+async fn status_of(app: &TestApp, id: &str) -> serde_json::Value {
+    let out = app.cli(&["message", "status", "--message-id", id, "--json"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_str(&stdout(&out)).unwrap()
+}
+
+fn state_of(status: &serde_json::Value, address: &str) -> String {
+    status[0]["Recipients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["Address"] == address)
+        .map(|r| r["State"].as_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+async fn a_sender_removes_one_of_two_recipients(backend: Backend) {
+    let catcher = Catcher::start().await;
+    let app = TestApp::on(backend).await.gateway(&catcher).spawn().await;
+    app.add_user("alice@corp.example", "sender", "alice long password")
+        .await;
+    let (bob_link, dave_link) = to_two(&app, &catcher, "two-1@corp.example", "Offer").await;
+    let bob = browser();
+    assert!(
+        read(&app, &catcher, &bob, &bob_link)
+            .await
+            .contains("For both of you.")
+    );
+
+    let alice = app.client();
+    sign_in(
+        &app.address,
+        &alice,
+        "alice@corp.example",
+        "alice long password",
+    )
+    .await;
+    let list = page_text(&alice, app.url("/sent")).await;
+    let start = list.find("href=\"/sent/").unwrap() + 6;
+    let path: String = list[start..].chars().take_while(|c| *c != '"').collect();
+    let page = page_text(&alice, app.url(&path)).await;
+    // Two outside recipients: no whole-message button, one per recipient.
+    assert!(!page.contains(">Remove external access<"), "{page}");
+    assert!(
+        page.contains("Remove access for bob@gmail.example"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Remove access for dave@yahoo.example"),
+        "{page}"
+    );
+
+    let r = alice
+        .post(app.url(&path))
+        .form(&[
+            ("csrf", csrf_of(&page).as_str()),
+            ("recipient", "bob@gmail.example"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let page = page_text(&alice, app.url(&path)).await;
+    assert!(
+        page.contains("Access was removed for bob@gmail.example."),
+        "{page}"
+    );
+    assert!(page.contains("bob@gmail.example (link, removed)"), "{page}");
+    assert!(
+        !page.contains("Remove access for bob@gmail.example"),
+        "{page}"
+    );
+
+    // Bob, signed in a moment ago, is shut out on his very next request,
+    // downloads included; in Japanese for a Japanese browser.
+    let r = bob.get(app.url(&bob_link)).send().await.unwrap();
+    assert_eq!(r.status(), 410);
+    assert!(r.text().await.unwrap().contains(REMOVED));
+    let r = bob
+        .get(app.url(&format!("{bob_link}/attachments/0")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 410);
+    let r = browser_in("ja")
+        .get(app.url(&bob_link))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 410);
+    assert!(r.text().await.unwrap().contains(REMOVED_JA));
+    // Dave still reads.
+    assert!(
+        read(&app, &catcher, &browser(), &dave_link)
+            .await
+            .contains("For both of you.")
+    );
+
+    let status = status_of(&app, "two-1@corp.example").await;
+    assert_eq!(state_of(&status, "bob@gmail.example"), "removed");
+    assert_eq!(state_of(&status, "dave@yahoo.example"), "opened");
+    let shown = stdout(&app.cli(
+        &["message", "status", "--message-id", "two-1@corp.example"],
+        None,
+    ));
+    assert!(
+        shown.contains("bob@gmail.example (link, removed), dave@yahoo.example (link, opened)"),
+        "{shown}"
+    );
+    // Who did it, in the message's timeline and the audit trail.
+    let page = page_text(&alice, app.url(&path)).await;
+    assert!(page.contains("access removed"), "{page}");
+    let audit = stdout(&app.cli(&["audit", "--actor", "alice@corp.example"], None));
+    assert!(audit.contains("recipient access removed"), "{audit}");
+    assert!(audit.contains("bob@gmail.example of 'Offer'"), "{audit}");
+
+    // Removing again says so; an address that was never a recipient too.
+    let page = page_text(&alice, app.url(&path)).await;
+    for (address, says) in [
+        (
+            "bob@gmail.example",
+            "was already removed for bob@gmail.example",
+        ),
+        (
+            "eve@evil.example",
+            "eve@evil.example is not an external (link-based) recipient",
+        ),
+    ] {
+        let r = alice
+            .post(app.url(&path))
+            .form(&[("csrf", csrf_of(&page).as_str()), ("recipient", address)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 409);
+        let text = r.text().await.unwrap();
+        assert!(text.contains(says), "{text}");
+    }
+}
+both!(a_sender_removes_one_of_two_recipients);
+
+async fn the_command_line_and_the_api_remove_one_recipient(backend: Backend) {
+    let catcher = Catcher::start().await;
+    let app = TestApp::on(backend).await.gateway(&catcher).spawn().await;
+    app.add_user("alice@corp.example", "sender", "alice long password")
+        .await;
+
+    let (bob_link, dave_link) = to_two(&app, &catcher, "cli-1@corp.example", "Plan").await;
+    let out = app.cli(
+        &[
+            "message",
+            "revoke",
+            "--message-id",
+            "cli-1@corp.example",
+            "--recipient",
+            "Dave@Yahoo.example",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).trim(),
+        "Access to the encrypted email with the subject 'Plan' was removed for dave@yahoo.example."
+    );
+    let r = browser().get(app.url(&dave_link)).send().await.unwrap();
+    assert_eq!(r.status(), 410);
+    assert!(r.text().await.unwrap().contains(REMOVED));
+    assert_eq!(
+        browser()
+            .get(app.url(&bob_link))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let bad = app.cli(
+        &[
+            "message",
+            "revoke",
+            "--message-id",
+            "cli-1@corp.example",
+            "--recipient",
+            "not an address",
+        ],
+        None,
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(stderr(&bad).contains("--recipient:"), "{}", stderr(&bad));
+
+    // Alice's own token removes one recipient of a message to two, which
+    // the whole-message revocation refuses her.
+    let (bob_link, dave_link) = to_two(&app, &catcher, "api-1@corp.example", "Budget").await;
+    let out = app.cli(
+        &[
+            "token",
+            "create",
+            "--user",
+            "alice@corp.example",
+            "--name",
+            "script",
+        ],
+        None,
+    );
+    let token = stdout(&out).trim().to_string();
+    let api = reqwest::Client::new();
+    let revoke = |query: &str| {
+        api.post(app.url(&format!(
+            "/api/v1/messages/api-1@corp.example/revoke{query}"
+        )))
+        .bearer_auth(&token)
+        .send()
+    };
+    let r = revoke("").await.unwrap();
+    assert_eq!(
+        r.status(),
+        409,
+        "a sender revokes whole messages to one only"
+    );
+    let r = revoke("?recipient=bob@gmail.example").await.unwrap();
+    assert_eq!(r.status(), 200);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        state_of(&serde_json::json!([body]), "bob@gmail.example"),
+        "removed"
+    );
+    assert_eq!(body["Revoked"], false);
+    assert_eq!(
+        browser()
+            .get(app.url(&bob_link))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        410
+    );
+    assert_eq!(
+        browser()
+            .get(app.url(&dave_link))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let r = revoke("?recipient=bob@gmail.example").await.unwrap();
+    assert_eq!(r.status(), 409);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "already_removed", "{body}");
+    let r = revoke("?recipient=nobody").await.unwrap();
+    assert_eq!(r.status(), 400);
+}
+both!(the_command_line_and_the_api_remove_one_recipient);
+
+async fn compose_takes_an_expiry_within_the_templates(backend: Backend) {
+    let catcher = Catcher::start().await;
+    let app = TestApp::on(backend).await.gateway(&catcher).spawn().await;
+    app.add_user("alice@corp.example", "sender", "alice long password")
+        .await;
+    let out = app.cli(
+        &["template", "new", "--name", "Month", "--expiry-days", "30"],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let alice = app.client();
+    sign_in(
+        &app.address,
+        &alice,
+        "alice@corp.example",
+        "alice long password",
+    )
+    .await;
+    let compose = |template: &'static str, days: &'static str| {
+        let alice = alice.clone();
+        let url = app.url("/compose");
+        async move {
+            let page = page_text(&alice, url.clone()).await;
+            let form = reqwest::multipart::Form::new()
+                .text("csrf", csrf_of(&page))
+                .text("to", "bob@gmail.example")
+                .text("subject", "Short-lived")
+                .text("body", "Read it this week.")
+                .text("rights", "encrypt-only")
+                .text("template", template)
+                .text("expiry_days", days);
+            alice.post(url).multipart(form).send().await.unwrap()
+        }
+    };
+    let r = compose("Month", "31").await;
+    assert_eq!(r.status(), 422);
+    let text = r.text().await.unwrap();
+    assert!(
+        text.contains("31 days is longer than the template&#x27;s expiry of 30 days")
+            || text.contains("31 days is longer than the template's expiry of 30 days"),
+        "{text}"
+    );
+    assert_eq!(compose("Month", "0").await.status(), 422);
+    assert_eq!(compose("", "731").await.status(), 422);
+    assert_eq!(compose("Month", "7").await.status(), 303);
+    let link = link_of(&catcher.wait_for(1).await.remove(0));
+
+    let status = status_of(&app, &sent_message_id(&app).await).await;
+    let expires = status[0]["ExpiresAt"].as_str().unwrap().to_string();
+    let expected = time::OffsetDateTime::now_utc() + time::Duration::days(7);
+    assert!(
+        expires.starts_with(&format!(
+            "{:04}-{:02}-{:02}",
+            expected.year(),
+            expected.month() as u8,
+            expected.day()
+        )),
+        "seven days from now: {expires}"
+    );
+    // The Sent folder and the message page say when.
+    let sent = page_text(&alice, app.url("/sent")).await;
+    assert!(sent.contains("Expires "), "{sent}");
+    let page = read(&app, &catcher, &browser(), &link).await;
+    assert!(page.contains("Expires"), "{page}");
+}
+both!(compose_takes_an_expiry_within_the_templates);
+
+async fn sent_message_id(app: &TestApp) -> String {
+    let out = app.cli(&["trace", "--sender", "alice@corp.example", "--json"], None);
+    let lines: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    lines[0]["MessageId"].as_str().unwrap().to_string()
+}
+
+async fn closed_pages_carry_the_messages_branding(backend: Backend) {
+    let catcher = Catcher::start().await;
+    let app = TestApp::on(backend).await.gateway(&catcher).spawn().await;
+    let out = app.cli(
+        &[
+            "template",
+            "set",
+            "--name",
+            "Default",
+            "--background-color",
+            "#7a1f5c",
+            "--portal-text",
+            "Contoso secure mail",
+            "--privacy-statement-url",
+            "https://corp.example/privacy",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (bob_link, dave_link) = to_two(&app, &catcher, "brand-1@corp.example", "Brand").await;
+    let landing = page_text(&browser(), app.url(&dave_link)).await;
+    assert!(
+        landing.contains("https://corp.example/privacy"),
+        "{landing}"
+    );
+    app.cli(
+        &[
+            "message",
+            "revoke",
+            "--message-id",
+            "brand-1@corp.example",
+            "--recipient",
+            "bob@gmail.example",
+        ],
+        None,
+    );
+    let removed = page_text(&browser(), app.url(&bob_link)).await;
+    app.cli(
+        &["message", "revoke", "--message-id", "brand-1@corp.example"],
+        None,
+    );
+    let revoked = page_text(&browser(), app.url(&dave_link)).await;
+    for page in [&removed, &revoked] {
+        assert!(page.contains("background:#7a1f5c"), "{page}");
+        assert!(page.contains("Contoso secure mail"), "{page}");
+        assert!(
+            page.contains(r#"href="https://corp.example/privacy""#),
+            "{page}"
+        );
+    }
+    assert!(removed.contains(REMOVED), "{removed}");
+    assert!(
+        revoked.contains("The message was revoked by the sender."),
+        "{revoked}"
+    );
+}
+both!(closed_pages_carry_the_messages_branding);
