@@ -58,6 +58,8 @@ pub struct ComposeOptions {
     pub templates: Vec<String>,
     pub default_template: String,
     pub max_message_bytes: u64,
+    /// The form prefilled as a reply to an Inbox message.
+    pub reply: Option<ComposeDraft>,
 }
 
 /// What the person typed into the compose form, kept when it is refused.
@@ -72,6 +74,8 @@ pub struct ComposeDraft {
     /// Days until external recipients can no longer open it; empty: the
     /// template's expiry.
     pub expiry_days: String,
+    /// The Inbox message this answers (its id), threaded under it.
+    pub in_reply_to: String,
 }
 
 /// Everything a page needs to know about the request it renders for.

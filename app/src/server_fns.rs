@@ -13,8 +13,8 @@ pub async fn load_page_context() -> Result<PageContext, ServerFnError> {
 }
 
 #[server(endpoint = "compose_options")]
-pub async fn load_compose_options() -> Result<ComposeOptions, ServerFnError> {
-    with_account(|s, parts| async move { s.compose_options(&parts).await }).await
+pub async fn load_compose_options(reply: String) -> Result<ComposeOptions, ServerFnError> {
+    with_account(|s, parts| async move { s.compose_options(&parts, &reply).await }).await
 }
 
 #[server(endpoint = "portal")]

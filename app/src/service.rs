@@ -26,10 +26,12 @@ pub trait AccountService: Send + Sync + 'static {
     ) -> Result<PageContext, ServiceError>;
 
     /// The compose form's choices, for a signed-in user (`NotSignedIn`
-    /// for anyone else).
+    /// for anyone else); prefilled as a reply to one of the user's Inbox
+    /// messages when `reply` names one.
     async fn compose_options(
         &self,
         request: &http::request::Parts,
+        reply: &str,
     ) -> Result<ComposeOptions, ServiceError>;
 
     /// The signed-in user's protected messages, newest first.

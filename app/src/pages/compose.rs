@@ -10,7 +10,9 @@ use leptos_router::components::Redirect;
 #[component]
 pub fn ComposePage() -> impl IntoView {
     let context = use_page_context();
-    let options = Resource::new_blocking(|| (), |_| load_compose_options());
+    let query = leptos_router::hooks::use_query_map();
+    let reply = move || query.read().get("reply").unwrap_or_default();
+    let options = Resource::new_blocking(reply, load_compose_options);
     view! {
         <Frame title="New protected message">
             <Suspense>
@@ -37,7 +39,11 @@ pub fn ComposePage() -> impl IntoView {
 }
 
 fn compose_form(ctx: PageContext, options: ComposeOptions, sender: String) -> impl IntoView {
-    let draft = ctx.draft.clone().unwrap_or_default();
+    let draft = ctx
+        .draft
+        .clone()
+        .or_else(|| options.reply.clone())
+        .unwrap_or_default();
     let ComposeDraft {
         to,
         cc,
@@ -46,6 +52,7 @@ fn compose_form(ctx: PageContext, options: ComposeOptions, sender: String) -> im
         rights,
         template,
         expiry_days,
+        in_reply_to,
     } = draft;
     let template = if template.is_empty() {
         options.default_template.clone()
@@ -58,6 +65,9 @@ fn compose_form(ctx: PageContext, options: ComposeOptions, sender: String) -> im
         <NoticeBox notice=ctx.notice.clone()/>
         <form method="post" action="/compose" enctype="multipart/form-data" class="card">
             <CsrfField token=ctx.csrf_token.clone()/>
+            {(!in_reply_to.is_empty()).then(|| view! {
+                <input type="hidden" name="in_reply_to" value=in_reply_to.clone()/>
+            })}
             <p class="hint">"From " <strong>{sender}</strong></p>
             <label for="to">"To"</label>
             <input id="to" name="to" type="text" required value=to aria-describedby="to-hint" autocomplete="off"/>

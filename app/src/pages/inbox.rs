@@ -44,8 +44,10 @@ pub fn InboxMessagePage() -> impl IntoView {
                 return view! { <p>{t.inbox_not_found}</p> }.into_any();
             };
             let attachments = format!("/inbox/{}/attachments", detail.item.id);
+            let reply = format!("/compose?reply={}", detail.item.id);
             view! {
                 <MessageContent t message=detail.message attachments subheading=true/>
+                <p><a href=reply class="button" id="reply">{t.reply_button}</a></p>
                 <p><a href="/inbox">{t.back_to_inbox}</a></p>
             }.into_any()
         }}/>

@@ -42,6 +42,7 @@ async fn read_form(multipart: &mut Multipart, limit: usize) -> Result<Form, Refu
             "rights" => form.draft.rights = text,
             "template" => form.draft.template = text,
             "expiry_days" => form.draft.expiry_days = text,
+            "in_reply_to" => form.draft.in_reply_to = text,
             _ => {}
         }
     }
@@ -191,6 +192,19 @@ pub async fn submit(
     if !cc.is_empty() {
         builder = builder.cc(cc.iter().map(|a| a.as_str()).collect::<Vec<_>>());
     }
+    // A reply to an Inbox message of this user's is threaded under it.
+    if !draft.in_reply_to.is_empty() {
+        match thread_of(&state, &user.email, &draft.in_reply_to).await {
+            Ok(Some((parent, references))) => {
+                builder = builder.in_reply_to(parent).references(references);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "compose failed");
+                return refuse(super::UNAVAILABLE.into(), StatusCode::SERVICE_UNAVAILABLE).await;
+            }
+        }
+    }
     for a in &form.attachments {
         builder = builder.attachment(a.content_type.clone(), a.name.clone(), a.data.as_slice());
     }
@@ -240,4 +254,20 @@ pub async fn submit(
             refuse(super::UNAVAILABLE.into(), StatusCode::SERVICE_UNAVAILABLE).await
         }
     }
+}
+
+/// The Message-ID an Inbox message of `user`'s carries and its thread
+/// (References, then itself), without angle brackets; None when the
+/// message is not in the user's Inbox.
+async fn thread_of(
+    state: &AppState,
+    user: &str,
+    inbox_id: &str,
+) -> Result<Option<(String, Vec<String>)>, crate::portal::OpenError> {
+    let Some(row) = state.store.inbox(user, Some(inbox_id)).await?.pop() else {
+        return Ok(None);
+    };
+    let raw = crate::portal::open_message(&state.store, &state.keys.keyring, &row.id).await?;
+    // The pipeline gives every message a Message-ID.
+    Ok(crate::portal::reply::thread(&raw))
 }

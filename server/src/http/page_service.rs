@@ -98,10 +98,29 @@ impl AccountService for PageService {
     async fn compose_options(
         &self,
         request: &http::request::Parts,
+        reply: &str,
     ) -> Result<ComposeOptions, ServiceError> {
-        if self.viewer_of(request).await?.is_none() {
+        let Some(user) = self.viewer_of(request).await? else {
             return Err(ServiceError::NotSignedIn);
-        }
+        };
+        // Only a message in this user's own Inbox.
+        let reply = match reply {
+            "" => None,
+            id => self
+                .state
+                .store
+                .inbox(&user.email, Some(id))
+                .await
+                .map_err(unavailable)?
+                .pop()
+                .map(|row| ComposeDraft {
+                    to: row.sender,
+                    subject: portal::reply::reply_subject(&row.subject),
+                    rights: row.rights.map(|r| r.to_string()).unwrap_or_default(),
+                    in_reply_to: row.id,
+                    ..ComposeDraft::default()
+                }),
+        };
         let templates = self
             .state
             .store
@@ -116,6 +135,7 @@ impl AccountService for PageService {
                 .unwrap_or_default(),
             templates: templates.into_iter().map(|(name, _)| name).collect(),
             max_message_bytes: self.state.settings.max_message_bytes as u64,
+            reply,
         })
     }
 

@@ -64,6 +64,31 @@ pub fn reply_subject(subject: &str) -> String {
     }
 }
 
+/// What a reply to `raw` threads under: its Message-ID, and the
+/// References to give (the thread so far, then the message itself; RFC
+/// 5322 3.6.4), without angle brackets. None when it has no Message-ID.
+pub fn thread(raw: &[u8]) -> Option<(String, Vec<String>)> {
+    let parsed = MessageParser::default().parse_headers(raw)?;
+    let bare = |id: &str| {
+        id.trim()
+            .trim_start_matches('<')
+            .trim_end_matches('>')
+            .to_string()
+    };
+    let parent = bare(parsed.message_id()?);
+    let mut references: Vec<String> = parsed
+        .references()
+        .as_text_list()
+        .map(|ids| ids.iter().map(|id| bare(id)).collect())
+        .unwrap_or_default();
+    // A longer thread keeps its newest: the header stays bounded.
+    if references.len() > 50 {
+        references.drain(..references.len() - 50);
+    }
+    references.push(parent.clone());
+    Some((parent, references))
+}
+
 /// The reply to the original `raw` that `row`'s recipient read.
 pub fn build(original: &[u8], row: &PortalRow, draft: Draft, hostname: &str) -> Reply {
     let parsed = MessageParser::default().parse_headers(original);
@@ -72,25 +97,6 @@ pub fn build(original: &[u8], row: &PortalRow, draft: Draft, hostname: &str) -> 
         .and_then(|m| m.subject())
         .unwrap_or(&row.subject)
         .to_string();
-    let bare = |id: &str| {
-        id.trim()
-            .trim_start_matches('<')
-            .trim_end_matches('>')
-            .to_string()
-    };
-    let original_id = parsed.as_ref().and_then(|m| m.message_id()).map(bare);
-    // The thread so far, then the original (RFC 5322 3.6.4).
-    let mut references: Vec<String> = parsed
-        .as_ref()
-        .map(|m| {
-            m.references()
-                .as_text_list()
-                .map(|ids| ids.iter().map(|id| bare(id)).collect())
-                .unwrap_or_default()
-        })
-        .unwrap_or_default();
-    references.truncate(50);
-    references.extend(original_id.clone());
     let sender = row.sender.to_lowercase();
     let mut to = vec![sender.clone()];
     let others = if draft.all {
@@ -108,8 +114,8 @@ pub fn build(original: &[u8], row: &PortalRow, draft: Draft, hostname: &str) -> 
     if !others.is_empty() {
         builder = builder.cc(others.iter().map(String::as_str).collect::<Vec<_>>());
     }
-    if let Some(id) = original_id {
-        builder = builder.in_reply_to(id).references(references);
+    if let Some((parent, references)) = thread(original) {
+        builder = builder.in_reply_to(parent).references(references);
     }
     for a in &draft.attachments {
         builder = builder.attachment(a.content_type.clone(), a.name.clone(), a.data.as_slice());

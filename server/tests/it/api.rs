@@ -358,7 +358,7 @@ async fn a_temporary_password_opens_nothing_but_the_password_change(backend: Bac
     let r = tim
         .post(app.url("/api/compose_options"))
         .header("content-type", "application/x-www-form-urlencoded")
-        .body("")
+        .body("reply=")
         .send()
         .await
         .unwrap();
@@ -384,7 +384,7 @@ async fn a_temporary_password_opens_nothing_but_the_password_change(backend: Bac
     let r = reqwest::Client::new()
         .post(app.url("/api/compose_options"))
         .header("content-type", "application/x-www-form-urlencoded")
-        .body("")
+        .body("reply=")
         .send()
         .await
         .unwrap();

@@ -147,10 +147,77 @@ async fn bob_replies_and_alice_reads_it_in_her_inbox(backend: Backend) {
     let message = page_text(&alice, app.url(&path)).await;
     assert!(message.contains("Signed, see attached."), "{message}");
     assert!(message.contains("signed.pdf"), "{message}");
+    // Alice answers Bob again from her Inbox: the form comes prefilled,
+    // and the answer is threaded under Bob's reply.
+    assert!(message.contains(r#"href="/compose?reply="#), "{message}");
+    let compose_path = format!("/compose?reply={}", &path["/inbox/".len()..]);
+    let compose = page_text(&alice, app.url(&compose_path)).await;
+    assert!(
+        compose.contains(r#"value="bob@gmail.example""#),
+        "{compose}"
+    );
+    assert!(compose.contains(r#"value="Re: Offer""#), "{compose}");
+    let in_reply_to = compose
+        .split(r#"name="in_reply_to" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the reply is tied to the Inbox message")
+        .to_string();
+    let before = catcher.caught().len();
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf_of(&compose))
+        .text("to", "bob@gmail.example")
+        .text("cc", "carol@corp.example")
+        .text("subject", "Re: Offer")
+        .text("body", "Countersigned, thank you.")
+        .text("rights", "encrypt-only")
+        .text("in_reply_to", in_reply_to);
+    let r = alice
+        .post(app.url("/compose"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let mails = catcher.wait_for(before + 2).await;
+    let to_bob = mails[before..]
+        .iter()
+        .find(|m| m.to == ["bob@gmail.example"])
+        .expect("Bob gets a link");
+    let carol = mails[before..]
+        .iter()
+        .find(|m| m.to == ["carol@corp.example"])
+        .expect("Carol gets an inline copy");
+    let inside = unprotected(&app, carol);
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&inside)
+        .unwrap();
+    let bobs_id = mail_parser::MessageParser::default()
+        .parse(&unprotected(&app, copy))
+        .unwrap()
+        .message_id()
+        .unwrap()
+        .to_string();
+    assert_eq!(parsed.in_reply_to().as_text(), Some(bobs_id.as_str()));
+    assert_eq!(
+        parsed.references().as_text_list().unwrap(),
+        ["offer-7@corp.example", bobs_id.as_str()]
+    );
+    let bob_again = link_of(to_bob);
+    let code = passcode_from_mail(&app, &catcher, &bob, &bob_again).await;
+    enter_passcode(&app, &bob, &bob_again, &code).await;
+    let page = page_text(&bob, app.url(&bob_again)).await;
+    assert!(page.contains("Countersigned, thank you."), "{page}");
+
     // The Sent folder's timeline says Bob replied.
     let sent = page_text(&alice, app.url("/sent")).await;
-    let start = sent.find("href=\"/sent/").unwrap() + 6;
-    let sent_path: String = sent[start..].chars().take_while(|c| *c != '"').collect();
+    let sent_path = sent
+        .split(r#"href=""#)
+        .find_map(|rest| {
+            let (path, _) = rest.split_once(r#"">Offer</a>"#)?;
+            (!path.contains('"')).then(|| path.to_string())
+        })
+        .expect("the offer in the Sent folder");
     let detail = page_text(&alice, app.url(&sent_path)).await;
     assert!(detail.contains("replied"), "{detail}");
 }
