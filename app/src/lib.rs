@@ -40,6 +40,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(not(feature = "ssr"))]
     let lang = Lang::default();
     provide_context(lang);
+    let site = use_context::<SiteName>().unwrap_or_default();
+    provide_context(site.clone());
     view! {
         <!DOCTYPE html>
         <html lang=lang.code()>
@@ -48,6 +50,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="stylesheet" href="/main.css"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <meta name="application-name" content=site.0/>
                 {scripts.then(|| view! { <HydrationScripts options/> })}
                 <MetaTags/>
             </head>
@@ -112,8 +115,16 @@ pub fn hydrate() {
         .and_then(|html| html.get_attribute("lang"))
         .and_then(|code| Lang::parse(&code))
         .unwrap_or_default();
+    let site = document()
+        .query_selector("meta[name=application-name]")
+        .ok()
+        .flatten()
+        .and_then(|meta| meta.get_attribute("content"))
+        .map(SiteName)
+        .unwrap_or_default();
     leptos::mount::hydrate_body(move || {
         provide_context(lang);
+        provide_context(site.clone());
         view! { <App/> }
     });
 }
@@ -121,6 +132,24 @@ pub fn hydrate() {
 /// The language of the page being rendered.
 pub fn use_lang() -> Lang {
     use_context::<Lang>().unwrap_or_default()
+}
+
+/// The name page titles end with: the organization's when it set one
+/// (`SEALPOST_ORGANIZATION_NAME`). The server provides it and writes it
+/// into `<meta name="application-name">`, where the browser reads it back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SiteName(pub String);
+
+impl Default for SiteName {
+    fn default() -> Self {
+        SiteName("sealpost".into())
+    }
+}
+
+/// `<page> · <site name>`, for `<title>`.
+pub fn page_title(page: &str) -> String {
+    let site = use_context::<SiteName>().unwrap_or_default();
+    format!("{page} · {}", site.0)
 }
 
 /// The request's language; a `?lang=` choice is remembered in a cookie.

@@ -111,6 +111,10 @@ settings! {
         "Root key (base64 of 32 bytes) instead of the key file";
     language, "LANG", Some("en"), "en",
         "Language of emails: en or ja";
+    organization_name, "TEXT", None, "unset = sealpost",
+        "The organization's name, shown in notifications and page titles";
+    retention, "DURATION", None, "unset = keep content",
+        "Delete the content of messages revoked, expired or older than this (365d)";
     clamd_addr, "ADDR", None, "unset = no antivirus",
         "The ClamAV daemon that scans every message: unix:/path or a loopback host:port";
     clamd_unavailable, "WHAT", Some("defer"), "defer",
@@ -232,6 +236,11 @@ pub struct Settings {
     /// Base64 of the 32-byte root key, when given instead of the key file.
     pub master_key: Option<String>,
     pub language: Language,
+    /// Shown in notifications and page titles (unset: "sealpost").
+    pub organization_name: Option<String>,
+    /// Content of messages revoked, expired or older than this is deleted
+    /// (unset: kept).
+    pub retention_ms: Option<i64>,
     pub admin_email: EmailAddress,
     pub dev_mode: bool,
     pub site_dir: PathBuf,
@@ -499,6 +508,30 @@ impl Settings {
                 )
             })?;
 
+        let organization_name = match v.organization_name.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(name) if name.chars().count() > 100 || name.chars().any(char::is_control) => {
+                return Err(invalid(
+                    "organization_name",
+                    "must be one line of at most 100 characters",
+                ));
+            }
+            Some(name) => Some(name.to_string()),
+        };
+        let retention_ms = match v.retention.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(
+                parse_duration_ms(text)
+                    .filter(|ms| *ms >= 86_400_000)
+                    .ok_or_else(|| {
+                        invalid(
+                            "retention",
+                            format!("'{text}' is not a duration of a day or more, such as 365d"),
+                        )
+                    })?,
+            ),
+        };
+
         let master_key = v.master_key.clone();
         if let Some(key) = &master_key {
             crate::crypto::RootKey::from_base64(key)
@@ -620,6 +653,8 @@ impl Settings {
             queue_lifetime_ms,
             master_key,
             language,
+            organization_name,
+            retention_ms,
             admin_email,
             dev_mode,
             site_dir,

@@ -42,7 +42,7 @@ pub(crate) fn Frame(
     translated: bool,
 ) -> impl IntoView {
     view! {
-        <Title text=format!("{title} · sealpost")/>
+        <Title text=crate::page_title(title)/>
         <a class="skip" href="#main">{use_lang().t().skip}</a>
         <header class="top">
             <span class="brand">"sealpost"</span>
@@ -202,7 +202,7 @@ pub fn NotFoundPage() -> impl IntoView {
     }
     let t = use_lang().t();
     view! {
-        <Title text=format!("{} · sealpost", t.not_found_title)/>
+        <Title text=crate::page_title(t.not_found_title)/>
         <header class="top">
             <span class="brand">"sealpost"</span>
             <LangSwitch/>

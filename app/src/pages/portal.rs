@@ -60,7 +60,7 @@ pub fn PortalPage() -> impl IntoView {
                         set_status(403);
                         let text = (t.wrong_person)(&signed_in_as, &sent_to);
                         view! {
-                            <Title text=format!("{} · sealpost", t.wrong_person_title)/>
+                            <Title text=crate::page_title(t.wrong_person_title)/>
                             <header class="banner plain"><span class="brand">"sealpost"</span><LangSwitch/></header>
                             <main id="main" class="portal">
                                 <h1>{text}</h1>
@@ -90,7 +90,7 @@ pub fn PortalPage() -> impl IntoView {
 
 fn plain_page(title: &'static str, hint: &'static str) -> impl IntoView {
     view! {
-        <Title text=format!("{title} · sealpost")/>
+        <Title text=crate::page_title(title)/>
         <header class="banner plain"><span class="brand">"sealpost"</span><LangSwitch/></header>
         <main id="main" class="portal">
             <h1>{title}</h1>
@@ -108,7 +108,7 @@ fn closed_page(
 ) -> impl IntoView {
     let privacy_url = branding.privacy_url.clone();
     view! {
-        <Title text=format!("{title} · sealpost")/>
+        <Title text=crate::page_title(title)/>
         <Banner t branding/>
         <main id="main" class="portal">
             <h1>{title}</h1>
@@ -168,7 +168,7 @@ fn landing(
     let disclaimer = branding.disclaimer_text.clone();
     let privacy_url = branding.privacy_url.clone();
     view! {
-        <Title text=format!("{} · sealpost", t.landing_title)/>
+        <Title text=crate::page_title(t.landing_title)/>
         <Banner t branding/>
         <main id="main" class="portal">
             <h1>{(t.sent_you)(&sender)}</h1>
@@ -249,7 +249,7 @@ fn message_page(
     let others = m.others.join(", ");
     let limit_mb = answer.max_message_bytes / (1024 * 1024);
     view! {
-        <Title text=format!("{subject} · sealpost")/>
+        <Title text=crate::page_title(&subject)/>
         <Banner t branding/>
         <main id="main" class="portal">
             <NoticeBox notice=answer.notice/>

@@ -81,10 +81,17 @@ impl AppState {
                 .map(|p| p.auth_url.origin().ascii_serialization())
                 .collect(),
         );
+        let site = self
+            .settings
+            .organization_name
+            .clone()
+            .map(app::SiteName)
+            .unwrap_or_default();
         move || {
             provide_context(service.clone());
             provide_context(admin.clone());
             provide_context(targets.clone());
+            provide_context(site.clone());
         }
     }
 

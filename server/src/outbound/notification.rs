@@ -14,27 +14,37 @@ pub struct Notice<'a> {
     pub template: &'a TemplateRow,
     pub message_id: &'a str,
     pub language: Language,
+    /// `SEALPOST_ORGANIZATION_NAME`, when set.
+    pub organization: Option<&'a str>,
 }
 
 struct Texts {
     intro: String,
     button: String,
     plain_link: &'static str,
+    from_organization: Option<String>,
+    privacy: &'static str,
 }
 
 fn texts(n: &Notice<'_>) -> Texts {
-    let (intro, button, plain_link) = match n.language {
+    let (intro, button, plain_link, privacy) = match n.language {
         Language::En => (
             format!("{} has sent you a protected message.", n.sender),
             "Read the message",
             "If the button does not work, open this link:",
+            "Privacy statement",
         ),
         Language::Ja => (
             format!("{} さんから保護されたメッセージが届きました。", n.sender),
             "メッセージを読む",
             "ボタンが機能しない場合は、次のリンクを開いてください:",
+            "プライバシーに関する声明",
         ),
     };
+    let from_organization = n.organization.map(|org| match n.language {
+        Language::En => format!("This notification comes from {org}'s secure mail."),
+        Language::Ja => format!("この通知は {org} のセキュア メールから送信されました。"),
+    });
     Texts {
         intro: n
             .template
@@ -48,12 +58,15 @@ fn texts(n: &Notice<'_>) -> Texts {
             .clone()
             .unwrap_or_else(|| button.to_string()),
         plain_link,
+        from_organization,
+        privacy,
     }
 }
 
 pub use app::dto::readable_text_on as text_color_on;
 
-fn escape(text: &str) -> String {
+/// Text as HTML (element content or a quoted attribute).
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -95,6 +108,18 @@ pub fn build(n: &Notice<'_>) -> Vec<u8> {
         html.push_str(&format!(
             "<p style=\"font-size:12px;color:#4a5560\">{}</p>",
             escape(disclaimer)
+        ));
+    }
+    if let Some(line) = &t.from_organization {
+        text.push_str(&format!("\n{line}\n"));
+        html.push_str(&format!("<p style=\"font-size:13px\">{}</p>", escape(line)));
+    }
+    if let Some(url) = &n.template.privacy_statement_url {
+        text.push_str(&format!("\n{}: {url}\n", t.privacy));
+        html.push_str(&format!(
+            "<p style=\"font-size:12px\"><a href=\"{url}\">{}</a></p>",
+            t.privacy,
+            url = escape(url)
         ));
     }
     html.push_str("</div></body></html>");

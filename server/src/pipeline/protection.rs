@@ -334,6 +334,7 @@ async fn outcome(
                         template: &template,
                         message_id: &format!("<{}.{rid}@{}>", message.id, pipeline.hostname),
                         language: settings.language,
+                        organization: settings.organization_name.as_deref(),
                     });
                     recipients.push(NewRecipient {
                         id: rid.clone(),

@@ -208,6 +208,43 @@ fn passcode_email(
     }
 }
 
+/// A short mail's text in the template's banner (color, logo, portal
+/// text), with the privacy statement linked below.
+fn branded_html(b: &Branding, logo: bool, text: &str, lang: app::i18n::Lang) -> String {
+    use crate::outbound::notification::escape;
+    let paragraphs: String = text
+        .split("\n\n")
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| format!("<p>{}</p>", escape(p.trim())))
+        .collect();
+    format!(
+        "<!DOCTYPE html><html><body style=\"font-family:sans-serif;margin:0\">\
+         <div style=\"background:{bg};color:{fg};padding:16px\">{logo}{portal}</div>\
+         <div style=\"padding:16px\">{paragraphs}{privacy}</div></body></html>",
+        bg = escape(&b.background_color),
+        fg = escape(&b.text_color),
+        logo = if logo {
+            "<img src=\"cid:logo\" alt=\"\" height=\"40\" style=\"display:block\">"
+        } else {
+            "<strong>sealpost</strong>"
+        },
+        portal = b
+            .portal_text
+            .as_deref()
+            .map(|t| format!("<p style=\"margin:8px 0 0\">{}</p>", escape(t)))
+            .unwrap_or_default(),
+        privacy = b
+            .privacy_url
+            .as_deref()
+            .map(|url| format!(
+                "<p style=\"font-size:12px\"><a href=\"{}\">{}</a></p>",
+                escape(url),
+                lang.t().privacy
+            ))
+            .unwrap_or_default(),
+    )
+}
+
 /// Makes a code and queues the mail that carries it.
 pub async fn send_passcode(
     lang: app::i18n::Lang,
@@ -227,7 +264,18 @@ pub async fn send_passcode(
     let code = eight_digits();
     let reference = reference_code();
     let (subject, body) = passcode_email(lang, &code, &reference, &row.sender);
-    let email = mail_builder::MessageBuilder::new()
+    // The message's look: its template's color, logo and portal text.
+    let logo = if row.has_logo {
+        store.template_logo(&row.template_id).await?
+    } else {
+        None
+    };
+    let html = branded_html(&branding(row), logo.is_some(), &body, lang);
+    let mut builder = mail_builder::MessageBuilder::new();
+    if let Some((bytes, kind)) = &logo {
+        builder = builder.inline(kind.clone(), "logo", bytes.as_slice());
+    }
+    let email = builder
         .from(row.sender.as_str())
         .to(row.address.as_str())
         .subject(subject)
@@ -240,6 +288,7 @@ pub async fn send_passcode(
             mail_builder::headers::raw::Raw::new(lang.code()),
         )
         .text_body(body)
+        .html_body(html)
         .write_to_vec()
         .expect("writing to memory cannot fail");
     let job_id = new_id();

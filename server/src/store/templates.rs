@@ -30,7 +30,7 @@ impl Store {
 }
 
 const TEMPLATE_COLUMNS: &str = "id, name, background_color, introduction_text, read_button_text, email_text, \
-     disclaimer_text, portal_text, otp_enabled, social_enabled, expiry_days, logo, logo_content_type";
+     disclaimer_text, portal_text, privacy_statement_url, otp_enabled, social_enabled, expiry_days, logo, logo_content_type";
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct TemplateRow {
@@ -42,6 +42,7 @@ pub struct TemplateRow {
     pub email_text: Option<String>,
     pub disclaimer_text: Option<String>,
     pub portal_text: Option<String>,
+    pub privacy_statement_url: Option<String>,
     pub otp_enabled: bool,
     pub social_enabled: bool,
     pub expiry_days: i64,

@@ -1,6 +1,7 @@
 //! Sender control (#19): one recipient's access removed from the Sent
 //! folder, the command line or the API while the others keep reading; an
-//! expiry chosen at compose; the closed pages carry the message's branding.
+//! expiry chosen at compose; the message's branding and the organization's
+//! name on every page and mail.
 
 use crate::common::catcher::{Catcher, Caught};
 use crate::common::*;
@@ -368,9 +369,14 @@ async fn sent_message_id(app: &TestApp) -> String {
     lines[0]["MessageId"].as_str().unwrap().to_string()
 }
 
-async fn closed_pages_carry_the_messages_branding(backend: Backend) {
+async fn every_page_and_mail_carries_the_messages_branding(backend: Backend) {
     let catcher = Catcher::start().await;
-    let app = TestApp::on(backend).await.gateway(&catcher).spawn().await;
+    let app = TestApp::on(backend)
+        .await
+        .gateway(&catcher)
+        .setting("organization_name", "Contoso")
+        .spawn()
+        .await;
     let out = app.cli(
         &[
             "template",
@@ -388,11 +394,40 @@ async fn closed_pages_carry_the_messages_branding(backend: Backend) {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let (bob_link, dave_link) = to_two(&app, &catcher, "brand-1@corp.example", "Brand").await;
-    let landing = page_text(&browser(), app.url(&dave_link)).await;
+    // The notification names the organization and links its privacy statement.
+    let notification = text_of(
+        catcher
+            .caught()
+            .iter()
+            .find(|m| m.to == ["dave@yahoo.example"])
+            .unwrap(),
+    );
     assert!(
-        landing.contains("https://corp.example/privacy"),
+        notification.contains("This notification comes from Contoso's secure mail."),
+        "{notification}"
+    );
+    assert!(
+        notification.contains("Privacy statement: https://corp.example/privacy"),
+        "{notification}"
+    );
+    let landing = page_text(&browser(), app.url(&dave_link)).await;
+    assert!(landing.contains("· Contoso</title>"), "{landing}");
+    assert!(
+        landing.contains(r#"href="https://corp.example/privacy""#),
         "{landing}"
     );
+    // The passcode mail wears the template too.
+    let dave = browser();
+    passcode_from_mail(&app, &catcher, &dave, &dave_link).await;
+    let passcode_mail = catcher.caught().pop().unwrap();
+    let html = mail_parser::MessageParser::default()
+        .parse(passcode_mail.data.as_bytes())
+        .and_then(|m| m.body_html(0).map(|h| h.into_owned()))
+        .expect("a passcode mail with an HTML part");
+    assert!(html.contains("background:#7a1f5c"), "{html}");
+    assert!(html.contains("Contoso secure mail"), "{html}");
+    assert!(html.contains("https://corp.example/privacy"), "{html}");
+
     app.cli(
         &[
             "message",
@@ -417,6 +452,7 @@ async fn closed_pages_carry_the_messages_branding(backend: Backend) {
             page.contains(r#"href="https://corp.example/privacy""#),
             "{page}"
         );
+        assert!(page.contains("· Contoso</title>"), "{page}");
     }
     assert!(removed.contains(REMOVED), "{removed}");
     assert!(
@@ -424,4 +460,4 @@ async fn closed_pages_carry_the_messages_branding(backend: Backend) {
         "{revoked}"
     );
 }
-both!(closed_pages_carry_the_messages_branding);
+both!(every_page_and_mail_carries_the_messages_branding);
