@@ -359,6 +359,8 @@ pub struct InboxItem {
 pub struct InboxDetail {
     pub item: InboxItem,
     pub message: MessageView,
+    /// Retention deleted its content: only its headers remain.
+    pub purged: bool,
 }
 
 /// One job of the pipeline or outbound queue, as `/admin/queue` shows it

@@ -226,6 +226,7 @@ pub struct Texts {
     pub inbox_empty: &'static str,
     pub inbox_not_found: &'static str,
     pub back_to_inbox: &'static str,
+    pub content_deleted: &'static str,
 }
 
 pub static EN: Texts = Texts {
@@ -356,6 +357,7 @@ pub static EN: Texts = Texts {
     inbox_empty: "No protected messages for you yet.",
     inbox_not_found: "There is no such message in your Inbox.",
     back_to_inbox: "Back to the Inbox",
+    content_deleted: "The content of this message was deleted under the organization's retention policy.",
 };
 
 pub static JA: Texts = Texts {
@@ -484,6 +486,7 @@ pub static JA: Texts = Texts {
     inbox_empty: "保護されたメッセージはまだありません。",
     inbox_not_found: "受信トレイにそのメッセージはありません。",
     back_to_inbox: "受信トレイに戻る",
+    content_deleted: "このメッセージの内容は組織の保持ポリシーにより削除されました。",
 };
 
 #[cfg(test)]

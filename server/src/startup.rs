@@ -312,6 +312,7 @@ impl Application {
             self.store.clone(),
             self.sessions.clone(),
             self.tuning.expiry_interval,
+            self.settings.retention_ms,
         )));
         for n in 0..self.tuning.outbound_workers {
             tasks.push(tokio::spawn(
@@ -411,10 +412,16 @@ async fn create_first_admin(
     }
 }
 
-/// Marks expired messages, and deletes what no rule needs any more: expired
+/// Marks expired messages, deletes content past retention, and deletes what
+/// no rule needs any more: expired
 /// sessions, passcodes a day past their expiry, sign-in failures outside
 /// the throttle's window. Any node may do it; doing it twice is harmless.
-async fn housekeeping(store: Store, sessions: DbSessionStore, every: std::time::Duration) {
+async fn housekeeping(
+    store: Store,
+    sessions: DbSessionStore,
+    every: std::time::Duration,
+    retention_ms: Option<i64>,
+) {
     use tower_sessions::session_store::ExpiredDeletion;
     loop {
         tokio::time::sleep(every).await;
@@ -422,6 +429,11 @@ async fn housekeeping(store: Store, sessions: DbSessionStore, every: std::time::
             Ok(0) => {}
             Ok(n) => tracing::info!(count = n, "messages expired"),
             Err(e) => tracing::warn!(error = %e, "expiry task cannot reach the database"),
+        }
+        match crate::services::retention::run_once(&store, retention_ms).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(count = n, "message content deleted by retention"),
+            Err(e) => tracing::warn!(error = %e, "retention task cannot reach the database"),
         }
         let now = crate::store::now_ms();
         let pruned = async {

@@ -45,6 +45,13 @@ pub fn InboxMessagePage() -> impl IntoView {
             };
             let attachments = format!("/inbox/{}/attachments", detail.item.id);
             let reply = format!("/compose?reply={}", detail.item.id);
+            if detail.purged {
+                return view! {
+                    <h2 id="subject">{detail.item.subject}</h2>
+                    <p class="notice" id="purged">{t.content_deleted}</p>
+                    <p><a href="/inbox">{t.back_to_inbox}</a></p>
+                }.into_any();
+            }
             view! {
                 <MessageContent t message=detail.message attachments subheading=true/>
                 <p><a href=reply class="button" id="reply">{t.reply_button}</a></p>

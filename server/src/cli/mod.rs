@@ -13,6 +13,7 @@ mod irm_config;
 mod keys;
 mod message;
 mod protect;
+mod purge;
 mod queue;
 mod rule;
 mod serve;
@@ -105,6 +106,12 @@ enum Command {
         /// A JSON array for scripts
         #[arg(long)]
         json: bool,
+    },
+    /// Delete now the message content that SEALPOST_RETENTION no longer keeps (revoked, expired or older messages); each is printed
+    Purge {
+        /// Only print what would be deleted
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Find messages by sender or recipient and time (message trace)
     Trace {
@@ -208,6 +215,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Token(cmd) => token::run(settings, cmd).await,
         Command::Queue(cmd) => queue::run(settings, cmd).await,
         Command::Audit { since, actor, json } => audit::run(settings, since, actor, json).await,
+        Command::Purge { dry_run } => purge::run(settings, dry_run).await,
         Command::Trace {
             sender,
             recipient,

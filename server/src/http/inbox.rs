@@ -10,6 +10,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use tower_sessions::Session;
 
+/// Retention deleted the message's content.
+const CONTENT_DELETED: &str =
+    "The content of this message was deleted under the organization's retention policy.";
+
 pub async fn download(
     State(state): State<AppState>,
     Path((id, index)): Path<(String, usize)>,
@@ -38,6 +42,9 @@ pub async fn download(
     };
     let raw = match crate::portal::open_message(&state.store, &state.keys.keyring, &row.id).await {
         Ok(raw) => raw,
+        Err(crate::portal::OpenError::NoContent) => {
+            return (StatusCode::GONE, CONTENT_DELETED).into_response();
+        }
         Err(e) => return unavailable(&e),
     };
     let Some((name, content_type, bytes)) = crate::portal::attachment(&raw, index) else {

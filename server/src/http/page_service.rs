@@ -278,9 +278,13 @@ impl AccountService for PageService {
         else {
             return Ok(None);
         };
-        let raw = portal::open_message(store, &self.state.keys.keyring, &row.id)
-            .await
-            .map_err(unavailable)?;
+        let (raw, purged) =
+            match portal::open_message(store, &self.state.keys.keyring, &row.id).await {
+                Ok(raw) => (raw, false),
+                // Retention deleted it: the page says so.
+                Err(portal::OpenError::NoContent) => (Vec::new(), true),
+                Err(e) => return Err(unavailable(e)),
+            };
         let message = portal::message_view(
             &raw,
             portal::ViewOf {
@@ -304,6 +308,7 @@ impl AccountService for PageService {
         Ok(Some(InboxDetail {
             item: Self::inbox_item(&row),
             message,
+            purged,
         }))
     }
 

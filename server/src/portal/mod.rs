@@ -57,7 +57,9 @@ pub async fn lookup(store: &Store, token: &str) -> Result<Lookup, StoreError> {
         Lookup::Revoked(row)
     } else if row.removed {
         Lookup::Removed(row)
-    } else if row.expires_at.is_some_and(|at| at <= now_ms()) {
+    } else if row.purged || row.expires_at.is_some_and(|at| at <= now_ms()) {
+        // Content deleted by retention reads as expired: there is nothing
+        // left to open.
         Lookup::Expired(row)
     } else {
         Lookup::Open(row)

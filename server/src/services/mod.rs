@@ -1,6 +1,6 @@
 //! The operations that change what the organization has set up (users,
 //! API tokens, templates, rules, protection settings, keys, revocations,
-//! the queue): one function each, called by the command line, the pages,
+//! the queue, retention): one function each, called by the command line, the pages,
 //! the JSON API and the first start alike, and by nothing else for these
 //! changes. Each takes the [`Actor`] and writes its audit line in the same
 //! transaction as the change, so a change that cannot be recorded is not
@@ -10,6 +10,7 @@ pub mod audit;
 pub mod keys;
 pub mod protection;
 pub mod queue;
+pub mod retention;
 pub mod revocation;
 pub mod rules;
 pub mod templates;

@@ -10,6 +10,7 @@ mod keys;
 mod messages;
 mod portal;
 mod replies;
+mod retention;
 mod rules;
 mod settings;
 mod status;
@@ -29,6 +30,7 @@ pub use messages::{
 };
 pub use portal::{NewPasscode, PasscodeRow, PortalRow};
 pub use replies::ReplyRow;
+pub use retention::PurgeRow;
 pub use rules::{RuleRow, RuleWrite};
 pub use status::{InboxRow, SentRow, StatusRow, TraceRow};
 pub use templates::{DEFAULT_TEMPLATE_NAME, TemplateFull, TemplateRow};

@@ -14,6 +14,8 @@ pub struct PortalRow {
     pub revoked_at: Option<i64>,
     /// This recipient's access was removed (the others may still read).
     pub removed: bool,
+    /// Retention deleted the content.
+    pub purged: bool,
     pub rights: Option<crate::domain::Rights>,
     pub failed_passcodes: i64,
     pub passcode_locked_until: Option<i64>,
@@ -50,7 +52,7 @@ pub struct NewPasscode<'a> {
 impl Store {
     pub async fn portal_by_token_hash(&self, token_hash: &[u8]) -> Result<Option<PortalRow>> {
         let sql = "SELECT r.id AS recipient_id, r.address, m.id AS message_row, m.sender, m.subject, m.received_at, \
-                   m.expires_at, m.revoked_at, (r.state = 'removed') AS removed, m.rights, r.failed_passcodes, r.passcode_locked_until, t.id AS template_id, (t.logo IS NOT NULL) AS has_logo, t.name AS template_name, \
+                   m.expires_at, m.revoked_at, (r.state = 'removed') AS removed, (m.purged_at IS NOT NULL) AS purged, m.rights, r.failed_passcodes, r.passcode_locked_until, t.id AS template_id, (t.logo IS NOT NULL) AS has_logo, t.name AS template_name, \
                    t.background_color, t.portal_text, t.disclaimer_text, t.otp_enabled, t.social_enabled, t.privacy_statement_url \
                    FROM recipients r JOIN messages m ON m.id = r.message_id JOIN templates t ON t.id = m.template_id \
                    WHERE r.token_hash = $1 AND r.experience = 'link'";

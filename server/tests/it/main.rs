@@ -28,6 +28,7 @@ mod portal;
 mod protect;
 mod queue;
 mod replies;
+mod retention;
 mod revocation;
 mod rules;
 mod sending;
