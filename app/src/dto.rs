@@ -207,6 +207,20 @@ pub struct SentRecipient {
     pub can_remove: bool,
 }
 
+/// A page of the Sent folder.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentList {
+    pub items: Vec<SentItem>,
+    pub paging: Paging,
+}
+
+/// A page of the Inbox.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxList {
+    pub items: Vec<InboxItem>,
+    pub paging: Paging,
+}
+
 /// One sent message with what its sender may do about it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SentDetail {
@@ -241,6 +255,8 @@ pub struct MessageFilter {
     pub recipient: String,
     /// Report only: `protected`, `revoked`, `expired`, ...; empty: any.
     pub state: String,
+    /// Which page of 50 lines, from 1; empty: the first.
+    pub page: String,
 }
 
 /// One message in the report or the trace; also the trace's JSON (the
@@ -260,8 +276,81 @@ pub struct MessageLine {
 /// The messages matching a filter, or why the filter was refused.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageList {
+    /// This page's lines (at most `PAGE_SIZE`).
     pub lines: Vec<MessageLine>,
     pub error: Option<String>,
+    pub paging: Paging,
+    /// The report's chart: protected messages per day by state.
+    pub chart: Option<ReportChart>,
+}
+
+/// Lists page at this many lines.
+pub const PAGE_SIZE: usize = 50;
+
+/// Where a paged list is: its page (from 1) and whether more follow.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Paging {
+    pub page: u32,
+    pub has_next: bool,
+}
+
+impl Paging {
+    /// The page a `page` query value asks for (1 when absent or not a number).
+    pub fn requested(text: &str) -> u32 {
+        text.trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|p| *p >= 1)
+            .unwrap_or(1)
+    }
+
+    /// A page read from the store already (at most one line past it, which
+    /// says another page follows).
+    pub fn slice_from<T>(mut items: Vec<T>, page: u32) -> (Vec<T>, Paging) {
+        let has_next = items.len() > PAGE_SIZE;
+        items.truncate(PAGE_SIZE);
+        (
+            items,
+            Paging {
+                page: page.max(1),
+                has_next,
+            },
+        )
+    }
+
+    /// This page's share of `items`, and where it is.
+    pub fn slice<T>(items: Vec<T>, page: u32) -> (Vec<T>, Paging) {
+        let start = (page as usize - 1).saturating_mul(PAGE_SIZE);
+        let has_next = items.len() > start.saturating_add(PAGE_SIZE);
+        let lines = items.into_iter().skip(start).take(PAGE_SIZE).collect();
+        (lines, Paging { page, has_next })
+    }
+}
+
+/// Protected messages per day of the selected period, by what became of
+/// them (each message counted once: revoked, else expired, else opened by
+/// a recipient, else sent).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportChart {
+    pub days: Vec<DayCount>,
+    /// The period was longer than the chart shows: only its last days.
+    pub truncated: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayCount {
+    /// `2026-12-03` (UTC).
+    pub day: String,
+    pub sent: u32,
+    pub opened: u32,
+    pub revoked: u32,
+    pub expired: u32,
+}
+
+impl DayCount {
+    pub fn total(&self) -> u32 {
+        self.sent + self.opened + self.revoked + self.expired
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -227,6 +227,13 @@ pub struct Texts {
     pub inbox_not_found: &'static str,
     pub back_to_inbox: &'static str,
     pub content_deleted: &'static str,
+    pub chart_title: &'static str,
+    pub chart_truncated: &'static str,
+    pub chart_day: &'static str,
+    pub chart_sent: &'static str,
+    pub chart_opened: &'static str,
+    pub chart_revoked: &'static str,
+    pub chart_expired: &'static str,
 }
 
 pub static EN: Texts = Texts {
@@ -358,6 +365,13 @@ pub static EN: Texts = Texts {
     inbox_not_found: "There is no such message in your Inbox.",
     back_to_inbox: "Back to the Inbox",
     content_deleted: "The content of this message was deleted under the organization's retention policy.",
+    chart_title: "Protected messages per day",
+    chart_truncated: "the last 92 days of the period",
+    chart_day: "Day",
+    chart_sent: "Sent",
+    chart_opened: "Opened",
+    chart_revoked: "Revoked",
+    chart_expired: "Expired",
 };
 
 pub static JA: Texts = Texts {
@@ -487,6 +501,13 @@ pub static JA: Texts = Texts {
     inbox_not_found: "受信トレイにそのメッセージはありません。",
     back_to_inbox: "受信トレイに戻る",
     content_deleted: "このメッセージの内容は組織の保持ポリシーにより削除されました。",
+    chart_title: "1 日あたりの保護されたメッセージ",
+    chart_truncated: "期間の最後の 92 日",
+    chart_day: "日付",
+    chart_sent: "送信済み",
+    chart_opened: "開封済み",
+    chart_revoked: "取り消し済み",
+    chart_expired: "期限切れ",
 };
 
 #[cfg(test)]

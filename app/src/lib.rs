@@ -8,6 +8,7 @@ pub mod pages;
 pub mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod service;
+pub mod when;
 
 use i18n::Lang;
 use leptos::prelude::*;

@@ -1,9 +1,9 @@
 //! Server functions: thin adapters over the service the server provides.
 
 use crate::dto::{
-    AuditList, AuditQuery, ComposeOptions, InboxDetail, InboxItem, MessageDetail, MessageFilter,
+    AuditList, AuditQuery, ComposeOptions, InboxDetail, InboxList, MessageDetail, MessageFilter,
     MessageList, PageContext, PortalView, ProtectionSettings, QueueLine, RuleEdit, RuleList,
-    SentDetail, SentItem, TemplateFields, UserLine,
+    SentDetail, SentList, TemplateFields, UserLine,
 };
 use leptos::prelude::*;
 
@@ -23,8 +23,8 @@ pub async fn load_portal(token: String) -> Result<PortalView, ServerFnError> {
 }
 
 #[server(endpoint = "sent")]
-pub async fn load_sent() -> Result<Vec<SentItem>, ServerFnError> {
-    with_account(|s, parts| async move { s.sent(&parts).await }).await
+pub async fn load_sent(page: u32) -> Result<SentList, ServerFnError> {
+    with_account(|s, parts| async move { s.sent(&parts, page).await }).await
 }
 
 #[server(endpoint = "sent_message")]
@@ -89,8 +89,8 @@ pub async fn load_admin_users() -> Result<Vec<UserLine>, ServerFnError> {
 }
 
 #[server(endpoint = "inbox")]
-pub async fn load_inbox() -> Result<Vec<InboxItem>, ServerFnError> {
-    with_account(|s, parts| async move { s.inbox(&parts).await }).await
+pub async fn load_inbox(page: u32) -> Result<InboxList, ServerFnError> {
+    with_account(|s, parts| async move { s.inbox(&parts, page).await }).await
 }
 
 #[server(endpoint = "inbox_message")]

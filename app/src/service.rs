@@ -1,9 +1,9 @@
 //! The interface the server implements for the pages (server side only).
 
 use crate::dto::{
-    AuditList, AuditQuery, ComposeOptions, InboxDetail, InboxItem, MessageDetail, MessageFilter,
+    AuditList, AuditQuery, ComposeOptions, InboxDetail, InboxList, MessageDetail, MessageFilter,
     MessageList, PageContext, PortalView, ProtectionSettings, QueueLine, RuleEdit, RuleList,
-    SentDetail, SentItem, TemplateFields, UserLine,
+    SentDetail, SentList, TemplateFields, UserLine,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -34,8 +34,12 @@ pub trait AccountService: Send + Sync + 'static {
         reply: &str,
     ) -> Result<ComposeOptions, ServiceError>;
 
-    /// The signed-in user's protected messages, newest first.
-    async fn sent(&self, request: &http::request::Parts) -> Result<Vec<SentItem>, ServiceError>;
+    /// A page (from 1) of the signed-in user's protected messages, newest first.
+    async fn sent(
+        &self,
+        request: &http::request::Parts,
+        page: u32,
+    ) -> Result<SentList, ServiceError>;
 
     /// One of them; None when it is not the user's (or does not exist).
     async fn sent_message(
@@ -44,8 +48,12 @@ pub trait AccountService: Send + Sync + 'static {
         id: &str,
     ) -> Result<Option<SentDetail>, ServiceError>;
 
-    /// The signed-in user's inline copies, newest first.
-    async fn inbox(&self, request: &http::request::Parts) -> Result<Vec<InboxItem>, ServiceError>;
+    /// A page (from 1) of the signed-in user's inline copies, newest first.
+    async fn inbox(
+        &self,
+        request: &http::request::Parts,
+        page: u32,
+    ) -> Result<InboxList, ServiceError>;
 
     /// One of them, decrypted (an event); None when it is not the user's.
     async fn inbox_message(

@@ -2,7 +2,7 @@
 //! organization user, read here decrypted.
 
 use super::{MessageContent, SignedInPage, not_found_status};
-use crate::dto::{InboxDetail, InboxItem, PageContext};
+use crate::dto::{InboxDetail, InboxList, PageContext};
 use crate::server_fns::{load_inbox, load_inbox_message};
 use crate::use_lang;
 use leptos::prelude::*;
@@ -10,11 +10,14 @@ use leptos_router::hooks::use_params_map;
 
 #[component]
 pub fn InboxPage() -> impl IntoView {
-    let data = Resource::new_blocking(|| (), |_| load_inbox());
+    let query = leptos_router::hooks::use_query_map();
+    let page = move || crate::dto::Paging::requested(&query.read().get("page").unwrap_or_default());
+    let data = Resource::new_blocking(page, load_inbox);
     let t = use_lang().t();
     view! {
-        <SignedInPage title=t.inbox_title translated=true data render={move |_ctx: PageContext, items: Vec<InboxItem>| {
-            if items.is_empty() {
+        <SignedInPage title=t.inbox_title translated=true data render={move |_ctx: PageContext, list: InboxList| {
+            let InboxList { items, paging } = list;
+            if items.is_empty() && paging.page == 1 {
                 return view! { <p>{t.inbox_empty}</p> }.into_any();
             }
             view! {
@@ -22,10 +25,11 @@ pub fn InboxPage() -> impl IntoView {
                     {items.into_iter().map(|item| view! {
                         <li>
                             <h2><a href=format!("/inbox/{}", item.id)>{item.subject}</a></h2>
-                            <p class="hint">{format!("{} · {} · {}", item.sender, item.received_at, item.rights)}</p>
+                            <p class="hint">{format!("{} · {} · {}", item.sender, crate::when::readable(&item.received_at), item.rights)}</p>
                         </li>
                     }).collect_view()}
                 </ol>
+                {super::pager("/inbox", String::new(), &paging)}
             }.into_any()
         }}/>
     }

@@ -214,3 +214,31 @@ pub fn NotFoundPage() -> impl IntoView {
         </main>
     }
 }
+
+/// Previous / next links for a paged list, keeping the filters.
+pub(crate) fn pager(
+    path: &'static str,
+    query: String,
+    paging: &crate::dto::Paging,
+) -> impl IntoView + use<> {
+    let href = move |page: u32| {
+        if query.is_empty() {
+            format!("{path}?page={page}")
+        } else {
+            format!("{path}?{query}&page={page}")
+        }
+    };
+    let previous = (paging.page > 1).then(|| {
+        view! { <a href=href(paging.page - 1) rel="prev">"Previous 50"</a> }
+    });
+    let next = paging
+        .has_next
+        .then(|| view! { <a href=href(paging.page + 1) rel="next">"Next 50"</a> });
+    (paging.page > 1 || paging.has_next).then(|| {
+        view! {
+            <nav class="pager" aria-label="Pages">
+                {previous}" "<span>{format!("Page {}", paging.page)}</span>" "{next}
+            </nav>
+        }
+    })
+}

@@ -2,7 +2,7 @@
 //! the reader's language (SPEC: 「外部アクセスの削除」).
 
 use super::{CsrfField, NoticeBox, SignedInPage, not_found_status};
-use crate::dto::{PageContext, SentDetail, SentItem};
+use crate::dto::{PageContext, SentDetail, SentItem, SentList};
 use crate::i18n::Texts;
 use crate::server_fns::{load_sent, load_sent_message};
 use crate::use_lang;
@@ -20,7 +20,11 @@ fn summary_line(t: &'static Texts, item: &SentItem) -> String {
         .as_ref()
         .map(|at| format!(" · {} {at}", t.expires))
         .unwrap_or_default();
-    format!("{} · {} · {state}{expires}", item.sent_at, item.rights)
+    format!(
+        "{} · {} · {state}{expires}",
+        crate::when::readable(&item.sent_at),
+        item.rights
+    )
 }
 
 fn summary(t: &'static Texts, item: &SentItem) -> impl IntoView + use<> {
@@ -58,11 +62,14 @@ fn recipients_with_removal(
 
 #[component]
 pub fn SentListPage() -> impl IntoView {
-    let data = Resource::new_blocking(|| (), |_| load_sent());
+    let query = leptos_router::hooks::use_query_map();
+    let page = move || crate::dto::Paging::requested(&query.read().get("page").unwrap_or_default());
+    let data = Resource::new_blocking(page, load_sent);
     let t = use_lang().t();
     view! {
-        <SignedInPage title=t.sent_title translated=true data render={move |_ctx: PageContext, items: Vec<SentItem>| {
-            if items.is_empty() {
+        <SignedInPage title=t.sent_title translated=true data render={move |_ctx: PageContext, list: SentList| {
+            let SentList { items, paging } = list;
+            if items.is_empty() && paging.page == 1 {
                 return view! {
                     <p>{t.sent_empty}</p>
                     <p><a href="/compose">{t.write_protected}</a></p>
@@ -77,6 +84,7 @@ pub fn SentListPage() -> impl IntoView {
                         </li>
                     }).collect_view()}
                 </ol>
+                {super::pager("/sent", String::new(), &paging)}
             }.into_any()
         }}/>
     }
@@ -114,7 +122,7 @@ pub fn SentMessagePage() -> impl IntoView {
                 <h3>{t.timeline}</h3>
                 <ol id="timeline" class="timeline">
                     {timeline.into_iter().map(|e| view! {
-                        <li><time>{e.at}</time>" · "{e.what}
+                        <li><time datetime=e.at.clone()>{crate::when::readable(&e.at)}</time>" · "{e.what}
                             {(!e.who.is_empty()).then(|| format!(" · {}", e.who))}</li>
                     }).collect_view()}
                 </ol>

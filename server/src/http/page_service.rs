@@ -3,8 +3,8 @@ use crate::auth::{SESSION_USER_ID, csrf};
 use crate::portal::{self, Lookup, SESSION_RECIPIENT};
 use crate::store::{EventLine, StoreError, UserRow};
 use app::dto::{
-    CodeSent, ComposeDraft, ComposeOptions, InboxDetail, InboxItem, Notice, PageContext,
-    PortalView, SentDetail, SentItem, Viewer,
+    CodeSent, ComposeDraft, ComposeOptions, InboxDetail, InboxItem, InboxList, Notice, PageContext,
+    Paging, PortalView, SentDetail, SentItem, SentList, Viewer,
 };
 use app::service::{AccountService, ServiceError};
 use tower_sessions::Session;
@@ -57,6 +57,14 @@ fn csrf_token(state: &AppState, session: &Session, request: &http::request::Part
         session_id.as_deref(),
         request.extensions.get::<csrf::Visitor>(),
     )
+}
+
+/// The rows a page needs: its own, and one more to tell whether another
+/// page follows.
+fn page_window(page: u32) -> (i64, i64) {
+    let page = i64::from(page.max(1));
+    let size = app::dto::PAGE_SIZE as i64;
+    ((page - 1) * size, size + 1)
 }
 
 fn unavailable(e: impl std::fmt::Display) -> ServiceError {
@@ -248,17 +256,23 @@ impl AccountService for PageService {
         }
     }
 
-    async fn inbox(&self, request: &http::request::Parts) -> Result<Vec<InboxItem>, ServiceError> {
+    async fn inbox(
+        &self,
+        request: &http::request::Parts,
+        page: u32,
+    ) -> Result<InboxList, ServiceError> {
         let Some(user) = self.viewer_of(request).await? else {
-            return Ok(Vec::new());
+            return Ok(InboxList::default());
         };
+        let (offset, limit) = page_window(page);
         let rows = self
             .state
             .store
-            .inbox(&user.email, None)
+            .inbox_page(&user.email, None, offset, limit)
             .await
             .map_err(unavailable)?;
-        Ok(rows.iter().map(Self::inbox_item).collect())
+        let (items, paging) = Paging::slice_from(rows.iter().map(Self::inbox_item).collect(), page);
+        Ok(InboxList { items, paging })
     }
 
     async fn inbox_message(
@@ -312,21 +326,27 @@ impl AccountService for PageService {
         }))
     }
 
-    async fn sent(&self, request: &http::request::Parts) -> Result<Vec<SentItem>, ServiceError> {
+    async fn sent(
+        &self,
+        request: &http::request::Parts,
+        page: u32,
+    ) -> Result<SentList, ServiceError> {
         let Some(user) = self.viewer_of(request).await? else {
-            return Ok(Vec::new());
+            return Ok(SentList::default());
         };
+        let (offset, limit) = page_window(page);
         let rows = self
             .state
             .store
-            .sent_messages(&user.email, None)
+            .sent_page(&user.email, None, offset, limit)
             .await
             .map_err(unavailable)?;
         let mut items = Vec::with_capacity(rows.len());
         for row in rows {
             items.push(self.sent_item(&user.email, row).await?.0);
         }
-        Ok(items)
+        let (items, paging) = Paging::slice_from(items, page);
+        Ok(SentList { items, paging })
     }
 
     async fn sent_message(

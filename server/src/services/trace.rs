@@ -50,10 +50,57 @@ pub fn parse_address(field: &str, text: Option<&str>) -> Result<Option<String>, 
         .transpose()
 }
 
+/// The query's time range, with its defaults: until now, the two days before.
+fn range(q: &TraceQuery) -> (i64, i64) {
+    let until = q.until.unwrap_or_else(crate::store::now_ms);
+    (q.since.unwrap_or(until - DEFAULT_WINDOW_MS), until)
+}
+
+/// Days the report's chart shows at most (the last ones of the period).
+pub const CHART_DAYS: i64 = 92;
+const DAY_MS: i64 = 86_400_000;
+
+/// The report's chart: protected messages per UTC day of the query's
+/// period, by what became of them.
+pub async fn chart(store: &Store, q: &TraceQuery) -> Result<app::dto::ReportChart, StoreError> {
+    let (since, until) = range(q);
+    let last_day = until.div_euclid(DAY_MS);
+    let first_day = since.div_euclid(DAY_MS).max(last_day - CHART_DAYS + 1);
+    let truncated = since.div_euclid(DAY_MS) < first_day;
+    let rows = store
+        .report_states(
+            q.sender.as_deref(),
+            q.recipient.as_deref(),
+            since.max(first_day * DAY_MS),
+            until,
+            100_000,
+        )
+        .await?;
+    let mut days: Vec<app::dto::DayCount> = (first_day..=last_day)
+        .map(|day| app::dto::DayCount {
+            day: crate::domain::rfc3339(day * DAY_MS)[..10].to_string(),
+            ..Default::default()
+        })
+        .collect();
+    for (received_at, state) in rows {
+        let Some(count) = usize::try_from(received_at.div_euclid(DAY_MS) - first_day)
+            .ok()
+            .and_then(|i| days.get_mut(i))
+        else {
+            continue;
+        };
+        match state.as_str() {
+            "revoked" => count.revoked += 1,
+            "expired" => count.expired += 1,
+            "opened" => count.opened += 1,
+            _ => count.sent += 1,
+        }
+    }
+    Ok(app::dto::ReportChart { days, truncated })
+}
+
 pub async fn trace(store: &Store, q: &TraceQuery) -> Result<Vec<TraceEntry>, StoreError> {
-    let now = crate::store::now_ms();
-    let until = q.until.unwrap_or(now);
-    let since = q.since.unwrap_or(until - DEFAULT_WINDOW_MS);
+    let (since, until) = range(q);
     let rows = store
         .trace(q.sender.as_deref(), q.recipient.as_deref(), since, until)
         .await?;

@@ -130,15 +130,28 @@ pub struct SentRow {
 }
 
 impl Store {
-    /// A sender's protected messages, newest first.
+    /// A sender's protected messages, newest first; or the one with `id`.
     pub async fn sent_messages(&self, sender: &str, id: Option<&str>) -> Result<Vec<SentRow>> {
+        self.sent_page(sender, id, 0, 200).await
+    }
+
+    /// `limit` of a sender's protected messages after the newest `offset`.
+    pub async fn sent_page(
+        &self,
+        sender: &str,
+        id: Option<&str>,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<SentRow>> {
         let sql = "SELECT id, message_id, subject, received_at, rights, revoked_at, expires_at FROM messages \
-                   WHERE sender = $1 AND protected AND ($2 = '' OR id = $2) ORDER BY received_at DESC, id DESC LIMIT 200";
+                   WHERE sender = $1 AND protected AND ($2 = '' OR id = $2) ORDER BY received_at DESC, id DESC LIMIT $3 OFFSET $4";
         Ok(on_pool!(self.db(), |pool| sqlx::query_as::<_, SentRow>(
             sql
         )
         .bind(sender)
         .bind(id.unwrap_or_default())
+        .bind(limit)
+        .bind(offset)
         .fetch_all(pool)
         .await)?)
     }
@@ -239,15 +252,63 @@ impl Store {
     /// The protected messages delivered inline to `address` (whether or not
     /// an account existed then), newest first; or the one with `id`.
     pub async fn inbox(&self, address: &str, id: Option<&str>) -> Result<Vec<InboxRow>> {
+        self.inbox_page(address, id, 0, 500).await
+    }
+
+    /// `limit` of the Inbox after the newest `offset`.
+    pub async fn inbox_page(
+        &self,
+        address: &str,
+        id: Option<&str>,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<InboxRow>> {
         let sql = "SELECT DISTINCT m.id, m.message_id, m.sender, m.subject, m.received_at, m.rights, m.expires_at \
                    FROM messages m JOIN recipients r ON r.message_id = m.id \
                    WHERE r.address = $1 AND r.experience = 'inline' AND m.protected AND ($2 = '' OR m.id = $2) \
-                   ORDER BY m.received_at DESC LIMIT 500";
+                   ORDER BY m.received_at DESC, m.id DESC LIMIT $3 OFFSET $4";
         Ok(on_pool!(self.db(), |pool| sqlx::query_as::<_, InboxRow>(
             sql
         )
         .bind(address)
         .bind(id.unwrap_or_default())
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(pool)
+        .await)?)
+    }
+}
+
+impl Store {
+    /// What became of each protected message received in `[since, until]`
+    /// (of one sender, to one recipient): `revoked`, `expired`, `opened` (by
+    /// any recipient) or `sent`, with when it was received; newest first,
+    /// at most `limit`.
+    pub async fn report_states(
+        &self,
+        sender: Option<&str>,
+        recipient: Option<&str>,
+        since: i64,
+        until: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, String)>> {
+        let sql = "SELECT m.received_at, CASE WHEN m.revoked_at IS NOT NULL THEN 'revoked' \
+                   WHEN m.expires_at IS NOT NULL AND m.expires_at <= $5 THEN 'expired' \
+                   WHEN EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND r.state = 'opened') THEN 'opened' \
+                   ELSE 'sent' END FROM messages m \
+                   WHERE m.protected AND ($1 = '' OR m.sender = $1) AND m.received_at >= $3 AND m.received_at <= $4 \
+                   AND ($2 = '' OR EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND r.address = $2)) \
+                   ORDER BY m.received_at DESC LIMIT $6";
+        Ok(on_pool!(self.db(), |pool| sqlx::query_as::<
+            _,
+            (i64, String),
+        >(sql)
+        .bind(sender.unwrap_or_default())
+        .bind(recipient.unwrap_or_default())
+        .bind(since)
+        .bind(until)
+        .bind(now_ms())
+        .bind(limit)
         .fetch_all(pool)
         .await)?)
     }

@@ -49,7 +49,7 @@ pub fn AuditPage() -> impl IntoView {
                             <tbody>
                                 {list.lines.iter().map(|l| view! {
                                     <tr>
-                                        <td>{l.at.clone()}</td>
+                                        <td><time datetime=l.at.clone()>{crate::when::readable(&l.at)}</time></td>
                                         <td>{l.actor.clone()}</td>
                                         <td>{l.surface.clone()}</td>
                                         <td>{l.action.clone()}</td>

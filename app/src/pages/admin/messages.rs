@@ -2,7 +2,9 @@
 //! with its revocation status, timeline and "Revoke message" button.
 
 use super::AdminPage;
-use crate::dto::{MessageDetail, MessageFilter, MessageLine, MessageList, PageContext};
+use crate::dto::{
+    DayCount, MessageDetail, MessageFilter, MessageLine, MessageList, PageContext, ReportChart,
+};
 use crate::pages::{CsrfField, NoticeBox};
 use crate::server_fns::{load_admin_message, load_admin_messages};
 use leptos::prelude::*;
@@ -32,6 +34,7 @@ fn filter_from_query() -> impl Fn() -> MessageFilter + Clone + Send + Sync + 'st
             sender: get("sender"),
             recipient: get("recipient"),
             state: get("state"),
+            page: get("page"),
         }
     }
 }
@@ -65,11 +68,11 @@ fn filter_form(action: &'static str, f: &MessageFilter, with_state: bool) -> imp
         <form method="get" action=action class="filters" role="search">
             <div>
                 <label for="since">"From"</label>
-                <input id="since" name="since" type="text" value=f.since.clone() placeholder="2026-11-21" aria-describedby="time-hint"/>
+                <input id="since" name="since" type="date" value=date_part(&f.since) aria-describedby="time-hint"/>
             </div>
             <div>
                 <label for="until">"Until"</label>
-                <input id="until" name="until" type="text" value=f.until.clone() placeholder="now" aria-describedby="time-hint"/>
+                <input id="until" name="until" type="date" value=date_part(&f.until) aria-describedby="time-hint"/>
             </div>
             <div>
                 <label for="sender">"Sender"</label>
@@ -89,10 +92,16 @@ fn filter_form(action: &'static str, f: &MessageFilter, with_state: bool) -> imp
                     </select>
                 </div>
             })}
-            <p id="time-hint" class="hint">"Dates as 2026-11-23 or 2026-11-23T09:15:02Z (UTC); by default the last two days."</p>
+            <p id="time-hint" class="hint">"Days in UTC, Until included; by default the last two days."</p>
             <button type="submit">"Search"</button>
         </form>
     }
+}
+
+/// The date a date input shows for a filter value (`2026-11-23` of
+/// `2026-11-23T09:15:02Z` too).
+fn date_part(value: &str) -> String {
+    value.get(..10).unwrap_or_default().to_string()
 }
 
 fn message_table(lines: &[MessageLine]) -> impl IntoView + use<> {
@@ -109,7 +118,7 @@ fn message_table(lines: &[MessageLine]) -> impl IntoView + use<> {
             <tbody>
                 {lines.iter().map(|l| view! {
                     <tr>
-                        <td>{l.received_at.clone()}</td>
+                        <td><time datetime=l.received_at.clone()>{crate::when::readable(&l.received_at)}</time></td>
                         <td>{l.sender.clone()}</td>
                         <td>{l.recipients.clone()}</td>
                         <td>{l.subject.clone()}</td>
@@ -136,8 +145,10 @@ pub fn ReportPage() -> impl IntoView {
             view! {
                 {filter_form("/admin/report", &f, true)}
                 {list.error.clone().map(|e| view! { <p class="notice error" role="alert">{e}</p> })}
+                {list.chart.clone().map(|c| view! { <ReportChartView chart=c/> })}
                 <p><a href=csv download>"Download as CSV"</a></p>
                 {message_table(&list.lines)}
+                {crate::pages::pager("/admin/report", query_of(&f), &list.paging)}
             }.into_any()
         }}/>
     }
@@ -157,6 +168,7 @@ pub fn TracePage() -> impl IntoView {
                 {filter_form("/admin/trace", &f, false)}
                 {list.error.clone().map(|e| view! { <p class="notice error" role="alert">{e}</p> })}
                 {message_table(&list.lines)}
+                {crate::pages::pager("/admin/trace", query_of(&f), &list.paging)}
             }.into_any()
         }}/>
     }
@@ -199,11 +211,11 @@ fn detail_view(ctx: PageContext, d: MessageDetail) -> impl IntoView {
         <dl class="headers" id="status">
             <dt>"MessageId"</dt><dd>{d.message_id.clone()}</dd>
             <dt>"Sender"</dt><dd>{d.sender.clone()}</dd>
-            <dt>"SentAt"</dt><dd>{d.sent_at.clone()}</dd>
+            <dt>"SentAt"</dt><dd><time datetime=d.sent_at.clone()>{crate::when::readable(&d.sent_at)}</time></dd>
             <dt>"IsRevocable"</dt><dd id="is-revocable">{yes_no(d.is_revocable)}</dd>
             <dt>"Revoked"</dt><dd id="revoked">{yes_no(d.revoked)}</dd>
-            {d.revoked_at.clone().map(|at| view! { <dt>"RevokedAt"</dt><dd>{at}</dd> })}
-            {d.expires_at.clone().map(|at| view! { <dt>"ExpiresAt"</dt><dd>{at}</dd> })}
+            {d.revoked_at.clone().map(|at| view! { <dt>"RevokedAt"</dt><dd>{crate::when::readable(&at)}</dd> })}
+            {d.expires_at.clone().map(|at| view! { <dt>"ExpiresAt"</dt><dd>{crate::when::readable(&at)}</dd> })}
         </dl>
         {d.is_revocable.then(|| view! {
             <form method="post" action="/admin/message/revoke">
@@ -238,9 +250,108 @@ fn detail_view(ctx: PageContext, d: MessageDetail) -> impl IntoView {
         <h3>"Timeline"</h3>
         <ol id="timeline" class="timeline">
             {d.timeline.iter().map(|e| view! {
-                <li><time>{e.at.clone()}</time>" · "{e.what.clone()}
+                <li><time datetime=e.at.clone()>{crate::when::readable(&e.at)}</time>" · "{e.what.clone()}
                     {(!e.who.is_empty()).then(|| format!(" · {}", e.who))}</li>
             }).collect_view()}
         </ol>
     }
+}
+
+/// One stack of the chart: its name, its color and its count of a day.
+type Series = (&'static str, &'static str, fn(&DayCount) -> u32);
+
+/// The report's chart: a stacked bar per day, drawn on the server as SVG
+/// (no script), with the same numbers as a table for screen readers. Its
+/// words follow the page's language.
+#[component]
+fn ReportChartView(chart: ReportChart) -> impl IntoView {
+    let t = crate::use_lang().t();
+    const HEIGHT: f64 = 160.0;
+    const LEFT: f64 = 36.0;
+    let step = if chart.days.len() > 31 { 8.0 } else { 22.0 };
+    let bar = step * 0.7;
+    let width = LEFT + step * chart.days.len() as f64 + 8.0;
+    let max = chart
+        .days
+        .iter()
+        .map(DayCount::total)
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let scale = HEIGHT / max as f64;
+    let series: [Series; 4] = [
+        (t.chart_sent, "#1f4e79", |d| d.sent),
+        (t.chart_opened, "#2e7d32", |d| d.opened),
+        (t.chart_revoked, "#b3261e", |d| d.revoked),
+        (t.chart_expired, "#5f6368", |d| d.expired),
+    ];
+    // A label under the first day, then about every seventh.
+    let every = (chart.days.len() / 6).max(1);
+    let bars = chart
+        .days
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let x = LEFT + step * i as f64;
+            let mut top = HEIGHT;
+            let stacks = series
+                .iter()
+                .filter(|(_, _, count)| count(d) > 0)
+                .map(|(_, color, count)| {
+                    let h = count(d) as f64 * scale;
+                    top -= h;
+                    view! { <rect x=x y=top width=bar height=h fill=*color/> }
+                })
+                .collect_view();
+            let label = (i % every == 0).then(|| {
+                view! {
+                    <text x=x y=HEIGHT + 14.0 font-size="10" fill="#333">{short_day(&d.day)}</text>
+                }
+            });
+            view! { <g>{stacks}{label}</g> }
+        })
+        .collect_view();
+    view! {
+        <figure class="chart" aria-labelledby="chart-title">
+            <figcaption id="chart-title">{t.chart_title}
+                {chart.truncated.then(|| format!(" ({})", t.chart_truncated))}
+            </figcaption>
+            <svg viewBox=format!("0 0 {width} {}", HEIGHT + 20.0) width=width height=HEIGHT + 20.0
+                aria-hidden="true" focusable="false" class="bars">
+                <line x1=LEFT y1=HEIGHT x2=width y2=HEIGHT stroke="#333"/>
+                <text x="0" y="10" font-size="10" fill="#333">{max}</text>
+                <text x="0" y=HEIGHT font-size="10" fill="#333">"0"</text>
+                {bars}
+            </svg>
+            <ul class="legend">
+                {series.iter().map(|(name, color, _)| view! {
+                    <li><span class="swatch" style=format!("background:{color}")></span>{*name}</li>
+                }).collect_view()}
+            </ul>
+            <table class="visually-hidden">
+                <caption>{t.chart_title}</caption>
+                <thead><tr>
+                    <th scope="col">{t.chart_day}</th>
+                    {series.iter().map(|(name, _, _)| view! { <th scope="col">{*name}</th> }).collect_view()}
+                </tr></thead>
+                <tbody>
+                    {chart.days.iter().map(|d| view! {
+                        <tr>
+                            <th scope="row">{d.day.clone()}</th>
+                            {series.iter().map(|(_, _, count)| view! { <td>{count(d)}</td> }).collect_view()}
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </figure>
+    }
+}
+
+/// `2026-12-03` → `3 Dec`.
+fn short_day(day: &str) -> String {
+    crate::when::readable(&format!("{day}T00:00:00Z"))
+        .split(' ')
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ")
 }

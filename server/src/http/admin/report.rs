@@ -104,6 +104,7 @@ pub async fn report_csv(
         sender: filter.sender.unwrap_or_default(),
         recipient: filter.recipient.unwrap_or_default(),
         state: filter.state.unwrap_or_default(),
+        page: String::new(),
     };
     let lines = match message_lines(&state, &filter, true).await {
         Ok(Ok(lines)) => lines,
@@ -173,11 +174,13 @@ pub fn parse_filter(f: &MessageFilter) -> Result<TraceQuery, String> {
             .then(|| msg_trace::parse_time(field, t))
             .transpose()
     };
+    // A date picked as "Until" includes that whole day.
+    let whole_day = |t: &str| if t.trim().len() == 10 { 86_399_999 } else { 0 };
     Ok(TraceQuery {
         sender: msg_trace::parse_address("Sender", Some(&f.sender))?,
         recipient: msg_trace::parse_address("Recipient", Some(&f.recipient))?,
         since: time("From", &f.since)?,
-        until: time("Until", &f.until)?,
+        until: time("Until", &f.until)?.map(|ms| ms + whole_day(&f.until)),
     })
 }
 

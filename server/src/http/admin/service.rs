@@ -4,11 +4,12 @@
 use super::super::AppState;
 use super::super::page_service::timeline;
 use super::gate::{require_admin, unavailable};
-use super::report::message_lines;
+use super::report::{message_lines, parse_filter};
 use super::rules::form_of;
 use super::templates::template_fields;
+use crate::services::trace as msg_trace;
 use app::dto::{
-    AuditLine, AuditList, AuditQuery, MessageDetail, MessageFilter, MessageList,
+    AuditLine, AuditList, AuditQuery, MessageDetail, MessageFilter, MessageList, Paging,
     ProtectionSettings, QueueLine, RecipientLine, RuleEdit, RuleForm, RuleLine, RuleList,
     TemplateFields, UserLine,
 };
@@ -34,18 +35,39 @@ impl AdminService for AdminPages {
         protected_only: bool,
     ) -> Result<MessageList, ServiceError> {
         require_admin(&self.state, request.extensions.get::<Session>()).await?;
-        Ok(
-            match message_lines(&self.state, &filter, protected_only)
-                .await
-                .map_err(unavailable)?
-            {
-                Ok(lines) => MessageList { lines, error: None },
-                Err(e) => MessageList {
+        let lines = match message_lines(&self.state, &filter, protected_only)
+            .await
+            .map_err(unavailable)?
+        {
+            Ok(lines) => lines,
+            Err(e) => {
+                return Ok(MessageList {
                     lines: Vec::new(),
                     error: Some(e),
-                },
+                    paging: Paging::default(),
+                    chart: None,
+                });
+            }
+        };
+        let chart = match protected_only {
+            // The filter parsed above: it parses again the same way.
+            true => match parse_filter(&filter) {
+                Ok(query) => Some(
+                    msg_trace::chart(&self.state.store, &query)
+                        .await
+                        .map_err(unavailable)?,
+                ),
+                Err(_) => None,
             },
-        )
+            false => None,
+        };
+        let (lines, paging) = Paging::slice(lines, Paging::requested(&filter.page));
+        Ok(MessageList {
+            lines,
+            error: None,
+            paging,
+            chart,
+        })
     }
 
     async fn message(
