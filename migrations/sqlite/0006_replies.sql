@@ -6,6 +6,9 @@ CREATE TABLE replies (
     recipient_id TEXT NOT NULL REFERENCES recipients (id) ON DELETE CASCADE,
     original_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
     reply_id TEXT REFERENCES messages (id) ON DELETE SET NULL,
+    -- What the portal lists under the message (text, recipients, file
+    -- names), sealed, so a page view decrypts no whole messages.
+    summary BLOB,
     created_at BIGINT NOT NULL
 );
 CREATE INDEX replies_by_recipient ON replies (recipient_id, created_at);

@@ -14,8 +14,11 @@ pub async fn run(settings: Settings, dry_run: bool) -> Result<(), CliError> {
     let (store, _) = startup::open(&settings).await?;
     let actor = Actor::command_line();
     let mut total = 0u64;
+    let mut offset = 0;
     loop {
-        let rows = retention::due(&store, Some(period), retention::BATCH).await?;
+        // A dry run deletes nothing, so it pages on; a real run takes the
+        // oldest again each time.
+        let rows = retention::due(&store, Some(period), offset, retention::BATCH).await?;
         for row in &rows {
             println!(
                 "{}  {}  {}  '{}' from {}",
@@ -31,9 +34,12 @@ pub async fn run(settings: Settings, dry_run: bool) -> Result<(), CliError> {
             );
         }
         if dry_run {
-            // The first batch shows what a run would start with.
-            total = rows.len() as u64;
-            break;
+            total += rows.len() as u64;
+            offset += rows.len() as i64;
+            if (rows.len() as i64) < retention::BATCH {
+                break;
+            }
+            continue;
         }
         let purged = retention::purge(&store, Some(&actor), &rows).await?;
         total += purged;

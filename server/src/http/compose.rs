@@ -267,7 +267,12 @@ async fn thread_of(
     let Some(row) = state.store.inbox(user, Some(inbox_id)).await?.pop() else {
         return Ok(None);
     };
-    let raw = crate::portal::open_message(&state.store, &state.keys.keyring, &row.id).await?;
-    // The pipeline gives every message a Message-ID.
-    Ok(crate::portal::reply::thread(&raw))
+    let bare = row.message_id.trim_matches(['<', '>']).to_string();
+    let stored = || Some((bare.clone(), vec![bare.clone()]));
+    match crate::portal::open_message(&state.store, &state.keys.keyring, &row.id).await {
+        Ok(raw) => Ok(crate::portal::reply::thread(&raw).or_else(stored)),
+        // Retention deleted the content: the thread goes on from its id.
+        Err(crate::portal::OpenError::NoContent) => Ok(stored()),
+        Err(e) => Err(e),
+    }
 }

@@ -202,9 +202,17 @@ impl AccountService for PageService {
                     portal::reply::earlier(&state.store, &state.keys.keyring, &row.recipient_id)
                         .await
                         .map_err(unavailable)?;
+                // Reply all offers no one whose access the sender removed.
+                let removed = state
+                    .store
+                    .removed_recipients(&row.message_row)
+                    .await
+                    .map_err(unavailable)?;
+                let mut message = (*message).clone();
+                message.others.retain(|a| !removed.contains(a));
                 Ok(PortalView::Message {
                     branding: portal::branding(&row),
-                    message: (*message).clone(),
+                    message,
                     csrf_token,
                     notice: match request.extensions.get::<Notice>() {
                         Some(notice) => Some(notice.clone()),

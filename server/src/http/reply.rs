@@ -31,7 +31,8 @@ pub async fn submit(
     let t = Lang::of_parts(&parts).0.t();
     let row = match portal::lookup(&state.store, &token).await {
         Ok(Lookup::Open(row)) => row,
-        // Revoked, removed, expired or unknown: that page, with its status.
+        Ok(Lookup::Invalid) => return state.render(parts, StatusCode::NOT_FOUND).await,
+        // Revoked, removed or expired: that page, with its status.
         Ok(_) => return state.render(parts, StatusCode::GONE).await,
         Err(e) => return state.unavailable(parts, "reply lookup failed", &e).await,
     };
@@ -115,12 +116,12 @@ pub async fn submit(
                 .await;
         }
     };
-    let sent = send(&state, &row, draft, peer).await;
+    let sent = send(&state, &row, draft, peer, &reservation).await;
     match sent {
-        Ok(Sent::Stored { id, to }) => {
+        Ok(Sent::Stored { id, to, summary }) => {
             if let Err(e) = state
                 .store
-                .reply_sent(&reservation, &id, &row.message_row, &row.address)
+                .reply_sent(&reservation, &id, &summary, &row.message_row, &row.address)
                 .await
             {
                 // The reply is stored and on its way; only the link to it
@@ -153,7 +154,11 @@ pub async fn submit(
 }
 
 enum Sent {
-    Stored { id: String, to: Vec<String> },
+    Stored {
+        id: String,
+        to: Vec<String>,
+        summary: Vec<u8>,
+    },
     TooBig,
     TooDeep,
 }
@@ -173,10 +178,27 @@ async fn send(
     row: &crate::store::PortalRow,
     draft: reply::Draft,
     peer: SocketAddr,
+    reservation: &str,
 ) -> Result<Sent, SendError> {
     let original = portal::content(&state.store, &state.keys.keyring, row).await?;
+    // Reply all reaches no one whose access the sender removed.
+    let removed = state
+        .store
+        .removed_recipients(&row.message_row)
+        .await
+        .map_err(|e| SendError::NotStored(e.to_string()))?;
+    let summary_of = |to: &[String]| {
+        reply::seal_summary(
+            &state.keys.keyring,
+            reservation,
+            to,
+            &draft.text,
+            &draft.attachments,
+        )
+    };
     let hostname = state.settings.public_url.host_str().unwrap_or("localhost");
-    let reply = reply::build(&original, row, draft, hostname);
+    let reply = reply::build(&original, row, &draft, hostname, &removed);
+    let summary = summary_of(&reply.to);
     if reply.raw.len() > state.settings.max_message_bytes {
         return Ok(Sent::TooBig);
     }
@@ -199,5 +221,9 @@ async fn send(
         .accept(envelope, reply.raw, "reply")
         .await
         .map_err(|e| SendError::NotStored(e.to_string()))?;
-    Ok(Sent::Stored { id, to: reply.to })
+    Ok(Sent::Stored {
+        id,
+        to: reply.to,
+        summary,
+    })
 }

@@ -69,17 +69,18 @@ pub fn reply_subject(subject: &str) -> String {
 /// 5322 3.6.4), without angle brackets. None when it has no Message-ID.
 pub fn thread(raw: &[u8]) -> Option<(String, Vec<String>)> {
     let parsed = MessageParser::default().parse_headers(raw)?;
+    // Only ids that can be written back as they are: printable ASCII
+    // without spaces, of a sane length.
     let bare = |id: &str| {
-        id.trim()
-            .trim_start_matches('<')
-            .trim_end_matches('>')
-            .to_string()
+        let id = id.trim().trim_start_matches('<').trim_end_matches('>');
+        (!id.is_empty() && id.len() <= 250 && id.bytes().all(|b| b.is_ascii_graphic()))
+            .then(|| id.to_string())
     };
-    let parent = bare(parsed.message_id()?);
+    let parent = bare(parsed.message_id()?)?;
     let mut references: Vec<String> = parsed
         .references()
         .as_text_list()
-        .map(|ids| ids.iter().map(|id| bare(id)).collect())
+        .map(|ids| ids.iter().filter_map(|id| bare(id)).collect())
         .unwrap_or_default();
     // A longer thread keeps its newest: the header stays bounded.
     if references.len() > 50 {
@@ -90,7 +91,13 @@ pub fn thread(raw: &[u8]) -> Option<(String, Vec<String>)> {
 }
 
 /// The reply to the original `raw` that `row`'s recipient read.
-pub fn build(original: &[u8], row: &PortalRow, draft: Draft, hostname: &str) -> Reply {
+pub fn build(
+    original: &[u8],
+    row: &PortalRow,
+    draft: &Draft,
+    hostname: &str,
+    removed: &[String],
+) -> Reply {
     let parsed = MessageParser::default().parse_headers(original);
     let subject = parsed
         .as_ref()
@@ -100,7 +107,9 @@ pub fn build(original: &[u8], row: &PortalRow, draft: Draft, hostname: &str) -> 
     let sender = row.sender.to_lowercase();
     let mut to = vec![sender.clone()];
     let others = if draft.all {
-        named_recipients(original, &[row.address.as_str(), sender.as_str()])
+        let mut except = vec![row.address.as_str(), sender.as_str()];
+        except.extend(removed.iter().map(String::as_str));
+        named_recipients(original, &except)
     } else {
         Vec::new()
     };
@@ -128,33 +137,56 @@ pub fn build(original: &[u8], row: &PortalRow, draft: Draft, hostname: &str) -> 
     }
 }
 
+/// What the portal lists of a reply: sealed to its reservation and kept
+/// with it, so showing the replies decrypts no whole messages.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Summary {
+    to: String,
+    text: String,
+    attachments: Vec<String>,
+}
+
+/// The reply's summary, sealed to the reservation `id` (the text cut at
+/// 4,000 characters).
+pub fn seal_summary(
+    keyring: &crate::crypto::Keyring,
+    id: &str,
+    to: &[String],
+    text: &str,
+    attachments: &[Attachment],
+) -> Vec<u8> {
+    let summary = Summary {
+        to: to.join(", "),
+        text: text.chars().take(4000).collect(),
+        attachments: attachments.iter().map(|a| a.name.clone()).collect(),
+    };
+    let json = serde_json::to_vec(&summary).expect("a summary serialises");
+    keyring.seal(id.as_bytes(), &json)
+}
+
 /// The replies a recipient copy sent, as the portal lists them under the
-/// message (the newest `SHOWN`, oldest first). A reply whose content is
-/// gone (retention) is left out.
+/// message (the newest `SHOWN`, oldest first). One whose summary cannot be
+/// opened is left out and logged: the message itself still shows.
 pub async fn earlier(
     store: &crate::store::Store,
     keyring: &crate::crypto::Keyring,
     recipient_id: &str,
-) -> Result<Vec<app::dto::EarlierReply>, super::OpenError> {
+) -> Result<Vec<app::dto::EarlierReply>, crate::store::StoreError> {
     let mut out = Vec::new();
     for row in store.replies_of(recipient_id, SHOWN).await? {
-        let raw = match super::open_message(store, keyring, &row.reply_id).await {
-            Ok(raw) => raw,
-            Err(super::OpenError::NoContent) => continue,
-            Err(e) => return Err(e),
-        };
-        let Some(m) = MessageParser::default().parse(&raw) else {
+        let summary = keyring
+            .open(row.id.as_bytes(), &row.summary)
+            .ok()
+            .and_then(|json| serde_json::from_slice::<Summary>(&json).ok());
+        let Some(summary) = summary else {
+            tracing::warn!(reply = %row.id, "a reply's summary cannot be opened");
             continue;
         };
-        use mail_parser::MimeHeaders;
         out.push(app::dto::EarlierReply {
             at: crate::domain::display_time(row.created_at),
-            to: named_recipients(&raw, &[]).join(", "),
-            body_text: m.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
-            attachments: m
-                .attachments()
-                .map(|a| a.attachment_name().unwrap_or("attachment").to_string())
-                .collect(),
+            to: summary.to,
+            body_text: summary.text,
+            attachments: summary.attachments,
         });
     }
     Ok(out)

@@ -10,16 +10,17 @@ use crate::store::{AuditEntry, PurgeRow, Store, StoreError, now_ms};
 /// never holds the database's write lock for long.
 pub const BATCH: i64 = 200;
 
-/// What retention deletes now (the first `limit`, oldest first); nothing
-/// when no retention period is set.
+/// What retention deletes now (`limit` after the first `offset`, oldest
+/// first); nothing when no retention period is set.
 pub async fn due(
     store: &Store,
     retention_ms: Option<i64>,
+    offset: i64,
     limit: i64,
 ) -> Result<Vec<PurgeRow>, StoreError> {
     match retention_ms {
         None => Ok(Vec::new()),
-        Some(period) => store.purge_due(now_ms() - period, limit).await,
+        Some(period) => store.purge_due(now_ms() - period, offset, limit).await,
     }
 }
 
@@ -54,7 +55,7 @@ pub async fn purge(
 pub async fn run_once(store: &Store, retention_ms: Option<i64>) -> Result<u64, StoreError> {
     let mut total = 0;
     loop {
-        let rows = due(store, retention_ms, BATCH).await?;
+        let rows = due(store, retention_ms, 0, BATCH).await?;
         let purged = purge(store, None, &rows).await?;
         total += purged;
         if (rows.len() as i64) < BATCH || purged == 0 {

@@ -25,6 +25,8 @@ pub struct MessageStatus {
     rows: Vec<String>,
     #[serde(skip)]
     not_revocable: Option<String>,
+    #[serde(skip)]
+    expired: bool,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -103,6 +105,7 @@ fn group(rows: Vec<StatusRow>) -> Vec<MessageStatus> {
                     recipients: Vec::new(),
                     rows: Vec::new(),
                     not_revocable: None,
+                    expired: false,
                 });
                 out.last_mut().expect("just pushed")
             }
@@ -132,6 +135,7 @@ fn group(rows: Vec<StatusRow>) -> Vec<MessageStatus> {
         }
         let expired = row.expires_at.is_some_and(|at| at <= now_ms());
         if expired {
+            status.expired = true;
             status.not_revocable.get_or_insert_with(|| "expired".into());
         }
     }
@@ -304,7 +308,9 @@ pub async fn remove_access(
             address: address.to_string(),
         });
     }
-    if status.not_revocable.as_deref() == Some("expired") {
+    // Whatever else makes it not revocable (inline copies), an expired
+    // message has no access left to remove.
+    if status.expired {
         return Err(RevokeError::Expired(status.subject));
     }
     let mut tx = store.begin().await?;

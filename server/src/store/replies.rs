@@ -3,8 +3,10 @@ use super::{Result, Store, new_id, now_ms, on_pool};
 /// A reply a recipient sent from the portal.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct ReplyRow {
-    pub reply_id: String,
+    /// The reservation's id: the summary is sealed to it.
+    pub id: String,
     pub created_at: i64,
+    pub summary: Vec<u8>,
 }
 
 impl Store {
@@ -53,16 +55,17 @@ impl Store {
         .await)?)
     }
 
-    /// The reservation became a stored message: linked, and the original's
-    /// timeline says who replied.
+    /// The reservation became a stored message: linked, with its sealed
+    /// summary, and the original's timeline says who replied.
     pub async fn reply_sent(
         &self,
         reservation: &str,
         reply_id: &str,
+        summary: &[u8],
         original_id: &str,
         address: &str,
     ) -> Result<()> {
-        let link = "UPDATE replies SET reply_id = $1 WHERE id = $2";
+        let link = "UPDATE replies SET reply_id = $1, summary = $3 WHERE id = $2";
         let event =
             "INSERT INTO events (at, kind, message_id, recipient) VALUES ($1, 'replied', $2, $3)";
         on_pool!(self.db(), |pool| async {
@@ -70,6 +73,7 @@ impl Store {
             sqlx::query(link)
                 .bind(reply_id)
                 .bind(reservation)
+                .bind(summary)
                 .execute(&mut *tx)
                 .await?;
             sqlx::query(event)
@@ -98,7 +102,7 @@ impl Store {
     /// The replies a recipient copy sent, oldest first (at most `limit`,
     /// the newest ones).
     pub async fn replies_of(&self, recipient_id: &str, limit: i64) -> Result<Vec<ReplyRow>> {
-        let sql = "SELECT reply_id, created_at FROM replies WHERE recipient_id = $1 AND reply_id IS NOT NULL \
+        let sql = "SELECT id, created_at, summary FROM replies WHERE recipient_id = $1 AND summary IS NOT NULL \
                    ORDER BY created_at DESC, id DESC LIMIT $2";
         let mut rows = on_pool!(self.db(), |pool| sqlx::query_as::<_, ReplyRow>(sql)
             .bind(recipient_id)

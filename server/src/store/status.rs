@@ -86,11 +86,17 @@ impl Tx {
         actor: &str,
     ) -> Result<u64> {
         let now = now_ms();
+        // Not on a message revoked since the caller looked: that is
+        // revoked as a whole, and the audit line must not say otherwise.
         let update = "UPDATE recipients SET state = 'removed' WHERE message_id = $1 AND address = $2 \
-                      AND experience = 'link' AND state <> 'removed' RETURNING id";
+                      AND experience = 'link' AND state <> 'removed' \
+                      AND EXISTS (SELECT 1 FROM messages m WHERE m.id = $1 AND m.revoked_at IS NULL) RETURNING id";
         let event = "INSERT INTO events (at, kind, message_id, recipient, actor) VALUES ($1, 'access removed', $2, $3, $4)";
+        // Its notification, and a passcode mail still queued (keyed
+        // `<message>:passcode:<copy>:<code>`).
         let cancel = "UPDATE jobs SET state = 'cancelled', last_error = 'access removed' \
-                      WHERE recipient_id = $1 AND state = 'ready' AND purpose = 'notification'";
+                      WHERE state = 'ready' AND ((recipient_id = $1 AND purpose = 'notification') \
+                      OR (purpose = 'passcode' AND dedupe_key LIKE $2))";
         let removed = on_tx!(self, |conn| async {
             let mut removed = 0;
             for id in ids {
@@ -108,7 +114,11 @@ impl Tx {
                         .bind(actor)
                         .execute(&mut *conn)
                         .await?;
-                    sqlx::query(cancel).bind(copy).execute(&mut *conn).await?;
+                    sqlx::query(cancel)
+                        .bind(copy)
+                        .bind(format!("{id}:passcode:{copy}:%"))
+                        .execute(&mut *conn)
+                        .await?;
                 }
             }
             Ok::<_, sqlx::Error>(removed)
@@ -311,5 +321,18 @@ impl Store {
         .bind(limit)
         .fetch_all(pool)
         .await)?)
+    }
+}
+
+impl Store {
+    /// The link-based recipients of a message whose access was removed.
+    pub async fn removed_recipients(&self, message_row: &str) -> Result<Vec<String>> {
+        let sql = "SELECT address FROM recipients WHERE message_id = $1 AND state = 'removed'";
+        Ok(on_pool!(self.db(), |pool| {
+            sqlx::query_scalar::<_, String>(sql)
+                .bind(message_row)
+                .fetch_all(pool)
+                .await
+        })?)
     }
 }

@@ -516,3 +516,99 @@ async fn rules_are_managed_from_the_admin_pages(backend: Backend) {
     assert!(!stdout(&a.app.cli(&["rule", "list"], None)).contains("Outside mail"));
 }
 both!(rules_are_managed_from_the_admin_pages);
+
+/// The day's row of the report's chart table: sent, opened, revoked, expired.
+fn chart_row(page: &str, day: &str) -> Vec<u32> {
+    let row = page
+        .split(&format!(r#"<th scope="row">{day}</th>"#))
+        .nth(1)
+        .expect("a row for the day")
+        .split("</tr>")
+        .next()
+        .unwrap();
+    row.split("<td>")
+        .skip(1)
+        .map(|cell| cell.split('<').next().unwrap().parse().unwrap())
+        .collect()
+}
+
+async fn the_report_charts_the_days_and_pages_at_fifty(backend: Backend) {
+    let a = Admin::start(backend).await;
+    // 52 protected messages today: one Bob opens, one Alice revokes.
+    for n in 0..52 {
+        send_with_id(
+            &a.app,
+            "alice@corp.example",
+            "bob@gmail.example",
+            &format!("day-{n}@corp.example"),
+            &format!("[secure] Note {n}"),
+        )
+        .await;
+    }
+    let mails = a.catcher.wait_for(52).await;
+    let link = link_of(
+        mails
+            .iter()
+            .find(|m| text_of(m).contains("Note 7"))
+            .unwrap(),
+    );
+    let bob = browser();
+    let code = passcode_from_mail(&a.app, &a.catcher, &bob, &link).await;
+    enter_passcode(&a.app, &bob, &link, &code).await;
+    let out = a.app.cli(
+        &["message", "revoke", "--message-id", "day-3@corp.example"],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let (status, page) = a.page("/admin/report").await;
+    assert_eq!(status, 200);
+    assert!(page.contains(r#"class="bars""#), "an SVG chart: {page}");
+    assert!(page.contains("Protected messages per day"), "{page}");
+    let today = time::OffsetDateTime::now_utc().date().to_string();
+    assert_eq!(chart_row(&page, &today), [50, 1, 1, 0]);
+    // Date inputs, readable times, 50 lines and a way on.
+    assert!(
+        page.contains(r#"id="since" name="since" type="date""#),
+        "{page}"
+    );
+    assert!(page.contains(" UTC</time>"), "{page}");
+    assert_eq!(page.matches("/admin/message?id=").count(), 50);
+    assert!(
+        page.contains(r#"href="/admin/report?page=2" rel="next""#),
+        "{page}"
+    );
+    let (_, second) = a.page("/admin/report?page=2").await;
+    assert_eq!(second.matches("/admin/message?id=").count(), 2);
+    assert!(second.contains(r#"rel="prev""#), "{second}");
+    assert!(!second.contains(r#"rel="next""#), "{second}");
+    // In Japanese, the chart's words follow the page.
+    let ja = a
+        .client
+        .get(a.app.url("/admin/report"))
+        .header("accept-language", "ja")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(ja.contains("1 日あたりの保護されたメッセージ"), "{ja}");
+    assert!(ja.contains("開封済み"), "{ja}");
+
+    // The Sent folder pages the same way.
+    let alice = a.app.client();
+    sign_in(
+        &a.app.address,
+        &alice,
+        "alice@corp.example",
+        "alice long password",
+    )
+    .await;
+    let sent = page_text(&alice, a.app.url("/sent")).await;
+    assert_eq!(sent.matches(r#"<h2><a href="/sent/"#).count(), 50, "{sent}");
+    assert!(sent.contains(r#"href="/sent?page=2" rel="next""#), "{sent}");
+    let sent = page_text(&alice, a.app.url("/sent?page=2")).await;
+    assert_eq!(sent.matches(r#"<h2><a href="/sent/"#).count(), 2, "{sent}");
+}
+both!(the_report_charts_the_days_and_pages_at_fifty);

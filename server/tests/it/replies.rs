@@ -295,6 +295,14 @@ async fn replies_are_refused_when_they_should_be(backend: Backend) {
         .unwrap();
     assert_eq!(r.status(), 303);
     assert_eq!(app.count_events("replied").await, 0);
+    // An unknown link is not found, as its page says.
+    let r = bob
+        .post(app.url(&format!("/r/{}/reply", "x".repeat(43))))
+        .multipart(reqwest::multipart::Form::new().text("body", "hi"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
 
     // 20 replies an hour per copy, however fast they come.
     let page = page_text(&bob, app.url(&bob_link)).await;
