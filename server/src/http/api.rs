@@ -576,3 +576,205 @@ async fn remove_template(
         .map_err(template_error)?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// A recipient's address as the API takes it: the document's
+/// `MailAddress`, a part of what the command line and compose accept.
+static MAIL_ADDRESS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r"^[A-Za-z0-9_%+-]{1,32}(\.[A-Za-z0-9_%+-]{1,9}){0,3}@([A-Za-z0-9]([A-Za-z0-9-]{0,30}[A-Za-z0-9])?\.){1,5}[A-Za-z]{2,24}$",
+    )
+    .expect("a valid pattern")
+});
+
+/// An optional field that, when given, holds a value: `null` is refused
+/// as the document gives no field that may be null.
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
+/// `POST /api/v1/messages`: the compose form's fields, as JSON.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SendRequest {
+    to: Vec<String>,
+    #[serde(default)]
+    cc: Vec<String>,
+    subject: String,
+    #[serde(default)]
+    body: String,
+    #[serde(default, deserialize_with = "present")]
+    rights: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    template: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    expiry_days: Option<i64>,
+    #[serde(default)]
+    attachments: Vec<SendAttachment>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SendAttachment {
+    name: String,
+    #[serde(default, deserialize_with = "present")]
+    content_type: Option<String>,
+    /// Base64.
+    content: String,
+}
+
+/// Sends a protected message as the token's user, through the same
+/// pipeline as the compose page: 202 once it is stored.
+pub async fn send_message(
+    State(state): State<AppState>,
+    who: ApiUser,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    use crate::services::compose::{self, ComposeError};
+    let request: SendRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::invalid(format!("The body is not a message to send: {e}")))?;
+    // The document's limits, each refused with the field's name.
+    let chars = |s: &str| s.chars().count();
+    let checks = [
+        (request.to.len() > 50, "to: at most 50 addresses"),
+        (request.cc.len() > 50, "cc: at most 50 addresses"),
+        (
+            chars(&request.subject) > 998,
+            "subject: at most 998 characters",
+        ),
+        (
+            request.subject.chars().any(|c| c.is_ascii_control()),
+            "subject: one line without control characters",
+        ),
+        (
+            request
+                .template
+                .as_deref()
+                .is_some_and(|t| t.chars().any(|c| c.is_ascii_control())),
+            "template: a name without control characters",
+        ),
+        (
+            chars(&request.body) > 100_000,
+            "body: at most 100000 characters",
+        ),
+        (
+            request.template.as_deref().is_some_and(|t| chars(t) > 100),
+            "template: at most 100 characters",
+        ),
+        (
+            request.expiry_days.is_some_and(|d| !(1..=730).contains(&d)),
+            "expiry_days: 1 to 730",
+        ),
+        (request.attachments.len() > 5, "attachments: at most 5"),
+    ];
+    if let Some((_, refused)) = checks.iter().find(|(bad, _)| *bad) {
+        return Err(ApiError::invalid(*refused));
+    }
+    // One address per item, in the form the document gives (the compose
+    // page's commas and blanks are not the API's).
+    for (field, list) in [("to", &request.to), ("cc", &request.cc)] {
+        if let Some(bad) = list.iter().find(|a| !MAIL_ADDRESS.is_match(a)) {
+            return Err(ApiError::invalid(format!(
+                "{field}: '{bad}' is not one address such as bob@gmail.example"
+            )));
+        }
+    }
+    // Padded base64 as the document gives it; bits past the last byte are
+    // not held against the sender.
+    let engine = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true),
+    );
+    let mut attachments = Vec::with_capacity(request.attachments.len());
+    for a in request.attachments {
+        let name_ok =
+            (1..=255).contains(&chars(&a.name)) && !a.name.chars().any(|c| c.is_ascii_control());
+        let type_ok = a.content_type.as_deref().is_none_or(|t| chars(t) <= 129);
+        if !name_ok || !type_ok || a.content.len() > 1_000_000 {
+            return Err(ApiError::invalid(
+                "attachments: a name of 1 to 255 characters, a content_type of at most 129 and content of at most 1000000",
+            ));
+        }
+        let data = engine.decode(a.content.as_bytes()).map_err(|_| {
+            ApiError::invalid(format!(
+                "attachments: the content of '{}' is not base64",
+                a.name
+            ))
+        })?;
+        attachments.push(crate::mime::Attachment {
+            name: a.name,
+            content_type: crate::http::multipart::media_type(a.content_type.as_deref()),
+            data,
+        });
+    }
+    let draft = compose::Draft {
+        to: request.to,
+        cc: request.cc,
+        subject: request.subject,
+        body: request.body,
+        rights: request.rights.unwrap_or_default(),
+        template: request.template.unwrap_or_default(),
+        expiry_days: request
+            .expiry_days
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+        in_reply_to: String::new(),
+        attachments,
+    };
+    let outlet = compose::Outlet {
+        store: &state.store,
+        keyring: &state.keys.keyring,
+        intake: &state.intake,
+        settings: &state.settings,
+    };
+    match compose::send(&outlet, &who.user.email, draft, peer, "api").await {
+        Ok(sent) => Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({
+                "message_id": sent.message_id,
+                "subject": sent.subject,
+                "recipients": sent.recipients,
+            })),
+        )),
+        Err(e @ ComposeError::Invalid(_)) => Err(ApiError::invalid(e.to_string())),
+        Err(e @ ComposeError::NoTemplate(_)) => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            e.to_string(),
+        )),
+        Err(e @ ComposeError::Expiry(_)) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            e.to_string(),
+        )),
+        Err(e @ ComposeError::TooBig(_)) => Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            e.to_string(),
+        )),
+        Err(e) => Err(ApiError::unavailable(&e)),
+    }
+}
+
+#[cfg(test)]
+mod send_tests {
+    #[test]
+    fn the_document_and_the_check_take_the_same_addresses() {
+        let doc: serde_json::Value =
+            serde_json::from_str(include_str!("openapi.json")).expect("the document is JSON");
+        assert_eq!(
+            doc["components"]["schemas"]["MailAddress"]["pattern"],
+            super::MAIL_ADDRESS.as_str()
+        );
+        for taken in ["bob@gmail.example", "first.m.last@mail.corp.example"] {
+            assert!(super::MAIL_ADDRESS.is_match(taken), "{taken}");
+        }
+        for refused in ["", "bob@gmail.example, eve@x.example", "bob"] {
+            assert!(!super::MAIL_ADDRESS.is_match(refused), "{refused}");
+        }
+    }
+}

@@ -10,7 +10,7 @@ mod dev_outbox;
 mod health;
 mod inbox;
 mod login;
-mod multipart;
+pub(crate) mod multipart;
 mod page_service;
 mod portal;
 mod reply;
@@ -245,6 +245,13 @@ pub fn router(
         .route(
             "/r/{token}/reply",
             post(reply::submit).layer(axum::extract::DefaultBodyLimit::max(message_form)),
+        )
+        // A whole message, its attachments in base64.
+        .route(
+            "/api/v1/messages",
+            post(api::send_message).layer(axum::extract::DefaultBodyLimit::max(
+                message_form.saturating_mul(4) / 3,
+            )),
         )
         // Templates carry a logo (256 KB, base64 in the API).
         .merge(api::routes().layer(axum::extract::DefaultBodyLimit::max(LARGE_FORM)))

@@ -26,25 +26,7 @@ pub async fn read_multipart(
         let name = field.name().unwrap_or_default().to_string();
         if name == "attachments" {
             let file_name = field.file_name().unwrap_or_default().to_string();
-            // Only `type/subtype` of what the browser says, and only when
-            // it is a plain token pair: its parameters are not ours to pass.
-            let content_type = field
-                .content_type()
-                .and_then(|t| t.split(';').next())
-                .map(str::trim)
-                .filter(|t| {
-                    t.split_once('/').is_some_and(|(a, b)| {
-                        let token = |s: &str| {
-                            !s.is_empty()
-                                && s.len() <= 64
-                                && s.bytes()
-                                    .all(|c| c.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&c))
-                        };
-                        token(a) && token(b)
-                    })
-                })
-                .unwrap_or("application/octet-stream")
-                .to_ascii_lowercase();
+            let content_type = media_type(field.content_type());
             let data = field.bytes().await.map_err(|_| Refusal::TooBig(limit))?;
             if file_name.is_empty() && data.is_empty() {
                 continue; // the browser sends an empty part when no file was chosen
@@ -75,4 +57,20 @@ pub async fn read_multipart(
         fields.push((name, text));
     }
     Ok((fields, attachments))
+}
+
+/// Only `type/subtype` of what a client says a file is, and only when it is
+/// a plain token pair: its parameters are not ours to pass on.
+pub fn media_type(said: Option<&str>) -> String {
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 64
+            && s.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&c))
+    };
+    said.and_then(|t| t.split(';').next())
+        .map(str::trim)
+        .filter(|t| t.split_once('/').is_some_and(|(a, b)| token(a) && token(b)))
+        .unwrap_or("application/octet-stream")
+        .to_ascii_lowercase()
 }

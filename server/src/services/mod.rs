@@ -7,6 +7,7 @@
 //! made. `trace` and `audit` only read: the message trace and the trail.
 
 pub mod audit;
+pub mod compose;
 pub mod keys;
 pub mod protection;
 pub mod queue;

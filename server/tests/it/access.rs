@@ -461,3 +461,75 @@ async fn every_page_and_mail_carries_the_messages_branding(backend: Backend) {
     );
 }
 both!(every_page_and_mail_carries_the_messages_branding);
+
+async fn the_api_sends_with_an_expiry(backend: Backend) {
+    let catcher = Catcher::start().await;
+    let app = TestApp::on(backend).await.gateway(&catcher).spawn().await;
+    app.add_user("alice@corp.example", "sender", "alice long password")
+        .await;
+    let out = app.cli(
+        &["template", "new", "--name", "Month", "--expiry-days", "30"],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = app.cli(
+        &[
+            "token",
+            "create",
+            "--user",
+            "alice@corp.example",
+            "--name",
+            "mailer",
+        ],
+        None,
+    );
+    let token = stdout(&out).trim().to_string();
+    let send = |body: serde_json::Value| {
+        reqwest::Client::new()
+            .post(app.url("/api/v1/messages"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let r = send(serde_json::json!({
+        "to": ["bob@gmail.example"],
+        "subject": "Too long",
+        "template": "Month",
+        "expiry_days": 31,
+    }))
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 409);
+    let r = send(serde_json::json!({"to": [], "subject": "Nobody"}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = send(serde_json::json!({
+        "to": ["bob@gmail.example"],
+        "subject": "Contract",
+        "body": "Please sign.",
+        "rights": "do-not-forward",
+        "template": "Month",
+        "expiry_days": 7,
+        "attachments": [{"name": "contract.pdf", "content_type": "application/pdf", "content": "JVBERi0xLjQ="}],
+    }))
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 202);
+    let sent: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(sent["recipients"], serde_json::json!(["bob@gmail.example"]));
+    let message_id = sent["message_id"].as_str().unwrap().to_string();
+    let link = link_of(&catcher.wait_for(1).await.remove(0));
+
+    let status = status_of(&app, &message_id).await;
+    let expires = status[0]["ExpiresAt"].as_str().unwrap().to_string();
+    let expected = time::OffsetDateTime::now_utc() + time::Duration::days(7);
+    assert!(
+        expires.starts_with(&expected.date().to_string()),
+        "seven days from now: {expires}"
+    );
+    let page = read(&app, &catcher, &browser(), &link).await;
+    assert!(page.contains("Please sign."), "{page}");
+    assert!(page.contains("contract.pdf"), "{page}");
+}
+both!(the_api_sends_with_an_expiry);
