@@ -243,6 +243,7 @@ impl Application {
                 std::time::Duration::from_secs(300),
                 64 << 20,
             )),
+            opened: Arc::new(crate::portal::Opened::new(100_000)),
             event_log: crate::store::EventLog::start(store.clone()),
             metrics: metrics.clone(),
             keys,

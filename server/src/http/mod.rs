@@ -49,6 +49,8 @@ pub struct AppState {
     pub wake_outbound: Arc<tokio::sync::Notify>,
     /// Recently opened messages as the portal shows them.
     pub views: Arc<crate::portal::ViewCache>,
+    /// Recipient sessions whose "opened" this node recorded already.
+    pub opened: Arc<crate::portal::Opened>,
     /// Opens and downloads, committed in groups.
     pub event_log: crate::store::EventLog,
     pub metrics: Arc<crate::metrics::Metrics>,

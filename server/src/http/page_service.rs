@@ -189,27 +189,38 @@ impl AccountService for PageService {
                 let message = portal::view(&state.store, &state.keys.keyring, &state.views, &row)
                     .await
                     .map_err(unavailable)?;
-                let opened = EventLine {
-                    kind: "opened".into(),
-                    message_id: Some(row.message_row.clone()),
-                    recipient: Some(row.address.clone()),
-                };
                 state.metrics.portal_open();
-                if let Err(e) = state.event_log.record(opened).await {
-                    tracing::warn!(error = %e, "an open was not recorded");
+                // "opened" once per recipient session and copy: a reload is
+                // not another event, nor another durable write.
+                let session_id = session.id().map(|id| id.to_string()).unwrap_or_default();
+                if state.opened.first(&session_id, &row.recipient_id) {
+                    let opened = EventLine {
+                        kind: "opened".into(),
+                        message_id: Some(row.message_row.clone()),
+                        recipient: Some(row.address.clone()),
+                    };
+                    if let Err(e) = state.event_log.record(opened).await {
+                        tracing::warn!(error = %e, "an open was not recorded");
+                    }
                 }
-                let replies =
+                // The page's one query said whether there is more to read.
+                let replies = if row.replies > 0 {
                     portal::reply::earlier(&state.store, &state.keys.keyring, &row.recipient_id)
                         .await
-                        .map_err(unavailable)?;
-                // Reply all offers no one whose access the sender removed.
-                let removed = state
-                    .store
-                    .removed_recipients(&row.message_row)
-                    .await
-                    .map_err(unavailable)?;
+                        .map_err(unavailable)?
+                } else {
+                    Vec::new()
+                };
                 let mut message = (*message).clone();
-                message.others.retain(|a| !removed.contains(a));
+                // Reply all offers no one whose access the sender removed.
+                if !message.others.is_empty() {
+                    let removed = state
+                        .store
+                        .removed_recipients(&row.message_row)
+                        .await
+                        .map_err(unavailable)?;
+                    message.others.retain(|a| !removed.contains(a));
+                }
                 Ok(PortalView::Message {
                     branding: portal::branding(&row),
                     message,

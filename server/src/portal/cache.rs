@@ -84,6 +84,34 @@ impl ViewCache {
     }
 }
 
+/// Which recipient sessions already had their "opened" recorded on this
+/// node: a message read again and again in one session is one event (a
+/// page view is not a durable write). At worst each node records a session
+/// once. Bounded: when full it starts over, which records some sessions
+/// twice and loses nothing.
+pub struct Opened {
+    seen: Mutex<std::collections::HashSet<(String, String)>>,
+    capacity: usize,
+}
+
+impl Opened {
+    pub fn new(capacity: usize) -> Self {
+        Opened {
+            seen: Mutex::default(),
+            capacity,
+        }
+    }
+
+    /// True the first time this session opens this copy here.
+    pub fn first(&self, session: &str, copy: &str) -> bool {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.len() >= self.capacity {
+            seen.clear();
+        }
+        seen.insert((session.to_string(), copy.to_string()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,6 +129,17 @@ mod tests {
             do_not_forward: false,
             others: Vec::new(),
         })
+    }
+
+    #[test]
+    fn a_session_opens_a_copy_once_until_the_set_starts_over() {
+        let opened = Opened::new(2);
+        assert!(opened.first("s1", "c1"));
+        assert!(!opened.first("s1", "c1"));
+        assert!(opened.first("s2", "c1"));
+        // Full: it starts over, and records again rather than never.
+        assert!(opened.first("s3", "c1"));
+        assert!(opened.first("s1", "c1"));
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub struct PortalRow {
     pub otp_enabled: bool,
     pub social_enabled: bool,
     pub privacy_statement_url: Option<String>,
+    /// Replies this copy sent that the page lists (most copies: none, and
+    /// the page then reads nothing more).
+    pub replies: i64,
 }
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -53,7 +56,8 @@ impl Store {
     pub async fn portal_by_token_hash(&self, token_hash: &[u8]) -> Result<Option<PortalRow>> {
         let sql = "SELECT r.id AS recipient_id, r.address, m.id AS message_row, m.sender, m.subject, m.received_at, \
                    m.expires_at, m.revoked_at, (r.state = 'removed') AS removed, (m.purged_at IS NOT NULL) AS purged, m.rights, r.failed_passcodes, r.passcode_locked_until, t.id AS template_id, (t.logo IS NOT NULL) AS has_logo, t.name AS template_name, \
-                   t.background_color, t.portal_text, t.disclaimer_text, t.otp_enabled, t.social_enabled, t.privacy_statement_url \
+                   t.background_color, t.portal_text, t.disclaimer_text, t.otp_enabled, t.social_enabled, t.privacy_statement_url, \
+                   (SELECT COUNT(*) FROM replies p WHERE p.recipient_id = r.id AND p.summary IS NOT NULL) AS replies \
                    FROM recipients r JOIN messages m ON m.id = r.message_id JOIN templates t ON t.id = m.template_id \
                    WHERE r.token_hash = $1 AND r.experience = 'link'";
         Ok(on_pool!(self.db(), |pool| sqlx::query_as::<_, PortalRow>(

@@ -190,6 +190,19 @@ async fn a_recipient_reads_the_message_after_a_passcode(backend: Backend) {
         "{page}"
     );
     assert!(page.contains("numbers.csv"));
+    // Reading it again in the same session is not another "opened".
+    for _ in 0..3 {
+        assert_eq!(p.get(&bob, &link).await.0, 200);
+    }
+    let mut opened = 0;
+    for _ in 0..50 {
+        opened = p.app.count_events("opened").await;
+        if opened > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(opened, 1, "one open per session");
 
     let r = bob
         .get(p.app.url(&format!("{link}/attachments/0")))
