@@ -12,6 +12,13 @@ pub struct Attachment {
     pub data: Vec<u8>,
 }
 
+/// A decoded header as it is stored for reports: without control
+/// characters (an encoded word may decode to NUL, which PostgreSQL refuses
+/// in text).
+pub fn printable(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).collect()
+}
+
 pub fn rfc2822_now() -> String {
     let format = time::macros::format_description!(
         "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] +0000"

@@ -586,6 +586,33 @@ static MAIL_ADDRESS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::ne
     .expect("a valid pattern")
 });
 
+/// A list of at most `N` items, refused while it is read: a long list of
+/// empty strings must not become millions of values before it is counted.
+fn at_most<'de, D, T, const N: usize>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct Bounded<T, const N: usize>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>, const N: usize> serde::de::Visitor<'de> for Bounded<T, N> {
+        type Value = Vec<T>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            write!(f, "a list of at most {N} items")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            let mut out = Vec::new();
+            while let Some(item) = seq.next_element()? {
+                if out.len() == N {
+                    return Err(serde::de::Error::custom(format!("at most {N} items")));
+                }
+                out.push(item);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_seq(Bounded::<T, N>(std::marker::PhantomData))
+}
+
 /// An optional field that, when given, holds a value: `null` is refused
 /// as the document gives no field that may be null.
 fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
@@ -596,12 +623,17 @@ where
     T::deserialize(d).map(Some)
 }
 
+/// The largest `POST /api/v1/messages` body the document allows, with
+/// room for JSON's escapes.
+pub const SEND_BODY_LIMIT: usize = 5 * 1_000_000 + 12 * 100_000 + 1024 * 1024;
+
 /// `POST /api/v1/messages`: the compose form's fields, as JSON.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SendRequest {
+    #[serde(deserialize_with = "at_most::<_, _, 50>")]
     to: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "at_most::<_, _, 50>")]
     cc: Vec<String>,
     subject: String,
     #[serde(default)]
@@ -612,7 +644,7 @@ struct SendRequest {
     template: Option<String>,
     #[serde(default, deserialize_with = "present")]
     expiry_days: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "at_most::<_, _, 5>")]
     attachments: Vec<SendAttachment>,
 }
 

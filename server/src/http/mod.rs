@@ -252,7 +252,10 @@ pub fn router(
         .route(
             "/api/v1/messages",
             post(api::send_message).layer(axum::extract::DefaultBodyLimit::max(
-                message_form.saturating_mul(4) / 3,
+                // What the document allows (5 files of 1,000,000 base64
+                // characters, a body of 100,000 characters escaped) and no
+                // more, whatever the message size limit.
+                (message_form.saturating_mul(4) / 3).min(api::SEND_BODY_LIMIT),
             )),
         )
         // Templates carry a logo (256 KB, base64 in the API).

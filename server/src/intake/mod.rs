@@ -168,8 +168,8 @@ impl Intake {
         let subject = parsed
             .as_ref()
             .and_then(|m| m.subject())
-            .unwrap_or_default()
-            .to_string();
+            .map(crate::mime::printable)
+            .unwrap_or_default();
         let received = received_line(&envelope, &self.hostname, &self.keys.org_id, &id);
         let content = [received.as_bytes(), &raw].concat();
         let message = AcceptedMessage {

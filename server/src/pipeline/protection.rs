@@ -128,8 +128,8 @@ async fn outcome(
     let subject = parsed
         .as_ref()
         .and_then(|m| m.subject())
-        .unwrap_or_default()
-        .to_string();
+        .map(crate::mime::printable)
+        .unwrap_or_default();
     let settings = &pipeline.settings;
     let keyring = &pipeline.keys.keyring;
     let lifetime = now_ms() + settings.queue_lifetime_ms;

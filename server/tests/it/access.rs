@@ -500,6 +500,20 @@ async fn the_api_sends_with_an_expiry(backend: Backend) {
     .await
     .unwrap();
     assert_eq!(r.status(), 409);
+    // A list longer than the document allows is refused while it is read.
+    let many: Vec<&str> = vec![""; 10_000];
+    let r = send(serde_json::json!({"to": many, "subject": "Many"}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    // An encoded word that decodes to a control character is stored
+    // without it, on either database.
+    let r =
+        send(serde_json::json!({"to": ["bob@gmail.example"], "subject": "=?utf-8?B?AA==?= Hi"}))
+            .await
+            .unwrap();
+    assert_eq!(r.status(), 202);
+    let _ = catcher.wait_for(1).await;
     let r = send(serde_json::json!({"to": [], "subject": "Nobody"}))
         .await
         .unwrap();
@@ -519,7 +533,7 @@ async fn the_api_sends_with_an_expiry(backend: Backend) {
     let sent: serde_json::Value = r.json().await.unwrap();
     assert_eq!(sent["recipients"], serde_json::json!(["bob@gmail.example"]));
     let message_id = sent["message_id"].as_str().unwrap().to_string();
-    let link = link_of(&catcher.wait_for(1).await.remove(0));
+    let link = link_of(&catcher.wait_for(2).await.remove(1));
 
     let status = status_of(&app, &message_id).await;
     let expires = status[0]["ExpiresAt"].as_str().unwrap().to_string();
