@@ -296,7 +296,9 @@ async fn the_command_line_and_the_api_remove_one_recipient(backend: Backend) {
 }
 both!(the_command_line_and_the_api_remove_one_recipient);
 
-async fn compose_takes_an_expiry_within_the_templates(backend: Backend) {
+/// A gateway where Alice sends, with a template whose messages expire
+/// after 30 days.
+async fn alice_and_a_month_template(backend: Backend) -> (TestApp, Catcher) {
     let catcher = Catcher::start().await;
     let app = TestApp::on(backend).await.gateway(&catcher).spawn().await;
     app.add_user("alice@corp.example", "sender", "alice long password")
@@ -306,6 +308,22 @@ async fn compose_takes_an_expiry_within_the_templates(backend: Backend) {
         None,
     );
     assert!(out.status.success(), "{}", stderr(&out));
+    (app, catcher)
+}
+
+/// The message's `ExpiresAt` is seven days from now.
+async fn expires_in_seven_days(app: &TestApp, message_id: &str) {
+    let status = status_of(app, message_id).await;
+    let expires = status[0]["ExpiresAt"].as_str().unwrap().to_string();
+    let expected = time::OffsetDateTime::now_utc() + time::Duration::days(7);
+    assert!(
+        expires.starts_with(&expected.date().to_string()),
+        "seven days from now: {expires}"
+    );
+}
+
+async fn compose_takes_an_expiry_within_the_templates(backend: Backend) {
+    let (app, catcher) = alice_and_a_month_template(backend).await;
     let alice = app.client();
     sign_in(
         &app.address,
@@ -343,18 +361,7 @@ async fn compose_takes_an_expiry_within_the_templates(backend: Backend) {
     assert_eq!(compose("Month", "7").await.status(), 303);
     let link = link_of(&catcher.wait_for(1).await.remove(0));
 
-    let status = status_of(&app, &sent_message_id(&app).await).await;
-    let expires = status[0]["ExpiresAt"].as_str().unwrap().to_string();
-    let expected = time::OffsetDateTime::now_utc() + time::Duration::days(7);
-    assert!(
-        expires.starts_with(&format!(
-            "{:04}-{:02}-{:02}",
-            expected.year(),
-            expected.month() as u8,
-            expected.day()
-        )),
-        "seven days from now: {expires}"
-    );
+    expires_in_seven_days(&app, &sent_message_id(&app).await).await;
     // The Sent folder and the message page say when.
     let sent = page_text(&alice, app.url("/sent")).await;
     assert!(sent.contains("Expires "), "{sent}");
@@ -463,15 +470,7 @@ async fn every_page_and_mail_carries_the_messages_branding(backend: Backend) {
 both!(every_page_and_mail_carries_the_messages_branding);
 
 async fn the_api_sends_with_an_expiry(backend: Backend) {
-    let catcher = Catcher::start().await;
-    let app = TestApp::on(backend).await.gateway(&catcher).spawn().await;
-    app.add_user("alice@corp.example", "sender", "alice long password")
-        .await;
-    let out = app.cli(
-        &["template", "new", "--name", "Month", "--expiry-days", "30"],
-        None,
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
+    let (app, catcher) = alice_and_a_month_template(backend).await;
     let out = app.cli(
         &[
             "token",
@@ -535,13 +534,7 @@ async fn the_api_sends_with_an_expiry(backend: Backend) {
     let message_id = sent["message_id"].as_str().unwrap().to_string();
     let link = link_of(&catcher.wait_for(2).await.remove(1));
 
-    let status = status_of(&app, &message_id).await;
-    let expires = status[0]["ExpiresAt"].as_str().unwrap().to_string();
-    let expected = time::OffsetDateTime::now_utc() + time::Duration::days(7);
-    assert!(
-        expires.starts_with(&expected.date().to_string()),
-        "seven days from now: {expires}"
-    );
+    expires_in_seven_days(&app, &message_id).await;
     let page = read(&app, &catcher, &browser(), &link).await;
     assert!(page.contains("Please sign."), "{page}");
     assert!(page.contains("contract.pdf"), "{page}");
