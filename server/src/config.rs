@@ -107,6 +107,10 @@ settings! {
         "Subject tag that asks for protection (removed from the subject)";
     queue_lifetime, "DURATION", Some("2d"), "2d",
         "How long outgoing mail is retried (2d, 12h, 30m)";
+    pipeline_in_flight, "N", Some("8"), "8",
+        "Messages the pipeline works on at once on this node";
+    outbound_in_flight, "N", Some("16"), "16",
+        "Mails handed to the relay at once on this node (its pooled connections)";
     master_key, "BASE64", None, "unset = <data dir>/master.key",
         "Root key (base64 of 32 bytes) instead of the key file";
     language, "LANG", Some("en"), "en",
@@ -233,6 +237,10 @@ pub struct Settings {
     pub subject_tag: String,
     /// How long outgoing mail is retried before a non-delivery report.
     pub queue_lifetime_ms: i64,
+    /// Jobs each queue runs at once on this node (the pipeline's messages,
+    /// the mails handed to the relay).
+    pub pipeline_in_flight: usize,
+    pub outbound_in_flight: usize,
     /// Base64 of the 32-byte root key, when given instead of the key file.
     pub master_key: Option<String>,
     pub language: Language,
@@ -479,6 +487,8 @@ impl Settings {
                 .ok_or_else(|| invalid(key, format!("'{v}' is not a number from 1 to 100000")))
         };
         let smtp_max_sessions = count("smtp_max_sessions", value(&v.smtp_max_sessions))?;
+        let pipeline_in_flight = count("pipeline_in_flight", value(&v.pipeline_in_flight))?;
+        let outbound_in_flight = count("outbound_in_flight", value(&v.outbound_in_flight))?;
         let smtp_max_sessions_per_client = count(
             "smtp_max_sessions_per_client",
             value(&v.smtp_max_sessions_per_client),
@@ -651,6 +661,8 @@ impl Settings {
             max_message_bytes,
             subject_tag,
             queue_lifetime_ms,
+            pipeline_in_flight,
+            outbound_in_flight,
             master_key,
             language,
             organization_name,

@@ -7,6 +7,7 @@ use crate::config::Settings;
 use crate::domain::JobKind;
 use crate::keys::KeyMaterial;
 use crate::store::{Event, JobRow, NewJob, QueuedJob, Store, StoreError};
+use std::sync::Arc;
 
 /// Why a quarantined job's sender gets a report (a fixed text).
 pub const QUARANTINE_REASON: &str = "processing the message stopped 5 times without finishing, \
@@ -123,6 +124,108 @@ pub(crate) async fn report_for(
         &sender,
         &report,
     )))
+}
+
+/// A queue a node drains: the pipeline's jobs, the outgoing mail.
+pub trait JobRunner: Send + Sync + 'static {
+    const KIND: JobKind;
+    fn store(&self) -> &Store;
+    /// Notified when new jobs of this kind are ready.
+    fn wake(&self) -> &tokio::sync::Notify;
+    /// How long a claim holds its jobs (shorter in fault tests).
+    fn lease_ms(&self) -> i64;
+    /// Sets aside the jobs whose workers kept dying ([`quarantine_sweep`]).
+    fn sweep(&self) -> impl Future<Output = Result<usize, StoreError>> + Send;
+    /// Runs one claimed job to its outcome, written under the job's
+    /// `leased_by` (the claim).
+    fn run(self: Arc<Self>, job: JobRow) -> impl Future<Output = ()> + Send + 'static;
+}
+
+/// How long an idle queue waits before it looks again without being woken
+/// (a retry that came due, another node's work).
+const IDLE_POLL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Drains one queue on this node: a single statement claims as many ready
+/// jobs as there are free places (at most `in_flight` run at once), each
+/// runs in a task of its own, and the next claim follows as soon as places
+/// are free. While the queue is backed up a claim waits for a quarter of
+/// the places, so that it takes several jobs in its one durable write
+/// rather than one each time a job ends. `name` names this node's claims:
+/// each claim is `name.N`.
+pub async fn serve<R: JobRunner>(runner: Arc<R>, name: String, in_flight: usize) {
+    let in_flight = in_flight.max(1);
+    let places = Arc::new(tokio::sync::Semaphore::new(in_flight));
+    let mut sweep = SweepClock::default();
+    let mut idle = true;
+    let mut backed_up = false;
+    for claim_no in 1u64.. {
+        if sweep.due(idle)
+            && let Err(e) = runner.sweep().await
+        {
+            tracing::warn!(kind = R::KIND.as_str(), error = %e, "cannot quarantine abandoned jobs");
+        }
+        let wait_for = if backed_up { (in_flight / 4).max(1) } else { 1 };
+        let Ok(taken) = places.acquire_many(wait_for as u32).await else {
+            return;
+        };
+        taken.forget();
+        let mut free = wait_for;
+        while let Ok(place) = places.try_acquire() {
+            place.forget();
+            free += 1;
+        }
+        // Armed before the claim, so a wake-up that comes while it runs
+        // is not lost.
+        let woken = runner.wake().notified();
+        tokio::pin!(woken);
+        woken.as_mut().enable();
+        let claim = format!("{name}.{claim_no}");
+        let lease = runner.lease_ms();
+        let claimed = runner
+            .store()
+            .claim_jobs(R::KIND, &claim, lease, free)
+            .await;
+        let jobs = match claimed {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                // The database is away: nothing was claimed, nothing is
+                // counted as a try.
+                tracing::warn!(kind = R::KIND.as_str(), error = %e, "the queue cannot reach the database");
+                places.add_permits(free);
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        idle = jobs.is_empty();
+        backed_up = jobs.len() == free;
+        places.add_permits(free - jobs.len());
+        for job in jobs {
+            let place = Place(places.clone());
+            let runner = runner.clone();
+            let claim = claim.clone();
+            tokio::spawn(async move {
+                let store = runner.store().clone();
+                let id = job.id.clone();
+                run_leased(&store, &id, &claim, lease, runner.run(job)).await;
+                drop(place);
+            });
+        }
+        if idle {
+            tokio::select! {
+                _ = woken => {}
+                _ = tokio::time::sleep(IDLE_POLL) => {}
+            }
+        }
+    }
+}
+
+/// A running job's place in [`serve`], given back when the job ends.
+struct Place(Arc<tokio::sync::Semaphore>);
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        self.0.add_permits(1);
+    }
 }
 
 /// When a worker looks for abandoned jobs: about once a second while the

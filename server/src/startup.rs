@@ -57,8 +57,6 @@ pub struct FirstAdmin {
 pub struct Tuning {
     /// First delay before an outgoing mail is tried again; doubles per try.
     pub retry_backoff: std::time::Duration,
-    pub pipeline_workers: usize,
-    pub outbound_workers: usize,
     /// How often expired messages are marked (pages check expiry on every
     /// request anyway) and spent rows deleted (expired sessions, old
     /// passcodes, sign-in failures outside the throttle's window).
@@ -88,8 +86,6 @@ impl Default for Tuning {
     fn default() -> Self {
         Tuning {
             retry_backoff: std::time::Duration::from_secs(30),
-            pipeline_workers: 2,
-            outbound_workers: 4,
             expiry_interval: std::time::Duration::from_secs(60),
             agents: Agents::default(),
             faults: Default::default(),
@@ -187,9 +183,11 @@ impl Application {
             .unwrap_or("localhost")
             .to_string();
         let transport =
-            Transport::from_settings(settings.relay_url.as_ref()).map_err(StartupError::Relay)?;
+            Transport::from_settings(settings.relay_url.as_ref(), settings.outbound_in_flight)
+                .map_err(StartupError::Relay)?;
         let wake_pipeline = Arc::new(Notify::new());
         let wake_outbound = Arc::new(Notify::new());
+        let outcomes = crate::store::Outcomes::start(store.clone());
         let intake = Arc::new(Intake::new(
             store.clone(),
             keys.clone(),
@@ -218,6 +216,7 @@ impl Application {
             wake: wake_pipeline,
             wake_outbound: wake_outbound.clone(),
             metrics: metrics.clone(),
+            outcomes: outcomes.clone(),
         });
         let outbound = Arc::new(Outbound {
             store: store.clone(),
@@ -232,6 +231,7 @@ impl Application {
                 .faults
                 .lease_ms()
                 .unwrap_or(crate::outbound::LEASE_MS),
+            outcomes,
         });
         let state = AppState {
             csrf_key: Arc::new(keys.derived(labels::CSRF)),
@@ -297,11 +297,11 @@ impl Application {
             self.smtp,
             self.intake.clone(),
         ))];
-        for n in 0..self.tuning.pipeline_workers {
-            tasks.push(tokio::spawn(
-                self.pipeline.clone().run_worker(format!("{node}-p{n}")),
-            ));
-        }
+        tasks.push(tokio::spawn(crate::queue::serve(
+            self.pipeline.clone(),
+            format!("{node}-p"),
+            self.settings.pipeline_in_flight,
+        )));
         if let Some(listener) = self.metrics_listener {
             tasks.push(tokio::spawn(crate::metrics::serve(
                 listener,
@@ -315,11 +315,11 @@ impl Application {
             self.tuning.expiry_interval,
             self.settings.retention_ms,
         )));
-        for n in 0..self.tuning.outbound_workers {
-            tasks.push(tokio::spawn(
-                self.outbound.clone().run_worker(format!("{node}-o{n}")),
-            ));
-        }
+        tasks.push(tokio::spawn(crate::queue::serve(
+            self.outbound.clone(),
+            format!("{node}-o"),
+            self.settings.outbound_in_flight,
+        )));
         let app = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();

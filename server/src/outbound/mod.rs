@@ -7,7 +7,7 @@ pub mod notification;
 
 use crate::config::{RelayUrl, Settings};
 use crate::keys::KeyMaterial;
-use crate::store::{Event, JobRow, Store, new_id, now_ms};
+use crate::store::{JobOutcome, JobRow, Outcome, OutcomeEvent, Outcomes, Store, new_id, now_ms};
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use std::sync::Arc;
@@ -32,7 +32,12 @@ pub enum TransportError {
 }
 
 impl Transport {
-    pub fn from_settings(relay: Option<&RelayUrl>) -> Result<Transport, String> {
+    /// `connections`: how many stay open to the relay between mails (one
+    /// per mail in flight), so that each carries many.
+    pub fn from_settings(
+        relay: Option<&RelayUrl>,
+        connections: usize,
+    ) -> Result<Transport, String> {
         let Some(relay) = relay else {
             return Ok(Transport::Outbox);
         };
@@ -63,7 +68,13 @@ impl Transport {
             ))
         };
         Ok(Transport::Relay(
-            builder.timeout(Some(Duration::from_secs(60))).build(),
+            builder
+                .timeout(Some(Duration::from_secs(60)))
+                .pool_config(
+                    lettre::transport::smtp::PoolConfig::new()
+                        .max_size(connections.clamp(1, 1000) as u32),
+                )
+                .build(),
         ))
     }
 }
@@ -80,76 +91,63 @@ pub struct Outbound {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// How long a claimed job is this worker's (shorter in fault tests).
     pub lease_ms: i64,
+    /// The group commit every job's outcome goes through.
+    pub outcomes: Outcomes,
+}
+
+impl crate::queue::JobRunner for Outbound {
+    const KIND: crate::domain::JobKind = crate::domain::JobKind::Outbound;
+
+    fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn wake(&self) -> &Notify {
+        &self.wake
+    }
+
+    fn lease_ms(&self) -> i64 {
+        self.lease_ms
+    }
+
+    async fn sweep(&self) -> Result<usize, crate::store::StoreError> {
+        crate::queue::quarantine_sweep(&self.store, &self.keys, &self.settings, Self::KIND).await
+    }
+
+    fn run(self: Arc<Self>, job: JobRow) -> impl Future<Output = ()> + Send + 'static {
+        let span = tracing::info_span!(
+            "deliver",
+            job = %job.id,
+            message = job.message_id.as_deref().unwrap_or_default()
+        );
+        tracing::Instrument::instrument(async move { self.deliver(job).await }, span)
+    }
 }
 
 impl Outbound {
-    pub async fn run_worker(self: Arc<Self>, worker: String) {
-        let mut sweep = crate::queue::SweepClock::default();
-        let mut idle = true;
-        loop {
-            if sweep.due(idle)
-                && let Err(e) = crate::queue::quarantine_sweep(
-                    &self.store,
-                    &self.keys,
-                    &self.settings,
-                    crate::domain::JobKind::Outbound,
-                )
-                .await
-            {
-                tracing::warn!(error = %e, "outbound queue cannot quarantine abandoned jobs");
-            }
-            let claimed = self
-                .store
-                .claim_job(crate::domain::JobKind::Outbound, &worker, self.lease_ms)
-                .await;
-            idle = !matches!(claimed, Ok(Some(_)));
-            match claimed {
-                Ok(Some(job)) => {
-                    let id = job.id.clone();
-                    let this = self.clone();
-                    let holder = worker.clone();
-                    let span = tracing::info_span!(
-                        "deliver",
-                        job = %id,
-                        message = job.message_id.as_deref().unwrap_or_default()
-                    );
-                    let run = tracing::Instrument::instrument(
-                        async move { this.deliver(job, &holder).await },
-                        span,
-                    );
-                    crate::queue::run_leased(&self.store, &id, &worker, self.lease_ms, run).await;
-                }
-                Ok(None) => {
-                    tokio::select! {
-                        _ = self.wake.notified() => {}
-                        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "outbound queue cannot reach the database");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-            }
+    /// A line of the job's message's timeline, naming its recipients.
+    fn event(job: &JobRow, kind: &str, detail: Option<String>) -> OutcomeEvent {
+        let to = job.envelope_to.as_deref().unwrap_or("[]");
+        let recipients: Vec<String> = serde_json::from_str(to).unwrap_or_default();
+        OutcomeEvent {
+            kind: kind.to_string(),
+            message_id: job.message_id.clone(),
+            recipient: Some(recipients.join(", ")),
+            detail,
         }
     }
 
-    async fn event(&self, job: &JobRow, kind: &str, detail: Option<&str>) {
-        let to = job.envelope_to.as_deref().unwrap_or("[]");
-        let recipients: Vec<String> = serde_json::from_str(to).unwrap_or_default();
-        let recipient = recipients.join(", ");
-        let _ = self
-            .store
-            .record_event(Event {
-                kind,
-                message_id: job.message_id.as_deref(),
-                recipient: Some(&recipient),
-                detail,
-                ..Default::default()
-            })
-            .await;
+    /// The job's outcome under its claim.
+    fn outcome(job: &JobRow, outcome: Outcome, event: OutcomeEvent) -> JobOutcome {
+        JobOutcome {
+            job: job.id.clone(),
+            lease: job.leased_by.clone().unwrap_or_default(),
+            outcome,
+            events: vec![event],
+        }
     }
 
-    async fn deliver(&self, job: JobRow, worker: &str) {
+    async fn deliver(&self, job: JobRow) {
         let purpose = job.purpose.clone().unwrap_or_default();
         // Revocation and expiry cancel what has not gone out yet.
         if let Some(message) = job
@@ -160,21 +158,21 @@ impl Outbound {
             match self.store.message_readable(message).await {
                 Ok(true) => {}
                 Ok(false) => {
-                    let _ = self
-                        .store
-                        .finish_held(
-                            &job.id,
-                            worker,
-                            "cancelled",
-                            Some("message revoked or expired"),
-                        )
-                        .await;
-                    self.event(
+                    let cancelled = Outcome::Finish {
+                        state: "cancelled",
+                        error: Some("message revoked or expired".into()),
+                        report: None,
+                        recipient: None,
+                    };
+                    let event = Self::event(
                         &job,
                         "notification cancelled",
-                        Some("the message was revoked or expired"),
-                    )
-                    .await;
+                        Some("the message was revoked or expired".into()),
+                    );
+                    let _ = self
+                        .outcomes
+                        .write(Arc::new(Self::outcome(&job, cancelled, event)))
+                        .await;
                     return;
                 }
                 Err(_) => return, // the lease runs out; tried again later
@@ -187,16 +185,17 @@ impl Outbound {
         {
             Some(Ok(raw)) => raw,
             _ => {
+                let why = "the queued mail cannot be opened";
+                let failed = Outcome::Finish {
+                    state: "failed",
+                    error: Some(why.into()),
+                    report: None,
+                    recipient: None,
+                };
+                let event = Self::event(&job, "failed", Some(why.into()));
                 let _ = self
-                    .store
-                    .finish_held(
-                        &job.id,
-                        worker,
-                        "failed",
-                        Some("the queued mail cannot be opened"),
-                    )
-                    .await;
-                self.event(&job, "failed", Some("the queued mail cannot be opened"))
+                    .outcomes
+                    .write(Arc::new(Self::outcome(&job, failed, event)))
                     .await;
                 return;
             }
@@ -213,7 +212,7 @@ impl Outbound {
                     .unwrap_or_default();
                 let payload = job.payload.clone().unwrap_or_default();
                 self.store
-                    .deliver_to_outbox(&job, &subject, &payload, &new_id())
+                    .keep_in_outbox(&job, &subject, &payload, &new_id())
                     .await
                     .map_err(|e| TransportError::Temporary(e.to_string()))
             }
@@ -223,20 +222,11 @@ impl Outbound {
         match result {
             Ok(()) => {
                 self.metrics.delivery("sent", took);
-                if !matches!(self.transport, Transport::Outbox) {
-                    self.settle(&job.id, || {
-                        self.store.finish_held(&job.id, worker, "done", None)
-                    })
-                    .await;
-                }
-                if let Some(recipient) = &job.recipient_id {
-                    let state = if purpose == "notification" {
-                        crate::domain::RecipientState::Notified
-                    } else {
-                        crate::domain::RecipientState::Delivered
-                    };
-                    let _ = self.store.advance_recipient_state(recipient, state).await;
-                }
+                let state = if purpose == "notification" {
+                    crate::domain::RecipientState::Notified
+                } else {
+                    crate::domain::RecipientState::Delivered
+                };
                 let kind = match purpose.as_str() {
                     "notification" => "notification sent",
                     "inline" => "inline copy sent",
@@ -244,24 +234,28 @@ impl Outbound {
                     "passcode" => "passcode delivered",
                     _ => "sent",
                 };
-                self.event(&job, kind, None).await;
+                let done = Outcome::Finish {
+                    state: "done",
+                    error: None,
+                    report: None,
+                    recipient: job.recipient_id.clone().map(|r| (r, state)),
+                };
+                self.settle(Self::outcome(&job, done, Self::event(&job, kind, None)))
+                    .await;
             }
             Err(TransportError::Temporary(reason)) if now_ms() < job.give_up_at => {
                 self.metrics.delivery("deferred", took);
                 let delay = crate::store::retry_delay(self.backoff, job.attempts);
-                let run_at = now_ms() + delay.as_millis() as i64;
-                self.settle(&job.id, || {
-                    self.store.retry_held(&job.id, worker, run_at, &reason)
-                })
-                .await;
-                self.event(
+                let detail = format!("{reason}; next try in {} s", delay.as_secs().max(1));
+                let retry = Outcome::Retry {
+                    run_at: now_ms() + delay.as_millis() as i64,
+                    error: reason,
+                };
+                self.settle(Self::outcome(
                     &job,
-                    "deferred",
-                    Some(&format!(
-                        "{reason}; next try in {} s",
-                        delay.as_secs().max(1)
-                    )),
-                )
+                    retry,
+                    Self::event(&job, "deferred", Some(detail)),
+                ))
                 .await;
             }
             Err(error) => {
@@ -270,40 +264,39 @@ impl Outbound {
                 let report = (purpose != "ndr")
                     .then(|| self.bounce(&job, &from, &to, &raw, &reason))
                     .flatten();
-                self.settle(&job.id, || {
-                    self.store
-                        .fail_held(&job.id, worker, &reason, report.as_ref())
-                })
-                .await;
-                self.event(&job, "failed", Some(&reason)).await;
-                if report.is_some() {
+                let reported = report.is_some();
+                let failed = Outcome::Finish {
+                    state: "failed",
+                    error: Some(reason.clone()),
+                    report,
+                    recipient: None,
+                };
+                let event = Self::event(&job, "failed", Some(reason));
+                if self.settle(Self::outcome(&job, failed, event)).await && reported {
                     self.wake.notify_one();
                 }
             }
         }
     }
 
-    /// Writes what became of a delivery attempt. The relay has answered, so
-    /// the write is asked again for most of the lease rather than the mail
-    /// sent again (or a report lost); a job another worker took meanwhile
-    /// is left to that worker.
-    async fn settle<F, Fut>(&self, job: &str, write: F)
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<bool, crate::store::StoreError>>,
-    {
+    /// Writes what became of a delivery attempt (true when it was this
+    /// claim's to write). The relay has answered, so the write is asked
+    /// again for most of the lease rather than the mail sent again (or a
+    /// report lost); a job another claim took meanwhile is left to it.
+    async fn settle(&self, outcome: JobOutcome) -> bool {
         let within = Duration::from_millis(self.lease_ms as u64 * 3 / 4);
-        let mut write = write;
-        crate::queue::persist(job, within, || {
-            let attempt = write();
-            async move {
-                if !attempt.await? {
-                    tracing::warn!(job, "the job's lease ran out and another worker took it");
-                }
-                Ok(())
+        let outcome = Arc::new(outcome);
+        let held = std::sync::atomic::AtomicBool::new(false);
+        crate::queue::persist(&outcome.job, within, || async {
+            if self.outcomes.write(outcome.clone()).await? {
+                held.store(true, std::sync::atomic::Ordering::Relaxed);
+            } else {
+                tracing::warn!(job = %outcome.job, "the job's lease ran out and another worker took it");
             }
+            Ok(())
         })
         .await;
+        held.into_inner()
     }
 
     /// The non-delivery report to the sender, from `<>`, only for senders

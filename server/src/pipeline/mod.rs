@@ -21,7 +21,10 @@ use crate::crypto::CryptoError;
 use crate::domain::{Envelope, Rights};
 use crate::irm_config::IrmConfig;
 use crate::keys::KeyMaterial;
-use crate::store::{JobRow, MessageRow, PipelineOutcome, Store, StoreError, now_ms};
+use crate::store::{
+    JobOutcome, JobRow, MessageRow, Outcome, OutcomeEvent, Outcomes, PipelineOutcome, Store,
+    StoreError, now_ms,
+};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -212,79 +215,55 @@ pub struct Pipeline {
     pub wake: Arc<Notify>,
     pub wake_outbound: Arc<Notify>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The group commit every job's outcome goes through.
+    pub outcomes: Outcomes,
 }
 
 const LEASE_MS: i64 = 60_000;
 
-impl Pipeline {
-    /// Takes pipeline jobs until the process ends.
-    pub async fn run_worker(self: Arc<Self>, worker: String) {
-        let mut sweep = crate::queue::SweepClock::default();
-        let mut idle = true;
-        loop {
-            if sweep.due(idle)
-                && let Err(e) = crate::queue::quarantine_sweep(
-                    &self.store,
-                    &self.keys,
-                    &self.settings,
-                    crate::domain::JobKind::Pipeline,
-                )
-                .await
-            {
-                tracing::warn!(error = %e, "pipeline cannot quarantine abandoned jobs");
-            }
-            let lease = self.faults.lease_ms().unwrap_or(LEASE_MS);
-            let claimed = self
-                .store
-                .claim_job(crate::domain::JobKind::Pipeline, &worker, lease)
-                .await;
-            idle = !matches!(claimed, Ok(Some(_)));
-            match claimed {
-                Ok(Some(job)) => {
-                    let id = job.id.clone();
-                    let this = self.clone();
-                    let started = std::time::Instant::now();
-                    let span = tracing::info_span!(
-                        "pipeline",
-                        job = %id,
-                        message = job.message_id.as_deref().unwrap_or_default()
-                    );
-                    let run = tracing::Instrument::instrument(
-                        async move {
-                            let result = this.process(&job).await;
-                            (job, result)
-                        },
-                        span,
-                    );
-                    match crate::queue::run_leased(&self.store, &id, &worker, lease, run).await {
-                        // It panicked: a dead worker, as far as the job goes.
-                        None => {}
-                        Some((_, Ok(()))) => self.metrics.pipeline_job(started.elapsed()),
-                        // The worker "died" holding the lease (tests): as
-                        // after a restart, it goes on with the next job.
-                        Some((_, Err(PipelineError::Abandoned))) => continue,
-                        Some((job, Err(e))) => {
-                            self.failed(&job, &worker, &e, started.elapsed()).await;
-                            tracing::warn!(job = %id, error = %e, "pipeline job failed");
-                        }
-                    }
-                }
-                Ok(None) => {
-                    tokio::select! {
-                        _ = self.wake.notified() => {}
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                    }
-                }
-                Err(e) => {
-                    // The database is away: the lease runs out and the job
-                    // is taken again later; nothing is counted as a try.
-                    tracing::warn!(error = %e, "pipeline cannot reach the database");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-            }
-        }
+impl crate::queue::JobRunner for Pipeline {
+    const KIND: crate::domain::JobKind = crate::domain::JobKind::Pipeline;
+
+    fn store(&self) -> &Store {
+        &self.store
     }
 
+    fn wake(&self) -> &Notify {
+        &self.wake
+    }
+
+    fn lease_ms(&self) -> i64 {
+        self.faults.lease_ms().unwrap_or(LEASE_MS)
+    }
+
+    async fn sweep(&self) -> Result<usize, StoreError> {
+        crate::queue::quarantine_sweep(&self.store, &self.keys, &self.settings, Self::KIND).await
+    }
+
+    fn run(self: Arc<Self>, job: JobRow) -> impl Future<Output = ()> + Send + 'static {
+        let span = tracing::info_span!(
+            "pipeline",
+            job = %job.id,
+            message = job.message_id.as_deref().unwrap_or_default()
+        );
+        let run = async move {
+            let started = std::time::Instant::now();
+            match self.process(&job).await {
+                Ok(()) => self.metrics.pipeline_job(started.elapsed()),
+                // The worker "died" holding the lease (tests): as after a
+                // restart, the job is taken again once the lease runs out.
+                Err(PipelineError::Abandoned) => {}
+                Err(e) => {
+                    self.failed(&job, &e, started.elapsed()).await;
+                    tracing::warn!(job = %job.id, error = %e, "pipeline job failed");
+                }
+            }
+        };
+        tracing::Instrument::instrument(run, span)
+    }
+}
+
+impl Pipeline {
     async fn process(&self, job: &JobRow) -> Result<(), PipelineError> {
         let row_id = job.message_id.as_deref().ok_or(PipelineError::NoMessage)?;
         let message = self
@@ -338,7 +317,7 @@ impl Pipeline {
                 error: StageError::Permanent("no stage decided the message's outcome".into()),
             });
         };
-        self.finish(job, &outcome).await
+        self.finish(job, outcome).await
     }
 
     /// What a stage's refusal means for the job.
@@ -589,24 +568,22 @@ impl Pipeline {
         }
         let delay = crate::store::retry_delay(self.retry_backoff, job.attempts);
         let run_at = (now_ms() + delay.as_millis() as i64).min(job.give_up_at);
-        let worker = job.leased_by.as_deref().unwrap_or_default();
-        if !self
-            .store
-            .retry_held(&job.id, worker, run_at, &format!("{stage}: {why}"))
-            .await?
-        {
+        let error = format!("{stage}: {why}");
+        let deferred = JobOutcome {
+            job: job.id.clone(),
+            lease: job.leased_by.clone().unwrap_or_default(),
+            events: vec![OutcomeEvent {
+                kind: "deferred".into(),
+                message_id: Some(message.id.clone()),
+                detail: Some(error.clone()),
+                ..Default::default()
+            }],
+            outcome: Outcome::Retry { run_at, error },
+        };
+        if !self.outcomes.write(Arc::new(deferred)).await? {
             // Its lease ran out meanwhile: the worker that took it decides.
             tracing::info!(job = %job.id, "the job was taken by another worker: this run's deferral is dropped");
-            return Ok(());
         }
-        self.store
-            .record_event(crate::store::Event {
-                kind: "deferred",
-                message_id: Some(&message.id),
-                detail: Some(&format!("{stage}: {why}")),
-                ..Default::default()
-            })
-            .await?;
         Ok(())
     }
 
@@ -635,13 +612,21 @@ impl Pipeline {
             );
             j.payload = self.keys.keyring.seal(j.id.as_bytes(), &report);
         }
-        self.finish(job, &outcome).await
+        self.finish(job, outcome).await
     }
 
-    /// Stores the outcome (copies, jobs, events) and wakes the senders.
-    async fn finish(&self, job: &JobRow, outcome: &PipelineOutcome) -> Result<(), PipelineError> {
-        if self.store.complete_pipeline(&job.id, outcome).await? {
-            self.metrics.pipeline_outcome(&outcome.state);
+    /// Stores the outcome (copies, jobs, events) with the other outcomes
+    /// that finish meanwhile, and wakes the senders.
+    async fn finish(&self, job: &JobRow, outcome: PipelineOutcome) -> Result<(), PipelineError> {
+        let state = outcome.state.clone();
+        let done = JobOutcome {
+            job: job.id.clone(),
+            lease: job.leased_by.clone().unwrap_or_default(),
+            outcome: Outcome::Pipeline(outcome),
+            events: Vec::new(),
+        };
+        if self.outcomes.write(Arc::new(done)).await? {
+            self.metrics.pipeline_outcome(&state);
             self.wake_outbound.notify_waiters();
         } else {
             tracing::info!(job = %job.id, "the job was finished, quarantined or deleted meanwhile: this run's outcome is dropped");
@@ -659,7 +644,7 @@ impl Pipeline {
         reason: String,
     ) -> Result<(), PipelineError> {
         let outcome = self.rejection(message, flight, event, reason);
-        self.finish(job, &outcome).await
+        self.finish(job, outcome).await
     }
 
     fn rejection(
@@ -711,7 +696,8 @@ impl Pipeline {
         }
     }
 
-    async fn failed(&self, job: &JobRow, worker: &str, error: &PipelineError, took: Duration) {
+    async fn failed(&self, job: &JobRow, error: &PipelineError, took: Duration) {
+        let lease = job.leased_by.clone().unwrap_or_default();
         // A database that is away, full or busy says nothing about the
         // message: the job waits and is tried again, never failed for it
         // (the mail was acknowledged). When even that write is refused for
@@ -720,35 +706,43 @@ impl Pipeline {
             && e.is_transient()
         {
             let delay = crate::store::retry_delay(self.retry_backoff, job.attempts);
-            let reason = e.to_string();
+            let retry = Arc::new(JobOutcome {
+                job: job.id.clone(),
+                lease,
+                outcome: Outcome::Retry {
+                    run_at: now_ms() + delay.as_millis() as i64,
+                    error: e.to_string(),
+                },
+                events: Vec::new(),
+            });
             self.metrics.pipeline_outcome("retried");
             self.metrics.pipeline_job(took);
-            let lease = self.faults.lease_ms().unwrap_or(LEASE_MS);
-            crate::queue::persist(&job.id, Duration::from_millis(lease as u64 / 2), || async {
-                let run_at = crate::store::now_ms() + delay.as_millis() as i64;
-                self.store
-                    .retry_held(&job.id, worker, run_at, &reason)
-                    .await
-                    .map(|_| ())
+            let within = Duration::from_millis(crate::queue::JobRunner::lease_ms(self) as u64 / 2);
+            crate::queue::persist(&job.id, within, || async {
+                self.outcomes.write(retry.clone()).await.map(|_| ())
             })
             .await;
             return;
         }
         self.metrics.pipeline_outcome("failed");
         self.metrics.pipeline_job(took);
-        let _ = self
-            .store
-            .finish_held(&job.id, worker, "failed", Some(&error.to_string()))
-            .await;
-        let _ = self
-            .store
-            .record_event(crate::store::Event {
-                kind: "failed",
-                message_id: job.message_id.as_deref(),
-                detail: Some(&error.to_string()),
+        let failed = JobOutcome {
+            job: job.id.clone(),
+            lease,
+            outcome: Outcome::Finish {
+                state: "failed",
+                error: Some(error.to_string()),
+                report: None,
+                recipient: None,
+            },
+            events: vec![OutcomeEvent {
+                kind: "failed".into(),
+                message_id: job.message_id.clone(),
+                detail: Some(error.to_string()),
                 ..Default::default()
-            })
-            .await;
+            }],
+        };
+        let _ = self.outcomes.write(Arc::new(failed)).await;
     }
 }
 

@@ -90,6 +90,7 @@ pub async fn delete(
         envelope_to: found.envelope_to.clone(),
         payload: None,
         attempts: found.attempts,
+        run_at: found.run_at,
         give_up_at: found.give_up_at,
         leased_by: None,
     };

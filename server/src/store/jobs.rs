@@ -12,12 +12,13 @@ pub struct JobRow {
     pub envelope_to: Option<String>,
     pub payload: Option<Vec<u8>>,
     pub attempts: i64,
+    pub run_at: i64,
     pub give_up_at: i64,
     /// The worker that claimed it: only that worker writes its outcome.
     pub leased_by: Option<String>,
 }
 
-const JOB_COLUMNS: &str = "id, kind, message_id, purpose, recipient_id, envelope_from, envelope_to, payload, attempts, give_up_at, leased_by";
+const JOB_COLUMNS: &str = "id, kind, message_id, purpose, recipient_id, envelope_from, envelope_to, payload, attempts, run_at, give_up_at, leased_by";
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct OutboxRow {
@@ -73,10 +74,17 @@ pub fn retry_delay(first: std::time::Duration, attempts: i64) -> std::time::Dura
 }
 
 impl Store {
-    /// Leases the next ready job of `kind`. A lease that expires (the node
-    /// died) makes the job claimable again. PostgreSQL nodes skip rows
-    /// another node holds; SQLite has a single writer, so the UPDATE is
-    /// the claim.
+    /// Leases up to `limit` ready jobs of `kind` at once, oldest first, under
+    /// one claim: one durable write however many jobs it takes. A lease that
+    /// expires (the node died) makes a job claimable again. PostgreSQL nodes
+    /// skip rows another node is claiming (`FOR UPDATE SKIP LOCKED`), so two
+    /// nodes claiming at once take different jobs instead of waiting on each
+    /// other; SQLite has a single writer, so the UPDATE is the claim.
+    ///
+    /// `claim` names this claim alone (a worker's name and a counter): an
+    /// outcome is written only under the claim that holds the job, so a run
+    /// whose lease ran out cannot finish the job a later claim took, even
+    /// on the same node.
     ///
     /// Every `... RETURNING` outside a transaction is read with `fetch_all`:
     /// SQLite commits such a statement when it runs to its end, and sqlx's
@@ -84,38 +92,47 @@ impl Store {
     /// which drops the commit's error. On a full disk the claim was then
     /// rolled back while its worker went on, and every worker took the same
     /// job (one mail sent four times).
-    pub async fn claim_job(
+    pub async fn claim_jobs(
         &self,
         kind: JobKind,
-        worker: &str,
+        claim: &str,
         lease_ms: i64,
-    ) -> Result<Option<JobRow>> {
+        limit: usize,
+    ) -> Result<Vec<JobRow>> {
         let now = now_ms();
-        let pick = match self.db() {
-            Db::Postgres(_) => {
-                "SELECT id FROM jobs WHERE kind = $1 AND state = 'ready' AND run_at <= $2 \
-                 AND (lease_until IS NULL OR lease_until < $2) AND open_claims < $5 \
-                 ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED"
-            }
-            Db::Sqlite(_) => {
-                "SELECT id FROM jobs WHERE kind = $1 AND state = 'ready' AND run_at <= $2 \
-                 AND (lease_until IS NULL OR lease_until < $2) AND open_claims < $5 \
-                 ORDER BY run_at LIMIT 1"
-            }
+        let lock = match self.db() {
+            Db::Postgres(_) => "FOR UPDATE SKIP LOCKED",
+            Db::Sqlite(_) => "",
         };
         let sql = format!(
             "UPDATE jobs SET lease_until = $3, leased_by = $4, attempts = attempts + 1, \
-             open_claims = open_claims + 1 WHERE id = ({pick}) RETURNING {JOB_COLUMNS}"
+             open_claims = open_claims + 1 WHERE id IN (\
+             SELECT id FROM jobs WHERE kind = $1 AND state = 'ready' AND run_at <= $2 \
+             AND (lease_until IS NULL OR lease_until < $2) AND open_claims < $5 \
+             ORDER BY run_at LIMIT $6 {lock}) RETURNING {JOB_COLUMNS}"
         );
-        Ok(on_pool!(self.db(), |pool| sqlx::query_as::<_, JobRow>(&sql)
+        let mut jobs = on_pool!(self.db(), |pool| sqlx::query_as::<_, JobRow>(&sql)
             .bind(kind)
             .bind(now)
             .bind(now + lease_ms)
-            .bind(worker)
+            .bind(claim)
             .bind(MAX_OPEN_CLAIMS)
+            .bind(limit.clamp(1, 1000) as i64)
             .fetch_all(pool)
-            .await)?
-        .pop())
+            .await)?;
+        // RETURNING gives no order: oldest first, as they were picked.
+        jobs.sort_by_key(|j| j.run_at);
+        Ok(jobs)
+    }
+
+    /// Leases the next ready job of `kind` ([`Store::claim_jobs`] of one).
+    pub async fn claim_job(
+        &self,
+        kind: JobKind,
+        claim: &str,
+        lease_ms: i64,
+    ) -> Result<Option<JobRow>> {
+        Ok(self.claim_jobs(kind, claim, lease_ms, 1).await?.pop())
     }
 
     /// Keeps a running job's lease: a slow job is not a dead worker.
@@ -139,20 +156,21 @@ impl Store {
         &self,
         id: &str,
         worker: &str,
-        state: &str,
+        state: &'static str,
         error: Option<&str>,
     ) -> Result<bool> {
-        let sql = "UPDATE jobs SET state = $1, last_error = $2, lease_until = NULL \
-                   WHERE id = $3 AND leased_by = $4 AND state = 'ready'";
-        let n = on_pool!(self.db(), |pool| sqlx::query(sql)
-            .bind(state)
-            .bind(error)
-            .bind(id)
-            .bind(worker)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
-        Ok(n == 1)
+        self.write_outcome(super::JobOutcome {
+            job: id.to_string(),
+            lease: worker.to_string(),
+            outcome: super::Outcome::Finish {
+                state,
+                error: error.map(str::to_string),
+                report: None,
+                recipient: None,
+            },
+            events: Vec::new(),
+        })
+        .await
     }
 
     /// Puts a job this worker still holds back for a later try (false as
@@ -164,51 +182,16 @@ impl Store {
         run_at: i64,
         error: &str,
     ) -> Result<bool> {
-        let sql = "UPDATE jobs SET run_at = $1, last_error = $2, lease_until = NULL, open_claims = 0 \
-                   WHERE id = $3 AND leased_by = $4 AND state = 'ready'";
-        let n = on_pool!(self.db(), |pool| sqlx::query(sql)
-            .bind(run_at)
-            .bind(error)
-            .bind(id)
-            .bind(worker)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
-        Ok(n == 1)
-    }
-
-    /// Fails a job this worker still holds and queues its non-delivery
-    /// report, in one transaction: a failure is never recorded without the
-    /// report that tells the sender, nor the report sent twice.
-    pub async fn fail_held(
-        &self,
-        id: &str,
-        worker: &str,
-        error: &str,
-        report: Option<&super::NewJob>,
-    ) -> Result<bool> {
-        let sql = "UPDATE jobs SET state = 'failed', last_error = $1, lease_until = NULL \
-                   WHERE id = $2 AND leased_by = $3 AND state = 'ready'";
-        let now = now_ms();
-        Ok(on_pool!(self.db(), |pool| async {
-            let mut tx = pool.begin().await?;
-            let held = sqlx::query(sql)
-                .bind(error)
-                .bind(id)
-                .bind(worker)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                == 1;
-            if held && let Some(j) = report {
-                super::messages::bind_job!(sqlx::query(super::messages::INSERT_JOB), j, now)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-            Ok::<_, sqlx::Error>(held)
-        }
-        .await)?)
+        self.write_outcome(super::JobOutcome {
+            job: id.to_string(),
+            lease: worker.to_string(),
+            outcome: super::Outcome::Retry {
+                run_at,
+                error: error.to_string(),
+            },
+            events: Vec::new(),
+        })
+        .await
     }
 
     /// Jobs due now, and when the oldest of them became due (Unix ms).
@@ -223,9 +206,9 @@ impl Store {
         .await)?)
     }
 
-    /// The local outbox (no relay configured): keeps the mail and completes
-    /// the job in one transaction.
-    pub async fn deliver_to_outbox(
+    /// The local outbox (no relay configured) keeps the mail; a job that
+    /// runs again keeps it once. The job is completed as after the relay.
+    pub async fn keep_in_outbox(
         &self,
         job: &JobRow,
         subject: &str,
@@ -234,24 +217,18 @@ impl Store {
     ) -> Result<()> {
         let insert = "INSERT INTO outbox (id, job_id, message_id, envelope_from, envelope_to, subject, content, created_at) \
                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (job_id) DO NOTHING";
-        let done = "UPDATE jobs SET state = 'done', lease_until = NULL WHERE id = $1";
-        on_pool!(self.db(), |pool| async {
-            let mut tx = pool.begin().await?;
-            sqlx::query(insert)
-                .bind(outbox_id)
-                .bind(&job.id)
-                .bind(&job.message_id)
-                .bind(job.envelope_from.as_deref().unwrap_or_default())
-                .bind(job.envelope_to.as_deref().unwrap_or("[]"))
-                .bind(subject)
-                .bind(sealed)
-                .bind(now_ms())
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(done).bind(&job.id).execute(&mut *tx).await?;
-            tx.commit().await
-        }
-        .await)?;
+        on_pool!(self.db(), |pool| sqlx::query(insert)
+            .bind(outbox_id)
+            .bind(&job.id)
+            .bind(&job.message_id)
+            .bind(job.envelope_from.as_deref().unwrap_or_default())
+            .bind(job.envelope_to.as_deref().unwrap_or("[]"))
+            .bind(subject)
+            .bind(sealed)
+            .bind(now_ms())
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
         Ok(())
     }
 

@@ -73,7 +73,7 @@ pub struct NewJob {
     pub give_up_at: i64,
 }
 
-pub(super) const INSERT_JOB: &str = "INSERT INTO jobs (id, kind, dedupe_key, message_id, purpose, recipient_id, envelope_from, envelope_to, payload, state, attempts, run_at, created_at, give_up_at) \
+pub(crate) const INSERT_JOB: &str = "INSERT INTO jobs (id, kind, dedupe_key, message_id, purpose, recipient_id, envelope_from, envelope_to, payload, state, attempts, run_at, created_at, give_up_at) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'ready', 0, $10, $10, $11) ON CONFLICT (dedupe_key) DO NOTHING";
 
 /// Binds a [`NewJob`] to [`INSERT_JOB`]; a macro so one binding list serves
@@ -94,7 +94,7 @@ macro_rules! bind_job {
             .bind($job.give_up_at)
     };
 }
-pub(super) use bind_job;
+pub(crate) use bind_job;
 
 const MESSAGE_COLUMNS: &str = "id, message_id, sender, subject, envelope, content, protected, rights, template_id, received_at, expires_at, revoked_at";
 
@@ -190,71 +190,14 @@ impl Store {
     /// a second set of copies and notifications. On PostgreSQL the second
     /// transaction waits on the row and then sees it done; SQLite has one
     /// writer.
-    pub async fn complete_pipeline(&self, job_id: &str, o: &PipelineOutcome) -> Result<bool> {
-        let now = now_ms();
-        let update = "UPDATE messages SET subject = $1, message_id = $2, content = $3, size = $4, protected = $5, rights = $6, \
-                      template_id = $7, expires_at = $8, state = $9, protected_at = CASE WHEN $5 THEN CAST($10 AS BIGINT) ELSE NULL END WHERE id = $11";
-        let recipient = "INSERT INTO recipients (id, message_id, address, experience, state, token_hash, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7)";
-        let event = "INSERT INTO events (at, kind, message_id, recipient, detail) VALUES ($1, $2, $3, $4, $5)";
-        let done =
-            "UPDATE jobs SET state = 'done', lease_until = NULL WHERE id = $1 AND state = 'ready'";
-        Ok(on_pool!(self.db(), |pool| async {
-            let mut tx = pool.begin().await?;
-            let claimed = sqlx::query(done)
-                .bind(job_id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if claimed == 0 {
-                tx.rollback().await?;
-                return Ok(false);
-            }
-            sqlx::query(update)
-                .bind(&o.subject)
-                .bind(&o.message_id)
-                .bind(&o.content)
-                .bind(o.size)
-                .bind(o.protected)
-                .bind(o.rights)
-                .bind(&o.template_id)
-                .bind(o.expires_at)
-                .bind(&o.state)
-                .bind(now)
-                .bind(&o.message_row)
-                .execute(&mut *tx)
-                .await?;
-            for r in &o.recipients {
-                sqlx::query(recipient)
-                    .bind(&r.id)
-                    .bind(&o.message_row)
-                    .bind(&r.address)
-                    .bind(r.experience)
-                    .bind(r.state)
-                    .bind(&r.token_hash)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            for j in &o.jobs {
-                bind_job!(sqlx::query(INSERT_JOB), j, now)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            for (kind, recipient, detail) in &o.events {
-                sqlx::query(event)
-                    .bind(now)
-                    .bind(kind)
-                    .bind(&o.message_row)
-                    .bind(recipient)
-                    .bind(detail)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-            Ok::<_, sqlx::Error>(true)
-        }
-        .await)?)
+    pub async fn complete_pipeline(&self, job_id: &str, o: PipelineOutcome) -> Result<bool> {
+        self.write_outcome(super::JobOutcome {
+            job: job_id.to_string(),
+            lease: String::new(),
+            outcome: super::Outcome::Pipeline(o),
+            events: Vec::new(),
+        })
+        .await
     }
 }
 

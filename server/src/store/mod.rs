@@ -8,6 +8,7 @@ mod events;
 mod jobs;
 mod keys;
 mod messages;
+mod outcomes;
 mod portal;
 mod replies;
 mod retention;
@@ -28,6 +29,7 @@ pub use keys::{KeyRow, OrganizationRow};
 pub use messages::{
     AcceptedMessage, MessageRow, NewJob, NewRecipient, PipelineOutcome, ProtectedRecord,
 };
+pub use outcomes::{JobOutcome, Outcome, OutcomeEvent, Outcomes};
 pub use portal::{NewPasscode, PasscodeRow, PortalRow};
 pub use replies::ReplyRow;
 pub use retention::PurgeRow;

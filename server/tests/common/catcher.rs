@@ -2,6 +2,7 @@
 //! what it receives, and can be stopped and started again on its port.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
@@ -19,6 +20,13 @@ pub struct Catcher {
     pub mails: Arc<Mutex<Vec<Caught>>>,
     /// Recipients answered `550` (a permanent refusal).
     pub reject: Arc<Mutex<Vec<String>>>,
+    /// SMTP connections it has accepted.
+    pub connections: Arc<AtomicUsize>,
+    /// How long it takes to answer a message's data (a slow relay), and
+    /// the most messages it was answering at once.
+    pub data_delay: Arc<Mutex<std::time::Duration>>,
+    answering: Arc<AtomicUsize>,
+    pub most_at_once: Arc<AtomicUsize>,
     addr: Arc<Mutex<Option<SocketAddr>>>,
     task: Arc<Mutex<Option<JoinHandle<()>>>>,
 }
@@ -59,15 +67,14 @@ impl Catcher {
             }
         };
         *self.addr.lock().unwrap() = Some(listener.local_addr().unwrap());
-        let mails = self.mails.clone();
-        let reject = self.reject.clone();
+        let this = self.clone();
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
-                let mails = mails.clone();
-                let reject = reject.clone();
+                this.connections.fetch_add(1, Ordering::SeqCst);
+                let this = this.clone();
                 tokio::spawn(async move {
                     let (read, mut write) = stream.into_split();
                     let mut lines = BufReader::new(read);
@@ -93,7 +100,7 @@ impl Catcher {
                             b"250 OK\r\n"
                         } else if upper.starts_with("RCPT TO:") {
                             let rcpt = addr_of(&line[8..]);
-                            if reject.lock().unwrap().contains(&rcpt) {
+                            if this.reject.lock().unwrap().contains(&rcpt) {
                                 b"550 5.1.1 No such user\r\n"
                             } else {
                                 to.push(rcpt);
@@ -112,7 +119,12 @@ impl Catcher {
                                 }
                                 data.push_str(line.strip_prefix('.').unwrap_or(&line));
                             }
-                            mails.lock().unwrap().push(Caught {
+                            let now = this.answering.fetch_add(1, Ordering::SeqCst) + 1;
+                            this.most_at_once.fetch_max(now, Ordering::SeqCst);
+                            let delay = *this.data_delay.lock().unwrap();
+                            tokio::time::sleep(delay).await;
+                            this.answering.fetch_sub(1, Ordering::SeqCst);
+                            this.mails.lock().unwrap().push(Caught {
                                 from: from.clone(),
                                 to: to.clone(),
                                 data,

@@ -406,7 +406,6 @@ async fn start_node(settings: Settings, agents: Agents, faults: Faults) -> Node 
         faults,
         // The SPEC's 0 s, 5 s, 30 s are 0 in tests.
         transport_retry_delays: [std::time::Duration::ZERO; 3],
-        ..Tuning::default()
     };
     let app = tokio::time::timeout(
         std::time::Duration::from_secs(60),

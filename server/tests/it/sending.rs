@@ -285,6 +285,54 @@ async fn a_retried_identical_transaction_is_processed_once(backend: Backend) {
 }
 both!(a_retried_identical_transaction_is_processed_once);
 
+/// The relay sees a few connections that each carry many mails, never more
+/// at once than `outbound_in_flight`, and more than one at once when there
+/// is more than one mail to send.
+async fn mail_to_the_relay_shares_a_bounded_set_of_connections(backend: Backend) {
+    let catcher = Catcher::start().await;
+    *catcher.data_delay.lock().unwrap() = Duration::from_millis(150);
+    let app = gateway(backend, &catcher, &[("outbound_in_flight", "3")]).await;
+    // Eight clients, three messages each.
+    let mut sending = tokio::task::JoinSet::new();
+    for client in 0..8 {
+        let app_smtp = app.smtp_addr;
+        sending.spawn(async move {
+            let transport =
+                AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(app_smtp.ip().to_string())
+                    .port(app_smtp.port())
+                    .build();
+            for i in 0..3 {
+                let raw = message(&format!("[secure] batch {client}.{i}"), "numbers", &[BOB]);
+                let envelope = lettre::address::Envelope::new(
+                    Some(ALICE.parse().unwrap()),
+                    vec![BOB.parse().unwrap()],
+                )
+                .unwrap();
+                transport.send_raw(&envelope, &raw).await.unwrap();
+            }
+        });
+    }
+    sending.join_all().await;
+    let mails = catcher.wait_for(24).await;
+    assert_eq!(mails.len(), 24, "one notification each");
+    let most = catcher
+        .most_at_once
+        .load(std::sync::atomic::Ordering::SeqCst);
+    assert!(most <= 3, "at most 3 mails at once, saw {most}");
+    assert!(
+        most >= 2,
+        "mails go to the relay side by side, saw {most} at once"
+    );
+    let connections = catcher
+        .connections
+        .load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        connections <= 6,
+        "24 mails over {connections} connections: each connection carries several"
+    );
+}
+both!(mail_to_the_relay_shares_a_bounded_set_of_connections);
+
 async fn a_refused_recipient_gets_the_sender_a_report(backend: Backend) {
     let catcher = Catcher::start().await;
     catcher

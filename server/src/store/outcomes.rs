@@ -1,0 +1,317 @@
+//! What became of a job, and the group commit that writes it.
+//!
+//! Every job ends in one write: the pipeline's copies, jobs and events, a
+//! delivery's new recipient state and timeline line, a retry's next time.
+//! Committing each on its own costs a disk flush per job, and the workers
+//! then drain the queue at the disk's pace rather than the intake's. Here
+//! the outcomes that finish while one commit is under way share the next
+//! (as the intake's `write_batches` does for accepted mail), and each
+//! worker still waits until its own outcome is durable before it goes on.
+
+use super::messages::{INSERT_JOB, bind_job};
+use super::{NewJob, PipelineOutcome, Result, Store, StoreError, Tx, now_ms, on_tx};
+use crate::domain::RecipientState;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// A line of the message's timeline, written with the outcome.
+#[derive(Clone, Debug, Default)]
+pub struct OutcomeEvent {
+    pub kind: String,
+    pub message_id: Option<String>,
+    pub recipient: Option<String>,
+    pub detail: Option<String>,
+}
+
+pub enum Outcome {
+    /// The pipeline decided the message: its copies, jobs and events, and
+    /// the job done. Written once even when the job ran twice (its lease
+    /// ran out while the first run was still working): the first run to
+    /// finish decides, a later one changes nothing.
+    Pipeline(PipelineOutcome),
+    /// The job ends in `state` (`done`, `failed`, `cancelled`) with the
+    /// sender's non-delivery report queued, and the recipient's copy
+    /// advanced, in the same transaction.
+    Finish {
+        state: &'static str,
+        error: Option<String>,
+        report: Option<NewJob>,
+        recipient: Option<(String, RecipientState)>,
+    },
+    /// The job is tried again at `run_at` (Unix ms).
+    Retry { run_at: i64, error: String },
+}
+
+pub struct JobOutcome {
+    pub job: String,
+    /// The claim it was leased under: a run whose lease ran out and was
+    /// taken by another claim writes nothing (`Finish`, `Retry`).
+    pub lease: String,
+    pub outcome: Outcome,
+    /// Written only with an outcome that is written.
+    pub events: Vec<OutcomeEvent>,
+}
+
+impl Tx {
+    /// Writes one outcome; false (nothing written) when the job is no
+    /// longer the claim's to finish.
+    pub async fn apply_outcome(&mut self, o: &JobOutcome, now: i64) -> Result<bool> {
+        let held = match &o.outcome {
+            Outcome::Pipeline(p) => self.complete_pipeline(&o.job, p, now).await?,
+            Outcome::Finish {
+                state,
+                error,
+                report,
+                recipient,
+            } => {
+                let held = self
+                    .finish_job(
+                        &o.job,
+                        &o.lease,
+                        state,
+                        error.as_deref(),
+                        report.as_ref(),
+                        now,
+                    )
+                    .await?;
+                if held && let Some((id, state)) = recipient {
+                    self.advance_recipient(id, *state).await?;
+                }
+                held
+            }
+            Outcome::Retry { run_at, error } => {
+                let sql = "UPDATE jobs SET run_at = $1, last_error = $2, lease_until = NULL, open_claims = 0 \
+                           WHERE id = $3 AND leased_by = $4 AND state = 'ready'";
+                on_tx!(self, |conn| sqlx::query(sql)
+                    .bind(run_at)
+                    .bind(error)
+                    .bind(&o.job)
+                    .bind(&o.lease)
+                    .execute(&mut *conn)
+                    .await
+                    .map(|r| r.rows_affected()))?
+                    == 1
+            }
+        };
+        if held {
+            let sql = "INSERT INTO events (at, kind, message_id, recipient, detail) VALUES ($1, $2, $3, $4, $5)";
+            for e in &o.events {
+                on_tx!(self, |conn| sqlx::query(sql)
+                    .bind(now)
+                    .bind(&e.kind)
+                    .bind(&e.message_id)
+                    .bind(&e.recipient)
+                    .bind(&e.detail)
+                    .execute(&mut *conn)
+                    .await
+                    .map(|_| ()))?;
+            }
+        }
+        Ok(held)
+    }
+
+    async fn finish_job(
+        &mut self,
+        job: &str,
+        lease: &str,
+        state: &str,
+        error: Option<&str>,
+        report: Option<&NewJob>,
+        now: i64,
+    ) -> Result<bool> {
+        let sql = "UPDATE jobs SET state = $1, last_error = $2, lease_until = NULL \
+                   WHERE id = $3 AND leased_by = $4 AND state = 'ready'";
+        let held = on_tx!(self, |conn| sqlx::query(sql)
+            .bind(state)
+            .bind(error)
+            .bind(job)
+            .bind(lease)
+            .execute(&mut *conn)
+            .await
+            .map(|r| r.rows_affected()))?
+            == 1;
+        if held && let Some(j) = report {
+            on_tx!(self, |conn| bind_job!(sqlx::query(INSERT_JOB), j, now)
+                .execute(&mut *conn)
+                .await
+                .map(|_| ()))?;
+        }
+        Ok(held)
+    }
+
+    async fn advance_recipient(&mut self, recipient: &str, state: RecipientState) -> Result<()> {
+        // Opened is as far as a copy goes; removed is final.
+        let sql =
+            "UPDATE recipients SET state = $1 WHERE id = $2 AND state NOT IN ('opened', 'removed')";
+        on_tx!(self, |conn| sqlx::query(sql)
+            .bind(state)
+            .bind(recipient)
+            .execute(&mut *conn)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// The job done (unless it already is, or was quarantined or deleted
+    /// meanwhile: then nothing), and what the pipeline decided. On
+    /// PostgreSQL a second run's transaction waits on the job's row and
+    /// then sees it done; SQLite has one writer.
+    async fn complete_pipeline(
+        &mut self,
+        job: &str,
+        o: &PipelineOutcome,
+        now: i64,
+    ) -> Result<bool> {
+        let done =
+            "UPDATE jobs SET state = 'done', lease_until = NULL WHERE id = $1 AND state = 'ready'";
+        let update = "UPDATE messages SET subject = $1, message_id = $2, content = $3, size = $4, protected = $5, rights = $6, \
+                      template_id = $7, expires_at = $8, state = $9, protected_at = CASE WHEN $5 THEN CAST($10 AS BIGINT) ELSE NULL END WHERE id = $11";
+        let recipient = "INSERT INTO recipients (id, message_id, address, experience, state, token_hash, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        let event = "INSERT INTO events (at, kind, message_id, recipient, detail) VALUES ($1, $2, $3, $4, $5)";
+        Ok(on_tx!(self, |conn| async {
+            let claimed = sqlx::query(done)
+                .bind(job)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+            if claimed == 0 {
+                return Ok(false);
+            }
+            sqlx::query(update)
+                .bind(&o.subject)
+                .bind(&o.message_id)
+                .bind(&o.content)
+                .bind(o.size)
+                .bind(o.protected)
+                .bind(o.rights)
+                .bind(&o.template_id)
+                .bind(o.expires_at)
+                .bind(&o.state)
+                .bind(now)
+                .bind(&o.message_row)
+                .execute(&mut *conn)
+                .await?;
+            for r in &o.recipients {
+                sqlx::query(recipient)
+                    .bind(&r.id)
+                    .bind(&o.message_row)
+                    .bind(&r.address)
+                    .bind(r.experience)
+                    .bind(r.state)
+                    .bind(&r.token_hash)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            for j in &o.jobs {
+                bind_job!(sqlx::query(INSERT_JOB), j, now)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            for (kind, recipient, detail) in &o.events {
+                sqlx::query(event)
+                    .bind(now)
+                    .bind(kind)
+                    .bind(&o.message_row)
+                    .bind(recipient)
+                    .bind(detail)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            Ok::<_, sqlx::Error>(true)
+        }
+        .await)?)
+    }
+}
+
+impl Store {
+    /// Several outcomes in one transaction: whether each was the claim's to
+    /// write.
+    pub async fn write_outcomes(&self, batch: &[Arc<JobOutcome>]) -> Result<Vec<bool>> {
+        let now = now_ms();
+        let mut tx = self.begin().await?;
+        let mut held = Vec::with_capacity(batch.len());
+        for o in batch {
+            held.push(tx.apply_outcome(o, now).await?);
+        }
+        tx.commit().await?;
+        Ok(held)
+    }
+
+    /// One outcome in a transaction of its own.
+    pub async fn write_outcome(&self, o: JobOutcome) -> Result<bool> {
+        Ok(self.write_outcomes(&[Arc::new(o)]).await?[0])
+    }
+
+    /// A group of outcomes, each answered on its own: one transaction for
+    /// all of them, or, when the database refuses that for good (a value
+    /// one of them holds that its column does not take), one each, so the
+    /// one it refuses does not sink the others with it every time they
+    /// are asked again. A database that is away fails them all (each
+    /// worker asks again).
+    pub async fn write_group(&self, batch: &[Arc<JobOutcome>]) -> Vec<Result<bool>> {
+        match self.write_outcomes(batch).await {
+            Ok(held) => held.into_iter().map(Ok).collect(),
+            Err(e) if !e.is_transient() && batch.len() > 1 => {
+                tracing::warn!(error = %e, count = batch.len(), "a group of outcomes was refused: writing them one by one");
+                let mut each = Vec::with_capacity(batch.len());
+                for o in batch {
+                    each.push(
+                        self.write_outcomes(std::slice::from_ref(o))
+                            .await
+                            .map(|h| h[0]),
+                    );
+                }
+                each
+            }
+            Err(e) => {
+                let cause = e.to_string();
+                batch
+                    .iter()
+                    .map(|_| Err(StoreError::Batch(cause.clone())))
+                    .collect()
+            }
+        }
+    }
+}
+
+type Pending = (Arc<JobOutcome>, oneshot::Sender<Result<bool>>);
+
+/// The group commit of jobs' outcomes, shared by a node's workers.
+#[derive(Clone)]
+pub struct Outcomes {
+    tx: mpsc::Sender<Pending>,
+}
+
+const BATCH: usize = 256;
+
+impl Outcomes {
+    /// Starts the writer; it ends when every handle is dropped.
+    pub fn start(store: Store) -> Outcomes {
+        let (tx, mut rx) = mpsc::channel::<Pending>(4096);
+        tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(BATCH);
+            while rx.recv_many(&mut batch, BATCH).await > 0 {
+                let outcomes: Vec<_> = batch.iter().map(|(o, _)| o.clone()).collect();
+                let written = store.write_group(&outcomes).await;
+                for ((_, reply), result) in batch.drain(..).zip(written) {
+                    let _ = reply.send(result);
+                }
+            }
+        });
+        Outcomes { tx }
+    }
+
+    /// Writes the outcome with whatever else finished meanwhile; returns
+    /// once it is durable: whether it was the claim's to write.
+    pub async fn write(&self, outcome: Arc<JobOutcome>) -> Result<bool> {
+        let stopped = || StoreError::Batch("the outcome writer has stopped".into());
+        let (reply, done) = oneshot::channel();
+        self.tx
+            .send((outcome, reply))
+            .await
+            .map_err(|_| stopped())?;
+        done.await.map_err(|_| stopped())?
+    }
+}
