@@ -107,9 +107,9 @@ settings! {
         "Subject tag that asks for protection (removed from the subject)";
     queue_lifetime, "DURATION", Some("2d"), "2d",
         "How long outgoing mail is retried (2d, 12h, 30m)";
-    pipeline_in_flight, "N", Some("8"), "8",
+    pipeline_in_flight, "N", Some("16"), "16",
         "Messages the pipeline works on at once on this node";
-    outbound_in_flight, "N", Some("16"), "16",
+    outbound_in_flight, "N", Some("32"), "32",
         "Mails handed to the relay at once on this node (its pooled connections)";
     master_key, "BASE64", None, "unset = <data dir>/master.key",
         "Root key (base64 of 32 bytes) instead of the key file";

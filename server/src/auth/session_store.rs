@@ -9,7 +9,8 @@ use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
 #[derive(Clone, Debug)]
 pub enum DbSessionStore {
-    Sqlite(SqliteStore),
+    /// With the store whose write turn its writes take.
+    Sqlite(SqliteStore, Store),
     Postgres(PostgresStore),
 }
 
@@ -19,7 +20,7 @@ impl DbSessionStore {
             Db::Sqlite(pool) => {
                 let s = SqliteStore::new(pool.clone());
                 s.migrate().await?;
-                DbSessionStore::Sqlite(s)
+                DbSessionStore::Sqlite(s, store.clone())
             }
             Db::Postgres(pool) => {
                 let s = PostgresStore::new(pool.clone());
@@ -33,19 +34,31 @@ impl DbSessionStore {
 macro_rules! delegate {
     ($self:ident, |$s:ident| $body:expr) => {
         match $self {
-            DbSessionStore::Sqlite($s) => $body,
+            DbSessionStore::Sqlite($s, _) => $body,
             DbSessionStore::Postgres($s) => $body,
         }
     };
 }
 
+impl DbSessionStore {
+    /// SQLite's writers take turns ([`Store::write_turn`]).
+    async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match self {
+            DbSessionStore::Sqlite(_, store) => store.write_turn().await,
+            DbSessionStore::Postgres(_) => None,
+        }
+    }
+}
+
 #[async_trait]
 impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        let _turn = self.write_turn().await;
         delegate!(self, |s| s.create(record).await)
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let _turn = self.write_turn().await;
         // Whatever saved the session, it keeps the idle timeout it was opened
         // with (see `SESSION_IDLE`).
         let idle = record
@@ -66,6 +79,7 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
+        let _turn = self.write_turn().await;
         delegate!(self, |s| s.delete(session_id).await)
     }
 }
@@ -73,6 +87,7 @@ impl SessionStore for DbSessionStore {
 #[async_trait]
 impl ExpiredDeletion for DbSessionStore {
     async fn delete_expired(&self) -> session_store::Result<()> {
+        let _turn = self.write_turn().await;
         delegate!(self, |s| s.delete_expired().await)
     }
 }

@@ -4,12 +4,13 @@
 //! and answered with a non-delivery report when it cannot be delivered.
 
 pub mod notification;
+mod relay;
 
 use crate::config::{RelayUrl, Settings};
 use crate::keys::KeyMaterial;
 use crate::store::{JobOutcome, JobRow, Outcome, OutcomeEvent, Outcomes, Store, new_id, now_ms};
-use lettre::transport::smtp::client::{Tls, TlsParameters};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use lettre::transport::smtp::client::TlsParameters;
+use relay::{Relay, RelayTls};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -20,7 +21,7 @@ pub const LEASE_MS: i64 = 120_000;
 pub enum Transport {
     /// No relay configured: mail is kept, sealed, for `/dev/outbox`.
     Outbox,
-    Relay(AsyncSmtpTransport<Tokio1Executor>),
+    Relay(Relay),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -49,33 +50,24 @@ impl Transport {
                 .is_ok_and(|ip| ip.is_loopback());
         let plain = url.query_pairs().any(|(k, v)| k == "tls" && v == "none");
         let tls = || TlsParameters::new(host.clone()).map_err(|e| format!("TLS for {host}: {e}"));
-        let builder = match (url.scheme(), plain || loopback) {
-            ("smtps", _) => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&host)
-                .port(url.port().unwrap_or(465))
-                .tls(Tls::Wrapper(tls()?)),
-            (_, true) => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&host)
-                .port(url.port().unwrap_or(25)),
-            (_, false) => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&host)
-                .port(url.port().unwrap_or(25))
-                .tls(Tls::Required(tls()?)),
+        let (tls, port) = match (url.scheme(), plain || loopback) {
+            ("smtps", _) => (RelayTls::Wrapper(tls()?), url.port().unwrap_or(465)),
+            (_, true) => (RelayTls::None, url.port().unwrap_or(25)),
+            (_, false) => (RelayTls::Required(tls()?), url.port().unwrap_or(25)),
         };
-        let builder = if url.username().is_empty() {
-            builder
-        } else {
-            builder.credentials(lettre::transport::smtp::authentication::Credentials::new(
+        let credentials = (!url.username().is_empty()).then(|| {
+            lettre::transport::smtp::authentication::Credentials::new(
                 url.username().to_string(),
                 url.password().unwrap_or_default().to_string(),
-            ))
-        };
-        Ok(Transport::Relay(
-            builder
-                .timeout(Some(Duration::from_secs(60)))
-                .pool_config(
-                    lettre::transport::smtp::PoolConfig::new()
-                        .max_size(connections.clamp(1, 1000) as u32),
-                )
-                .build(),
-        ))
+            )
+        });
+        Ok(Transport::Relay(Relay::new(
+            host,
+            port,
+            tls,
+            credentials,
+            connections.clamp(1, 1000),
+        )))
     }
 }
 
@@ -325,12 +317,7 @@ impl Outbound {
     }
 }
 
-async fn send(
-    relay: &AsyncSmtpTransport<Tokio1Executor>,
-    from: &str,
-    to: &[String],
-    raw: &[u8],
-) -> Result<(), TransportError> {
+async fn send(relay: &Relay, from: &str, to: &[String], raw: &[u8]) -> Result<(), TransportError> {
     let parse = |a: &str| {
         a.parse::<lettre::Address>()
             .map_err(|e| TransportError::Permanent(format!("address {a}: {e}")))
@@ -346,13 +333,5 @@ async fn send(
     // lettre ends the data with CRLF . CRLF itself: hand it the message
     // without its final line break so the relay receives the exact bytes.
     let raw = raw.strip_suffix(b"\r\n").unwrap_or(raw);
-    match relay.send_raw(&envelope, raw).await {
-        Ok(_) => Ok(()),
-        Err(e) if e.is_permanent() => Err(TransportError::Permanent(format!(
-            "the relay refused the mail: {e}"
-        ))),
-        Err(e) => Err(TransportError::Temporary(format!(
-            "the relay is unavailable: {e}"
-        ))),
-    }
+    relay.send(&envelope, raw).await
 }

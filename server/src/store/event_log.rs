@@ -73,6 +73,7 @@ impl Store {
             "INSERT INTO events (at, kind, message_id, recipient) VALUES {}",
             values.join(", ")
         );
+        let _turn = self.write_turn().await;
         on_pool!(self.db(), |pool| {
             let mut query = sqlx::query(&sql);
             for (line, at) in lines {

@@ -111,15 +111,19 @@ impl Store {
              AND (lease_until IS NULL OR lease_until < $2) AND open_claims < $5 \
              ORDER BY run_at LIMIT $6 {lock}) RETURNING {JOB_COLUMNS}"
         );
-        let mut jobs = on_pool!(self.db(), |pool| sqlx::query_as::<_, JobRow>(&sql)
-            .bind(kind)
-            .bind(now)
-            .bind(now + lease_ms)
-            .bind(claim)
-            .bind(MAX_OPEN_CLAIMS)
-            .bind(limit.clamp(1, 1000) as i64)
-            .fetch_all(pool)
-            .await)?;
+        macro_rules! query {
+            () => {
+                sqlx::query_as::<_, JobRow>(&sql)
+                    .bind(kind)
+                    .bind(now)
+                    .bind(now + lease_ms)
+                    .bind(claim)
+                    .bind(MAX_OPEN_CLAIMS)
+                    .bind(limit.clamp(1, 1000) as i64)
+            };
+        }
+        let _turn = self.write_turn().await;
+        let mut jobs = on_pool!(self.db(), |pool| query!().fetch_all(pool).await)?;
         // RETURNING gives no order: oldest first, as they were picked.
         jobs.sort_by_key(|j| j.run_at);
         Ok(jobs)
@@ -139,6 +143,7 @@ impl Store {
     pub async fn extend_lease(&self, id: &str, worker: &str, until: i64) -> Result<()> {
         let sql =
             "UPDATE jobs SET lease_until = $1 WHERE id = $2 AND leased_by = $3 AND state = 'ready'";
+        let _turn = self.write_turn().await;
         on_pool!(self.db(), |pool| sqlx::query(sql)
             .bind(until)
             .bind(id)

@@ -105,57 +105,97 @@ impl Store {
     /// an earlier identical transaction (same envelope digest).
     pub async fn accept_messages(&self, batch: &[AcceptedMessage]) -> Result<Vec<String>> {
         let now = now_ms();
-        let message_sql = "INSERT INTO messages (id, message_id, sender, subject, source, envelope, envelope_digest, content, size, received_at, state) \
-                           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'received') ON CONFLICT (envelope_digest) DO NOTHING";
-        let job_sql = "INSERT INTO jobs (id, kind, dedupe_key, message_id, purpose, state, attempts, run_at, created_at, give_up_at) \
-                       VALUES ($1, 'pipeline', $2, $3, 'pipeline', 'ready', 0, $4, $4, $5)";
-        let event_sql =
-            "INSERT INTO events (at, kind, message_id, detail) VALUES ($1, 'received', $2, $3)";
-        let inserted: Vec<bool> = on_pool!(self.db(), |pool| async {
+        // A few statements for the whole batch, each of many rows: every
+        // statement is a round trip (for SQLite, to its connection's thread)
+        // while the batch holds the database's one write lock.
+        let rows = |columns: usize, count: usize| {
+            (0..count)
+                .map(|i| {
+                    let n = i * columns;
+                    let values: Vec<String> =
+                        (1..=columns).map(|c| format!("${}", n + c)).collect();
+                    format!("({})", values.join(", "))
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _turn = self.write_turn().await;
+        let inserted: std::collections::HashSet<String> = on_pool!(self.db(), |pool| {
+            async {
             let mut tx = pool.begin().await?;
-            let mut inserted = Vec::with_capacity(batch.len());
-            for m in batch {
-                let rows = sqlx::query(message_sql)
-                    .bind(&m.id)
-                    .bind(&m.message_id)
-                    .bind(&m.sender)
-                    .bind(&m.subject)
-                    .bind(m.source)
-                    .bind(&m.envelope)
-                    .bind(&m.envelope_digest)
-                    .bind(&m.content)
-                    .bind(m.size)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if rows == 1 {
-                    sqlx::query(job_sql)
-                        .bind(super::new_id())
-                        .bind(format!("pipeline:{}", m.id))
+            let mut inserted = std::collections::HashSet::new();
+            for chunk in batch.chunks(100) {
+                let sql = format!(
+                    "INSERT INTO messages (id, message_id, sender, subject, source, envelope, envelope_digest, content, size, received_at, state) \
+                     VALUES {} ON CONFLICT (envelope_digest) DO NOTHING RETURNING id",
+                    rows(11, chunk.len())
+                );
+                let mut query = sqlx::query_scalar::<_, String>(&sql);
+                for m in chunk {
+                    query = query
                         .bind(&m.id)
+                        .bind(&m.message_id)
+                        .bind(&m.sender)
+                        .bind(&m.subject)
+                        .bind(m.source)
+                        .bind(&m.envelope)
+                        .bind(&m.envelope_digest)
+                        .bind(&m.content)
+                        .bind(m.size)
                         .bind(now)
-                        .bind(m.give_up_at)
-                        .execute(&mut *tx)
-                        .await?;
-                    let sender = if m.sender.is_empty() {
-                        "<>"
-                    } else {
-                        m.sender.as_str()
-                    };
-                    sqlx::query(event_sql)
-                        .bind(now)
-                        .bind(&m.id)
-                        .bind(format!("from {sender} via {}", m.source))
-                        .execute(&mut *tx)
-                        .await?;
+                        .bind("received");
                 }
-                inserted.push(rows == 1);
+                let new: Vec<String> = query.fetch_all(&mut *tx).await?;
+                let new: Vec<&AcceptedMessage> =
+                    chunk.iter().filter(|m| new.contains(&m.id)).collect();
+                if !new.is_empty() {
+                    let jobs = format!(
+                        "INSERT INTO jobs (id, kind, dedupe_key, message_id, purpose, state, attempts, run_at, created_at, give_up_at) \
+                         VALUES {}",
+                        rows(10, new.len())
+                    );
+                    let mut query = sqlx::query(&jobs);
+                    for m in &new {
+                        query = query
+                            .bind(super::new_id())
+                            .bind("pipeline")
+                            .bind(format!("pipeline:{}", m.id))
+                            .bind(&m.id)
+                            .bind("pipeline")
+                            .bind("ready")
+                            .bind(0i64)
+                            .bind(now)
+                            .bind(now)
+                            .bind(m.give_up_at);
+                    }
+                    query.execute(&mut *tx).await?;
+                    let events = format!(
+                        "INSERT INTO events (at, kind, message_id, detail) VALUES {}",
+                        rows(4, new.len())
+                    );
+                    let mut query = sqlx::query(&events);
+                    for m in &new {
+                        let sender = if m.sender.is_empty() {
+                            "<>"
+                        } else {
+                            m.sender.as_str()
+                        };
+                        query = query
+                            .bind(now)
+                            .bind("received")
+                            .bind(&m.id)
+                            .bind(format!("from {sender} via {}", m.source));
+                    }
+                    query.execute(&mut *tx).await?;
+                }
+                inserted.extend(new.into_iter().map(|m| m.id.clone()));
             }
             tx.commit().await?;
             Ok::<_, sqlx::Error>(inserted)
         }
-        .await)?;
+        .await
+        })?;
+        let inserted: Vec<bool> = batch.iter().map(|m| inserted.contains(&m.id)).collect();
         let mut ids = Vec::with_capacity(batch.len());
         for (m, new) in batch.iter().zip(inserted) {
             if new {

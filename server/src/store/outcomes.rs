@@ -55,9 +55,31 @@ pub struct JobOutcome {
 impl Tx {
     /// Writes one outcome; false (nothing written) when the job is no
     /// longer the claim's to finish.
-    pub async fn apply_outcome(&mut self, o: &JobOutcome, now: i64) -> Result<bool> {
+    /// Its timeline lines are added to `events`, for the group's one
+    /// insert ([`Tx::insert_events`]).
+    pub async fn apply_outcome(
+        &mut self,
+        o: &JobOutcome,
+        now: i64,
+        events: &mut Vec<OutcomeEvent>,
+    ) -> Result<bool> {
         let held = match &o.outcome {
-            Outcome::Pipeline(p) => self.complete_pipeline(&o.job, p, now).await?,
+            Outcome::Pipeline(p) => {
+                let held = self.complete_pipeline(&o.job, p, now).await?;
+                if held {
+                    events.extend(
+                        p.events
+                            .iter()
+                            .map(|(kind, recipient, detail)| OutcomeEvent {
+                                kind: kind.clone(),
+                                message_id: Some(p.message_row.clone()),
+                                recipient: recipient.clone(),
+                                detail: Some(detail.clone()),
+                            }),
+                    );
+                }
+                held
+            }
             Outcome::Finish {
                 state,
                 error,
@@ -94,20 +116,49 @@ impl Tx {
             }
         };
         if held {
-            let sql = "INSERT INTO events (at, kind, message_id, recipient, detail) VALUES ($1, $2, $3, $4, $5)";
-            for e in &o.events {
-                on_tx!(self, |conn| sqlx::query(sql)
-                    .bind(now)
-                    .bind(&e.kind)
-                    .bind(&e.message_id)
-                    .bind(&e.recipient)
-                    .bind(&e.detail)
-                    .execute(&mut *conn)
-                    .await
-                    .map(|_| ()))?;
-            }
+            events.extend(o.events.iter().cloned());
         }
         Ok(held)
+    }
+
+    /// Timeline lines, several per statement: in a group of outcomes they
+    /// are a third of the statements, and every statement is a round trip
+    /// (for SQLite, to its connection's thread) while the group holds the
+    /// database's one write lock.
+    pub async fn insert_events(&mut self, events: &[OutcomeEvent], now: i64) -> Result<()> {
+        // Five values a line, well within both databases' limit per statement.
+        for chunk in events.chunks(500) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let n = i * 5;
+                    format!(
+                        "(${}, ${}, ${}, ${}, ${})",
+                        n + 1,
+                        n + 2,
+                        n + 3,
+                        n + 4,
+                        n + 5
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO events (at, kind, message_id, recipient, detail) VALUES {}",
+                values.join(", ")
+            );
+            on_tx!(self, |conn| {
+                let mut query = sqlx::query(&sql);
+                for e in chunk {
+                    query = query
+                        .bind(now)
+                        .bind(&e.kind)
+                        .bind(&e.message_id)
+                        .bind(&e.recipient)
+                        .bind(&e.detail);
+                }
+                query.execute(&mut *conn).await.map(|_| ())
+            })?;
+        }
+        Ok(())
     }
 
     async fn finish_job(
@@ -153,7 +204,8 @@ impl Tx {
     }
 
     /// The job done (unless it already is, or was quarantined or deleted
-    /// meanwhile: then nothing), and what the pipeline decided. On
+    /// meanwhile: then nothing), and what the pipeline decided (its events
+    /// are the caller's to insert). On
     /// PostgreSQL a second run's transaction waits on the job's row and
     /// then sees it done; SQLite has one writer.
     async fn complete_pipeline(
@@ -168,7 +220,6 @@ impl Tx {
                       template_id = $7, expires_at = $8, state = $9, protected_at = CASE WHEN $5 THEN CAST($10 AS BIGINT) ELSE NULL END WHERE id = $11";
         let recipient = "INSERT INTO recipients (id, message_id, address, experience, state, token_hash, created_at) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7)";
-        let event = "INSERT INTO events (at, kind, message_id, recipient, detail) VALUES ($1, $2, $3, $4, $5)";
         Ok(on_tx!(self, |conn| async {
             let claimed = sqlx::query(done)
                 .bind(job)
@@ -209,16 +260,6 @@ impl Tx {
                     .execute(&mut *conn)
                     .await?;
             }
-            for (kind, recipient, detail) in &o.events {
-                sqlx::query(event)
-                    .bind(now)
-                    .bind(kind)
-                    .bind(&o.message_row)
-                    .bind(recipient)
-                    .bind(detail)
-                    .execute(&mut *conn)
-                    .await?;
-            }
             Ok::<_, sqlx::Error>(true)
         }
         .await)?)
@@ -232,9 +273,11 @@ impl Store {
         let now = now_ms();
         let mut tx = self.begin().await?;
         let mut held = Vec::with_capacity(batch.len());
+        let mut events = Vec::new();
         for o in batch {
-            held.push(tx.apply_outcome(o, now).await?);
+            held.push(tx.apply_outcome(o, now, &mut events).await?);
         }
+        tx.insert_events(&events, now).await?;
         tx.commit().await?;
         Ok(held)
     }

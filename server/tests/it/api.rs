@@ -166,7 +166,7 @@ async fn tokens_act_with_their_users_role(backend: Backend) {
 both!(tokens_act_with_their_users_role);
 
 async fn inline_only_messages_are_refused_with_the_reason(backend: Backend) {
-    let (app, _catcher) = gateway(backend).await;
+    let (app, catcher) = gateway(backend).await;
     send_with_id(
         &app,
         "alice@corp.example",
@@ -175,6 +175,8 @@ async fn inline_only_messages_are_refused_with_the_reason(backend: Backend) {
         "[secure] Memo",
     )
     .await;
+    // Carol's inline copy has left: the message is protected.
+    catcher.wait_for(1).await;
     let admin = Api::new(&app.address, Some(&token(&app, "root@corp.example", "ops")));
     let (status, body) = admin.post("/messages/memo@corp.example/revoke").await;
     assert_eq!(status, 409, "{body}");
