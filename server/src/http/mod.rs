@@ -319,6 +319,18 @@ pub fn loggable_path(path: &str) -> String {
 /// The session key of a one-time notice shown on the next page.
 pub const FLASH: &str = "flash";
 
+/// Takes a one-time value (a notice, a sign-in's outcome) out of the
+/// session. tower-sessions marks a session changed on every `remove`, found
+/// or not, and saves a changed session to the database when the response
+/// goes: removing unconditionally made every page view a durable write.
+pub(crate) async fn take<T: serde::de::DeserializeOwned>(
+    session: &tower_sessions::Session,
+    key: &str,
+) -> Option<T> {
+    session.get::<T>(key).await.ok().flatten()?;
+    session.remove::<T>(key).await.ok().flatten()
+}
+
 pub const UNAVAILABLE: &str = "sealpost cannot answer right now. Please try again in a moment.";
 
 /// 303 See Other: after a successful form post the browser GETs the target.

@@ -96,7 +96,7 @@ impl AccountService for PageService {
             notice: match request.extensions.get::<Notice>() {
                 Some(notice) => Some(notice.clone()),
                 // A notice left by the previous POST (e.g. "sent"), shown once.
-                None => session.remove::<Notice>(super::FLASH).await.ok().flatten(),
+                None => super::take::<Notice>(&session, super::FLASH).await,
             },
             draft: request.extensions.get::<ComposeDraft>().cloned(),
             version: env!("CARGO_PKG_VERSION").to_string(),
@@ -227,7 +227,7 @@ impl AccountService for PageService {
                     csrf_token,
                     notice: match request.extensions.get::<Notice>() {
                         Some(notice) => Some(notice.clone()),
-                        None => session.remove::<Notice>(super::FLASH).await.ok().flatten(),
+                        None => super::take::<Notice>(&session, super::FLASH).await,
                     },
                     replies,
                     max_message_bytes: state.settings.max_message_bytes as u64,
@@ -240,9 +240,8 @@ impl AccountService for PageService {
             }),
             None => {
                 // A social sign-in that came back with another address.
-                if let Ok(Some(other)) = session
-                    .remove::<String>(portal::oauth::SESSION_MISMATCH)
-                    .await
+                if let Some(other) =
+                    super::take::<String>(&session, portal::oauth::SESSION_MISMATCH).await
                 {
                     return Ok(PortalView::WrongPerson {
                         signed_in_as: other,
@@ -267,7 +266,7 @@ impl AccountService for PageService {
                     csrf_token,
                     notice: match request.extensions.get::<Notice>() {
                         Some(notice) => Some(notice.clone()),
-                        None => session.remove::<Notice>(super::FLASH).await.ok().flatten(),
+                        None => super::take::<Notice>(&session, super::FLASH).await,
                     },
                     code_sent: request.extensions.get::<CodeSent>().cloned(),
                 })

@@ -260,6 +260,13 @@ async fn keep_me_signed_in_chooses_between_30_minutes_and_30_days(backend: Backe
         // The session opens the message.
         let (status, _) = p.get(&reader, link).await;
         assert_eq!(status, 200);
+        // Reading it again within the minute does not save the session
+        // again (a page view is not a durable write): no new cookie.
+        for _ in 0..3 {
+            let r = reader.get(p.app.url(link)).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            assert_eq!(session_max_age(&r), None, "the session was saved again");
+        }
     }
 }
 both!(keep_me_signed_in_chooses_between_30_minutes_and_30_days);
