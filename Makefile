@@ -26,6 +26,7 @@ test-deps:
 site: tools
 	cargo fetch --locked
 	trunk build --release --dist $(SITE_DIR)
+	@echo "hydrate bundle (pkg/app_bg.wasm + pkg/app.js), gzip -9: $$(( ($$(gzip -9 -c $(SITE_DIR)/pkg/app_bg.wasm | wc -c) + $$(gzip -9 -c $(SITE_DIR)/pkg/app.js | wc -c)) / 1024 )) KB"
 
 lint:
 	cargo fmt --all -- --check
