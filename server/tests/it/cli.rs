@@ -475,3 +475,86 @@ async fn agent_list_shows_the_stages_in_order(backend: Backend) {
     );
 }
 both!(agent_list_shows_the_stages_in_order);
+
+/// `deploy/sealpost.toml` as `sealpost serve --help` makes it: every setting,
+/// what it does, its variable and flag, and its default, commented out.
+fn example_configuration(help: &str) -> String {
+    let mut out = [
+        "# sealpost's settings, every one at its default and commented out: uncomment",
+        "# and change what you need, then start with",
+        "#   sealpost serve --config /etc/sealpost/sealpost.toml",
+        "# A flag wins over its environment variable, which wins over this file.",
+        "# `[[custom_agents]]` tables live only in this file (README: Transport rules",
+        "# and agents). Made from `sealpost serve --help`; tests/it/cli.rs keeps the",
+        "# two equal.",
+        "",
+    ]
+    .map(|l| format!("{l}\n"))
+    .concat();
+    let lines: Vec<&str> = help.lines().collect();
+    for pair in lines.windows(2) {
+        let Some(flag) = pair[0]
+            .trim()
+            .strip_prefix("--")
+            .and_then(|f| f.split_once(" <"))
+            .map(|(flag, _)| flag)
+            .filter(|flag| *flag != "config")
+        else {
+            continue;
+        };
+        let help = pair[1].trim();
+        let (text, rest) = help
+            .split_once(" [env: ")
+            .expect("each setting names its variable");
+        let (env, default) = rest
+            .strip_suffix(']')
+            .and_then(|r| r.split_once("] [default: "))
+            .expect("each setting shows its default");
+        let key = flag.replace('-', "_");
+        // "unset = ...", "empty", "none", "sqlite://<data dir>/...": no value to copy.
+        let value = if default.starts_with("unset")
+            || ["empty", "none"].contains(&default)
+            || default.contains('<')
+        {
+            ""
+        } else {
+            default
+        };
+        out.push_str(&format!(
+            "# {text}\n# {env}, --{flag}; default: {default}\n# {key} = \"{value}\"\n\n"
+        ));
+    }
+    format!("{}\n", out.trim_end())
+}
+
+#[tokio::test]
+async fn the_example_configuration_lists_every_setting_at_its_default() {
+    let db = TestDatabase::new(Backend::Sqlite).await;
+    let out = run_cli(&db, &["serve", "--help"], None, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let expected = example_configuration(&stdout(&out));
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/sealpost.toml");
+    let file = std::fs::read_to_string(&path).unwrap_or_default();
+    if std::env::var_os("SEALPOST_WRITE_EXAMPLE").is_some() {
+        std::fs::write(&path, &expected).unwrap();
+    }
+    assert!(
+        file == expected,
+        "deploy/sealpost.toml differs from `sealpost serve --help`; \
+         SEALPOST_WRITE_EXAMPLE=1 cargo test -p server --test it example_configuration rewrites it"
+    );
+    // With every value uncommented, it is a configuration sealpost takes.
+    let uncommented: String = file
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("# ")
+                .filter(|l| !l.ends_with("= \"\"") && l.contains(" = \""))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let copy = db.dir.path().join("all.toml");
+    std::fs::write(&copy, &uncommented).unwrap();
+    let settings = settings_with_file(&db, &[], Some(&copy));
+    assert_eq!(settings.smtp_max_sessions, 500);
+    assert_eq!(settings.pipeline_in_flight, 16);
+}
