@@ -148,10 +148,13 @@ const IDLE_POLL: std::time::Duration = std::time::Duration::from_millis(500);
 /// Drains one queue on this node: a single statement claims as many ready
 /// jobs as there are free places (at most `in_flight` run at once), each
 /// runs in a task of its own, and the next claim follows as soon as places
-/// are free. While the queue is backed up a claim waits for a quarter of
-/// the places, so that it takes several jobs in its one durable write
-/// rather than one each time a job ends. `name` names this node's claims:
-/// each claim is `name.N`.
+/// are free. While the queue is backed up a claim waits a moment for a
+/// quarter of the places, so that it takes several jobs in its one write
+/// rather than one each time a job ends. A job whose earlier run never
+/// finished (its node died during it) is claimed alone and run alone, when
+/// nothing else runs: if it is what kills the node, no other job is in
+/// flight to be counted towards quarantine with it. `name` names this
+/// node's claims: each claim is `name.N`.
 pub async fn serve<R: JobRunner>(runner: Arc<R>, name: String, in_flight: usize) {
     let in_flight = in_flight.max(1);
     let places = Arc::new(tokio::sync::Semaphore::new(in_flight));
@@ -164,12 +167,26 @@ pub async fn serve<R: JobRunner>(runner: Arc<R>, name: String, in_flight: usize)
         {
             tracing::warn!(kind = R::KIND.as_str(), error = %e, "cannot quarantine abandoned jobs");
         }
-        let wait_for = if backed_up { (in_flight / 4).max(1) } else { 1 };
-        let Ok(taken) = places.acquire_many(wait_for as u32).await else {
+        let Ok(first) = places.acquire().await else {
             return;
         };
-        taken.forget();
-        let mut free = wait_for;
+        first.forget();
+        let mut free = 1;
+        if backed_up {
+            // A moment only: places held by slow jobs must not stop the
+            // claims of the others.
+            let more = (in_flight / 4).saturating_sub(1) as u32;
+            if more > 0
+                && let Ok(Ok(taken)) = tokio::time::timeout(
+                    std::time::Duration::from_millis(20),
+                    places.acquire_many(more),
+                )
+                .await
+            {
+                taken.forget();
+                free += more as usize;
+            }
+        }
         while let Ok(place) = places.try_acquire() {
             place.forget();
             free += 1;
@@ -181,11 +198,20 @@ pub async fn serve<R: JobRunner>(runner: Arc<R>, name: String, in_flight: usize)
         woken.as_mut().enable();
         let claim = format!("{name}.{claim_no}");
         let lease = runner.lease_ms();
-        let claimed = runner
-            .store()
-            .claim_jobs(R::KIND, &claim, lease, free)
-            .await;
-        let jobs = match claimed {
+        let store = runner.store().clone();
+        let alone = free == in_flight;
+        let claimed = match alone {
+            true => store.claim_jobs(R::KIND, &claim, lease, 1, true).await,
+            false => Ok(Vec::new()),
+        };
+        if let Ok([suspect]) = <[JobRow; 1]>::try_from(claimed.unwrap_or_default()) {
+            let id = suspect.id.clone();
+            run_leased(&store, &id, &claim, lease, runner.clone().run(suspect)).await;
+            places.add_permits(free);
+            idle = false;
+            continue;
+        }
+        let jobs = match store.claim_jobs(R::KIND, &claim, lease, free, false).await {
             Ok(jobs) => jobs,
             Err(e) => {
                 // The database is away: nothing was claimed, nothing is
@@ -197,10 +223,12 @@ pub async fn serve<R: JobRunner>(runner: Arc<R>, name: String, in_flight: usize)
             }
         };
         idle = jobs.is_empty();
-        backed_up = jobs.len() == free;
-        places.add_permits(free - jobs.len());
-        for job in jobs {
-            let place = Place(places.clone());
+        backed_up = jobs.len() >= free;
+        places.add_permits(free.saturating_sub(jobs.len()));
+        for (n, job) in jobs.into_iter().enumerate() {
+            // More than asked for would be the database's mistake: those
+            // run too, without a place to give back.
+            let place = (n < free).then(|| Place(places.clone()));
             let runner = runner.clone();
             let claim = claim.clone();
             tokio::spawn(async move {

@@ -80,8 +80,10 @@ impl Relay {
             }
             // lettre has already ended a connection whose command failed.
             Ok(Err(e)) => Err(refused(e)),
+            // Dropped, not ended with QUIT: a relay that stopped answering
+            // may never answer that either (and in the data, QUIT is text).
             Err(_) => {
-                conn.abort().await;
+                drop(conn);
                 Err(TransportError::Temporary(
                     "the relay is unavailable: it did not answer in time".into(),
                 ))
@@ -95,12 +97,16 @@ impl Relay {
             let (mut conn, since) = self.idle.lock().expect("relay pool").pop()?;
             let idle = since.elapsed();
             if idle > IDLE_LIMIT {
-                conn.abort().await;
                 continue;
             }
-            if idle > TRUSTED_IDLE && !conn.test_connected().await {
-                conn.abort().await;
-                continue;
+            // A connection the network dropped silently answers nothing:
+            // asked briefly, and closed without QUIT if it does not answer.
+            if idle > TRUSTED_IDLE {
+                let answer =
+                    tokio::time::timeout(Duration::from_secs(5), conn.test_connected()).await;
+                if !matches!(answer, Ok(true)) {
+                    continue;
+                }
             }
             return Some(conn);
         }

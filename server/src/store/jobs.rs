@@ -81,6 +81,9 @@ impl Store {
     /// nodes claiming at once take different jobs instead of waiting on each
     /// other; SQLite has a single writer, so the UPDATE is the claim.
     ///
+    /// With `suspect`, it leases one job whose earlier claim never finished
+    /// (its worker or node died), and no other: see [`crate::queue::serve`].
+    ///
     /// `claim` names this claim alone (a worker's name and a counter): an
     /// outcome is written only under the claim that holds the job, so a run
     /// whose lease ran out cannot finish the job a later claim took, even
@@ -98,19 +101,35 @@ impl Store {
         claim: &str,
         lease_ms: i64,
         limit: usize,
+        suspect: bool,
     ) -> Result<Vec<JobRow>> {
         let now = now_ms();
-        let lock = match self.db() {
-            Db::Postgres(_) => "FOR UPDATE SKIP LOCKED",
-            Db::Sqlite(_) => "",
+        // A job claimed before whose run never finished (its node died)
+        // is claimed alone (`suspect`), never in a batch: a message that
+        // kills the process must not take the jobs claimed with it to
+        // quarantine, claim after claim.
+        let (suspect, limit) = match suspect {
+            true => ("open_claims > 0", 1),
+            false => ("open_claims = 0", limit.clamp(1, 1000)),
         };
-        let sql = format!(
-            "UPDATE jobs SET lease_until = $3, leased_by = $4, attempts = attempts + 1, \
-             open_claims = open_claims + 1 WHERE id IN (\
-             SELECT id FROM jobs WHERE kind = $1 AND state = 'ready' AND run_at <= $2 \
-             AND (lease_until IS NULL OR lease_until < $2) AND open_claims < $5 \
-             ORDER BY run_at LIMIT $6 {lock}) RETURNING {JOB_COLUMNS}"
+        let pick = format!(
+            "SELECT id AS pick FROM jobs WHERE kind = $1 AND state = 'ready' AND run_at <= $2 \
+             AND (lease_until IS NULL OR lease_until < $2) AND {suspect} AND open_claims < $5 \
+             ORDER BY run_at LIMIT $6"
         );
+        let set = "lease_until = $3, leased_by = $4, attempts = attempts + 1, open_claims = open_claims + 1";
+        let sql = match self.db() {
+            // Materialized: a subquery in `WHERE id IN (...)` may be run
+            // again by the planner, skipping the rows this statement has
+            // just locked and claiming more than the limit.
+            Db::Postgres(_) => format!(
+                "WITH picked AS MATERIALIZED ({pick} FOR UPDATE SKIP LOCKED) \
+                 UPDATE jobs SET {set} FROM picked WHERE jobs.id = picked.pick RETURNING {JOB_COLUMNS}"
+            ),
+            Db::Sqlite(_) => format!(
+                "UPDATE jobs SET {set} WHERE id IN (SELECT pick FROM ({pick})) RETURNING {JOB_COLUMNS}"
+            ),
+        };
         macro_rules! query {
             () => {
                 sqlx::query_as::<_, JobRow>(&sql)
@@ -119,7 +138,7 @@ impl Store {
                     .bind(now + lease_ms)
                     .bind(claim)
                     .bind(MAX_OPEN_CLAIMS)
-                    .bind(limit.clamp(1, 1000) as i64)
+                    .bind(limit as i64)
             };
         }
         let _turn = self.write_turn().await;
@@ -129,14 +148,19 @@ impl Store {
         Ok(jobs)
     }
 
-    /// Leases the next ready job of `kind` ([`Store::claim_jobs`] of one).
+    /// Leases the next ready job of `kind` ([`Store::claim_jobs`] of one,
+    /// a suspect when there is no other).
     pub async fn claim_job(
         &self,
         kind: JobKind,
         claim: &str,
         lease_ms: i64,
     ) -> Result<Option<JobRow>> {
-        Ok(self.claim_jobs(kind, claim, lease_ms, 1).await?.pop())
+        let fresh = self.claim_jobs(kind, claim, lease_ms, 1, false).await?;
+        Ok(match fresh.is_empty() {
+            true => self.claim_jobs(kind, claim, lease_ms, 1, true).await?.pop(),
+            false => fresh.into_iter().next(),
+        })
     }
 
     /// Keeps a running job's lease: a slow job is not a dead worker.

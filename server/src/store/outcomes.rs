@@ -308,6 +308,9 @@ impl Store {
                 }
                 each
             }
+            // Alone, it keeps its own error: a refusal for good stays one
+            // (the job fails), rather than a group's "try again".
+            Err(e) if batch.len() == 1 => vec![Err(e)],
             Err(e) => {
                 let cause = e.to_string();
                 batch

@@ -82,7 +82,7 @@ async fn concurrent_claims_never_share_a_job(backend: Backend) {
             for n in 0.. {
                 let claim = format!("w{w}.{n}");
                 let jobs = store
-                    .claim_jobs(server::domain::JobKind::Outbound, &claim, 60_000, 7)
+                    .claim_jobs(server::domain::JobKind::Outbound, &claim, 60_000, 7, false)
                     .await
                     .unwrap();
                 if jobs.is_empty() {
@@ -114,11 +114,22 @@ async fn a_lapsed_claim_writes_no_outcome(backend: Backend) {
     let store = Store::connect(&db.url).await.unwrap();
     store.queue_job(&job("lapsed")).await.unwrap();
     let kind = server::domain::JobKind::Outbound;
-    let first = store.claim_jobs(kind, "node-a.1", 100, 10).await.unwrap();
+    let first = store
+        .claim_jobs(kind, "node-a.1", 100, 10, false)
+        .await
+        .unwrap();
     assert_eq!(first.len(), 1);
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let again = store
-        .claim_jobs(kind, "node-a.2", 60_000, 10)
+        .claim_jobs(kind, "node-a.2", 60_000, 10, false)
+        .await
+        .unwrap();
+    assert!(
+        again.is_empty(),
+        "a job whose run never finished is not batched"
+    );
+    let again = store
+        .claim_jobs(kind, "node-a.2", 60_000, 10, true)
         .await
         .unwrap();
     assert_eq!(again[0].id, first[0].id);
@@ -149,7 +160,13 @@ async fn a_refused_outcome_does_not_sink_its_group(backend: Backend) {
         store.queue_job(&job(&format!("g{i}"))).await.unwrap();
     }
     let jobs = store
-        .claim_jobs(server::domain::JobKind::Outbound, "node.1", 60_000, 20)
+        .claim_jobs(
+            server::domain::JobKind::Outbound,
+            "node.1",
+            60_000,
+            20,
+            false,
+        )
         .await
         .unwrap();
     assert_eq!(jobs.len(), 20, "one statement claims them all");
