@@ -63,15 +63,9 @@ impl Store {
         if lines.is_empty() {
             return Ok(());
         }
-        let values: Vec<String> = (0..lines.len())
-            .map(|i| {
-                let n = i * 4;
-                format!("(${}, ${}, ${}, ${})", n + 1, n + 2, n + 3, n + 4)
-            })
-            .collect();
         let sql = format!(
             "INSERT INTO events (at, kind, message_id, recipient) VALUES {}",
-            values.join(", ")
+            super::placeholders(4, lines.len())
         );
         let _turn = self.write_turn().await;
         on_pool!(self.db(), |pool| {

@@ -18,6 +18,11 @@ pub struct JobRow {
     pub leased_by: Option<String>,
 }
 
+/// Moves a recipient's copy on; opened is as far as a copy goes, and
+/// removed is final.
+pub(super) const ADVANCE_RECIPIENT: &str =
+    "UPDATE recipients SET state = $1 WHERE id = $2 AND state NOT IN ('opened', 'removed')";
+
 const JOB_COLUMNS: &str = "id, kind, message_id, purpose, recipient_id, envelope_from, envelope_to, payload, attempts, run_at, give_up_at, leased_by";
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -202,27 +207,6 @@ impl Store {
         .await
     }
 
-    /// Puts a job this worker still holds back for a later try (false as
-    /// `finish_held`).
-    pub async fn retry_held(
-        &self,
-        id: &str,
-        worker: &str,
-        run_at: i64,
-        error: &str,
-    ) -> Result<bool> {
-        self.write_outcome(super::JobOutcome {
-            job: id.to_string(),
-            lease: worker.to_string(),
-            outcome: super::Outcome::Retry {
-                run_at,
-                error: error.to_string(),
-            },
-            events: Vec::new(),
-        })
-        .await
-    }
-
     /// Jobs due now, and when the oldest of them became due (Unix ms).
     pub async fn ready_jobs(&self) -> Result<(i64, Option<i64>)> {
         let sql = "SELECT COUNT(*), MIN(run_at) FROM jobs WHERE state = 'ready' AND run_at <= $1";
@@ -298,10 +282,7 @@ impl Store {
         recipient_id: &str,
         state: crate::domain::RecipientState,
     ) -> Result<()> {
-        // Opened is as far as a copy goes; removed is final.
-        let sql =
-            "UPDATE recipients SET state = $1 WHERE id = $2 AND state NOT IN ('opened', 'removed')";
-        on_pool!(self.db(), |pool| sqlx::query(sql)
+        on_pool!(self.db(), |pool| sqlx::query(ADVANCE_RECIPIENT)
             .bind(state)
             .bind(recipient_id)
             .execute(pool)

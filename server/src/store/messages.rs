@@ -108,17 +108,6 @@ impl Store {
         // A few statements for the whole batch, each of many rows: every
         // statement is a round trip (for SQLite, to its connection's thread)
         // while the batch holds the database's one write lock.
-        let rows = |columns: usize, count: usize| {
-            (0..count)
-                .map(|i| {
-                    let n = i * columns;
-                    let values: Vec<String> =
-                        (1..=columns).map(|c| format!("${}", n + c)).collect();
-                    format!("({})", values.join(", "))
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
         let _turn = self.write_turn().await;
         let inserted: std::collections::HashSet<String> = on_pool!(self.db(), |pool| {
             async {
@@ -128,7 +117,7 @@ impl Store {
                 let sql = format!(
                     "INSERT INTO messages (id, message_id, sender, subject, source, envelope, envelope_digest, content, size, received_at, state) \
                      VALUES {} ON CONFLICT (envelope_digest) DO NOTHING RETURNING id",
-                    rows(11, chunk.len())
+                    super::placeholders(11, chunk.len())
                 );
                 let mut query = sqlx::query_scalar::<_, String>(&sql);
                 for m in chunk {
@@ -152,7 +141,7 @@ impl Store {
                     let jobs = format!(
                         "INSERT INTO jobs (id, kind, dedupe_key, message_id, purpose, state, attempts, run_at, created_at, give_up_at) \
                          VALUES {}",
-                        rows(10, new.len())
+                        super::placeholders(10, new.len())
                     );
                     let mut query = sqlx::query(&jobs);
                     for m in &new {
@@ -171,7 +160,7 @@ impl Store {
                     query.execute(&mut *tx).await?;
                     let events = format!(
                         "INSERT INTO events (at, kind, message_id, detail) VALUES {}",
-                        rows(4, new.len())
+                        super::placeholders(4, new.len())
                     );
                     let mut query = sqlx::query(&events);
                     for m in &new {

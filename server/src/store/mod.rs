@@ -123,6 +123,20 @@ impl StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// `($1, $2), ($3, $4), ...`: the VALUES of a multi-row statement, `rows`
+/// rows of `columns` parameters each (both drivers take `$n`).
+pub(crate) fn placeholders(columns: usize, rows: usize) -> String {
+    (0..rows)
+        .map(|row| {
+            let values: Vec<String> = (1..=columns)
+                .map(|c| format!("${}", row * columns + c))
+                .collect();
+            format!("({})", values.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[derive(Clone, Debug)]
 pub enum Db {
     Sqlite(SqlitePool),

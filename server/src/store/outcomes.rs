@@ -128,22 +128,9 @@ impl Tx {
     pub async fn insert_events(&mut self, events: &[OutcomeEvent], now: i64) -> Result<()> {
         // Five values a line, well within both databases' limit per statement.
         for chunk in events.chunks(500) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| {
-                    let n = i * 5;
-                    format!(
-                        "(${}, ${}, ${}, ${}, ${})",
-                        n + 1,
-                        n + 2,
-                        n + 3,
-                        n + 4,
-                        n + 5
-                    )
-                })
-                .collect();
             let sql = format!(
                 "INSERT INTO events (at, kind, message_id, recipient, detail) VALUES {}",
-                values.join(", ")
+                super::placeholders(5, chunk.len())
             );
             on_tx!(self, |conn| {
                 let mut query = sqlx::query(&sql);
@@ -191,10 +178,7 @@ impl Tx {
     }
 
     async fn advance_recipient(&mut self, recipient: &str, state: RecipientState) -> Result<()> {
-        // Opened is as far as a copy goes; removed is final.
-        let sql =
-            "UPDATE recipients SET state = $1 WHERE id = $2 AND state NOT IN ('opened', 'removed')";
-        on_tx!(self, |conn| sqlx::query(sql)
+        on_tx!(self, |conn| sqlx::query(super::jobs::ADVANCE_RECIPIENT)
             .bind(state)
             .bind(recipient)
             .execute(&mut *conn)
