@@ -1,18 +1,19 @@
 # The two commands of the README:
 #   make run    build everything and start sealpost on its embedded default
 #   make test   every check and test: fmt, clippy, Rust tests on SQLite and
-#               PostgreSQL, end-to-end tests in Chromium
+#               PostgreSQL, end-to-end tests in Chromium, and README
+#               "Deploying" run on this machine (deploy/test.sh, as root)
 SHELL := /bin/bash
 TARGET_DIR := $(abspath $(if $(CARGO_TARGET_DIR),$(CARGO_TARGET_DIR),target))
 SITE_DIR := $(TARGET_DIR)/site
 
-.PHONY: run test tools test-deps site lint rust-tests e2e
+.PHONY: run test tools test-deps site lint rust-tests e2e deploy-test
 
 run: tools site
 	cargo build --release -p server
 	SEALPOST_DEV_MODE=true SEALPOST_SITE_DIR=$(SITE_DIR) $(TARGET_DIR)/release/sealpost serve
 
-test: tools test-deps site lint rust-tests e2e
+test: tools test-deps site lint rust-tests e2e deploy-test
 
 tools:
 	scripts/install-build-tools.sh
@@ -39,3 +40,9 @@ rust-tests:
 e2e: site
 	cargo build -p server
 	cd end2end && SEALPOST_TEST_SITE_DIR=$(SITE_DIR) npm test
+
+# README "Deploying" on this machine: install, systemd-analyze verify,
+# sealpost check, Postfix in front and behind, HTTPS, SIGHUP, SIGTERM.
+deploy-test: site
+	cargo build -p server
+	deploy/test.sh $(TARGET_DIR)/debug/sealpost $(SITE_DIR)

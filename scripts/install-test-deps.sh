@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs and starts what the tests need, each only when missing: Debian's
-# Chromium and clamav-daemon, the end2end npm packages, PyPI's oidc-provider-mock
+# Chromium, clamav-daemon, postfix and systemd-analyze, the end2end npm packages, PyPI's oidc-provider-mock
 # and schemathesis, and the machine's PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +22,23 @@ if ! command -v clamd >/dev/null && [ ! -x /usr/sbin/clamd ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq clamav-daemon >/dev/null
+fi
+
+# The deployment test (deploy/test.sh) puts Debian's Postfix in front of and
+# behind sealpost, in an instance of its own; smtp-sink stands in for the
+# internet and the mailbox. systemd-analyze checks the unit file.
+if ! command -v postfix >/dev/null && [ ! -x /usr/sbin/postfix ]; then
+  step "installing Debian's postfix"
+  export DEBIAN_FRONTEND=noninteractive
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+  apt-get update -qq
+  apt-get install -y -qq postfix >/dev/null
+fi
+if ! command -v systemd-analyze >/dev/null; then
+  step "installing Debian's systemd (for systemd-analyze)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq systemd >/dev/null
 fi
 
 # A local OpenID Connect provider stands in for Google and Yahoo.

@@ -101,6 +101,10 @@ settings! {
         "PEM certificate chain for STARTTLS on the intake";
     smtp_tls_key, "FILE", None, "unset = no STARTTLS",
         "PEM private key for STARTTLS on the intake";
+    http_tls_cert, "FILE", None, "unset = plain HTTP",
+        "PEM certificate chain: the portal is served over HTTPS (HTTP/2 and HTTP/1.1); reloaded on SIGHUP";
+    http_tls_key, "FILE", None, "unset = plain HTTP",
+        "PEM private key for the portal's HTTPS; reloaded on SIGHUP";
     max_message_bytes, "BYTES", Some("26214400"), "26214400",
         "Largest message the intake accepts (25MB accepted)";
     subject_tag, "TEXT", Some("[secure]"), "[secure]",
@@ -113,6 +117,10 @@ settings! {
         "Mails handed to the relay at once on this node (its pooled connections)";
     master_key, "BASE64", None, "unset = <data dir>/master.key",
         "Root key (base64 of 32 bytes) instead of the key file";
+    master_key_file, "FILE", None, "unset = <data dir>/master.key",
+        "File holding the root key (base64), never created by sealpost: with systemd, %d/master.key from LoadCredential";
+    log_level, "FILTER", Some("info"), "info",
+        "What the logs show: error, warn, info, debug, or a RUST_LOG filter (RUST_LOG wins); re-read on SIGHUP";
     language, "LANG", Some("en"), "en",
         "Language of emails: en or ja";
     organization_name, "TEXT", None, "unset = sealpost",
@@ -232,6 +240,9 @@ pub struct Settings {
     /// PEM files for STARTTLS on the intake (both or neither).
     pub smtp_tls_cert: Option<PathBuf>,
     pub smtp_tls_key: Option<PathBuf>,
+    /// PEM files for the portal's HTTPS (both or neither).
+    pub http_tls_cert: Option<PathBuf>,
+    pub http_tls_key: Option<PathBuf>,
     pub max_message_bytes: usize,
     /// Asks for protection when found in a subject (case-insensitive); removed.
     pub subject_tag: String,
@@ -243,6 +254,10 @@ pub struct Settings {
     pub outbound_in_flight: usize,
     /// Base64 of the 32-byte root key, when given instead of the key file.
     pub master_key: Option<String>,
+    /// The root key's file when given: read, never created.
+    pub master_key_file: Option<PathBuf>,
+    /// The logs' filter (`RUST_LOG` syntax).
+    pub log_level: String,
     pub language: Language,
     /// Shown in notifications and page titles (unset: "sealpost").
     pub organization_name: Option<String>,
@@ -370,8 +385,11 @@ impl Settings {
         self.internal_domains.contains(address)
     }
 
+    /// Where the root key is read from (and, when not given, created).
     pub fn master_key_file(&self) -> PathBuf {
-        self.data_dir.join("master.key")
+        self.master_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("master.key"))
     }
 
     /// The name sealpost gives itself in SMTP and Message-IDs: the public URL's host.
@@ -496,6 +514,35 @@ impl Settings {
 
         let smtp_tls_cert = v.smtp_tls_cert.clone().map(PathBuf::from);
         let smtp_tls_key = v.smtp_tls_key.clone().map(PathBuf::from);
+        let http_tls_cert = v.http_tls_cert.clone().map(PathBuf::from);
+        let http_tls_key = v.http_tls_key.clone().map(PathBuf::from);
+        if http_tls_cert.is_some() != http_tls_key.is_some() {
+            let (missing, given) = if http_tls_cert.is_some() {
+                ("http_tls_key", "http_tls_cert")
+            } else {
+                ("http_tls_cert", "http_tls_key")
+            };
+            return Err(invalid(
+                missing,
+                format!("must be set with {}", env_name(given)),
+            ));
+        }
+        let master_key_file = v.master_key_file.clone().map(PathBuf::from);
+        if master_key_file.is_some() && v.master_key.is_some() {
+            return Err(invalid(
+                "master_key_file",
+                "give the root key once: SEALPOST_MASTER_KEY or SEALPOST_MASTER_KEY_FILE, not both",
+            ));
+        }
+        let log_level = value(&v.log_level);
+        crate::telemetry::filter(&log_level).map_err(|e| {
+            invalid(
+                "log_level",
+                format!(
+                    "'{log_level}' is not a log filter such as info or warn,sealpost=debug ({e})"
+                ),
+            )
+        })?;
         let size = value(&v.max_message_bytes);
         let max_message_bytes = crate::domain::parse_size(&size)
             .ok()
@@ -658,12 +705,16 @@ impl Settings {
             trusted_proxies,
             smtp_tls_cert,
             smtp_tls_key,
+            http_tls_cert,
+            http_tls_key,
             max_message_bytes,
             subject_tag,
             queue_lifetime_ms,
             pipeline_in_flight,
             outbound_in_flight,
             master_key,
+            master_key_file,
+            log_level,
             language,
             organization_name,
             retention_ms,

@@ -16,6 +16,10 @@ pub enum KeyError {
     )]
     RootKeyMissing(String),
     #[error(
+        "SEALPOST_MASTER_KEY_FILE: {0} does not exist (make it with: head -c 32 /dev/urandom | base64 > FILE)"
+    )]
+    RootKeyFileMissing(String),
+    #[error(
         "the root key does not open the keys in the database (wrong SEALPOST_MASTER_KEY or master.key?)"
     )]
     RootKeyMismatch,
@@ -113,6 +117,43 @@ pub async fn load_or_create(store: &Store, settings: &Settings) -> Result<KeyMat
     open(&root, &org, &store.keys().await?, Vec::new())
 }
 
+/// For `sealpost check`: where the root key comes from, and whether it
+/// opens the keys the database holds (`store`: a database that is up to
+/// date). Creates nothing.
+pub async fn check(store: Option<&Store>, settings: &Settings) -> Result<String, KeyError> {
+    let org = match store {
+        Some(store) => store.organization().await?,
+        None => None,
+    };
+    let source = match &settings.master_key {
+        Some(_) => "SEALPOST_MASTER_KEY".to_string(),
+        None => settings.master_key_file().display().to_string(),
+    };
+    if org.is_none()
+        && settings.master_key.is_none()
+        && settings.master_key_file.is_none()
+        && !settings.master_key_file().exists()
+    {
+        return Ok(format!(
+            "none yet: the first start creates {source} (back it up then)"
+        ));
+    }
+    let root = root_key(settings, false)?;
+    match (org, store) {
+        (Some(org), Some(store)) => {
+            let keys = store.keys().await?;
+            open(&root, &org, &keys, Vec::new())?;
+            Ok(format!(
+                "{source} opens the organization's {} key-encryption key(s)",
+                keys.len()
+            ))
+        }
+        _ => Ok(format!(
+            "{source} is readable; the database holds no keys yet"
+        )),
+    }
+}
+
 fn open(
     root: &RootKey,
     org: &OrganizationRow,
@@ -172,7 +213,14 @@ fn root_key(settings: &Settings, may_create: bool) -> Result<RootKey, KeyError> 
         Ok(text) => {
             RootKey::from_base64(&text).map_err(|_| KeyError::RootKeyFileMalformed(display))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && may_create => {
+        // A file named in the settings (a systemd credential, say) is the
+        // administrator's: a missing one is a mistake to report, not a
+        // reason to make a key nobody has backed up.
+        Err(e)
+            if e.kind() == std::io::ErrorKind::NotFound
+                && may_create
+                && settings.master_key_file.is_none() =>
+        {
             let root = RootKey::random();
             write_key_file(&path, &root).map_err(|source| KeyError::RootKeyFile {
                 path: display,
@@ -180,6 +228,11 @@ fn root_key(settings: &Settings, may_create: bool) -> Result<RootKey, KeyError> 
             })?;
             tracing::warn!(path = %path.display(), "created a new root key file: back it up, without it no message can be opened");
             Ok(root)
+        }
+        Err(e)
+            if e.kind() == std::io::ErrorKind::NotFound && settings.master_key_file.is_some() =>
+        {
+            Err(KeyError::RootKeyFileMissing(display))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             Err(KeyError::RootKeyMissing(display))

@@ -26,3 +26,4 @@ pub mod services;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod tls;

@@ -12,6 +12,7 @@ use crate::outbound::{Outbound, Transport};
 use crate::pipeline::{Pipeline, Stage};
 use crate::services::users::UserError;
 use crate::store::{Store, StoreError};
+use crate::tls::Certificate;
 use leptos::prelude::LeptosOptions;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -110,6 +111,10 @@ pub struct Application {
     pipeline: Arc<Pipeline>,
     outbound: Arc<Outbound>,
     tuning: Tuning,
+    /// The portal's HTTPS certificate, when it serves HTTPS.
+    http_certificate: Option<Arc<Certificate>>,
+    /// The certificates SIGHUP reads again (the intake's, the portal's).
+    pub certificates: Vec<Arc<Certificate>>,
     pub first_admin: Option<FirstAdmin>,
     pub settings: Arc<Settings>,
 }
@@ -139,7 +144,19 @@ impl Application {
         // One rustls crypto provider for the process (lettre's TLS to the relay).
         let _ = rustls::crypto::ring::default_provider().install_default();
         // Files named by settings are read before anything is bound or opened.
-        let tls = crate::intake::tls::acceptor(&settings).map_err(StartupError::Tls)?;
+        let smtp_certificate = Certificate::from_settings(
+            "SMTP",
+            settings.smtp_tls_cert.as_deref(),
+            settings.smtp_tls_key.as_deref(),
+        )
+        .map_err(StartupError::Tls)?;
+        let http_certificate = Certificate::from_settings(
+            "HTTP",
+            settings.http_tls_cert.as_deref(),
+            settings.http_tls_key.as_deref(),
+        )
+        .map_err(StartupError::Tls)?;
+        let tls = smtp_certificate.as_ref().map(|c| c.acceptor(&[]));
         let http = bind("SEALPOST_HTTP_ADDR", settings.http_addr).await?;
         // Sign-in of an unknown address verifies against it: made now, not
         // during the first such sign-in.
@@ -263,6 +280,12 @@ impl Application {
             pipeline,
             outbound,
             tuning,
+            certificates: smtp_certificate
+                .iter()
+                .chain(&http_certificate)
+                .cloned()
+                .collect(),
+            http_certificate,
             first_admin,
             settings,
         })
@@ -320,12 +343,20 @@ impl Application {
             format!("{node}-o"),
             self.settings.outbound_in_flight,
         )));
-        let app = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        let result = axum::serve(self.http, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let result = match &self.http_certificate {
+            Some(certificate) => {
+                let acceptor = certificate.acceptor(&[b"h2", b"http/1.1"]);
+                crate::http::https::serve(self.http, acceptor, self.router, shutdown).await
+            }
+            None => {
+                let app = self
+                    .router
+                    .into_make_service_with_connect_info::<SocketAddr>();
+                axum::serve(self.http, app)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            }
+        };
         // Workers stop between jobs or mid-job; a job left mid-way keeps its
         // lease until it expires and is then taken again from the stored original.
         for task in tasks {

@@ -9,6 +9,7 @@
 
 mod agent;
 mod audit;
+mod check;
 mod irm_config;
 mod keys;
 mod message;
@@ -52,6 +53,10 @@ struct Cli {
 enum Command {
     /// Run the web portal and the SMTP intake
     Serve(Box<SettingValues>),
+    /// Tell whether the database, the root key, the relay, clamd and the sign-in providers
+    /// answer, line by line, without sending mail (exit 0: all answer; 1: one does not;
+    /// 2: the configuration is wrong)
+    Check,
     /// Manage organization users
     #[command(subcommand)]
     User(user::UserCommand),
@@ -201,8 +206,15 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         _ => SettingValues::default(),
     };
     let settings = load_settings(cli.config.as_ref(), &flags)?;
+    crate::telemetry::set_level(&settings.log_level).map_err(|e| {
+        CliError::Config(ConfigError::Invalid {
+            setting: "SEALPOST_LOG_LEVEL".into(),
+            message: e,
+        })
+    })?;
     match cli.command {
-        Command::Serve(_) => serve::run(settings).await,
+        Command::Serve(_) => serve::run(settings, cli.config, flags).await,
+        Command::Check => check::run(settings, cli.config).await,
         Command::User(cmd) => user::run(settings, cmd).await,
         Command::Keys(cmd) => keys::run(settings, cmd).await,
         Command::Message(cmd) => message::run(settings, cmd).await,

@@ -8,6 +8,7 @@ mod api;
 mod compose;
 mod dev_outbox;
 mod health;
+pub(crate) mod https;
 mod inbox;
 mod login;
 pub(crate) mod multipart;
@@ -227,6 +228,7 @@ pub fn router(
     // A form carrying a whole message: multipart framing and base64 grow
     // what the browser sends.
     let message_form = state.settings.max_message_bytes.saturating_mul(3) / 2 + 64 * 1024;
+    let https_only = state.settings.cookies_secure();
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/dev/outbox", get(dev_outbox::list))
@@ -305,7 +307,28 @@ pub fn router(
                 tracing::info_span!("http", method = %req.method(), path = %loggable_path(req.uri().path()))
             }),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            https_only,
+            strict_transport_security,
+        ))
         .with_state(state)
+}
+
+/// With an https public URL, browsers are told to use nothing else for a
+/// year (HSTS): a later plain-HTTP link cannot be downgraded on the way.
+async fn strict_transport_security(
+    axum::extract::State(https_only): axum::extract::State<bool>,
+    request: Request<Body>,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let mut response = next.run(request).await;
+    if https_only {
+        response.headers_mut().insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    response
 }
 
 /// Link tokens never reach the logs: `/r/<token>` is logged as `/r/…`.

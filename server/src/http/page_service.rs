@@ -153,10 +153,29 @@ impl AccountService for PageService {
         request: &http::request::Parts,
     ) -> Result<PortalView, ServiceError> {
         let state = &self.state;
-        let row = match portal::lookup(&state.store, token)
-            .await
-            .map_err(unavailable)?
-        {
+        let session = request
+            .extensions
+            .get::<Session>()
+            .cloned()
+            .ok_or_else(|| unavailable("no session layer on this route"))?;
+        // A visitor with a session cookie: the link and the session record
+        // in one query, and the session's first read below costs nothing.
+        let (lookup, preloaded) = match session.id() {
+            Some(id) => {
+                let (lookup, data) =
+                    portal::lookup_with_session(&state.store, token, &id.to_string())
+                        .await
+                        .map_err(unavailable)?;
+                (lookup, Some((id, data)))
+            }
+            None => (
+                portal::lookup(&state.store, token)
+                    .await
+                    .map_err(unavailable)?,
+                None,
+            ),
+        };
+        let row = match lookup {
             Lookup::Invalid => return Ok(PortalView::Invalid),
             Lookup::Revoked(row) => {
                 let branding = portal::branding(&row);
@@ -172,105 +191,16 @@ impl AccountService for PageService {
             }
             Lookup::Open(row) => row,
         };
-        let session = request
-            .extensions
-            .get::<Session>()
-            .cloned()
-            .ok_or_else(|| unavailable("no session layer on this route"))?;
-        let csrf_token = csrf_token(state, &session, request);
-        let signed_in = session
-            .get::<String>(SESSION_RECIPIENT)
-            .await
-            .ok()
-            .flatten();
-        match signed_in {
-            Some(address) if address == row.address => {
-                crate::auth::keep_alive(&session).await;
-                let message = portal::view(&state.store, &state.keys.keyring, &state.views, &row)
-                    .await
-                    .map_err(unavailable)?;
-                state.metrics.portal_open();
-                // "opened" once per recipient session and copy: a reload is
-                // not another event, nor another durable write.
-                let session_id = session.id().map(|id| id.to_string()).unwrap_or_default();
-                if state.opened.first(&session_id, &row.recipient_id) {
-                    let opened = EventLine {
-                        kind: "opened".into(),
-                        message_id: Some(row.message_row.clone()),
-                        recipient: Some(row.address.clone()),
-                    };
-                    if let Err(e) = state.event_log.record(opened).await {
-                        tracing::warn!(error = %e, "an open was not recorded");
-                    }
-                }
-                // The page's one query said whether there is more to read.
-                let replies = if row.replies > 0 {
-                    portal::reply::earlier(&state.store, &state.keys.keyring, &row.recipient_id)
-                        .await
-                        .map_err(unavailable)?
-                } else {
-                    Vec::new()
-                };
-                let mut message = (*message).clone();
-                // Reply all offers no one whose access the sender removed.
-                if !message.others.is_empty() {
-                    let removed = state
-                        .store
-                        .removed_recipients(&row.message_row)
-                        .await
-                        .map_err(unavailable)?;
-                    message.others.retain(|a| !removed.contains(a));
-                }
-                Ok(PortalView::Message {
-                    branding: portal::branding(&row),
-                    message,
-                    csrf_token,
-                    notice: match request.extensions.get::<Notice>() {
-                        Some(notice) => Some(notice.clone()),
-                        None => super::take::<Notice>(&session, super::FLASH).await,
-                    },
-                    replies,
-                    max_message_bytes: state.settings.max_message_bytes as u64,
-                })
+        match preloaded {
+            Some((id, data)) => {
+                crate::auth::session_store::with_preloaded(
+                    id,
+                    data,
+                    self.open_link(*row, session, request),
+                )
+                .await
             }
-            Some(other) => Ok(PortalView::WrongPerson {
-                signed_in_as: other,
-                sent_to: row.address.clone(),
-                csrf_token,
-            }),
-            None => {
-                // A social sign-in that came back with another address.
-                if let Some(other) =
-                    super::take::<String>(&session, portal::oauth::SESSION_MISMATCH).await
-                {
-                    return Ok(PortalView::WrongPerson {
-                        signed_in_as: other,
-                        sent_to: row.address.clone(),
-                        csrf_token,
-                    });
-                }
-                Ok(PortalView::Landing {
-                    branding: portal::branding(&row),
-                    sender: row.sender.clone(),
-                    otp_enabled: row.otp_enabled,
-                    providers: if row.social_enabled {
-                        state
-                            .settings
-                            .oauth
-                            .iter()
-                            .map(|p| (p.id.to_string(), p.label.to_string()))
-                            .collect()
-                    } else {
-                        Vec::new()
-                    },
-                    csrf_token,
-                    notice: match request.extensions.get::<Notice>() {
-                        Some(notice) => Some(notice.clone()),
-                        None => super::take::<Notice>(&session, super::FLASH).await,
-                    },
-                    code_sent: request.extensions.get::<CodeSent>().cloned(),
-                })
-            }
+            None => self.open_link(*row, session, request).await,
         }
     }
 
@@ -489,4 +419,112 @@ pub fn timeline(events: Vec<crate::store::MessageEventRow>) -> Vec<app::dto::Tim
             who: e.recipient.or(e.actor).unwrap_or_default(),
         })
         .collect()
+}
+
+impl PageService {
+    /// An open link's page: the landing page, the message for its
+    /// recipient's session, or "signed in as someone else".
+    async fn open_link(
+        &self,
+        row: crate::store::PortalRow,
+        session: Session,
+        request: &http::request::Parts,
+    ) -> Result<PortalView, ServiceError> {
+        let state = &self.state;
+        let csrf_token = csrf_token(state, &session, request);
+        let signed_in = session
+            .get::<String>(SESSION_RECIPIENT)
+            .await
+            .ok()
+            .flatten();
+        match signed_in {
+            Some(address) if address == row.address => {
+                crate::auth::keep_alive(&session).await;
+                let message = portal::view(&state.store, &state.keys.keyring, &state.views, &row)
+                    .await
+                    .map_err(unavailable)?;
+                state.metrics.portal_open();
+                // "opened" once per recipient session and copy: a reload is
+                // not another event, nor another durable write.
+                let session_id = session.id().map(|id| id.to_string()).unwrap_or_default();
+                if state.opened.first(&session_id, &row.recipient_id) {
+                    let opened = EventLine {
+                        kind: "opened".into(),
+                        message_id: Some(row.message_row.clone()),
+                        recipient: Some(row.address.clone()),
+                    };
+                    if let Err(e) = state.event_log.record(opened).await {
+                        tracing::warn!(error = %e, "an open was not recorded");
+                    }
+                }
+                // The page's one query said whether there is more to read.
+                let replies = if row.replies > 0 {
+                    portal::reply::earlier(&state.store, &state.keys.keyring, &row.recipient_id)
+                        .await
+                        .map_err(unavailable)?
+                } else {
+                    Vec::new()
+                };
+                let mut message = (*message).clone();
+                // Reply all offers no one whose access the sender removed.
+                if !message.others.is_empty() {
+                    let removed = state
+                        .store
+                        .removed_recipients(&row.message_row)
+                        .await
+                        .map_err(unavailable)?;
+                    message.others.retain(|a| !removed.contains(a));
+                }
+                Ok(PortalView::Message {
+                    branding: portal::branding(&row),
+                    message,
+                    csrf_token,
+                    notice: match request.extensions.get::<Notice>() {
+                        Some(notice) => Some(notice.clone()),
+                        None => super::take::<Notice>(&session, super::FLASH).await,
+                    },
+                    replies,
+                    max_message_bytes: state.settings.max_message_bytes as u64,
+                })
+            }
+            Some(other) => Ok(PortalView::WrongPerson {
+                signed_in_as: other,
+                sent_to: row.address.clone(),
+                csrf_token,
+            }),
+            None => {
+                // A social sign-in that came back with another address.
+                if let Some(other) =
+                    super::take::<String>(&session, portal::oauth::SESSION_MISMATCH).await
+                {
+                    return Ok(PortalView::WrongPerson {
+                        signed_in_as: other,
+                        sent_to: row.address.clone(),
+                        csrf_token,
+                    });
+                }
+                Ok(PortalView::Landing {
+                    branding: portal::branding(&row),
+                    sender: row.sender.clone(),
+                    otp_enabled: row.otp_enabled,
+                    providers: if row.social_enabled {
+                        state
+                            .settings
+                            .oauth
+                            .iter()
+                            .map(|p| (p.id.to_string(), p.label.to_string()))
+                            .collect()
+                    } else {
+                        Vec::new()
+                    },
+                    csrf_token,
+                    notice: match request.extensions.get::<Notice>() {
+                        Some(notice) => Some(notice.clone()),
+                        None => super::take::<Notice>(&session, super::FLASH).await,
+                    },
+                    code_sent: request.extensions.get::<CodeSent>().cloned(),
+                })
+            }
+        }
+    }
 }

@@ -2,7 +2,6 @@
 //! encrypted, together with its pipeline job, in one transaction.
 
 mod session;
-pub mod tls;
 
 use crate::config::Settings;
 use crate::crypto::sha256;

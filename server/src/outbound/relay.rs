@@ -91,6 +91,19 @@ impl Relay {
         }
     }
 
+    /// For `sealpost check`: opens a connection as a mail would (EHLO,
+    /// STARTTLS when required, AUTH when configured) and ends it with QUIT;
+    /// sends nothing. Says how the connection was protected.
+    pub async fn check(&self) -> Result<&'static str, TransportError> {
+        let mut conn = self.connect().await?;
+        let _ = tokio::time::timeout(Duration::from_secs(5), conn.quit()).await;
+        Ok(match self.tls {
+            RelayTls::None => "EHLO answered, without TLS (loopback or ?tls=none)",
+            RelayTls::Required(_) => "EHLO and STARTTLS answered",
+            RelayTls::Wrapper(_) => "TLS and EHLO answered (smtps)",
+        })
+    }
+
     /// The most recently used open connection that still answers.
     async fn kept(&self) -> Option<AsyncSmtpConnection> {
         loop {

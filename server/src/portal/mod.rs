@@ -46,14 +46,39 @@ pub async fn lookup(store: &Store, token: &str) -> Result<Lookup, StoreError> {
     if !well_formed(token) {
         return Ok(Lookup::Invalid);
     }
-    let Some(row) = store
+    let row = store
         .portal_by_token_hash(&sha256(token.as_bytes()))
-        .await?
-    else {
-        return Ok(Lookup::Invalid);
+        .await?;
+    Ok(classify(row))
+}
+
+/// As [`lookup`], reading the visitor's session record (tower-sessions'
+/// bytes) in the same query: the message page's one round trip.
+pub async fn lookup_with_session(
+    store: &Store,
+    token: &str,
+    session_id: &str,
+) -> Result<(Lookup, Option<Vec<u8>>), StoreError> {
+    if !well_formed(token) {
+        return Ok((Lookup::Invalid, None));
+    }
+    Ok(
+        match store
+            .portal_with_session(&sha256(token.as_bytes()), session_id)
+            .await?
+        {
+            Some((row, session)) => (classify(Some(row)), session),
+            None => (Lookup::Invalid, None),
+        },
+    )
+}
+
+fn classify(row: Option<PortalRow>) -> Lookup {
+    let Some(row) = row else {
+        return Lookup::Invalid;
     };
     let row = Box::new(row);
-    Ok(if row.revoked_at.is_some() {
+    if row.revoked_at.is_some() {
         Lookup::Revoked(row)
     } else if row.removed {
         Lookup::Removed(row)
@@ -63,7 +88,7 @@ pub async fn lookup(store: &Store, token: &str) -> Result<Lookup, StoreError> {
         Lookup::Expired(row)
     } else {
         Lookup::Open(row)
-    })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

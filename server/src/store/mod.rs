@@ -166,6 +166,16 @@ impl Store {
     /// Open the database, creating a SQLite file when missing, and run the
     /// migrations of its kind.
     pub async fn connect(url: &str) -> Result<Store> {
+        Self::open(url, true).await
+    }
+
+    /// For `sealpost check`: an existing database, opened without running
+    /// migrations or changing its files' modes.
+    pub async fn connect_as_is(url: &str) -> Result<Store> {
+        Self::open(url, false).await
+    }
+
+    async fn open(url: &str, migrate: bool) -> Result<Store> {
         let connect_err = |source| StoreError::Connect {
             url: crate::config::redact_url(url),
             source,
@@ -196,10 +206,12 @@ impl Store {
                 .connect_with(options)
                 .await
                 .map_err(connect_err)?;
-            sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
+            if migrate {
+                sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
+            }
             // The database and its journal (WAL, shared memory) hold sealed
             // messages and hashed secrets: the service's user reads them, nobody else.
-            if let Some(path) = sqlite_path(url) {
+            if let Some(path) = sqlite_path(url).filter(|_| migrate) {
                 for file in [path.clone(), format!("{path}-wal"), format!("{path}-shm")] {
                     private_file(std::path::Path::new(&file))
                         .map_err(|e| connect_err(sqlx::Error::Io(e)))?;
@@ -216,13 +228,63 @@ impl Store {
                 .connect_with(options)
                 .await
                 .map_err(connect_err)?;
-            sqlx::migrate!("../migrations/postgres").run(&pool).await?;
+            if migrate {
+                sqlx::migrate!("../migrations/postgres").run(&pool).await?;
+            }
             Db::Postgres(pool)
         };
         Ok(Store {
             db,
             writer: Default::default(),
         })
+    }
+
+    /// For `sealpost check`: whether the database answers, and how many of
+    /// this version's migrations it has not had yet (the next start applies
+    /// them). Nothing is created or migrated; `None`: a SQLite file that
+    /// does not exist yet (the first start makes it).
+    pub async fn probe(url: &str) -> Result<Option<usize>> {
+        use sqlx::Connection;
+        let connect_err = |source| StoreError::Connect {
+            url: crate::config::redact_url(url),
+            source,
+        };
+        let query = "SELECT version FROM _sqlx_migrations WHERE success";
+        // A database before its first start has no migrations table: all
+        // are to come.
+        let (applied, migrator): (Vec<i64>, sqlx::migrate::Migrator) = if url.starts_with("sqlite:")
+        {
+            if sqlite_path(url).is_some_and(|p| !std::path::Path::new(&p).exists()) {
+                return Ok(None);
+            }
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(connect_err)?
+                .create_if_missing(false);
+            let mut conn = sqlx::SqliteConnection::connect_with(&options)
+                .await
+                .map_err(connect_err)?;
+            let applied = applied(sqlx::query_scalar(query).fetch_all(&mut conn).await)?;
+            let _ = conn.close().await;
+            (applied, sqlx::migrate!("../migrations/sqlite"))
+        } else {
+            let options = PgConnectOptions::from_str(url).map_err(connect_err)?;
+            let mut conn = tokio::time::timeout(
+                Duration::from_secs(10),
+                sqlx::PgConnection::connect_with(&options),
+            )
+            .await
+            .map_err(|_| connect_err(sqlx::Error::PoolTimedOut))?
+            .map_err(connect_err)?;
+            let applied = applied(sqlx::query_scalar(query).fetch_all(&mut conn).await)?;
+            let _ = conn.close().await;
+            (applied, sqlx::migrate!("../migrations/postgres"))
+        };
+        Ok(Some(
+            migrator
+                .iter()
+                .filter(|m| !applied.contains(&m.version))
+                .count(),
+        ))
     }
 
     pub fn db(&self) -> &Db {
@@ -302,6 +364,16 @@ fn sqlite_path(url: &str) -> Option<String> {
         .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next()?;
     (!path.is_empty() && path != ":memory:").then(|| path.to_string())
+}
+
+/// The migrations a database has had: none when it has no migrations
+/// table yet (before the first start); any other error is the database's.
+fn applied(read: std::result::Result<Vec<i64>, sqlx::Error>) -> Result<Vec<i64>> {
+    match read {
+        Ok(versions) => Ok(versions),
+        Err(sqlx::Error::Database(e)) if e.message().contains("_sqlx_migrations") => Ok(Vec::new()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Milliseconds since the Unix epoch: every time column holds these.

@@ -52,20 +52,60 @@ pub struct NewPasscode<'a> {
     pub expires_at: i64,
 }
 
-impl Store {
-    pub async fn portal_by_token_hash(&self, token_hash: &[u8]) -> Result<Option<PortalRow>> {
-        let sql = "SELECT r.id AS recipient_id, r.address, m.id AS message_row, m.sender, m.subject, m.received_at, \
+/// The link's row, with the visitor's session record read by the same
+/// statement.
+#[derive(sqlx::FromRow)]
+struct WithSession {
+    #[sqlx(flatten)]
+    row: PortalRow,
+    session_data: Option<Vec<u8>>,
+}
+
+const PORTAL_COLUMNS: &str = "r.id AS recipient_id, r.address, m.id AS message_row, m.sender, m.subject, m.received_at, \
                    m.expires_at, m.revoked_at, (r.state = 'removed') AS removed, (m.purged_at IS NOT NULL) AS purged, m.rights, r.failed_passcodes, r.passcode_locked_until, t.id AS template_id, (t.logo IS NOT NULL) AS has_logo, t.name AS template_name, \
                    t.background_color, t.portal_text, t.disclaimer_text, t.otp_enabled, t.social_enabled, t.privacy_statement_url, \
                    (SELECT COUNT(*) FROM replies p WHERE p.recipient_id = r.id AND p.summary IS NOT NULL) AS replies \
                    FROM recipients r JOIN messages m ON m.id = r.message_id JOIN templates t ON t.id = m.template_id \
                    WHERE r.token_hash = $1 AND r.experience = 'link'";
+
+impl Store {
+    pub async fn portal_by_token_hash(&self, token_hash: &[u8]) -> Result<Option<PortalRow>> {
+        let sql = format!("SELECT {PORTAL_COLUMNS}");
         Ok(on_pool!(self.db(), |pool| sqlx::query_as::<_, PortalRow>(
-            sql
+            &sql
         )
         .bind(token_hash)
         .fetch_optional(pool)
         .await)?)
+    }
+
+    /// The message page's one query: the link's row (revocation, removal,
+    /// expiry, branding) and, in the same statement, the visitor's session
+    /// record as tower-sessions stores it, so that a page view is one round
+    /// trip to the database. The session subquery is tower-sessions-sqlx-store's
+    /// own `load` (its table, its expiry test); its bytes are decoded by
+    /// [`crate::auth::session_store`].
+    pub async fn portal_with_session(
+        &self,
+        token_hash: &[u8],
+        session_id: &str,
+    ) -> Result<Option<(PortalRow, Option<Vec<u8>>)>> {
+        let table = match self.db() {
+            super::Db::Sqlite(_) => "tower_sessions",
+            super::Db::Postgres(_) => "\"tower_sessions\".\"session\"",
+        };
+        let sql = format!(
+            "SELECT (SELECT s.data FROM {table} s WHERE s.id = $2 AND s.expiry_date > $3) AS session_data, \
+             {PORTAL_COLUMNS}"
+        );
+        let now = time::OffsetDateTime::now_utc();
+        let found = on_pool!(self.db(), |pool| sqlx::query_as::<_, WithSession>(&sql)
+            .bind(token_hash)
+            .bind(session_id)
+            .bind(now)
+            .fetch_optional(pool)
+            .await)?;
+        Ok(found.map(|w| (w.row, w.session_data)))
     }
 
     /// The sealed message, read only when a page or download needs it.

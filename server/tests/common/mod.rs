@@ -286,9 +286,8 @@ impl TestApp {
         let text = reqwest::get(format!("http://{addr}/metrics"))
             .await
             .expect("/metrics answers")
-            .text()
-            .await
-            .unwrap();
+            .page()
+            .await;
         text.lines()
             .find_map(|l| l.strip_prefix(sample)?.strip_prefix(' '))
             .map_or(0.0, |v| v.trim().parse().expect("a number"))
@@ -399,6 +398,7 @@ struct Node {
 }
 
 async fn start_node(settings: Settings, agents: Agents, faults: Faults) -> Node {
+    let https = settings.http_tls_cert.is_some();
     let tuning = Tuning {
         retry_backoff: std::time::Duration::from_millis(200),
         expiry_interval: std::time::Duration::from_millis(200),
@@ -414,7 +414,12 @@ async fn start_node(settings: Settings, agents: Agents, faults: Faults) -> Node 
     .await
     .expect("sealpost starts within a minute")
     .expect("sealpost starts");
-    let address = format!("http://{}", app.http_addr());
+    // The test certificates name localhost.
+    let address = if https {
+        format!("https://localhost:{}", app.http_addr().port())
+    } else {
+        format!("http://{}", app.http_addr())
+    };
     let smtp_addr = app.smtp_addr();
     let metrics_addr = app.metrics_addr();
     let first_admin = app
@@ -485,6 +490,42 @@ pub fn run_cli_bytes(
     output
 }
 
+/// A self-signed certificate made with the openssl command, as an
+/// administrator would.
+pub fn certificate(dir: &std::path::Path) -> (String, String) {
+    certificate_named(dir, "localhost")
+}
+
+/// As `certificate`, with its own common name (to tell two apart).
+pub fn certificate_named(dir: &std::path::Path, name: &str) -> (String, String) {
+    let subject = format!("/CN={name}");
+    let cert = dir.join("cert.pem");
+    let key = dir.join("key.pem");
+    let status = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            subject.as_str(),
+            "-addext",
+            "subjectAltName=DNS:localhost",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl makes a test certificate");
+    assert!(status.success());
+    (cert.display().to_string(), key.display().to_string())
+}
+
 /// Sends a one-line message with the given Message-ID over SMTP.
 pub async fn send_with_id(app: &TestApp, from: &str, to: &str, message_id: &str, subject: &str) {
     let raw = format!(
@@ -531,9 +572,8 @@ pub async fn sign_in(
         .send()
         .await
         .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .page()
+        .await;
     let csrf = csrf_of(&page);
     client
         .post(format!("{app_url}/login"))
@@ -543,9 +583,36 @@ pub async fn sign_in(
         .unwrap()
 }
 
+/// A response's body as a reader sees it. On HTML pages Leptos marks where
+/// a view's parts begin and end with empty comments (`<!>`; more of them
+/// with `erase_components`): they are no part of what the page says, so
+/// they are taken out before a test looks for text. Other bodies (JSON,
+/// CSV, metrics) are returned as they are.
+#[allow(async_fn_in_trait)]
+pub trait Page {
+    async fn page(self) -> String;
+}
+
+impl Page for reqwest::Response {
+    async fn page(self) -> String {
+        let html = self
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/html"));
+        let body = self.text().await.unwrap();
+        if html { visible(&body) } else { body }
+    }
+}
+
+/// HTML without Leptos' hydration markers.
+pub fn visible(html: &str) -> String {
+    html.replace("<!>", "")
+}
+
 /// The body of a GET, as a browser with this client's cookies sees it.
 pub async fn page_text(client: &reqwest::Client, url: String) -> String {
-    client.get(url).send().await.unwrap().text().await.unwrap()
+    client.get(url).send().await.unwrap().page().await
 }
 
 pub fn location(r: &reqwest::Response) -> String {

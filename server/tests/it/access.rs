@@ -119,7 +119,7 @@ async fn a_sender_removes_one_of_two_recipients(backend: Backend) {
     // downloads included; in Japanese for a Japanese browser.
     let r = bob.get(app.url(&bob_link)).send().await.unwrap();
     assert_eq!(r.status(), 410);
-    assert!(r.text().await.unwrap().contains(REMOVED));
+    assert!(r.page().await.contains(REMOVED));
     let r = bob
         .get(app.url(&format!("{bob_link}/attachments/0")))
         .send()
@@ -132,7 +132,7 @@ async fn a_sender_removes_one_of_two_recipients(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), 410);
-    assert!(r.text().await.unwrap().contains(REMOVED_JA));
+    assert!(r.page().await.contains(REMOVED_JA));
     // Dave still reads.
     assert!(
         read(&app, &catcher, &browser(), &dave_link)
@@ -177,7 +177,7 @@ async fn a_sender_removes_one_of_two_recipients(backend: Backend) {
             .await
             .unwrap();
         assert_eq!(r.status(), 409);
-        let text = r.text().await.unwrap();
+        let text = r.page().await;
         assert!(text.contains(says), "{text}");
     }
 }
@@ -208,7 +208,7 @@ async fn the_command_line_and_the_api_remove_one_recipient(backend: Backend) {
     );
     let r = browser().get(app.url(&dave_link)).send().await.unwrap();
     assert_eq!(r.status(), 410);
-    assert!(r.text().await.unwrap().contains(REMOVED));
+    assert!(r.page().await.contains(REMOVED));
     assert_eq!(
         browser()
             .get(app.url(&bob_link))
@@ -350,7 +350,7 @@ async fn compose_takes_an_expiry_within_the_templates(backend: Backend) {
     };
     let r = compose("Month", "31").await;
     assert_eq!(r.status(), 422);
-    let text = r.text().await.unwrap();
+    let text = r.page().await;
     assert!(
         text.contains("31 days is longer than the template&#x27;s expiry of 30 days")
             || text.contains("31 days is longer than the template's expiry of 30 days"),

@@ -15,7 +15,7 @@ async fn signing_in_with_the_right_password_opens_the_start_page(backend: Backen
         session_cookie(&before).is_none(),
         "the sign-in page stores no session for a visitor"
     );
-    let csrf = csrf_of(&before.text().await.unwrap());
+    let csrf = csrf_of(&before.page().await);
     let response = client
         .post(app.url("/login"))
         .form(&[
@@ -43,7 +43,7 @@ async fn signing_in_with_the_right_password_opens_the_start_page(backend: Backen
 
     let home = client.get(app.url("/")).send().await.unwrap();
     assert_eq!(home.status(), 200);
-    let html = home.text().await.unwrap();
+    let html = home.page().await;
     assert!(
         html.contains("Signed in as <strong>alice@corp.example</strong>"),
         "{html}"
@@ -61,7 +61,7 @@ async fn a_wrong_password_says_so_and_keeps_the_email(backend: Backend) {
     ] {
         let response = sign_in(&app.address, &client, email, password).await;
         assert_eq!(response.status(), 422);
-        let html = response.text().await.unwrap();
+        let html = response.page().await;
         assert_eq!(alert_of(&html).as_deref(), Some("Wrong email or password."));
         assert!(
             html.contains(&format!(r#"value="{email}""#)),
@@ -91,7 +91,7 @@ async fn five_failures_lock_the_account_for_fifteen_minutes(backend: Backend) {
         .parse()
         .unwrap();
     assert!((840..=900).contains(&retry), "Retry-After {retry}");
-    let text = alert_of(&r.text().await.unwrap()).unwrap();
+    let text = alert_of(&r.page().await).unwrap();
     assert!(
         text.starts_with("Too many failed sign-in attempts. Try again in 15 minutes (at "),
         "{text}"
@@ -147,7 +147,7 @@ async fn forms_without_a_valid_csrf_token_are_refused(backend: Backend) {
         .unwrap();
     assert_eq!(r.status(), 403);
     assert_eq!(
-        alert_of(&r.text().await.unwrap()).as_deref(),
+        alert_of(&r.page().await).as_deref(),
         Some("This form has expired. Please sign in again.")
     );
 
@@ -169,7 +169,7 @@ async fn forms_without_a_valid_csrf_token_are_refused(backend: Backend) {
     assert_eq!(home.status(), 200, "still signed in");
 
     // With the page's own token, sign-out works and ends the session.
-    let csrf = csrf_of(&home.text().await.unwrap());
+    let csrf = csrf_of(&home.page().await);
     let r = client
         .post(app.url("/logout"))
         .form(&[("csrf", csrf.as_str())])
@@ -203,9 +203,8 @@ async fn the_first_administrator_must_choose_a_password(backend: Backend) {
         .send()
         .await
         .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .page()
+        .await;
     let csrf = csrf_of(&page);
     let change = |current: &str, new: &str, confirm: &str| {
         client
@@ -221,21 +220,21 @@ async fn the_first_administrator_must_choose_a_password(backend: Backend) {
     let r = change(&one_time, "short", "short").await.unwrap();
     assert_eq!(r.status(), 422);
     assert_eq!(
-        alert_of(&r.text().await.unwrap()).as_deref(),
+        alert_of(&r.page().await).as_deref(),
         Some("The password must be at least 12 characters long.")
     );
     let r = change(&one_time, "a brand new password", "a different password")
         .await
         .unwrap();
     assert_eq!(
-        alert_of(&r.text().await.unwrap()).as_deref(),
+        alert_of(&r.page().await).as_deref(),
         Some("The two new passwords differ.")
     );
     let r = change("wrong", "a brand new password", "a brand new password")
         .await
         .unwrap();
     assert_eq!(
-        alert_of(&r.text().await.unwrap()).as_deref(),
+        alert_of(&r.page().await).as_deref(),
         Some("The current password is wrong.")
     );
     let r = change(&one_time, "a brand new password", "a brand new password")
@@ -278,9 +277,8 @@ async fn a_session_opened_on_one_node_works_on_another(backend: Backend) {
         .send()
         .await
         .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .page()
+        .await;
     assert!(
         html.contains("Signed in as <strong>alice@corp.example</strong> (admin)"),
         "{html}"
@@ -297,11 +295,6 @@ async fn unknown_pages_are_404(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
-    assert!(
-        r.text()
-            .await
-            .unwrap()
-            .contains("There is no page at this address.")
-    );
+    assert!(r.page().await.contains("There is no page at this address."));
 }
 both!(unknown_pages_are_404);

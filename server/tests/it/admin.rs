@@ -38,7 +38,7 @@ impl Admin {
 
     async fn page(&self, path: &str) -> (u16, String) {
         let r = self.client.get(self.app.url(path)).send().await.unwrap();
-        (r.status().as_u16(), r.text().await.unwrap())
+        (r.status().as_u16(), r.page().await)
     }
 }
 
@@ -73,7 +73,7 @@ async fn only_administrators_reach_the_admin_pages(backend: Backend) {
         .await;
         let r = alice.get(a.app.url(path)).send().await.unwrap();
         assert_eq!(r.status(), 403, "{path} as a sender");
-        let page = r.text().await.unwrap();
+        let page = r.page().await;
         assert!(page.contains("This page is for administrators."), "{page}");
         // The administrator: 200.
         let (status, _) = a.page(path).await;
@@ -139,7 +139,7 @@ async fn the_report_finds_a_message_and_the_detail_view_revokes_it(backend: Back
         .await
         .unwrap();
     assert_eq!(r.headers()["content-type"], "text/csv; charset=utf-8");
-    let csv = r.text().await.unwrap();
+    let csv = r.page().await;
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
@@ -226,7 +226,7 @@ async fn a_changed_template_brands_the_next_notification_and_portal(backend: Bac
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    assert_eq!(r.status(), 303, "{}", r.page().await);
     let (_, edit) = a.page("/admin/templates/Default").await;
     assert_eq!(
         alert_of(&edit).as_deref(),
@@ -248,7 +248,7 @@ async fn a_changed_template_brands_the_next_notification_and_portal(backend: Bac
         .unwrap();
     assert_eq!(r.status(), 422);
     assert!(
-        alert_of(&r.text().await.unwrap())
+        alert_of(&r.page().await)
             .unwrap()
             .starts_with("background-color: 'purple'")
     );
@@ -298,7 +298,7 @@ async fn an_administrator_adds_a_user(backend: Backend) {
     let r = add("carol@corp.example", "short").await;
     assert_eq!(r.status(), 422);
     assert_eq!(
-        alert_of(&r.text().await.unwrap()).as_deref(),
+        alert_of(&r.page().await).as_deref(),
         Some("Temporary password: at least 12 characters.")
     );
     let r = add("carol@corp.example", "a temporary password").await;
@@ -389,7 +389,7 @@ async fn rules_are_managed_from_the_admin_pages(backend: Backend) {
     .await
     .unwrap();
     assert_eq!(r.status(), 422);
-    let page = r.text().await.unwrap();
+    let page = r.page().await;
     assert!(
         page.contains("A rule needs an action: Put in front of the subject, Apply protection, Append this disclaimer or Reject the message with this text."),
         "{page}"
@@ -416,9 +416,8 @@ async fn rules_are_managed_from_the_admin_pages(backend: Backend) {
     .unwrap();
     assert_eq!(r.status(), 422);
     assert!(
-        r.text()
+        r.page()
             .await
-            .unwrap()
             .contains("The subject or body matches: not a valid regular expression")
     );
 
@@ -590,9 +589,8 @@ async fn the_report_charts_the_days_and_pages_at_fifty(backend: Backend) {
         .send()
         .await
         .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .page()
+        .await;
     assert!(ja.contains("1 日あたりの保護されたメッセージ"), "{ja}");
     assert!(ja.contains("開封済み"), "{ja}");
 

@@ -52,7 +52,7 @@ impl Api {
         }
         let r = request.send().await.unwrap();
         let status = r.status().as_u16();
-        let text = r.text().await.unwrap();
+        let text = r.page().await;
         (
             status,
             serde_json::from_str(&text).unwrap_or(Value::String(text)),
@@ -285,9 +285,8 @@ async fn a_revocation_on_one_node_holds_on_the_other_at_once() {
     let r = bob.get(format!("{other}{link}")).send().await.unwrap();
     assert_eq!(r.status(), 410);
     assert!(
-        r.text()
+        r.page()
             .await
-            .unwrap()
             .contains("The message was revoked by the sender.")
     );
 }
@@ -364,7 +363,7 @@ async fn a_temporary_password_opens_nothing_but_the_password_change(backend: Bac
         .send()
         .await
         .unwrap();
-    assert!(!r.status().is_success(), "{}", r.text().await.unwrap());
+    assert!(!r.status().is_success(), "{}", r.page().await);
     let r = tim
         .post(app.url("/api/sent"))
         .header("content-type", "application/x-www-form-urlencoded")
@@ -372,7 +371,7 @@ async fn a_temporary_password_opens_nothing_but_the_password_change(backend: Bac
         .send()
         .await
         .unwrap();
-    let empty: serde_json::Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+    let empty: serde_json::Value = serde_json::from_str(&r.page().await).unwrap();
     assert_eq!(empty["items"], serde_json::json!([]));
     // Nor does the API, to a token of his.
     let api = Api::new(

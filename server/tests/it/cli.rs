@@ -558,3 +558,115 @@ async fn the_example_configuration_lists_every_setting_at_its_default() {
     assert_eq!(settings.smtp_max_sessions, 500);
     assert_eq!(settings.pipeline_in_flight, 16);
 }
+
+/// `sealpost check`, the first thing an administrator runs after editing
+/// the configuration: one line per thing sealpost needs, and exit 1 when
+/// one does not answer. It sends no mail.
+async fn check_tells_line_by_line_what_answers(backend: Backend) {
+    let catcher = crate::common::catcher::Catcher::start().await;
+    let app = TestApp::on(backend).await.gateway(&catcher).spawn().await;
+    let relay = catcher.url();
+    let line = |text: &str, start: &str| {
+        text.lines()
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("no line starting {start:?} in:\n{text}"))
+            .to_string()
+    };
+
+    let out = run_cli(&app.db, &["check"], None, &[("SEALPOST_RELAY_URL", &relay)]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(line(&text, "ok    database").ends_with("schema up to date"));
+    assert_eq!(
+        line(&text, "ok    root key"),
+        format!(
+            "ok    root key        {} opens the organization's 1 key-encryption key(s)",
+            app.db.dir.path().join("master.key").display()
+        )
+    );
+    assert!(
+        line(&text, "ok    relay").contains("EHLO answered, without TLS"),
+        "{text}"
+    );
+    line(&text, "skip  clamd");
+    line(&text, "skip  https");
+    assert!(catcher.caught().is_empty(), "check sends no mail");
+
+    // Nothing listens on a port just freed.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let out = run_cli(
+        &app.db,
+        &["check"],
+        None,
+        &[
+            ("SEALPOST_RELAY_URL", &format!("smtp://{closed}")),
+            ("SEALPOST_CLAMD_ADDR", &closed.to_string()),
+            (
+                "SEALPOST_MASTER_KEY",
+                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+            ),
+        ],
+    );
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(line(&text, "FAIL  relay").contains(&closed.to_string()));
+    assert!(line(&text, "FAIL  clamd").contains(&closed.to_string()));
+    assert!(line(&text, "FAIL  root key").contains("does not open"));
+    line(&text, "ok    database");
+    assert!(stderr(&out).contains("see the FAIL lines"));
+
+    // A root key file named in the settings is never made up.
+    let missing = app.db.dir.path().join("credentials/master.key");
+    let out = run_cli(
+        &app.db,
+        &["check"],
+        None,
+        &[("SEALPOST_MASTER_KEY_FILE", missing.to_str().unwrap())],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        line(&stdout(&out), "FAIL  root key").contains("does not exist"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!missing.exists());
+}
+both!(check_tells_line_by_line_what_answers);
+
+/// A root key handed over as a file (systemd's LoadCredential) opens the
+/// keys; a missing one stops start-up instead of making a new key.
+#[tokio::test]
+async fn a_root_key_file_from_the_settings_is_used_and_never_created() {
+    let db = TestDatabase::new(Backend::Sqlite).await;
+    let missing = db.dir.path().join("credentials/master.key");
+    let out = run_cli(
+        &db,
+        &["serve"],
+        None,
+        &[("SEALPOST_MASTER_KEY_FILE", missing.to_str().unwrap())],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("SEALPOST_MASTER_KEY_FILE"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!missing.exists());
+
+    std::fs::create_dir_all(missing.parent().unwrap()).unwrap();
+    std::fs::write(&missing, "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=\n").unwrap();
+    let out = run_cli(
+        &db,
+        &["keys", "list"],
+        None,
+        &[("SEALPOST_MASTER_KEY_FILE", missing.to_str().unwrap())],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        !db.dir.path().join("master.key").exists(),
+        "no key file of its own"
+    );
+}

@@ -22,9 +22,8 @@ async fn composer(backend: Backend, catcher: &Catcher) -> (TestApp, reqwest::Cli
         .send()
         .await
         .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .page()
+        .await;
     assert!(
         page.contains(r#"<option value="Default" selected"#),
         "{page}"
@@ -73,9 +72,8 @@ async fn a_message_written_on_the_web_is_protected_and_sent(backend: Backend) {
         .send()
         .await
         .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .page()
+        .await;
     assert_eq!(
         alert_of(&page).as_deref(),
         Some(
@@ -87,9 +85,8 @@ async fn a_message_written_on_the_web_is_protected_and_sent(backend: Backend) {
         .send()
         .await
         .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .page()
+        .await;
     assert_eq!(alert_of(&again), None, "the notice is shown once");
 
     let mails = catcher.wait_for(2).await;
@@ -159,7 +156,7 @@ async fn a_refused_form_says_why_and_keeps_what_was_typed(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), 422);
-    let page = r.text().await.unwrap();
+    let page = r.page().await;
     let alert = alert_of(&page).unwrap();
     assert!(
         alert.starts_with("To: 'not-an-address' is not a valid email address"),
@@ -218,7 +215,7 @@ async fn an_attached_message_nested_too_deep_is_refused(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), 422);
-    let page = r.text().await.unwrap();
+    let page = r.page().await;
     assert!(
         alert_of(&page).is_some_and(|a| a.contains("MIME nesting exceeds 100 levels")),
         "{page}"

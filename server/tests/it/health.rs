@@ -73,7 +73,7 @@ async fn pages_carry_a_strict_content_security_policy() {
         .to_str()
         .unwrap()
         .to_string();
-    let html = r.text().await.unwrap();
+    let html = r.page().await;
     let nonce = html
         .split("nonce=\"")
         .nth(1)

@@ -43,7 +43,7 @@ async fn an_internal_recipient_reads_an_inline_copy_and_nobody_else_can(backend:
     assert!(inbox.contains(">Salary review</a>"), "{inbox}");
     let r = carol.get(app.url(&path)).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    let page = r.text().await.unwrap();
+    let page = r.page().await;
     assert!(page.contains("Your new salary is attached."), "{page}");
     let r = carol
         .get(app.url(&format!("{path}/attachments/0")))
@@ -68,7 +68,7 @@ async fn an_internal_recipient_reads_an_inline_copy_and_nobody_else_can(backend:
     .await;
     let r = dave.get(app.url(&path)).send().await.unwrap();
     assert_eq!(r.status(), 404);
-    assert!(!r.text().await.unwrap().contains("salary"));
+    assert!(!r.page().await.contains("salary"));
     let r = dave
         .get(app.url(&format!("{path}/attachments/0")))
         .send()

@@ -23,6 +23,7 @@ mod faults;
 mod forwarding;
 mod fuzz;
 mod health;
+mod https;
 mod inbox;
 mod portal;
 mod protect;

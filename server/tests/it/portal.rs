@@ -60,7 +60,7 @@ impl Portal {
 
     async fn get(&self, client: &reqwest::Client, path: &str) -> (u16, String) {
         let r = client.get(self.app.url(path)).send().await.unwrap();
-        (r.status().as_u16(), r.text().await.unwrap())
+        (r.status().as_u16(), r.page().await)
     }
 
     async fn post(
@@ -86,7 +86,7 @@ impl Portal {
             .post(client, link, &[("csrf", &csrf), ("step", "passcode")])
             .await;
         assert_eq!(r.status(), 200);
-        let page = r.text().await.unwrap();
+        let page = r.page().await;
         let shown = page
             .split("Reference code: ")
             .nth(1)
@@ -174,7 +174,7 @@ async fn a_recipient_reads_the_message_after_a_passcode(backend: Backend) {
     let r = p.verify(&bob, &link, wrong).await;
     assert_eq!(r.status(), 422);
     assert_eq!(
-        alert_of(&r.text().await.unwrap()).as_deref(),
+        alert_of(&r.page().await).as_deref(),
         Some("That code is wrong. You have 4 tries left.")
     );
 
@@ -220,7 +220,7 @@ async fn a_recipient_reads_the_message_after_a_passcode(backend: Backend) {
     // The code worked once.
     let r = p.verify(&browser(), &link, &code).await;
     assert_eq!(r.status(), 422);
-    let alert = alert_of(&r.text().await.unwrap()).unwrap();
+    let alert = alert_of(&r.page().await).unwrap();
     assert!(alert.starts_with("That code was already used"), "{alert}");
 }
 both!(a_recipient_reads_the_message_after_a_passcode);
@@ -314,7 +314,7 @@ async fn a_japanese_browser_reads_the_portal_and_its_mail_in_japanese(backend: B
         .to_str()
         .unwrap()
         .to_string();
-    let landing = r.text().await.unwrap();
+    let landing = r.page().await;
     assert!(landing.contains(r#"<html lang="ja""#), "{landing}");
     assert!(
         landing.contains("alice@corp.example さんから保護されたメッセージが届きました"),
@@ -337,7 +337,7 @@ async fn a_japanese_browser_reads_the_portal_and_its_mail_in_japanese(backend: B
             &[("csrf", &csrf_of(&landing)), ("step", "passcode")],
         )
         .await;
-    let page = r.text().await.unwrap();
+    let page = r.page().await;
     assert!(
         page.contains("ワンタイム パスコードを送信しました"),
         "{page}"
@@ -360,7 +360,7 @@ async fn a_japanese_browser_reads_the_portal_and_its_mail_in_japanese(backend: B
     let r = p.verify(&hanako, &link, wrong).await;
     assert_eq!(r.status(), 422);
     assert_eq!(
-        alert_of(&r.text().await.unwrap()).as_deref(),
+        alert_of(&r.page().await).as_deref(),
         Some("コードが正しくありません。あと 4 回入力できます。")
     );
 
@@ -445,7 +445,7 @@ async fn passcode_limits_hold(backend: Backend) {
             "That code is wrong. You have {left} {} left.",
             if left == 1 { "try" } else { "tries" }
         );
-        assert_eq!(alert_of(&r.text().await.unwrap()), Some(expected));
+        assert_eq!(alert_of(&r.page().await), Some(expected));
     }
     let r = p.verify(&bob, &link, wrong).await;
     assert_eq!(r.status(), 429);
@@ -461,7 +461,7 @@ async fn passcode_limits_hold(backend: Backend) {
     let r = p.verify(&bob, &link, &code).await;
     assert_eq!(r.status(), 422);
     assert!(
-        alert_of(&r.text().await.unwrap())
+        alert_of(&r.page().await)
             .unwrap()
             .starts_with("That code has expired")
     );
@@ -483,7 +483,7 @@ async fn passcode_limits_hold(backend: Backend) {
         .parse()
         .unwrap();
     assert!(retry > 800 && retry <= 900, "{retry}");
-    let alert = alert_of(&r.text().await.unwrap()).unwrap();
+    let alert = alert_of(&r.page().await).unwrap();
     assert!(
         alert.starts_with("You asked for three codes in 15 minutes. You can ask for a new one in "),
         "{alert}"
@@ -504,7 +504,7 @@ async fn one_address_guessing_is_stopped_across_links(backend: Backend) {
     let r = p.verify(&guesser, &links[0], "12345678").await;
     assert_eq!(r.status(), 429);
     assert!(r.headers().contains_key("retry-after"));
-    let alert = alert_of(&r.text().await.unwrap()).unwrap();
+    let alert = alert_of(&r.page().await).unwrap();
     assert!(
         alert.starts_with("Too many failed sign-in attempts from your network. Try again in "),
         "{alert}"

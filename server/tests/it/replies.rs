@@ -267,7 +267,7 @@ async fn replies_are_refused_when_they_should_be(backend: Backend) {
     let r = post_reply(&app, &bob, &bob_link, "  ", false, None).await;
     assert_eq!(r.status(), 422);
     assert_eq!(
-        alert_of(&r.text().await.unwrap()).as_deref(),
+        alert_of(&r.page().await).as_deref(),
         Some("Write a reply, or attach a file, before sending.")
     );
     // A forged form (no token) sends nothing.
@@ -331,7 +331,7 @@ async fn replies_are_refused_when_they_should_be(backend: Backend) {
     let r = post_reply(&app, &bob, &bob_link, "one more", false, None).await;
     assert_eq!(r.status(), 429);
     assert!(r.headers().contains_key("retry-after"));
-    let text = r.text().await.unwrap();
+    let text = r.page().await;
     assert!(
         text.contains("You have sent 20 replies to this message in the last hour."),
         "{text}"
@@ -361,9 +361,8 @@ async fn replies_are_refused_when_they_should_be(backend: Backend) {
         .unwrap();
     assert_eq!(r.status(), 410);
     assert!(
-        r.text()
+        r.page()
             .await
-            .unwrap()
             .contains("The sender removed your access to this message.")
     );
 }

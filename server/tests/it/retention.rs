@@ -92,12 +92,7 @@ async fn purge_deletes_old_and_revoked_content(backend: Backend) {
     // The link, even in Bob's open session, answers the expired page.
     let r = bob.get(app.url(&old)).send().await.unwrap();
     assert_eq!(r.status(), 410);
-    assert!(
-        r.text()
-            .await
-            .unwrap()
-            .contains("This message has expired.")
-    );
+    assert!(r.page().await.contains("This message has expired."));
     let r = bob
         .get(app.url(&format!("{old}/attachments/0")))
         .send()

@@ -76,9 +76,8 @@ async fn status_then_revoke_then_status(backend: Backend) {
     let r = browser().get(app.url(&link)).send().await.unwrap();
     assert_eq!(r.status(), 410);
     assert!(
-        r.text()
+        r.page()
             .await
-            .unwrap()
             .contains("The message was revoked by the sender.")
     );
 

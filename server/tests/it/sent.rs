@@ -56,9 +56,8 @@ The offer.",
         .send()
         .await
         .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .page()
+        .await;
     assert!(ja.contains("外部アクセスの削除"), "{ja}");
 
     // Another sender neither sees nor revokes it.
@@ -110,9 +109,8 @@ The offer.",
         .send()
         .await
         .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .page()
+        .await;
     assert!(ja.contains("外部アクセスは削除されました。"), "{ja}");
     let r = browser().get(app.url(&link)).send().await.unwrap();
     assert_eq!(r.status(), 410);

@@ -9,36 +9,6 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 const PASSWORD: &str = "dave's long password";
 
-/// A self-signed certificate made with the openssl command, as an
-/// administrator would.
-fn certificate(dir: &std::path::Path) -> (String, String) {
-    let cert = dir.join("cert.pem");
-    let key = dir.join("key.pem");
-    let status = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=DNS:localhost",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("openssl makes a test certificate");
-    assert!(status.success());
-    (cert.display().to_string(), key.display().to_string())
-}
-
 async fn gateway(backend: Backend, catcher: &Catcher) -> TestApp {
     let db = TestDatabase::new(backend).await;
     let (cert, key) = certificate(db.dir.path());

@@ -111,14 +111,7 @@ async fn sign_in_with(
     (step, label): (&str, &str),
     sub: &str,
 ) -> reqwest::Response {
-    let landing = client
-        .get(app.url(link))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let landing = client.get(app.url(link)).send().await.unwrap().page().await;
     assert!(
         landing.contains(&format!("Sign in with {label}")),
         "{landing}"
@@ -160,14 +153,7 @@ async fn google_sign_in_opens_the_message_only_for_the_recipient(backend: Backen
     let bob = browser();
     let r = sign_in_as(&app, &bob, &link, "bob").await;
     assert_eq!(location(&r), link);
-    let page = bob
-        .get(app.url(&link))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = bob.get(app.url(&link)).send().await.unwrap().page().await;
     assert!(page.contains("The secret plans."), "{page}");
 
     // Eve signs in with her own account: told so, and nothing opens.
@@ -176,7 +162,7 @@ async fn google_sign_in_opens_the_message_only_for_the_recipient(backend: Backen
     assert_eq!(location(&r), link);
     let r = eve.get(app.url(&link)).send().await.unwrap();
     assert_eq!(r.status(), 403);
-    let page = r.text().await.unwrap();
+    let page = r.page().await;
     assert!(
         page.contains(
             "You signed in as eve@gmail.example, but this message was sent to bob@gmail.example."
@@ -188,14 +174,7 @@ async fn google_sign_in_opens_the_message_only_for_the_recipient(backend: Backen
     // An address the provider has not verified opens nothing.
     let other = browser();
     sign_in_as(&app, &other, &link, "unverified").await;
-    let page = other
-        .get(app.url(&link))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = other.get(app.url(&link)).send().await.unwrap().page().await;
     assert_eq!(
         alert_of(&page).as_deref(),
         Some("Google has not verified the address bob@gmail.example.")
@@ -269,7 +248,7 @@ async fn refused(
         .await
         .unwrap();
     assert_eq!(r.status(), 403, "{step}");
-    let page = r.text().await.unwrap();
+    let page = r.page().await;
     assert!(page.contains(says), "{page}");
 }
 
@@ -371,7 +350,7 @@ async fn yahoo_sign_in_opens_the_message_for_the_recipient(backend: Backend) {
     assert_eq!(location(&r), link);
     let r = eve.get(app.url(&link)).send().await.unwrap();
     assert_eq!(r.status(), 403);
-    let page = r.text().await.unwrap();
+    let page = r.page().await;
     assert!(
         page.contains(
             "You signed in as eve@gmail.example, but this message was sent to bob@gmail.example."

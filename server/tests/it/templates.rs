@@ -90,9 +90,8 @@ async fn a_template_brands_the_notification_and_the_portal(backend: Backend) {
         .send()
         .await
         .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .page()
+        .await;
     assert!(page.contains(r#"<option value="Legal""#), "{page}");
     let form = reqwest::multipart::Form::new()
         .text("csrf", csrf_of(&page))
@@ -128,9 +127,8 @@ async fn a_template_brands_the_notification_and_the_portal(backend: Backend) {
         .send()
         .await
         .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .page()
+        .await;
     assert!(landing.contains("Legal department"), "{landing}");
     assert!(landing.contains("background:#ffcc00"), "{landing}");
 

@@ -121,10 +121,7 @@ async fn parallel_code_guesses_are_compared_at_most_five_times(backend: Backend)
                 .await
                 .unwrap();
             let status = r.status().as_u16();
-            (
-                status,
-                alert_of(&r.text().await.unwrap()).unwrap_or_default(),
-            )
+            (status, alert_of(&r.page().await).unwrap_or_default())
         });
     }
     let answers = guesses.join_all().await;

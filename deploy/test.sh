@@ -1,0 +1,254 @@
+#!/usr/bin/env bash
+# README "Deploying", run on this machine: the production setup, tested end
+# to end. As root it
+#   - installs sealpost as the README says (binary, service user, /etc/sealpost
+#     with the root key and the configuration, the client bundle) and checks
+#     the systemd unit with `systemd-analyze verify`;
+#   - starts it as the unit would (its user, its environment, the root key as
+#     a credential file), serving the portal over HTTPS;
+#   - runs `sealpost check`;
+#   - puts a Postfix instance of its own in front of and behind sealpost with
+#     exactly deploy/postfix/main.cf and master.cf, on loopback ports;
+#   - sends with Postfix's sendmail a [secure] message to an outside and an
+#     inside address, and checks that the outside address gets a notification
+#     whose link opens over HTTPS (HTTP/2, HSTS), that the inside address gets
+#     the protected copy, each exactly once (no loop), and that Postfix's queue
+#     is empty afterwards;
+#   - renews the HTTPS certificate and sends SIGHUP (`systemctl reload`): the
+#     new certificate is served without a restart; SIGTERM ends it cleanly.
+# It refuses to touch an /etc/sealpost it did not make.
+#
+# Usage: deploy/test.sh BINARY SITE_DIR   (make test passes the debug build)
+set -euo pipefail
+# Debian's `su` without `-` leaves the sbin directories off PATH.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+cd "$(dirname "$0")/.."
+REPO=$PWD
+BIN=${1:?usage: deploy/test.sh BINARY SITE_DIR}
+SITE=${2:?usage: deploy/test.sh BINARY SITE_DIR}
+BIN=$(realpath "$BIN"); SITE=$(realpath "$SITE")
+
+step() { printf '==> deploy: %s\n' "$*"; }
+fail() { printf 'deploy test FAILED: %s\n' "$*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || fail "it runs as root: it installs a service user, /etc/sealpost and a Postfix instance"
+for tool in postfix postqueue smtp-sink sendmail systemd-analyze openssl curl runuser setpriv useradd python3; do
+  command -v $tool >/dev/null || fail "$tool is missing (scripts/install-test-deps.sh installs it)"
+done
+# What it installs, it removes afterwards; what it did not make, it leaves.
+INSTALLED=(/etc/sealpost /var/lib/sealpost /usr/local/share/sealpost /usr/local/bin/sealpost /etc/systemd/system/sealpost.service)
+if [ ! -e /etc/sealpost/.deploy-test ]; then
+  for path in "${INSTALLED[@]}"; do
+    [ -e "$path" ] && fail "$path exists and was not made by this test: refusing to touch it"
+  done
+fi
+
+# Loopback ports of the test's own.
+HTTPS_PORT=18443 SMTP_PORT=12525 RETURN_PORT=10025 INTERNET_PORT=12601 MAILBOX_PORT=12602
+WORK=$(mktemp -d /tmp/sealpost-deploy.XXXXXX)
+chmod 755 "$WORK"
+PF="$WORK/postfix"
+SEALPOST_PID=""
+cleanup() {
+  [ -n "$SEALPOST_PID" ] && kill "$SEALPOST_PID" 2>/dev/null || true
+  postfix -c "$PF/etc" stop >/dev/null 2>&1 || true
+  [ -n "${SINKS:-}" ] && kill $SINKS 2>/dev/null || true
+  if [ "${KEEP:-}" != 1 ]; then rm -rf "$WORK" "${INSTALLED[@]}"; else echo "kept $WORK and the installation"; fi
+}
+trap cleanup EXIT
+
+step "install (README: Deploying, step 1)"
+rm -rf /etc/sealpost /var/lib/sealpost /usr/local/share/sealpost
+install -m 0755 "$BIN" /usr/local/bin/sealpost
+id sealpost >/dev/null 2>&1 || useradd --system --home-dir /var/lib/sealpost --shell /usr/sbin/nologin sealpost
+install -d -m 0755 /usr/local/share/sealpost
+cp -r "$SITE" /usr/local/share/sealpost/site
+install -d -m 0750 -g sealpost /etc/sealpost
+touch /etc/sealpost/.deploy-test
+(umask 077 && head -c 32 /dev/urandom | base64 > /etc/sealpost/master.key)
+install -m 0640 -g sealpost deploy/sealpost.toml /etc/sealpost/sealpost.toml
+
+step "HTTPS certificate (a self-signed one stands in for the real one)"
+make_cert() {
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$1" \
+    -addext "subjectAltName=DNS:localhost" \
+    -keyout /etc/sealpost/portal.key -out /etc/sealpost/portal.crt 2>/dev/null
+  chgrp sealpost /etc/sealpost/portal.key /etc/sealpost/portal.crt
+  chmod 0640 /etc/sealpost/portal.key
+}
+make_cert "sealpost first"
+
+step "configuration (README: Deploying, step 2)"
+cat >> /etc/sealpost/sealpost.toml <<EOF
+
+# --- this deployment ---
+public_url = "https://localhost:$HTTPS_PORT"
+http_addr = "127.0.0.1:$HTTPS_PORT"
+http_tls_cert = "/etc/sealpost/portal.crt"
+http_tls_key = "/etc/sealpost/portal.key"
+smtp_addr = "127.0.0.1:$SMTP_PORT"
+relay_url = "smtp://127.0.0.1:$RETURN_PORT"
+internal_domains = "corp.example"
+admin_email = "admin@corp.example"
+EOF
+
+step "systemd unit: systemd-analyze verify"
+systemd-analyze verify deploy/systemd/sealpost.service
+install -m 0644 deploy/systemd/sealpost.service /etc/systemd/system/sealpost.service
+
+# No systemd runs the service here: it is started as the unit says, with
+# the unit's user, environment and credential. The unit's lines are read
+# from the file itself, so the two cannot drift.
+unit_env() {
+  sed -n 's/^Environment=//p' deploy/systemd/sealpost.service
+}
+CREDENTIALS="$WORK/credentials"
+install -d -m 0700 -o sealpost "$CREDENTIALS"
+install -m 0400 -o sealpost /etc/sealpost/master.key "$CREDENTIALS/master.key"
+install -d -m 0700 -o sealpost -g sealpost /var/lib/sealpost
+ENV_ARGS=()
+while IFS= read -r line; do ENV_ARGS+=("${line//%d/$CREDENTIALS}"); done < <(unit_env)
+EXEC=$(sed -n 's/^ExecStart=//p' deploy/systemd/sealpost.service)
+# setpriv execs (no process in between), so $! is sealpost itself and gets
+# the signals systemd would send.
+AS_SERVICE=(setpriv --reuid=sealpost --regid=sealpost --init-groups -- env -i PATH=/usr/bin:/bin "${ENV_ARGS[@]}")
+
+# README "Deploying", step 5: the management commands, as the service's user.
+sealpost_admin() { SEALPOST_DATA_DIR=/var/lib/sealpost SEALPOST_MASTER_KEY="$(cat /etc/sealpost/master.key)" runuser -u sealpost -- /usr/local/bin/sealpost --config /etc/sealpost/sealpost.toml "$@"; }
+
+
+step "Postfix in front of and behind sealpost (deploy/postfix)"
+smtp-sink -u postfix -d "$WORK/internet/%M." 127.0.0.1:$INTERNET_PORT 64 >/dev/null 2>&1 & SINKS="$!"
+smtp-sink -u postfix -d "$WORK/mailbox/%M." 127.0.0.1:$MAILBOX_PORT 64 >/dev/null 2>&1 & SINKS="$SINKS $!"
+mkdir -p "$WORK/internet" "$WORK/mailbox" "$PF/etc" "$PF/spool" "$PF/lib"
+chown postfix "$WORK/internet" "$WORK/mailbox" "$PF/lib"
+# The instance's own paths and a loopback world: mail for corp.example goes
+# to the mailbox sink, everything else to the internet sink.
+cat > "$PF/etc/main.cf" <<EOF
+compatibility_level = 3.6
+queue_directory = $PF/spool
+data_directory = $PF/lib
+mail_owner = postfix
+setgid_group = postdrop
+maillog_file = $PF/maillog
+maillog_file_prefixes = $PF
+inet_interfaces = loopback-only
+inet_protocols = ipv4
+myhostname = mail.corp.example
+mydestination =
+mynetworks = 127.0.0.0/8
+relayhost = [127.0.0.1]:$INTERNET_PORT
+transport_maps = inline:{corp.example=smtp:[127.0.0.1]:$MAILBOX_PORT}
+smtp_tls_security_level = none
+EOF
+# The deployment's own lines, exactly as shipped; only the intake's port is
+# this test's.
+sed "s/\[127.0.0.1\]:2525/[127.0.0.1]:$SMTP_PORT/" deploy/postfix/main.cf >> "$PF/etc/main.cf"
+# Debian's services, with port 25 moved to a free one; then the shipped ones.
+# Not chrooted: a chroot would need copies of /etc inside the test's spool.
+sed 's/^smtp      inet/127.0.0.1:12625 inet/' /etc/postfix/master.cf |
+  awk '/^[a-z0-9.:]+[ \t]+(inet|unix|fifo|pass|unix-dgram)[ \t]/ && NF >= 8 { $5 = "n" } { print }' > "$PF/etc/master.cf"
+cat deploy/postfix/master.cf >> "$PF/etc/master.cf"
+postfix -c "$PF/etc" check
+postfix -c "$PF/etc" start >/dev/null 2>&1 || { cat "$PF/maillog" || true; fail "Postfix did not start"; }
+
+step "sealpost check before the first start"
+sealpost_admin check > "$WORK/check-1.txt" || { cat "$WORK/check-1.txt"; fail "sealpost check failed before the first start"; }
+cat "$WORK/check-1.txt"
+grep -q "^ok    database .*not created yet" "$WORK/check-1.txt" || fail "check did not see that the database is still to be made"
+
+step "start sealpost as the unit does"
+"${AS_SERVICE[@]}" $EXEC > "$WORK/sealpost.out" 2> "$WORK/sealpost.log" &
+SEALPOST_PID=$!
+STARTED=""
+for _ in $(seq 1 150); do
+  curl -ksf "https://localhost:$HTTPS_PORT/healthz" >/dev/null 2>&1 && { STARTED=1; break; }
+  kill -0 $SEALPOST_PID 2>/dev/null || { cat "$WORK/sealpost.log"; fail "sealpost did not start"; }
+  sleep 0.2
+done
+[ -n "$STARTED" ] || { cat "$WORK/sealpost.log"; fail "sealpost did not answer on https://localhost:$HTTPS_PORT within 30 s"; }
+grep -q "Sign in at https://localhost:$HTTPS_PORT/login" "$WORK/sealpost.out" || fail "the first start did not print how to sign in"
+
+step "sealpost check with everything running"
+sealpost_admin check > "$WORK/check-2.txt" || { cat "$WORK/check-2.txt"; fail "sealpost check found a problem"; }
+cat "$WORK/check-2.txt"
+grep -q "^ok    relay           smtp://127.0.0.1:$RETURN_PORT: EHLO answered" "$WORK/check-2.txt" || fail "check did not reach the relay"
+# The node made the keys with the credential's copy; the file opens them.
+grep -q "^ok    root key        SEALPOST_MASTER_KEY opens the organization's 1 key" "$WORK/check-2.txt" || fail "the root key file does not open the keys the node made"
+grep -q "^ok    https " "$WORK/check-2.txt" || fail "check did not read the HTTPS certificate"
+
+step "a [secure] message to an outside and an inside address, with Postfix's sendmail"
+sendmail -C "$PF/etc" -f alice@corp.example bob@gmail.example carol@corp.example <<EOF
+From: Alice <alice@corp.example>
+To: bob@gmail.example, carol@corp.example
+Subject: [secure] Quarterly numbers
+Message-ID: <deploy-test-$$@corp.example>
+
+The numbers are in.
+EOF
+
+wait_for_files() { # dir count
+  for _ in $(seq 1 150); do
+    [ "$(ls "$1" | wc -l)" -ge "$2" ] && return 0
+    sleep 0.2
+  done
+  return 1
+}
+wait_for_files "$WORK/internet" 1 || { tail -n 20 "$PF/maillog" "$WORK/sealpost.log" || true; fail "no notification reached the internet"; }
+wait_for_files "$WORK/mailbox" 1 || { tail -n 20 "$PF/maillog" || true; fail "no protected copy reached the mailbox"; }
+# Anything going round again would arrive a second time meanwhile.
+sleep 3
+[ "$(ls "$WORK/internet" | wc -l)" = 1 ] || fail "the internet got $(ls "$WORK/internet" | wc -l) mails, not 1"
+[ "$(ls "$WORK/mailbox" | wc -l)" = 1 ] || fail "the mailbox got $(ls "$WORK/mailbox" | wc -l) mails, not 1"
+# The mails as their readers see them: headers, and the text parts decoded
+# (quoted-printable would break a long link across lines).
+decoded() {
+  python3 -c 'import email, sys
+from email import policy
+m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=policy.default)
+print("".join(f"{k}: {v}\n" for k, v in m.items()))
+for part in m.walk():
+    if part.get_content_maintype() == "text":
+        print(part.get_content())' "$1"
+}
+NOTIFICATION=$(decoded "$WORK"/internet/*)
+COPY=$(cat "$WORK"/mailbox/*)
+grep -q "bob@gmail.example" <<<"$NOTIFICATION" || fail "the notification is not for bob"
+grep -q "alice@corp.example" <<<"$NOTIFICATION" || fail "the notification does not name the sender"
+if grep -q "The numbers are in" <<<"$NOTIFICATION"; then fail "the notification carries the message's text"; fi
+grep -q "^X-Sealpost-Protected: v1" <<<"$COPY" || fail "carol's copy is not protected"
+if grep -q "The numbers are in" <<<"$COPY"; then fail "carol's copy carries the text in the clear"; fi
+postqueue -c "$PF/etc" -p | grep -q "Mail queue is empty" || { postqueue -c "$PF/etc" -p; fail "mail is left in Postfix's queue"; }
+
+step "the notification's link opens over HTTPS"
+LINK=$(grep -o "https://localhost:$HTTPS_PORT/r/[A-Za-z0-9_-]\{43\}" <<<"$NOTIFICATION" | head -n 1 || true)
+[ -n "$LINK" ] || fail "no https link in the notification"
+curl -ksf --http2 -D "$WORK/headers" -o "$WORK/page.html" "$LINK" || fail "the link did not open over HTTPS"
+grep -q "^HTTP/2 200" "$WORK/headers" || fail "the link did not answer 200 over HTTP/2: $(head -n 1 "$WORK/headers")"
+grep -qi "^strict-transport-security: max-age=31536000" "$WORK/headers" || fail "no HSTS header"
+grep -qi "^set-cookie: .*; Secure" "$WORK/headers" || fail "cookies are not Secure"
+grep -q "Quarterly numbers\|alice@corp.example" "$WORK/page.html" || fail "the landing page does not name the message's sender"
+
+step "certificate renewed, SIGHUP (systemctl reload): served without a restart"
+served() { openssl s_client -connect 127.0.0.1:$HTTPS_PORT -servername localhost </dev/null 2>/dev/null | openssl x509 -noout -subject; }
+served | grep -q "sealpost first" || fail "the first certificate is not the one served"
+make_cert "sealpost renewed"
+kill -HUP $SEALPOST_PID
+for _ in $(seq 1 50); do served | grep -q "sealpost renewed" && break; sleep 0.1; done
+served | grep -q "sealpost renewed" || fail "the renewed certificate is not served after SIGHUP"
+kill -0 $SEALPOST_PID 2>/dev/null || fail "sealpost stopped on SIGHUP"
+
+step "SIGTERM (systemctl stop): a clean exit"
+kill -TERM $SEALPOST_PID
+# The unit gives it 45 s (TimeoutStopSec) before SIGKILL.
+for _ in $(seq 1 450); do kill -0 $SEALPOST_PID 2>/dev/null || break; sleep 0.1; done
+kill -0 $SEALPOST_PID 2>/dev/null && fail "sealpost did not stop within 45 s of SIGTERM"
+STATUS=0; wait $SEALPOST_PID || STATUS=$?
+SEALPOST_PID=""
+[ "$STATUS" = 0 ] || { tail -5 "$WORK/sealpost.log"; fail "sealpost exited with $STATUS on SIGTERM"; }
+grep -q "TLS certificate reloaded" "$WORK/sealpost.log" || fail "the reload was not logged"
+if grep -qF "$(cat /etc/sealpost/master.key)" "$WORK/sealpost.log" "$WORK/sealpost.out"; then
+  fail "the root key reached the output"
+fi
+
+echo "deploy test passed: install, systemd-analyze verify, sealpost check, Postfix round trip, HTTPS, SIGHUP, SIGTERM"

@@ -1,0 +1,131 @@
+//! The portal over HTTPS (`SEALPOST_HTTP_TLS_CERT` / `_KEY`): rustls, with
+//! HTTP/2 and HTTP/1.1 offered by ALPN. axum's own `serve` speaks plain
+//! TCP only, so connections are accepted here and handed to hyper.
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+
+/// A client that opens a connection and never finishes the handshake, or
+/// never finishes a request's headers, holds a task and a socket: it gets
+/// this long.
+const HANDSHAKE: Duration = Duration::from_secs(30);
+
+/// Connections at once. The process's descriptors (the unit's
+/// `LimitNOFILE=65536`) are shared with the SMTP intake and the database:
+/// the portal cannot take them all.
+const MAX_CONNECTIONS: usize = 16_384;
+
+/// How long requests in flight may take to finish once shutdown begins.
+const DRAIN: Duration = Duration::from_secs(30);
+
+/// Serves `router` over TLS until `shutdown` completes, then lets the
+/// requests in flight finish (connections are told to close: HTTP/2
+/// GOAWAY, HTTP/1.1 closes after the current response) for up to 30 s,
+/// and cuts off what is left.
+pub async fn serve(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let places = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let mut connections = JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        // Finished connections' tasks are reaped as the loop goes.
+        while connections.try_join_next().is_some() {}
+        let place = tokio::select! {
+            place = places.clone().acquire_owned() => place.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // Out of file descriptors, say: wait instead of spinning.
+                    tracing::warn!(error = %e, "cannot accept an HTTPS connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = tcp.set_nodelay(true);
+        let acceptor = acceptor.clone();
+        let router = router.clone();
+        let mut stopping = stopping.clone();
+        connections.spawn(async move {
+            let _place = place;
+            let tls = tokio::select! {
+                tls = tokio::time::timeout(HANDSHAKE, acceptor.accept(tcp)) => match tls {
+                    Ok(Ok(tls)) => tls,
+                    Ok(Err(e)) => {
+                        tracing::debug!(error = %e, %peer, "TLS handshake failed");
+                        return;
+                    }
+                    Err(_) => return,
+                },
+                () = stopped(&mut stopping) => return,
+            };
+            let service = tower::ServiceExt::map_request(
+                router,
+                move |mut request: axum::extract::Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(ConnectInfo(peer));
+                    request
+                },
+            );
+            let mut builder = auto::Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HANDSHAKE);
+            builder
+                .http2()
+                .timer(TokioTimer::new())
+                .keep_alive_interval(Duration::from_secs(60))
+                .keep_alive_timeout(Duration::from_secs(20));
+            let connection = builder.serve_connection(
+                TokioIo::new(tls),
+                hyper_util::service::TowerToHyperService::new(service),
+            );
+            tokio::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                () = stopped(&mut stopping) => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
+        });
+    }
+    tracing::info!("HTTPS: no new connections; finishing requests in flight");
+    stop.send_replace(true);
+    let drained = tokio::time::timeout(DRAIN, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            connections = connections.len(),
+            "HTTPS: requests still in flight after 30 s are cut off"
+        );
+        connections.abort_all();
+    }
+    Ok(())
+}
+
+/// Completes when shutdown begins (the watch's guard is not held across
+/// an await, which would make the connection's task not `Send`).
+async fn stopped(stopping: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = stopping.wait_for(|stop| *stop).await;
+}
