@@ -14,8 +14,11 @@
 #     whose link opens over HTTPS (HTTP/2, HSTS), that the inside address gets
 #     the protected copy, each exactly once (no loop), and that Postfix's queue
 #     is empty afterwards;
-#   - renews the HTTPS certificate and sends SIGHUP (`systemctl reload`): the
-#     new certificate is served without a restart; SIGTERM ends it cleanly.
+#   - sends a message just under Postfix's size limit: its protected copy,
+#     larger, still comes back through the return path;
+#   - installs and renews the HTTPS certificate with deploy/certbot's deploy
+#     hook, which reloads sealpost (SIGHUP): the new certificate is served
+#     without a restart; SIGTERM ends it cleanly.
 # It refuses to touch an /etc/sealpost it did not make.
 #
 # Usage: deploy/test.sh BINARY SITE_DIR   (make test passes the debug build)
@@ -32,7 +35,7 @@ step() { printf '==> deploy: %s\n' "$*"; }
 fail() { printf 'deploy test FAILED: %s\n' "$*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || fail "it runs as root: it installs a service user, /etc/sealpost and a Postfix instance"
-for tool in postfix postqueue smtp-sink sendmail systemd-analyze openssl curl runuser setpriv useradd python3; do
+for tool in postfix postqueue smtp-sink sendmail systemd-analyze openssl curl runuser setpriv useradd python3 base64; do
   command -v $tool >/dev/null || fail "$tool is missing (scripts/install-test-deps.sh installs it)"
 done
 # What it installs, it removes afterwards; what it did not make, it leaves.
@@ -62,21 +65,33 @@ rm -rf /etc/sealpost /var/lib/sealpost /usr/local/share/sealpost
 install -m 0755 "$BIN" /usr/local/bin/sealpost
 id sealpost >/dev/null 2>&1 || useradd --system --home-dir /var/lib/sealpost --shell /usr/sbin/nologin sealpost
 install -d -m 0755 /usr/local/share/sealpost
-cp -r "$SITE" /usr/local/share/sealpost/site
+rm -rf /usr/local/share/sealpost/site && cp -r "$SITE" /usr/local/share/sealpost/site
 install -d -m 0750 -g sealpost /etc/sealpost
 touch /etc/sealpost/.deploy-test
 (umask 077 && head -c 32 /dev/urandom | base64 > /etc/sealpost/master.key)
 install -m 0640 -g sealpost deploy/sealpost.toml /etc/sealpost/sealpost.toml
 
-step "HTTPS certificate (a self-signed one stands in for the real one)"
+step "HTTPS certificate through the certbot deploy hook (README: Deploying, step 2)"
+# A self-signed certificate stands in for the one certbot would issue, in a
+# directory laid out as certbot's live/<name>/. No systemd runs here:
+# `systemctl try-reload-or-restart sealpost` does what the unit's
+# ExecReload does (SIGHUP) when sealpost runs, and nothing when it does not.
+mkdir -p "$WORK/live" "$WORK/bin"
+cat > "$WORK/bin/systemctl" <<EOF
+#!/bin/sh
+[ "\$*" = "try-reload-or-restart sealpost" ] || { echo "systemctl \$*: not in this test" >&2; exit 1; }
+[ -s "$WORK/sealpost.pid" ] || exit 0
+kill -HUP "\$(cat "$WORK/sealpost.pid")"
+EOF
+chmod 755 "$WORK/bin/systemctl"
 make_cert() {
   openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$1" \
     -addext "subjectAltName=DNS:localhost" \
-    -keyout /etc/sealpost/portal.key -out /etc/sealpost/portal.crt 2>/dev/null
-  chgrp sealpost /etc/sealpost/portal.key /etc/sealpost/portal.crt
-  chmod 0640 /etc/sealpost/portal.key
+    -keyout "$WORK/live/privkey.pem" -out "$WORK/live/fullchain.pem" 2>/dev/null
+  RENEWED_LINEAGE="$WORK/live" PATH="$WORK/bin:$PATH" deploy/certbot/sealpost-deploy-hook
 }
 make_cert "sealpost first"
+[ "$(stat -c '%a %G' /etc/sealpost/portal.key)" = "640 sealpost" ] || fail "the hook left the key $(stat -c '%a %G' /etc/sealpost/portal.key), not 640 sealpost"
 
 step "configuration (README: Deploying, step 2)"
 cat >> /etc/sealpost/sealpost.toml <<EOF
@@ -140,6 +155,9 @@ mynetworks = 127.0.0.0/8
 relayhost = [127.0.0.1]:$INTERNET_PORT
 transport_maps = inline:{corp.example=smtp:[127.0.0.1]:$MAILBOX_PORT}
 smtp_tls_security_level = none
+# Small, so that a protected copy (a third larger) outgrows what Postfix
+# takes in: the return path must take it all the same (master.cf).
+message_size_limit = 300000
 EOF
 # The deployment's own lines, exactly as shipped; only the intake's port is
 # this test's.
@@ -160,6 +178,7 @@ grep -q "^ok    database .*not created yet" "$WORK/check-1.txt" || fail "check d
 step "start sealpost as the unit does"
 "${AS_SERVICE[@]}" $EXEC > "$WORK/sealpost.out" 2> "$WORK/sealpost.log" &
 SEALPOST_PID=$!
+echo $SEALPOST_PID > "$WORK/sealpost.pid"
 STARTED=""
 for _ in $(seq 1 150); do
   curl -ksf "https://localhost:$HTTPS_PORT/healthz" >/dev/null 2>&1 && { STARTED=1; break; }
@@ -220,6 +239,15 @@ grep -q "^X-Sealpost-Protected: v1" <<<"$COPY" || fail "carol's copy is not prot
 if grep -q "The numbers are in" <<<"$COPY"; then fail "carol's copy carries the text in the clear"; fi
 postqueue -c "$PF/etc" -p | grep -q "Mail queue is empty" || { postqueue -c "$PF/etc" -p; fail "mail is left in Postfix's queue"; }
 
+step "a [secure] message just under Postfix's size limit: its protected copy, larger, still comes back"
+{
+  printf 'From: Alice <alice@corp.example>\nTo: carol@corp.example\nSubject: [secure] Big numbers\n\n'
+  head -c 200000 /dev/urandom | base64 -w 76
+} | sendmail -C "$PF/etc" -f alice@corp.example carol@corp.example
+wait_for_files "$WORK/mailbox" 2 || { tail -n 20 "$PF/maillog" || true; fail "the large message's protected copy did not reach the mailbox (the return path refused it?)"; }
+BIGGEST=$(stat -c %s "$WORK"/mailbox/* | sort -n | tail -n 1)
+[ "$BIGGEST" -gt 300000 ] || fail "the protected copy ($BIGGEST bytes) did not outgrow Postfix's limit: the step proves nothing"
+
 step "the notification's link opens over HTTPS"
 LINK=$(grep -o "https://localhost:$HTTPS_PORT/r/[A-Za-z0-9_-]\{43\}" <<<"$NOTIFICATION" | head -n 1 || true)
 [ -n "$LINK" ] || fail "no https link in the notification"
@@ -229,11 +257,10 @@ grep -qi "^strict-transport-security: max-age=31536000" "$WORK/headers" || fail 
 grep -qi "^set-cookie: .*; Secure" "$WORK/headers" || fail "cookies are not Secure"
 grep -q "Quarterly numbers\|alice@corp.example" "$WORK/page.html" || fail "the landing page does not name the message's sender"
 
-step "certificate renewed, SIGHUP (systemctl reload): served without a restart"
+step "certificate renewed: the deploy hook reloads sealpost (SIGHUP), served without a restart"
 served() { openssl s_client -connect 127.0.0.1:$HTTPS_PORT -servername localhost </dev/null 2>/dev/null | openssl x509 -noout -subject; }
 served | grep -q "sealpost first" || fail "the first certificate is not the one served"
 make_cert "sealpost renewed"
-kill -HUP $SEALPOST_PID
 for _ in $(seq 1 50); do served | grep -q "sealpost renewed" && break; sleep 0.1; done
 served | grep -q "sealpost renewed" || fail "the renewed certificate is not served after SIGHUP"
 kill -0 $SEALPOST_PID 2>/dev/null || fail "sealpost stopped on SIGHUP"
@@ -244,7 +271,7 @@ kill -TERM $SEALPOST_PID
 for _ in $(seq 1 450); do kill -0 $SEALPOST_PID 2>/dev/null || break; sleep 0.1; done
 kill -0 $SEALPOST_PID 2>/dev/null && fail "sealpost did not stop within 45 s of SIGTERM"
 STATUS=0; wait $SEALPOST_PID || STATUS=$?
-SEALPOST_PID=""
+SEALPOST_PID=""; rm -f "$WORK/sealpost.pid"
 [ "$STATUS" = 0 ] || { tail -5 "$WORK/sealpost.log"; fail "sealpost exited with $STATUS on SIGTERM"; }
 grep -q "TLS certificate reloaded" "$WORK/sealpost.log" || fail "the reload was not logged"
 if grep -qF "$(cat /etc/sealpost/master.key)" "$WORK/sealpost.log" "$WORK/sealpost.out"; then

@@ -14,6 +14,14 @@ use crate::domain::RecipientState;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
+/// `$first, $first+1, ...`: `count` numbered parameters for an `IN` list.
+fn list(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A line of the message's timeline, written with the outcome.
 #[derive(Clone, Debug, Default)]
 pub struct OutcomeEvent {
@@ -52,7 +60,284 @@ pub struct JobOutcome {
     pub events: Vec<OutcomeEvent>,
 }
 
+impl PipelineOutcome {
+    /// The message's timeline lines the pipeline decided on.
+    fn timeline(&self) -> impl Iterator<Item = OutcomeEvent> + '_ {
+        self.events
+            .iter()
+            .map(|(kind, recipient, detail)| OutcomeEvent {
+                kind: kind.clone(),
+                message_id: Some(self.message_row.clone()),
+                recipient: recipient.clone(),
+                detail: Some(detail.clone()),
+            })
+    }
+}
+
 impl Tx {
+    /// Writes a group of outcomes with a few statements for the whole
+    /// group rather than several per job: on PostgreSQL each statement is a
+    /// round trip, and a burst's group of 200 outcomes made a thousand of
+    /// them while its transaction held the jobs' rows. The pipeline's jobs
+    /// are marked done in one statement, their copies and jobs inserted in
+    /// one each, the plain deliveries finished in one, their recipients
+    /// moved on in one per state. The rest (failures, reports, retries:
+    /// few, and each different) are written one by one. Each answer says
+    /// whether the outcome was the claim's to write.
+    ///
+    /// A group that holds one job twice (a run whose lease ran out and the
+    /// claim that took the job over, finishing together) is written one
+    /// outcome at a time, in order: there the first outcome decides, and
+    /// only one-by-one writing keeps that order between a pipeline's
+    /// outcome and a retry or failure of the same job. It is rare.
+    pub async fn apply_outcomes(
+        &mut self,
+        batch: &[Arc<JobOutcome>],
+        now: i64,
+    ) -> Result<Vec<bool>> {
+        let mut held = vec![false; batch.len()];
+        let mut events = Vec::new();
+        let mut seen = std::collections::HashSet::with_capacity(batch.len());
+        if !batch.iter().all(|o| seen.insert(o.job.as_str())) {
+            for (i, o) in batch.iter().enumerate() {
+                held[i] = self.apply_outcome(o, now, &mut events).await?;
+            }
+            self.insert_events(&events, now).await?;
+            return Ok(held);
+        }
+
+        let pipeline: Vec<usize> = (0..batch.len())
+            .filter(|&i| matches!(batch[i].outcome, Outcome::Pipeline(_)))
+            .collect();
+        let done = self
+            .mark_done(pipeline.iter().map(|&i| batch[i].job.as_str()))
+            .await?;
+        let mut copies = Vec::new();
+        let mut jobs = Vec::new();
+        for &i in &pipeline {
+            let o = &batch[i];
+            let Outcome::Pipeline(p) = &o.outcome else {
+                continue;
+            };
+            if !done.contains(&o.job) {
+                continue;
+            }
+            held[i] = true;
+            self.update_message(p, now).await?;
+            copies.extend(p.recipients.iter().map(|r| (p.message_row.as_str(), r)));
+            jobs.extend(p.jobs.iter());
+            events.extend(p.timeline());
+            events.extend(o.events.iter().cloned());
+        }
+        self.insert_recipients(&copies, now).await?;
+        self.insert_jobs(&jobs, now).await?;
+
+        // Delivered, nothing more to say: the usual end of an outbound job.
+        let plain = |o: &JobOutcome| {
+            matches!(
+                &o.outcome,
+                Outcome::Finish {
+                    state: "done",
+                    error: None,
+                    report: None,
+                    ..
+                }
+            )
+        };
+        let delivered: Vec<usize> = (0..batch.len()).filter(|&i| plain(&batch[i])).collect();
+        let finished = self
+            .finish_delivered(delivered.iter().map(|&i| (&batch[i].job, &batch[i].lease)))
+            .await?;
+        let mut advance: Vec<(RecipientState, Vec<&str>)> = Vec::new();
+        for &i in &delivered {
+            let o = &batch[i];
+            if !finished.contains(&o.job) {
+                continue;
+            }
+            held[i] = true;
+            if let Outcome::Finish {
+                recipient: Some((id, state)),
+                ..
+            } = &o.outcome
+            {
+                match advance.iter_mut().find(|(s, _)| s == state) {
+                    Some((_, ids)) => ids.push(id),
+                    None => advance.push((*state, vec![id])),
+                }
+            }
+            events.extend(o.events.iter().cloned());
+        }
+        for (state, ids) in &advance {
+            self.advance_recipients(*state, ids).await?;
+        }
+
+        for i in 0..batch.len() {
+            if !pipeline.contains(&i) && !plain(&batch[i]) {
+                held[i] = self.apply_outcome(&batch[i], now, &mut events).await?;
+            }
+        }
+        self.insert_events(&events, now).await?;
+        Ok(held)
+    }
+
+    /// The pipeline's jobs done (unless they already are, or were
+    /// quarantined or deleted meanwhile): the ones this statement changed.
+    /// A second run's transaction waits on the job's row (PostgreSQL) or
+    /// for the one writer (SQLite), and then sees it done.
+    async fn mark_done<'a>(
+        &mut self,
+        ids: impl Iterator<Item = &'a str>,
+    ) -> Result<std::collections::HashSet<String>> {
+        let ids: Vec<&str> = ids.collect();
+        let mut done = std::collections::HashSet::new();
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "UPDATE jobs SET state = 'done', lease_until = NULL WHERE state = 'ready' AND id IN ({}) RETURNING id",
+                list(1, chunk.len())
+            );
+            let changed: Vec<String> = on_tx!(self, |conn| {
+                let mut query = sqlx::query_scalar(&sql);
+                for id in chunk {
+                    query = query.bind(*id);
+                }
+                query.fetch_all(&mut *conn).await
+            })?;
+            done.extend(changed);
+        }
+        Ok(done)
+    }
+
+    /// Delivered jobs done, each only under the claim that holds it.
+    async fn finish_delivered<'a>(
+        &mut self,
+        jobs: impl Iterator<Item = (&'a String, &'a String)>,
+    ) -> Result<std::collections::HashSet<String>> {
+        let jobs: Vec<(&String, &String)> = jobs.collect();
+        let mut finished = std::collections::HashSet::new();
+        for chunk in jobs.chunks(500) {
+            let sql = format!(
+                "UPDATE jobs SET state = 'done', last_error = NULL, lease_until = NULL \
+                 WHERE state = 'ready' AND (id, leased_by) IN (VALUES {}) RETURNING id",
+                super::placeholders(2, chunk.len())
+            );
+            let changed: Vec<String> = on_tx!(self, |conn| {
+                let mut query = sqlx::query_scalar(&sql);
+                for (id, lease) in chunk {
+                    query = query.bind(*id).bind(*lease);
+                }
+                query.fetch_all(&mut *conn).await
+            })?;
+            finished.extend(changed);
+        }
+        Ok(finished)
+    }
+
+    async fn advance_recipients(&mut self, state: RecipientState, ids: &[&str]) -> Result<()> {
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "UPDATE recipients SET state = $1 WHERE id IN ({}) AND state NOT IN ('opened', 'removed')",
+                list(2, chunk.len())
+            );
+            on_tx!(self, |conn| {
+                let mut query = sqlx::query(&sql).bind(state);
+                for id in chunk {
+                    query = query.bind(*id);
+                }
+                query.execute(&mut *conn).await.map(|_| ())
+            })?;
+        }
+        Ok(())
+    }
+
+    async fn update_message(&mut self, o: &PipelineOutcome, now: i64) -> Result<()> {
+        let update = "UPDATE messages SET subject = $1, message_id = $2, content = $3, size = $4, protected = $5, rights = $6, \
+                      template_id = $7, expires_at = $8, state = $9, protected_at = CASE WHEN $5 THEN CAST($10 AS BIGINT) ELSE NULL END WHERE id = $11";
+        on_tx!(self, |conn| sqlx::query(update)
+            .bind(&o.subject)
+            .bind(&o.message_id)
+            .bind(&o.content)
+            .bind(o.size)
+            .bind(o.protected)
+            .bind(o.rights)
+            .bind(&o.template_id)
+            .bind(o.expires_at)
+            .bind(&o.state)
+            .bind(now)
+            .bind(&o.message_row)
+            .execute(&mut *conn)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    async fn insert_recipients(
+        &mut self,
+        copies: &[(&str, &super::NewRecipient)],
+        now: i64,
+    ) -> Result<()> {
+        for chunk in copies.chunks(500) {
+            let sql = format!(
+                "INSERT INTO recipients (id, message_id, address, experience, state, token_hash, created_at) VALUES {}",
+                super::placeholders(7, chunk.len())
+            );
+            on_tx!(self, |conn| {
+                let mut query = sqlx::query(&sql);
+                for (message, r) in chunk {
+                    query = query
+                        .bind(&r.id)
+                        .bind(*message)
+                        .bind(&r.address)
+                        .bind(r.experience)
+                        .bind(r.state)
+                        .bind(&r.token_hash)
+                        .bind(now);
+                }
+                query.execute(&mut *conn).await.map(|_| ())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// New jobs, as [`INSERT_JOB`] writes one: a job already queued under
+    /// the same dedupe key is not queued twice.
+    async fn insert_jobs(&mut self, jobs: &[&NewJob], now: i64) -> Result<()> {
+        for chunk in jobs.chunks(500) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|r| {
+                    let p = |c: usize| format!("${}", r * 11 + c);
+                    format!(
+                        "({}, {}, {}, {}, {}, {}, {}, {}, {}, 'ready', 0, {}, {}, {})",
+                        p(1),
+                        p(2),
+                        p(3),
+                        p(4),
+                        p(5),
+                        p(6),
+                        p(7),
+                        p(8),
+                        p(9),
+                        p(10),
+                        p(10),
+                        p(11)
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO jobs (id, kind, dedupe_key, message_id, purpose, recipient_id, envelope_from, envelope_to, payload, state, attempts, run_at, created_at, give_up_at) \
+                 VALUES {} ON CONFLICT (dedupe_key) DO NOTHING",
+                rows.join(", ")
+            );
+            on_tx!(self, |conn| {
+                let mut query = sqlx::query(&sql);
+                for j in chunk {
+                    query = bind_job!(query, j, now);
+                }
+                query.execute(&mut *conn).await.map(|_| ())
+            })?;
+        }
+        Ok(())
+    }
+
     /// Writes one outcome; false (nothing written) when the job is no
     /// longer the claim's to finish.
     /// Its timeline lines are added to `events`, for the group's one
@@ -67,16 +352,7 @@ impl Tx {
             Outcome::Pipeline(p) => {
                 let held = self.complete_pipeline(&o.job, p, now).await?;
                 if held {
-                    events.extend(
-                        p.events
-                            .iter()
-                            .map(|(kind, recipient, detail)| OutcomeEvent {
-                                kind: kind.clone(),
-                                message_id: Some(p.message_row.clone()),
-                                recipient: recipient.clone(),
-                                detail: Some(detail.clone()),
-                            }),
-                    );
+                    events.extend(p.timeline());
                 }
                 held
             }
@@ -198,55 +474,19 @@ impl Tx {
         o: &PipelineOutcome,
         now: i64,
     ) -> Result<bool> {
-        let done =
-            "UPDATE jobs SET state = 'done', lease_until = NULL WHERE id = $1 AND state = 'ready'";
-        let update = "UPDATE messages SET subject = $1, message_id = $2, content = $3, size = $4, protected = $5, rights = $6, \
-                      template_id = $7, expires_at = $8, state = $9, protected_at = CASE WHEN $5 THEN CAST($10 AS BIGINT) ELSE NULL END WHERE id = $11";
-        let recipient = "INSERT INTO recipients (id, message_id, address, experience, state, token_hash, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7)";
-        Ok(on_tx!(self, |conn| async {
-            let claimed = sqlx::query(done)
-                .bind(job)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
-            if claimed == 0 {
-                return Ok(false);
-            }
-            sqlx::query(update)
-                .bind(&o.subject)
-                .bind(&o.message_id)
-                .bind(&o.content)
-                .bind(o.size)
-                .bind(o.protected)
-                .bind(o.rights)
-                .bind(&o.template_id)
-                .bind(o.expires_at)
-                .bind(&o.state)
-                .bind(now)
-                .bind(&o.message_row)
-                .execute(&mut *conn)
-                .await?;
-            for r in &o.recipients {
-                sqlx::query(recipient)
-                    .bind(&r.id)
-                    .bind(&o.message_row)
-                    .bind(&r.address)
-                    .bind(r.experience)
-                    .bind(r.state)
-                    .bind(&r.token_hash)
-                    .bind(now)
-                    .execute(&mut *conn)
-                    .await?;
-            }
-            for j in &o.jobs {
-                bind_job!(sqlx::query(INSERT_JOB), j, now)
-                    .execute(&mut *conn)
-                    .await?;
-            }
-            Ok::<_, sqlx::Error>(true)
+        if !self.mark_done(std::iter::once(job)).await?.contains(job) {
+            return Ok(false);
         }
-        .await)?)
+        self.update_message(o, now).await?;
+        let copies: Vec<_> = o
+            .recipients
+            .iter()
+            .map(|r| (o.message_row.as_str(), r))
+            .collect();
+        self.insert_recipients(&copies, now).await?;
+        self.insert_jobs(&o.jobs.iter().collect::<Vec<_>>(), now)
+            .await?;
+        Ok(true)
     }
 }
 
@@ -256,12 +496,7 @@ impl Store {
     pub async fn write_outcomes(&self, batch: &[Arc<JobOutcome>]) -> Result<Vec<bool>> {
         let now = now_ms();
         let mut tx = self.begin().await?;
-        let mut held = Vec::with_capacity(batch.len());
-        let mut events = Vec::new();
-        for o in batch {
-            held.push(tx.apply_outcome(o, now, &mut events).await?);
-        }
-        tx.insert_events(&events, now).await?;
+        let held = tx.apply_outcomes(batch, now).await?;
         tx.commit().await?;
         Ok(held)
     }

@@ -263,3 +263,182 @@ async fn a_finished_pipeline_job_is_not_finished_twice(backend: Backend) {
     assert!(status.is_empty(), "the message row was not rewritten");
 }
 both!(a_finished_pipeline_job_is_not_finished_twice);
+
+/// A message taken in, and its pipeline job claimed: (message row, job).
+async fn claimed_pipeline_job(store: &Store, message_id: &str) -> (String, String) {
+    let row = server::store::new_id();
+    store
+        .accept_messages(&[server::store::AcceptedMessage {
+            id: row.clone(),
+            message_id: message_id.into(),
+            sender: "alice@corp.example".into(),
+            subject: "[secure] twice".into(),
+            source: "smtp",
+            envelope: "{}".into(),
+            envelope_digest: uuid::Uuid::new_v4().as_bytes().to_vec(),
+            content: Vec::new(),
+            size: 0,
+            give_up_at: now_ms() + 60_000,
+        }])
+        .await
+        .unwrap();
+    let claimed = store
+        .claim_jobs(
+            server::domain::JobKind::Pipeline,
+            "node.1",
+            60_000,
+            10,
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    (row, claimed[0].id.clone())
+}
+
+/// What run `n` of the pipeline job decided: subject "run n", one copy
+/// for bob<n>@gmail.example and its notification.
+fn pipeline_run(
+    row: &str,
+    job_id: &str,
+    message_id: &str,
+    n: usize,
+) -> std::sync::Arc<server::store::JobOutcome> {
+    use server::store::{JobOutcome, Outcome, PipelineOutcome};
+    let mut notification = job(&format!("notify-{n}"));
+    notification.message_id = Some(row.to_string());
+    std::sync::Arc::new(JobOutcome {
+        job: job_id.to_string(),
+        lease: format!("node.{n}"),
+        outcome: Outcome::Pipeline(PipelineOutcome {
+            message_row: row.to_string(),
+            subject: format!("run {n}"),
+            message_id: message_id.into(),
+            content: Vec::new(),
+            size: 0,
+            protected: true,
+            rights: None,
+            template_id: None,
+            expires_at: None,
+            state: "protected".into(),
+            recipients: vec![server::store::NewRecipient {
+                id: server::store::new_id(),
+                address: format!("bob{n}@gmail.example"),
+                experience: server::domain::Experience::Link,
+                state: server::domain::RecipientState::Pending,
+                token_hash: None,
+            }],
+            jobs: vec![notification],
+            events: vec![("decided".into(), None, format!("run {n}"))],
+        }),
+        events: Vec::new(),
+    })
+}
+
+/// Two runs of one pipeline job that finish in the same group commit (the
+/// first run's lease ran out while it still worked): the first decides and
+/// the second writes nothing, as when they come one at a time.
+async fn two_runs_of_a_pipeline_job_in_one_group_decide_once(backend: Backend) {
+    let db = TestDatabase::new(backend).await;
+    let store = Store::connect(&db.url).await.unwrap();
+    let id = "<twice@corp.example>";
+    let (row, job_id) = claimed_pipeline_job(&store, id).await;
+    let written = store
+        .write_group(&[
+            pipeline_run(&row, &job_id, id, 1),
+            pipeline_run(&row, &job_id, id, 2),
+        ])
+        .await;
+    assert!(matches!(written[..], [Ok(true), Ok(false)]), "{written:?}");
+    assert_eq!(store.events_of_kind("decided").await.unwrap().len(), 1);
+    let status = server::services::revocation::status(&store, id, None)
+        .await
+        .unwrap();
+    assert_eq!(status.len(), 1);
+    assert_eq!(status[0].subject, "run 1");
+    let addresses: Vec<&str> = status[0]
+        .recipients
+        .iter()
+        .map(|r| r.address.as_str())
+        .collect();
+    assert_eq!(addresses, ["bob1@gmail.example"]);
+    let queued = store.queued_jobs(Default::default(), 100).await.unwrap();
+    assert_eq!(queued.len(), 1, "one notification: {queued:?}");
+}
+both!(two_runs_of_a_pipeline_job_in_one_group_decide_once);
+
+/// The claim that holds a pipeline job gives up on it (the message failed)
+/// while a run whose lease ran out finishes in the same group: the failure
+/// came first and stands; the late run decides nothing, queues nothing.
+async fn a_failure_first_in_a_group_stands_against_a_late_run(backend: Backend) {
+    use server::store::{JobOutcome, Outcome};
+    let db = TestDatabase::new(backend).await;
+    let store = Store::connect(&db.url).await.unwrap();
+    let id = "<late@corp.example>";
+    let (row, job_id) = claimed_pipeline_job(&store, id).await;
+    let failed = std::sync::Arc::new(JobOutcome {
+        job: job_id.clone(),
+        lease: "node.1".into(),
+        outcome: Outcome::Finish {
+            state: "failed",
+            error: Some("refused".into()),
+            report: None,
+            recipient: None,
+        },
+        events: Vec::new(),
+    });
+    let written = store
+        .write_group(&[failed, pipeline_run(&row, &job_id, id, 2)])
+        .await;
+    assert!(matches!(written[..], [Ok(true), Ok(false)]), "{written:?}");
+    assert!(store.events_of_kind("decided").await.unwrap().is_empty());
+    let queued = store.queued_jobs(Default::default(), 100).await.unwrap();
+    assert!(queued.is_empty(), "nothing queued: {queued:?}");
+}
+both!(a_failure_first_in_a_group_stands_against_a_late_run);
+
+/// An outbound job whose lease ran out mid-send, taken over by another
+/// claim, and both runs report the delivery in the same group: only the
+/// claim that holds the job writes it, and its timeline line is written once.
+async fn a_delivery_under_a_lost_claim_is_not_written_beside_the_new_one(backend: Backend) {
+    use server::store::{JobOutcome, Outcome, OutcomeEvent};
+    let db = TestDatabase::new(backend).await;
+    let store = Store::connect(&db.url).await.unwrap();
+    store.queue_job(&job("k1")).await.unwrap();
+    let first = store
+        .claim_job(server::domain::JobKind::Outbound, "node-a", 200)
+        .await
+        .unwrap()
+        .expect("a ready job");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let again = store
+        .claim_job(server::domain::JobKind::Outbound, "node-b", 60_000)
+        .await
+        .unwrap()
+        .expect("the job again, its lease ran out");
+    assert_eq!(again.id, first.id);
+    let delivered = |lease: &str| {
+        std::sync::Arc::new(JobOutcome {
+            job: first.id.clone(),
+            lease: lease.into(),
+            outcome: Outcome::Finish {
+                state: "done",
+                error: None,
+                report: None,
+                recipient: None,
+            },
+            events: vec![OutcomeEvent {
+                kind: "relayed".into(),
+                detail: Some(lease.into()),
+                ..Default::default()
+            }],
+        })
+    };
+    let written = store
+        .write_group(&[delivered("node-a"), delivered("node-b")])
+        .await;
+    assert!(matches!(written[..], [Ok(false), Ok(true)]), "{written:?}");
+    let lines = store.events_of_kind("relayed").await.unwrap();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+}
+both!(a_delivery_under_a_lost_claim_is_not_written_beside_the_new_one);
