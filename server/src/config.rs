@@ -76,7 +76,7 @@ settings! {
     data_dir, "DIR", Some("./data"), "./data",
         "Directory for the SQLite database and the root key file";
     database_url, "URL", None, "sqlite://<data dir>/sealpost.db",
-        "sqlite://FILE or postgres://USER@HOST/DB";
+        "sqlite://FILE or postgres://USER:PASSWORD@HOST/DB?sslmode=verify-full";
     http_addr, "ADDR", Some("127.0.0.1:3000"), "127.0.0.1:3000",
         "Web portal listen address";
     smtp_addr, "ADDR", Some("127.0.0.1:2525"), "127.0.0.1:2525",

@@ -62,32 +62,41 @@ pub async fn run(settings: Settings, config: Option<PathBuf>) -> Result<(), CliE
             Outcome::Fail(format!("{url}: no answer in 10 s")),
         ),
         Some(Err(e)) => report.line("database", Outcome::Fail(e.to_string())),
-        Some(Ok(None)) => report.line(
-            "database",
-            Outcome::Ok(format!(
-                "{url}: not created yet; the first start creates it"
-            )),
-        ),
-        Some(Ok(Some(0))) => {
-            // Up to date: its keys can be read with this version's queries.
-            match within(crate::store::Store::connect_as_is(&settings.database_url)).await {
-                Some(Ok(opened)) => {
-                    store = Some(opened);
-                    report.line("database", Outcome::Ok(format!("{url}: schema up to date")));
-                }
-                Some(Err(e)) => report.line("database", Outcome::Fail(e.to_string())),
+        Some(Ok(probe)) => {
+            // ", over TLS ..." for PostgreSQL: how the connection travels.
+            let link = probe.link.map(|l| format!(", {l}")).unwrap_or_default();
+            match probe.pending {
                 None => report.line(
                     "database",
-                    Outcome::Fail(format!("{url}: no answer in 10 s")),
+                    Outcome::Ok(format!(
+                        "{url}: not created yet; the first start creates it"
+                    )),
+                ),
+                Some(0) => {
+                    // Up to date: its keys can be read with this version's queries.
+                    match within(crate::store::Store::connect_as_is(&settings.database_url)).await {
+                        Some(Ok(opened)) => {
+                            store = Some(opened);
+                            report.line(
+                                "database",
+                                Outcome::Ok(format!("{url}: schema up to date{link}")),
+                            );
+                        }
+                        Some(Err(e)) => report.line("database", Outcome::Fail(e.to_string())),
+                        None => report.line(
+                            "database",
+                            Outcome::Fail(format!("{url}: no answer in 10 s")),
+                        ),
+                    }
+                }
+                Some(n) => report.line(
+                    "database",
+                    Outcome::Ok(format!(
+                        "{url}: answers; the next start applies {n} migration(s){link}"
+                    )),
                 ),
             }
         }
-        Some(Ok(Some(n))) => report.line(
-            "database",
-            Outcome::Ok(format!(
-                "{url}: answers; the next start applies {n} migration(s)"
-            )),
-        ),
     }
 
     match within(crate::keys::check(store.as_ref(), &settings)).await {

@@ -162,6 +162,36 @@ pub struct Store {
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
+/// What [`Store::probe`] found.
+pub struct Probe {
+    /// Migrations the next start applies; `None`: no database yet.
+    pub pending: Option<usize>,
+    /// How a PostgreSQL connection travels (`None` for SQLite).
+    pub link: Option<DatabaseLink>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DatabaseLink {
+    Plain,
+    /// Encrypted, but the server's certificate was not checked (`sslmode`
+    /// `prefer` or `require`): safe from listeners, not from an impostor.
+    TlsUnverified,
+    /// `sslmode=verify-ca` or `verify-full`.
+    TlsVerified,
+}
+
+impl std::fmt::Display for DatabaseLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DatabaseLink::Plain => "without TLS",
+            DatabaseLink::TlsUnverified => {
+                "over TLS, the server's certificate not verified (sslmode=verify-full checks it)"
+            }
+            DatabaseLink::TlsVerified => "over TLS, the server's certificate verified",
+        })
+    }
+}
+
 impl Store {
     /// Open the database, creating a SQLite file when missing, and run the
     /// migrations of its kind.
@@ -241,9 +271,9 @@ impl Store {
 
     /// For `sealpost check`: whether the database answers, and how many of
     /// this version's migrations it has not had yet (the next start applies
-    /// them). Nothing is created or migrated; `None`: a SQLite file that
-    /// does not exist yet (the first start makes it).
-    pub async fn probe(url: &str) -> Result<Option<usize>> {
+    /// them). Nothing is created or migrated; `pending` is `None` for a
+    /// SQLite file that does not exist yet (the first start makes it).
+    pub async fn probe(url: &str) -> Result<Probe> {
         use sqlx::Connection;
         let connect_err = |source| StoreError::Connect {
             url: crate::config::redact_url(url),
@@ -252,39 +282,66 @@ impl Store {
         let query = "SELECT version FROM _sqlx_migrations WHERE success";
         // A database before its first start has no migrations table: all
         // are to come.
-        let (applied, migrator): (Vec<i64>, sqlx::migrate::Migrator) = if url.starts_with("sqlite:")
-        {
-            if sqlite_path(url).is_some_and(|p| !std::path::Path::new(&p).exists()) {
-                return Ok(None);
-            }
-            let options = SqliteConnectOptions::from_str(url)
-                .map_err(connect_err)?
-                .create_if_missing(false);
-            let mut conn = sqlx::SqliteConnection::connect_with(&options)
+        let (applied, migrator, link): (Vec<i64>, sqlx::migrate::Migrator, _) =
+            if url.starts_with("sqlite:") {
+                if sqlite_path(url).is_some_and(|p| !std::path::Path::new(&p).exists()) {
+                    return Ok(Probe {
+                        pending: None,
+                        link: None,
+                    });
+                }
+                let options = SqliteConnectOptions::from_str(url)
+                    .map_err(connect_err)?
+                    .create_if_missing(false);
+                let mut conn = sqlx::SqliteConnection::connect_with(&options)
+                    .await
+                    .map_err(connect_err)?;
+                let applied = applied(sqlx::query_scalar(query).fetch_all(&mut conn).await)?;
+                let _ = conn.close().await;
+                (applied, sqlx::migrate!("../migrations/sqlite"), None)
+            } else {
+                let options = PgConnectOptions::from_str(url).map_err(connect_err)?;
+                let mut conn = tokio::time::timeout(
+                    Duration::from_secs(10),
+                    sqlx::PgConnection::connect_with(&options),
+                )
                 .await
+                .map_err(|_| connect_err(sqlx::Error::PoolTimedOut))?
                 .map_err(connect_err)?;
-            let applied = applied(sqlx::query_scalar(query).fetch_all(&mut conn).await)?;
-            let _ = conn.close().await;
-            (applied, sqlx::migrate!("../migrations/sqlite"))
-        } else {
-            let options = PgConnectOptions::from_str(url).map_err(connect_err)?;
-            let mut conn = tokio::time::timeout(
-                Duration::from_secs(10),
-                sqlx::PgConnection::connect_with(&options),
-            )
-            .await
-            .map_err(|_| connect_err(sqlx::Error::PoolTimedOut))?
-            .map_err(connect_err)?;
-            let applied = applied(sqlx::query_scalar(query).fetch_all(&mut conn).await)?;
-            let _ = conn.close().await;
-            (applied, sqlx::migrate!("../migrations/postgres"))
-        };
-        Ok(Some(
-            migrator
-                .iter()
-                .filter(|m| !applied.contains(&m.version))
-                .count(),
-        ))
+                let applied = applied(sqlx::query_scalar(query).fetch_all(&mut conn).await)?;
+                // What the connection is, not what the URL asked for: the
+                // default (`sslmode=prefer`) falls back to plain text when the
+                // server has no TLS.
+                let tls: Option<bool> =
+                    sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+                        .fetch_optional(&mut conn)
+                        .await
+                        .map_err(StoreError::from)?;
+                let _ = conn.close().await;
+                let verified = matches!(
+                    options.get_ssl_mode(),
+                    sqlx::postgres::PgSslMode::VerifyCa | sqlx::postgres::PgSslMode::VerifyFull
+                );
+                let link = match (tls.unwrap_or(false), verified) {
+                    (false, _) => DatabaseLink::Plain,
+                    (true, false) => DatabaseLink::TlsUnverified,
+                    (true, true) => DatabaseLink::TlsVerified,
+                };
+                (
+                    applied,
+                    sqlx::migrate!("../migrations/postgres"),
+                    Some(link),
+                )
+            };
+        Ok(Probe {
+            pending: Some(
+                migrator
+                    .iter()
+                    .filter(|m| !applied.contains(&m.version))
+                    .count(),
+            ),
+            link,
+        })
     }
 
     pub fn db(&self) -> &Db {

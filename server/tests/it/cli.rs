@@ -576,7 +576,10 @@ async fn check_tells_line_by_line_what_answers(backend: Backend) {
     let out = run_cli(&app.db, &["check"], None, &[("SEALPOST_RELAY_URL", &relay)]);
     let text = stdout(&out);
     assert!(out.status.success(), "{text}{}", stderr(&out));
-    assert!(line(&text, "ok    database").ends_with("schema up to date"));
+    assert!(
+        line(&text, "ok    database").contains(": schema up to date"),
+        "{text}"
+    );
     assert_eq!(
         line(&text, "ok    root key"),
         format!(
@@ -669,4 +672,65 @@ async fn a_root_key_file_from_the_settings_is_used_and_never_created() {
         !db.dir.path().join("master.key").exists(),
         "no key file of its own"
     );
+}
+
+/// A database on another machine: the URL's `sslmode` decides how the
+/// connection travels, the nodes' connections are encrypted when it asks,
+/// and `sealpost check` says what the connection got. The machine's
+/// PostgreSQL has TLS on with a self-signed certificate (Debian's package
+/// sets it up so), which `verify-full` must refuse.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_database_connection_is_encrypted_when_the_url_asks() {
+    let db = TestDatabase::new(Backend::Postgres).await;
+    let with = |mode: &str| {
+        let mut url = url::Url::parse(&db.url).unwrap();
+        url.query_pairs_mut().append_pair("sslmode", mode);
+        url.to_string()
+    };
+    let check = |mode: &str| {
+        let out = run_cli(
+            &db,
+            &["check"],
+            None,
+            &[("SEALPOST_DATABASE_URL", &with(mode))],
+        );
+        let text = stdout(&out);
+        let line = text
+            .lines()
+            .find(|l| l[6..].starts_with("database"))
+            .unwrap_or_else(|| panic!("no database line in:\n{text}{}", stderr(&out)))
+            .to_string();
+        (out.status.code(), line)
+    };
+
+    let (_, plain) = check("disable");
+    assert!(plain.starts_with("ok "), "{plain}");
+    assert!(plain.ends_with(", without TLS"), "{plain}");
+
+    let (_, encrypted) = check("require");
+    assert!(
+        encrypted.ends_with(
+            ", over TLS, the server's certificate not verified (sslmode=verify-full checks it)"
+        ),
+        "{encrypted} (this test needs the machine's PostgreSQL with ssl = on)"
+    );
+
+    let (code, refused) = check("verify-full");
+    assert_eq!(code, Some(1), "{refused}");
+    assert!(refused.starts_with("FAIL  database"), "{refused}");
+    assert!(refused.contains("certificate"), "{refused}");
+
+    // The node's own connections, as `serve` opens them.
+    let store = server::store::Store::connect(&with("require"))
+        .await
+        .unwrap();
+    let server::store::Db::Postgres(pool) = store.db() else {
+        unreachable!("a PostgreSQL URL")
+    };
+    let ssl: bool = sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert!(ssl, "the pool's connection is not encrypted");
+    store.close().await;
 }
