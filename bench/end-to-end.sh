@@ -87,6 +87,9 @@ fi
 mkdir -p "$WORK/peer"
 smtp-sink -u postfix -d "$WORK/peer/%M." 127.0.0.1:2598 256 >/dev/null 2>&1 & PEER_SINK=$!
 chown postfix "$WORK/peer"; chmod 755 "$WORK"
+# Debian's package installed without a configuration (as
+# scripts/install-test-deps.sh does) has no main.cf: Debian's default.
+[ -f /etc/postfix/main.cf ] || { cp /usr/share/postfix/main.cf.debian /etc/postfix/main.cf && postconf -e 'myhostname = bench.localdomain'; }
 postconf -e 'inet_interfaces = loopback-only' 'mynetworks = 127.0.0.0/8' 'mydestination =' \
   'relayhost = [127.0.0.1]:2598' 'default_transport = smtp' 'relay_transport = relay' 'local_transport = local' \
   'smtp_tls_security_level = none' 'disable_dns_lookups = yes' 'smtp_host_lookup = native' \

@@ -67,6 +67,9 @@ stop_sealpost
 PEER="-"
 RATIO="-"
 if command -v postfix >/dev/null; then
+  # Debian's package installed without a configuration (as
+  # scripts/install-test-deps.sh does) has no main.cf: Debian's default.
+  [ -f /etc/postfix/main.cf ] || { cp /usr/share/postfix/main.cf.debian /etc/postfix/main.cf && postconf -e 'myhostname = bench.localdomain'; }
   postconf -e 'inet_interfaces = loopback-only' 'mynetworks = 127.0.0.0/8' 'default_transport = discard' \
     'local_transport = discard' 'relay_transport = discard' 'mydestination =' \
     'smtpd_relay_restrictions = permit_mynetworks, reject' 'maillog_file = /var/log/postfix.log'

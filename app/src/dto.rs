@@ -125,9 +125,11 @@ pub struct MessageView {
     pub to: String,
     pub date: String,
     pub expires: Option<String>,
-    /// Sanitised on the server (ammonia): safe to insert as HTML.
-    pub body_html: Option<String>,
-    pub body_text: String,
+    /// Sanitised on the server (ammonia): safe to insert as HTML. Shared,
+    /// not copied: the portal keeps decrypted views in a cache and renders
+    /// the same body on every request.
+    pub body_html: Option<std::sync::Arc<str>>,
+    pub body_text: std::sync::Arc<str>,
     pub attachments: Vec<AttachmentInfo>,
     pub do_not_forward: bool,
     /// The other recipients the message names (To, Cc), for Reply all:

@@ -25,7 +25,7 @@ struct Inner {
 }
 
 fn weight(view: &MessageView) -> usize {
-    view.body_html.as_ref().map_or(0, String::len)
+    view.body_html.as_ref().map_or(0, |h| h.len())
         + view.body_text.len()
         + view.subject.len()
         + view.to.len()
@@ -146,7 +146,7 @@ mod tests {
     fn entries_expire_and_the_budget_holds() {
         let cache = ViewCache::new(Duration::from_millis(50), 10_000);
         cache.put("a", view("hello"));
-        assert_eq!(cache.get("a").unwrap().body_text, "hello");
+        assert_eq!(&*cache.get("a").unwrap().body_text, "hello");
         std::thread::sleep(Duration::from_millis(60));
         assert!(cache.get("a").is_none(), "expired entries are not served");
 

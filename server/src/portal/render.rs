@@ -51,7 +51,7 @@ pub fn message_view(raw: &[u8], row: ViewOf<'_>) -> MessageView {
             date: date(row.received_at),
             expires: row.expires_at.map(date),
             body_html: None,
-            body_text: String::from_utf8_lossy(raw).into_owned(),
+            body_text: String::from_utf8_lossy(raw).into(),
             attachments: Vec::new(),
             do_not_forward: row.rights == Some(crate::domain::Rights::DoNotForward),
             others: Vec::new(),
@@ -74,8 +74,8 @@ pub fn message_view(raw: &[u8], row: ViewOf<'_>) -> MessageView {
         to,
         date: date(row.received_at),
         expires: row.expires_at.map(date),
-        body_html,
-        body_text,
+        body_html: body_html.map(Into::into),
+        body_text: body_text.into(),
         attachments: m
             .attachments()
             .enumerate()
