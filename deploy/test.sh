@@ -18,7 +18,9 @@
 #     larger, still comes back through the return path;
 #   - installs and renews the HTTPS certificate with deploy/certbot's deploy
 #     hook, which reloads sealpost (SIGHUP): the new certificate is served
-#     without a restart; SIGTERM ends it cleanly.
+#     without a restart; SIGTERM ends it cleanly;
+#   - starts it again on loopback behind nginx with exactly
+#     deploy/nginx/sealpost.conf, and opens the link through the proxy.
 # It refuses to touch an /etc/sealpost it did not make.
 #
 # Usage: deploy/test.sh BINARY SITE_DIR   (make test passes the debug build)
@@ -35,7 +37,7 @@ step() { printf '==> deploy: %s\n' "$*"; }
 fail() { printf 'deploy test FAILED: %s\n' "$*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || fail "it runs as root: it installs a service user, /etc/sealpost and a Postfix instance"
-for tool in postfix postqueue smtp-sink sendmail systemd-analyze openssl curl runuser setpriv useradd python3 base64; do
+for tool in postfix postqueue smtp-sink sendmail systemd-analyze openssl curl runuser setpriv useradd python3 base64 nginx; do
   command -v $tool >/dev/null || fail "$tool is missing (scripts/install-test-deps.sh installs it)"
 done
 # What it installs, it removes afterwards; what it did not make, it leaves.
@@ -47,7 +49,7 @@ if [ ! -e /etc/sealpost/.deploy-test ]; then
 fi
 
 # Loopback ports of the test's own.
-HTTPS_PORT=18443 SMTP_PORT=12525 RETURN_PORT=10025 INTERNET_PORT=12601 MAILBOX_PORT=12602
+HTTPS_PORT=18443 PROXY_PORT=18444 BACKEND_PORT=13000 SMTP_PORT=12525 RETURN_PORT=10025 INTERNET_PORT=12601 MAILBOX_PORT=12602
 WORK=$(mktemp -d /tmp/sealpost-deploy.XXXXXX)
 chmod 755 "$WORK"
 PF="$WORK/postfix"
@@ -55,6 +57,7 @@ SEALPOST_PID=""
 cleanup() {
   [ -n "$SEALPOST_PID" ] && kill "$SEALPOST_PID" 2>/dev/null || true
   postfix -c "$PF/etc" stop >/dev/null 2>&1 || true
+  [ -f "$WORK/nginx/nginx.pid" ] && kill "$(cat "$WORK/nginx/nginx.pid")" 2>/dev/null || true
   [ -n "${SINKS:-}" ] && kill $SINKS 2>/dev/null || true
   if [ "${KEEP:-}" != 1 ]; then rm -rf "$WORK" "${INSTALLED[@]}"; else echo "kept $WORK and the installation"; fi
 }
@@ -75,10 +78,12 @@ step "HTTPS certificate through the certbot deploy hook (README: Deploying, step
 # A self-signed certificate stands in for the one certbot would issue, in a
 # directory laid out as certbot's live/<name>/. No systemd runs here:
 # `systemctl try-reload-or-restart sealpost` does what the unit's
-# ExecReload does (SIGHUP) when sealpost runs, and nothing when it does not.
+# ExecReload does (SIGHUP) when sealpost runs, and nothing when it does not;
+# no nginx unit runs.
 mkdir -p "$WORK/live" "$WORK/bin"
 cat > "$WORK/bin/systemctl" <<EOF
 #!/bin/sh
+[ "\$*" = "is-active --quiet nginx" ] && exit 3
 [ "\$*" = "try-reload-or-restart sealpost" ] || { echo "systemctl \$*: not in this test" >&2; exit 1; }
 [ -s "$WORK/sealpost.pid" ] || exit 0
 kill -HUP "\$(cat "$WORK/sealpost.pid")"
@@ -278,4 +283,51 @@ if grep -qF "$(cat /etc/sealpost/master.key)" "$WORK/sealpost.log" "$WORK/sealpo
   fail "the root key reached the output"
 fi
 
-echo "deploy test passed: install, systemd-analyze verify, sealpost check, Postfix round trip, HTTPS, SIGHUP, SIGTERM"
+step "behind nginx instead (deploy/nginx/sealpost.conf): TLS at the proxy, sealpost on loopback"
+# The configuration as the file's comment says: no http_tls_*, loopback,
+# the proxy trusted.
+sed -i '/^# --- this deployment ---$/,$d' /etc/sealpost/sealpost.toml
+cat >> /etc/sealpost/sealpost.toml <<EOF
+# --- this deployment, behind nginx ---
+public_url = "https://localhost:$PROXY_PORT"
+http_addr = "127.0.0.1:$BACKEND_PORT"
+trusted_proxies = "127.0.0.1/32"
+smtp_addr = "127.0.0.1:$SMTP_PORT"
+relay_url = "smtp://127.0.0.1:$RETURN_PORT"
+internal_domains = "corp.example"
+admin_email = "admin@corp.example"
+EOF
+"${AS_SERVICE[@]}" $EXEC > "$WORK/sealpost-2.out" 2> "$WORK/sealpost-2.log" &
+SEALPOST_PID=$!
+echo $SEALPOST_PID > "$WORK/sealpost.pid"
+for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$BACKEND_PORT/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+curl -sf "http://127.0.0.1:$BACKEND_PORT/healthz" >/dev/null || { cat "$WORK/sealpost-2.log"; fail "sealpost did not start on loopback"; }
+# The shipped server block on this test's ports (the test machine may have
+# no IPv6, so its [::] line goes), in an nginx of its own.
+mkdir -p "$WORK/nginx"
+sed -e "s/listen 443 /listen 127.0.0.1:$PROXY_PORT /" -e '/listen \[::\]:443 /d' \
+  -e "s/127.0.0.1:3000/127.0.0.1:$BACKEND_PORT/" deploy/nginx/sealpost.conf > "$WORK/nginx/sealpost.conf"
+cat > "$WORK/nginx/nginx.conf" <<EOF
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log;
+events {}
+http {
+    access_log off;
+    include $WORK/nginx/sealpost.conf;
+}
+EOF
+nginx -q -t -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" || fail "nginx refuses deploy/nginx/sealpost.conf"
+nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" || { cat "$WORK/nginx/error.log" || true; fail "nginx did not start"; }
+PROXIED=${LINK/:$HTTPS_PORT/:$PROXY_PORT}
+curl -ksf --http2 -D "$WORK/headers-2" -o "$WORK/page-2.html" "$PROXIED" || fail "the link did not open through nginx"
+grep -q "^HTTP/2 200" "$WORK/headers-2" || fail "the link did not answer 200 over HTTP/2 through nginx: $(head -n 1 "$WORK/headers-2")"
+grep -qi "^strict-transport-security: max-age=31536000" "$WORK/headers-2" || fail "no HSTS header through nginx"
+grep -qi "^set-cookie: .*; Secure" "$WORK/headers-2" || fail "cookies are not Secure behind nginx"
+grep -q "alice@corp.example" "$WORK/page-2.html" || fail "the landing page through nginx does not name the sender"
+kill "$(cat "$WORK/nginx/nginx.pid")"
+kill -TERM $SEALPOST_PID
+STATUS=0; wait $SEALPOST_PID || STATUS=$?
+SEALPOST_PID=""; rm -f "$WORK/sealpost.pid"
+[ "$STATUS" = 0 ] || { tail -5 "$WORK/sealpost-2.log"; fail "sealpost behind nginx exited with $STATUS on SIGTERM"; }
+
+echo "deploy test passed: install, systemd-analyze verify, sealpost check, Postfix round trip, HTTPS, SIGHUP, SIGTERM, behind nginx"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs and starts what the tests need, each only when missing: Debian's
-# Chromium, clamav-daemon, postfix and systemd-analyze, the end2end npm packages, PyPI's oidc-provider-mock
+# Chromium, clamav-daemon, postfix, nginx and systemd-analyze, the end2end npm packages, PyPI's oidc-provider-mock
 # and schemathesis, and the machine's PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +33,14 @@ if ! command -v postfix >/dev/null && [ ! -x /usr/sbin/postfix ]; then
   echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
   apt-get update -qq
   apt-get install -y -qq postfix >/dev/null
+fi
+# ... and Debian's nginx in front of sealpost, the other HTTPS set-up
+# (deploy/nginx/sealpost.conf); bench/portal.sh measures against it too.
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+  step "installing Debian's nginx"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq nginx >/dev/null
 fi
 if ! command -v systemd-analyze >/dev/null; then
   step "installing Debian's systemd (for systemd-analyze)"
