@@ -49,7 +49,7 @@ if [ ! -e /etc/sealpost/.deploy-test ]; then
 fi
 
 # Loopback ports of the test's own.
-HTTPS_PORT=18443 PROXY_PORT=18444 BACKEND_PORT=13000 SMTP_PORT=12525 RETURN_PORT=10025 INTERNET_PORT=12601 MAILBOX_PORT=12602
+HTTPS_PORT=18443 PROXY_PORT=18444 PROXY_HTTP_PORT=18080 BACKEND_PORT=13000 SMTP_PORT=12525 RETURN_PORT=10025 INTERNET_PORT=12601 MAILBOX_PORT=12602
 WORK=$(mktemp -d /tmp/sealpost-deploy.XXXXXX)
 chmod 755 "$WORK"
 PF="$WORK/postfix"
@@ -76,24 +76,26 @@ install -m 0640 -g sealpost deploy/sealpost.toml /etc/sealpost/sealpost.toml
 
 step "HTTPS certificate through the certbot deploy hook (README: Deploying, step 2)"
 # A self-signed certificate stands in for the one certbot would issue, in a
-# directory laid out as certbot's live/<name>/. No systemd runs here:
-# `systemctl try-reload-or-restart sealpost` does what the unit's
-# ExecReload does (SIGHUP) when sealpost runs, and nothing when it does not;
-# no nginx unit runs.
+# directory laid out as certbot's live/<name>/. No systemd runs here: a
+# stand-in answers the hook's systemctl as systemd would.
 mkdir -p "$WORK/live" "$WORK/bin"
 cat > "$WORK/bin/systemctl" <<EOF
 #!/bin/sh
-[ "\$*" = "is-active --quiet nginx" ] && exit 3
-[ "\$*" = "try-reload-or-restart sealpost" ] || { echo "systemctl \$*: not in this test" >&2; exit 1; }
-[ -s "$WORK/sealpost.pid" ] || exit 0
-kill -HUP "\$(cat "$WORK/sealpost.pid")"
+# What the hook asks: is-active (sealpost: while the test runs it; nginx:
+# never in this part) and reload sealpost, which is the unit's ExecReload.
+case "\$*" in
+  "is-active --quiet sealpost") [ -s "$WORK/sealpost.pid" ] && kill -0 "\$(cat "$WORK/sealpost.pid")" 2>/dev/null ;;
+  "is-active --quiet nginx") exit 3 ;;
+  "reload sealpost") kill -HUP "\$(cat "$WORK/sealpost.pid")" ;;
+  *) echo "systemctl \$*: not in this test" >&2; exit 1 ;;
+esac
 EOF
 chmod 755 "$WORK/bin/systemctl"
 make_cert() {
   openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$1" \
     -addext "subjectAltName=DNS:localhost" \
     -keyout "$WORK/live/privkey.pem" -out "$WORK/live/fullchain.pem" 2>/dev/null
-  RENEWED_LINEAGE="$WORK/live" PATH="$WORK/bin:$PATH" deploy/certbot/sealpost-deploy-hook
+  RENEWED_LINEAGE="$WORK/live" PATH="${HOOK_BIN:-$WORK/bin}:$PATH" deploy/certbot/sealpost-deploy-hook
 }
 make_cert "sealpost first"
 [ "$(stat -c '%a %G' /etc/sealpost/portal.key)" = "640 sealpost" ] || fail "the hook left the key $(stat -c '%a %G' /etc/sealpost/portal.key), not 640 sealpost"
@@ -199,7 +201,7 @@ cat "$WORK/check-2.txt"
 grep -q "^ok    relay           smtp://127.0.0.1:$RETURN_PORT: EHLO answered" "$WORK/check-2.txt" || fail "check did not reach the relay"
 # The node made the keys with the credential's copy; the file opens them.
 grep -q "^ok    root key        SEALPOST_MASTER_KEY opens the organization's 1 key" "$WORK/check-2.txt" || fail "the root key file does not open the keys the node made"
-grep -q "^ok    https " "$WORK/check-2.txt" || fail "check did not read the HTTPS certificate"
+grep -q "^ok    https .*(1 day left), for localhost$" "$WORK/check-2.txt" || fail "check did not tell until when and for whom the HTTPS certificate is"
 
 step "a [secure] message to an outside and an inside address, with Postfix's sendmail"
 sendmail -C "$PF/etc" -f alice@corp.example bob@gmail.example carol@corp.example <<EOF
@@ -302,10 +304,11 @@ SEALPOST_PID=$!
 echo $SEALPOST_PID > "$WORK/sealpost.pid"
 for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$BACKEND_PORT/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
 curl -sf "http://127.0.0.1:$BACKEND_PORT/healthz" >/dev/null || { cat "$WORK/sealpost-2.log"; fail "sealpost did not start on loopback"; }
-# The shipped server block on this test's ports (the test machine may have
-# no IPv6, so its [::] line goes), in an nginx of its own.
-mkdir -p "$WORK/nginx"
-sed -e "s/listen 443 /listen 127.0.0.1:$PROXY_PORT /" -e '/listen \[::\]:443 /d' \
+# The shipped file on this test's ports and paths (the test machine may have
+# no IPv6, so its [::] lines go), in an nginx of its own.
+mkdir -p "$WORK/nginx" "$WORK/acme/.well-known/acme-challenge"
+sed -e "s/listen 443 /listen 127.0.0.1:$PROXY_PORT /" -e "s/listen 80;/listen 127.0.0.1:$PROXY_HTTP_PORT;/" \
+  -e '/listen \[::\]:/d' -e "s|/var/www/letsencrypt|$WORK/acme|" \
   -e "s/127.0.0.1:3000/127.0.0.1:$BACKEND_PORT/" deploy/nginx/sealpost.conf > "$WORK/nginx/sealpost.conf"
 cat > "$WORK/nginx/nginx.conf" <<EOF
 pid $WORK/nginx/nginx.pid;
@@ -318,12 +321,36 @@ http {
 EOF
 nginx -q -t -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" || fail "nginx refuses deploy/nginx/sealpost.conf"
 nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" || { cat "$WORK/nginx/error.log" || true; fail "nginx did not start"; }
+# Port 80: certbot's webroot challenge is answered, the rest goes to https.
+echo "challenge-$$" > "$WORK/acme/.well-known/acme-challenge/probe"
+chmod -R a+rX "$WORK/acme"
+[ "$(curl -sf "http://127.0.0.1:$PROXY_HTTP_PORT/.well-known/acme-challenge/probe")" = "challenge-$$" ] \
+  || fail "nginx does not serve certbot's challenge on port 80"
+curl -s -o /dev/null -D "$WORK/headers-80" "http://127.0.0.1:$PROXY_HTTP_PORT/r/x"
+grep -q "^HTTP/1.1 301" "$WORK/headers-80" || fail "port 80 does not redirect to https: $(head -n 1 "$WORK/headers-80")"
 PROXIED=${LINK/:$HTTPS_PORT/:$PROXY_PORT}
 curl -ksf --http2 -D "$WORK/headers-2" -o "$WORK/page-2.html" "$PROXIED" || fail "the link did not open through nginx"
 grep -q "^HTTP/2 200" "$WORK/headers-2" || fail "the link did not answer 200 over HTTP/2 through nginx: $(head -n 1 "$WORK/headers-2")"
 grep -qi "^strict-transport-security: max-age=31536000" "$WORK/headers-2" || fail "no HSTS header through nginx"
 grep -qi "^set-cookie: .*; Secure" "$WORK/headers-2" || fail "cookies are not Secure behind nginx"
 grep -q "alice@corp.example" "$WORK/page-2.html" || fail "the landing page through nginx does not name the sender"
+
+step "certificate renewed behind nginx: the deploy hook reloads nginx, which serves it"
+mkdir -p "$WORK/bin-nginx"
+cat > "$WORK/bin-nginx/systemctl" <<EOF
+#!/bin/sh
+case "\$*" in
+  "is-active --quiet nginx"|"is-active --quiet sealpost") exit 0 ;;
+  "reload nginx") nginx -q -s reload -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" 2>/dev/null ;;
+  "reload sealpost") kill -HUP "\$(cat "$WORK/sealpost.pid")" ;;
+  *) echo "systemctl \$*: not in this test" >&2; exit 1 ;;
+esac
+EOF
+chmod 755 "$WORK/bin-nginx/systemctl"
+HOOK_BIN="$WORK/bin-nginx" make_cert "sealpost behind nginx"
+proxied() { openssl s_client -connect 127.0.0.1:$PROXY_PORT -servername localhost </dev/null 2>/dev/null | openssl x509 -noout -subject; }
+for _ in $(seq 1 50); do proxied | grep -q "sealpost behind nginx" && break; sleep 0.1; done
+proxied | grep -q "sealpost behind nginx" || fail "nginx does not serve the renewed certificate after the hook"
 kill "$(cat "$WORK/nginx/nginx.pid")"
 kill -TERM $SEALPOST_PID
 STATUS=0; wait $SEALPOST_PID || STATUS=$?

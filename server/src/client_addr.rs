@@ -35,6 +35,17 @@ pub fn client_ip(trusted: &[IpNet], peer: IpAddr, headers: &http::HeaderMap) -> 
     client
 }
 
+/// As [`client_ip`], with the peer's port: the address a message written
+/// on the web (compose, a portal reply, the API) names as where it came
+/// from, in its envelope and `Received` line, rather than the proxy's.
+pub fn client_socket(
+    trusted: &[IpNet],
+    peer: std::net::SocketAddr,
+    headers: &http::HeaderMap,
+) -> std::net::SocketAddr {
+    std::net::SocketAddr::new(client_ip(trusted, peer.ip(), headers), peer.port())
+}
+
 /// IPv4-mapped IPv6 addresses as IPv4.
 pub fn canonical(ip: IpAddr) -> IpAddr {
     match ip {

@@ -868,18 +868,75 @@ fn parse_bool(key: &str, value: Option<String>) -> Result<bool, ConfigError> {
 
 /// A database URL without its password, for messages.
 pub fn redact_url(url: &str) -> String {
-    match Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_string(),
+    let Ok(mut parsed) = Url::parse(url) else {
+        // Unreadable, e.g. a password with an unescaped `/`: whatever
+        // stands before the last `@` may be a secret.
+        return match (url.find("://"), url.rfind('@')) {
+            (Some(scheme), Some(at)) if scheme < at => {
+                format!("{}://***{}", &url[..scheme], &url[at..])
+            }
+            _ => url.to_string(),
+        };
+    };
+    let mut changed = false;
+    if parsed.password().is_some() {
+        let _ = parsed.set_password(Some("***"));
+        changed = true;
+    }
+    // sqlx takes a PostgreSQL password as `?password=` too.
+    let secret = |key: &str| {
+        let key = key.to_ascii_lowercase();
+        ["password", "secret", "token"]
+            .iter()
+            .any(|word| key.contains(word))
+    };
+    if parsed.query_pairs().any(|(key, _)| secret(&key)) {
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(key, value)| {
+                let value = if secret(&key) {
+                    "***".to_string()
+                } else {
+                    value.into_owned()
+                };
+                (key.into_owned(), value)
+            })
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+        changed = true;
+    }
+    if changed {
+        parsed.to_string()
+    } else {
+        url.to_string()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_are_shown_without_their_passwords() {
+        assert_eq!(
+            redact_url("postgres://sealpost:hunter2@db.corp.example/sealpost?sslmode=verify-full"),
+            "postgres://sealpost:***@db.corp.example/sealpost?sslmode=verify-full"
+        );
+        assert_eq!(
+            redact_url(
+                "postgres://sealpost@db.corp.example/sealpost?password=hunter2&sslmode=require"
+            ),
+            "postgres://sealpost@db.corp.example/sealpost?password=***&sslmode=require"
+        );
+        assert_eq!(
+            redact_url("postgres://sealpost:pa/ss@db.corp.example/sealpost"),
+            "postgres://***@db.corp.example/sealpost"
+        );
+        assert_eq!(
+            redact_url("smtp://127.0.0.1:10025?tls=none"),
+            "smtp://127.0.0.1:10025?tls=none"
+        );
+    }
 
     fn load(flags: &[(&'static str, &str)], env: &[(&str, &str)]) -> Result<Settings, ConfigError> {
         let mut given = SettingValues::default();

@@ -66,7 +66,59 @@ impl Certificate {
         self.surface
     }
 
-    /// When the certificate in use stops being valid (its first one).
+    /// For `sealpost check`: until when the certificate in use is valid
+    /// and, given the public host name, that it names it. An error when it
+    /// has expired, is not valid yet or is for another name: browsers and
+    /// mail servers would refuse it.
+    pub fn describe(
+        &self,
+        host: Option<&str>,
+        now: std::time::SystemTime,
+    ) -> Result<String, String> {
+        use x509_cert::der::Decode;
+        let path = self.cert.display();
+        let current = self.current();
+        let leaf = current
+            .cert
+            .first()
+            .ok_or_else(|| format!("{path} holds no certificate"))?;
+        let parsed = x509_cert::Certificate::from_der(leaf.as_ref())
+            .map_err(|e| format!("{path}: cannot read the certificate: {e}"))?;
+        let validity = &parsed.tbs_certificate.validity;
+        let at = |t: &x509_cert::time::Time| std::time::UNIX_EPOCH + t.to_unix_duration();
+        let not_after = at(&validity.not_after);
+        let ms = |t: std::time::SystemTime| {
+            t.duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64)
+        };
+        let until = crate::domain::display_time(ms(not_after));
+        if now > not_after {
+            return Err(format!("{path}: the certificate expired on {until}"));
+        }
+        if now < at(&validity.not_before) {
+            return Err(format!(
+                "{path}: the certificate is not valid before {}",
+                crate::domain::display_time(ms(at(&validity.not_before)))
+            ));
+        }
+        let days = not_after.duration_since(now).unwrap_or_default().as_secs() / 86_400;
+        let unit = if days == 1 { "day" } else { "days" };
+        let mut text = format!(
+            "{path}: the certificate and its key fit, valid until {until} ({days} {unit} left)"
+        );
+        if let Some(host) = host {
+            let name = rustls::pki_types::ServerName::try_from(host)
+                .map_err(|_| format!("{host} is not a host name a certificate can be for"))?;
+            webpki::EndEntityCert::try_from(leaf)
+                .map_err(|e| format!("{path}: cannot read the certificate: {e}"))?
+                .verify_is_valid_for_subject_name(&name)
+                .map_err(|_| format!("{path}: the certificate is not for {host} (public_url)"))?;
+            text.push_str(&format!(", for {host}"));
+        }
+        Ok(text)
+    }
+
+    /// The certificate and key handshakes get now.
     pub fn current(&self) -> Arc<CertifiedKey> {
         self.current
             .read()
@@ -147,6 +199,50 @@ mod tests {
             .status()
             .expect("openssl makes a test certificate");
         assert!(status.success());
+    }
+
+    #[test]
+    fn check_tells_until_when_and_for_whom_a_certificate_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+        let status = std::process::Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+            ])
+            .args(["-subj", "/CN=mail.corp.example"])
+            .args(["-addext", "subjectAltName=DNS:mail.corp.example"])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("openssl makes a test certificate");
+        assert!(status.success());
+        let certificate = Certificate::from_settings("HTTP", Some(&cert), Some(&key))
+            .unwrap()
+            .unwrap();
+        let now = std::time::SystemTime::now();
+        let day = std::time::Duration::from_secs(86_400);
+
+        let text = certificate
+            .describe(Some("mail.corp.example"), now)
+            .unwrap();
+        assert!(
+            text.contains("(29 days left), for mail.corp.example"),
+            "{text}"
+        );
+        let other = certificate
+            .describe(Some("portal.corp.example"), now)
+            .unwrap_err();
+        assert!(
+            other.ends_with("the certificate is not for portal.corp.example (public_url)"),
+            "{other}"
+        );
+        let later = certificate.describe(None, now + 31 * day).unwrap_err();
+        assert!(later.contains("the certificate expired on"), "{later}");
+        let earlier = certificate.describe(None, now - day).unwrap_err();
+        assert!(earlier.contains("not valid before"), "{earlier}");
     }
 
     #[test]

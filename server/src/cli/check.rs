@@ -121,15 +121,17 @@ pub async fn run(settings: Settings, config: Option<PathBuf>) -> Result<(), CliE
                 surface,
                 Outcome::Skip(format!("not configured (SEALPOST_{prefix}_TLS_CERT)")),
             ),
-            Ok(Some(_)) => report.line(
-                surface,
-                Outcome::Ok(format!(
-                    "{}: the certificate and its key fit",
-                    cert.as_deref()
-                        .map(|p| p.display().to_string())
-                        .unwrap_or_default()
-                )),
-            ),
+            Ok(Some(certificate)) => {
+                // The portal's name is known (public_url); the intake's is
+                // whatever name its MX record gives.
+                let host = (surface == "https")
+                    .then(|| settings.public_url.host_str())
+                    .flatten();
+                match certificate.describe(host, std::time::SystemTime::now()) {
+                    Ok(text) => report.line(surface, Outcome::Ok(text)),
+                    Err(e) => report.line(surface, Outcome::Fail(e)),
+                }
+            }
             Err(e) => report.line(surface, Outcome::Fail(e)),
         }
     }

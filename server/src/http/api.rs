@@ -664,9 +664,11 @@ pub async fn send_message(
     State(state): State<AppState>,
     who: ApiUser,
     axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     use crate::services::compose::{self, ComposeError};
+    let peer = crate::client_addr::client_socket(&state.settings.trusted_proxies, peer, &headers);
     let request: SendRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::invalid(format!("The body is not a message to send: {e}")))?;
     // The document's limits, each refused with the field's name.

@@ -53,6 +53,8 @@ pub async fn submit(
     request: Request<Body>,
 ) -> Response {
     let (parts, body) = request.into_parts();
+    let peer =
+        crate::client_addr::client_socket(&state.settings.trusted_proxies, peer, &parts.headers);
     let user = match active_user(&state, &session).await {
         Ok(Some(user)) => user,
         Ok(_) => return see_other("/login"),

@@ -25,6 +25,8 @@ pub async fn submit(
     request: Request<Body>,
 ) -> Response {
     let (mut parts, body) = request.into_parts();
+    let peer =
+        crate::client_addr::client_socket(&state.settings.trusted_proxies, peer, &parts.headers);
     // Every answer is the page at the link itself.
     let back = format!("/r/{token}");
     parts.uri = back.parse().unwrap_or_default();
