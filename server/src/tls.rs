@@ -186,11 +186,17 @@ mod tests {
     use super::*;
 
     fn make(dir: &Path, name: &str) {
+        make_for(dir, name, 1);
+    }
+
+    /// A self-signed certificate for `name` (subject and DNS name), valid
+    /// for `days` from now, as cert.pem and key.pem in `dir`.
+    fn make_for(dir: &Path, name: &str, days: u32) {
         let status = std::process::Command::new("openssl")
-            .args([
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-            ])
+            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days"])
+            .arg(days.to_string())
             .args(["-subj", &format!("/CN={name}")])
+            .args(["-addext", &format!("subjectAltName=DNS:{name}")])
             .arg("-keyout")
             .arg(dir.join("key.pem"))
             .arg("-out")
@@ -205,20 +211,7 @@ mod tests {
     fn check_tells_until_when_and_for_whom_a_certificate_is() {
         let dir = tempfile::tempdir().unwrap();
         let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-        let status = std::process::Command::new("openssl")
-            .args([
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
-            ])
-            .args(["-subj", "/CN=mail.corp.example"])
-            .args(["-addext", "subjectAltName=DNS:mail.corp.example"])
-            .arg("-keyout")
-            .arg(&key)
-            .arg("-out")
-            .arg(&cert)
-            .stderr(std::process::Stdio::null())
-            .status()
-            .expect("openssl makes a test certificate");
-        assert!(status.success());
+        make_for(dir.path(), "mail.corp.example", 30);
         let certificate = Certificate::from_settings("HTTP", Some(&cert), Some(&key))
             .unwrap()
             .unwrap();
