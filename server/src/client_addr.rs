@@ -68,6 +68,66 @@ pub fn client_key(ip: IpAddr) -> String {
     }
 }
 
+/// Connections open now, in all and per client address (IPv6: per /64):
+/// SMTP sessions, HTTPS connections.
+pub struct ConnectionLimits {
+    max: usize,
+    per_client: usize,
+    open: std::sync::Mutex<(usize, std::collections::HashMap<String, usize>)>,
+}
+
+/// A connection's place; given back when it ends, however it ends.
+pub struct Slot<'a> {
+    limits: &'a ConnectionLimits,
+    client: String,
+}
+
+impl ConnectionLimits {
+    pub fn new(max: usize, per_client: usize) -> Self {
+        ConnectionLimits {
+            max,
+            per_client,
+            open: Default::default(),
+        }
+    }
+
+    /// A place for a connection from `ip`; none when it is over either limit.
+    pub fn enter(&self, ip: IpAddr) -> Option<Slot<'_>> {
+        let client = client_key(ip);
+        let mut open = self
+            .open
+            .lock()
+            .expect("the session count is never poisoned");
+        let mine = open.1.get(&client).copied().unwrap_or(0);
+        if open.0 >= self.max || mine >= self.per_client {
+            return None;
+        }
+        open.0 += 1;
+        open.1.insert(client.clone(), mine + 1);
+        Some(Slot {
+            limits: self,
+            client,
+        })
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        let mut open = self
+            .limits
+            .open
+            .lock()
+            .expect("the session count is never poisoned");
+        open.0 -= 1;
+        if let Some(n) = open.1.get_mut(&self.client) {
+            *n -= 1;
+            if *n == 0 {
+                open.1.remove(&self.client);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -105,6 +105,8 @@ settings! {
         "PEM certificate chain: the portal is served over HTTPS (HTTP/2 and HTTP/1.1); reloaded on SIGHUP";
     http_tls_key, "FILE", None, "unset = plain HTTP",
         "PEM private key for the portal's HTTPS; reloaded on SIGHUP";
+    http_max_connections_per_client, "N", Some("256"), "256",
+        "HTTPS connections at once from one client address (IPv6: one /64); more are closed";
     max_message_bytes, "BYTES", Some("26214400"), "26214400",
         "Largest message the intake accepts (25MB accepted)";
     subject_tag, "TEXT", Some("[secure]"), "[secure]",
@@ -243,6 +245,8 @@ pub struct Settings {
     /// PEM files for the portal's HTTPS (both or neither).
     pub http_tls_cert: Option<PathBuf>,
     pub http_tls_key: Option<PathBuf>,
+    /// HTTPS connections at once from one client address (IPv6: per /64).
+    pub http_max_connections_per_client: usize,
     pub max_message_bytes: usize,
     /// Asks for protection when found in a subject (case-insensitive); removed.
     pub subject_tag: String,
@@ -511,6 +515,10 @@ impl Settings {
             "smtp_max_sessions_per_client",
             value(&v.smtp_max_sessions_per_client),
         )?;
+        let http_max_connections_per_client = count(
+            "http_max_connections_per_client",
+            value(&v.http_max_connections_per_client),
+        )?;
 
         let smtp_tls_cert = v.smtp_tls_cert.clone().map(PathBuf::from);
         let smtp_tls_key = v.smtp_tls_key.clone().map(PathBuf::from);
@@ -707,6 +715,7 @@ impl Settings {
             smtp_tls_key,
             http_tls_cert,
             http_tls_key,
+            http_max_connections_per_client,
             max_message_bytes,
             subject_tag,
             queue_lifetime_ms,

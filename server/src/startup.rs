@@ -346,7 +346,9 @@ impl Application {
         let result = match &self.http_certificate {
             Some(certificate) => {
                 let acceptor = certificate.acceptor(&[b"h2", b"http/1.1"]);
-                crate::http::https::serve(self.http, acceptor, self.router, shutdown).await
+                let per_client = self.settings.http_max_connections_per_client;
+                crate::http::https::serve(self.http, acceptor, self.router, per_client, shutdown)
+                    .await
             }
             None => {
                 let app = self

@@ -31,14 +31,23 @@ const DRAIN: Duration = Duration::from_secs(30);
 /// requests in flight finish (connections are told to close: HTTP/2
 /// GOAWAY, HTTP/1.1 closes after the current response) for up to 30 s,
 /// and cuts off what is left.
+///
+/// One client address (IPv6: one /64) holds at most `per_client`
+/// connections: without it one host could hold every place, keeping each
+/// connection open with HTTP/2 pings, and lock everyone else out.
 pub async fn serve(
     listener: TcpListener,
     acceptor: TlsAcceptor,
     router: Router,
+    per_client: usize,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let places = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let clients = Arc::new(crate::client_addr::ConnectionLimits::new(
+        MAX_CONNECTIONS,
+        per_client,
+    ));
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
     loop {
@@ -64,8 +73,15 @@ pub async fn serve(
         let acceptor = acceptor.clone();
         let router = router.clone();
         let mut stopping = stopping.clone();
+        let clients = clients.clone();
         connections.spawn(async move {
             let _place = place;
+            // Closed before the handshake: a client over its limit costs
+            // no TLS work.
+            let Some(_slot) = clients.enter(peer.ip()) else {
+                tracing::info!(%peer, "HTTPS connection refused: too many from this client");
+                return;
+            };
             let tls = tokio::select! {
                 tls = tokio::time::timeout(HANDSHAKE, acceptor.accept(tcp)) => match tls {
                     Ok(Ok(tls)) => tls,

@@ -237,7 +237,7 @@ async fn write_batches(
 }
 
 pub async fn run(listener: TcpListener, intake: Arc<Intake>) {
-    let limits = Arc::new(SessionLimits::new(
+    let limits = Arc::new(crate::client_addr::ConnectionLimits::new(
         intake.max_sessions,
         intake.max_sessions_per_client,
     ));
@@ -278,64 +278,6 @@ pub async fn run(listener: TcpListener, intake: Arc<Intake>) {
             Err(e) => {
                 tracing::warn!(error = %e, "SMTP accept failed");
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
-        }
-    }
-}
-
-/// Sessions open now, in all and per client address (IPv6: per /64).
-struct SessionLimits {
-    max: usize,
-    per_client: usize,
-    open: std::sync::Mutex<(usize, std::collections::HashMap<String, usize>)>,
-}
-
-/// A session's place; given back when the session ends, however it ends.
-struct Slot<'a> {
-    limits: &'a SessionLimits,
-    client: String,
-}
-
-impl SessionLimits {
-    fn new(max: usize, per_client: usize) -> Self {
-        SessionLimits {
-            max,
-            per_client,
-            open: Default::default(),
-        }
-    }
-
-    fn enter(&self, ip: IpAddr) -> Option<Slot<'_>> {
-        let client = crate::client_addr::client_key(ip);
-        let mut open = self
-            .open
-            .lock()
-            .expect("the session count is never poisoned");
-        let mine = open.1.get(&client).copied().unwrap_or(0);
-        if open.0 >= self.max || mine >= self.per_client {
-            return None;
-        }
-        open.0 += 1;
-        open.1.insert(client.clone(), mine + 1);
-        Some(Slot {
-            limits: self,
-            client,
-        })
-    }
-}
-
-impl Drop for Slot<'_> {
-    fn drop(&mut self) {
-        let mut open = self
-            .limits
-            .open
-            .lock()
-            .expect("the session count is never poisoned");
-        open.0 -= 1;
-        if let Some(n) = open.1.get_mut(&self.client) {
-            *n -= 1;
-            if *n == 0 {
-                open.1.remove(&self.client);
             }
         }
     }

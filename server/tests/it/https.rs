@@ -80,3 +80,51 @@ async fn a_recipient_signs_in_with_a_passcode_over_https(backend: Backend) {
     assert!(page.contains("body"));
 }
 both!(a_recipient_signs_in_with_a_passcode_over_https);
+
+/// One client address cannot hold every HTTPS connection (a host that
+/// opens thousands and keeps them would lock everyone else out): over its
+/// limit a connection is closed at once, and a place given back is taken
+/// again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_cannot_hold_every_https_connection() {
+    let db = TestDatabase::new(Backend::Sqlite).await;
+    let (cert, key) = certificate(db.dir.path());
+    let app = TestApp::builder(db)
+        .setting("public_url", "https://localhost")
+        .setting("http_tls_cert", cert)
+        .setting("http_tls_key", key)
+        .setting("http_max_connections_per_client", "3")
+        .spawn()
+        .await;
+    let port = app.address.rsplit(':').next().unwrap().to_string();
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        // Connected, never a handshake: each holds a place until it goes.
+        held.push(
+            tokio::net::TcpStream::connect(format!("127.0.0.1:{port}"))
+                .await
+                .unwrap(),
+        );
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let refused = https_browser().get(app.url("/healthz")).send().await;
+    assert!(
+        refused.is_err(),
+        "a fourth connection is served: {refused:?}"
+    );
+
+    drop(held.pop());
+    let mut served = None;
+    for _ in 0..50 {
+        if let Ok(r) = https_browser().get(app.url("/healthz")).send().await {
+            served = Some(r.status());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        served,
+        Some(reqwest::StatusCode::OK),
+        "the place given back"
+    );
+}
