@@ -316,10 +316,15 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let node = format!("{}-{}", std::process::id(), crate::store::new_id());
-        let mut tasks = vec![tokio::spawn(crate::intake::run(
-            self.smtp,
-            self.intake.clone(),
-        ))];
+        // The shutdown reaches the intake as well as the portal: both stop
+        // taking new work and finish what is under way, side by side.
+        let (stop, stopping) = tokio::sync::watch::channel(false);
+        let shutdown = async move {
+            shutdown.await;
+            stop.send_replace(true);
+        };
+        let intake = tokio::spawn(crate::intake::run(self.smtp, self.intake.clone(), stopping));
+        let mut tasks = Vec::new();
         tasks.push(tokio::spawn(crate::queue::serve(
             self.pipeline.clone(),
             format!("{node}-p"),
@@ -359,6 +364,9 @@ impl Application {
                     .await
             }
         };
+        // The intake's own drain is bounded (30 s); its sessions end with
+        // the answer to the message they were sending.
+        let _ = intake.await;
         // Workers stop between jobs or mid-job; a job left mid-way keeps its
         // lease until it expires and is then taken again from the stored original.
         for task in tasks {

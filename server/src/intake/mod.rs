@@ -236,17 +236,35 @@ async fn write_batches(
     }
 }
 
-pub async fn run(listener: TcpListener, intake: Arc<Intake>) {
+/// How long sessions may take to end once the node shuts down: a message
+/// being received is finished and answered.
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Accepts SMTP sessions until `stopping` turns true, then closes the port
+/// and gives the open sessions up to 30 s to end (each finishes the message
+/// it is receiving and says `421 4.3.2` at its next command).
+pub async fn run(
+    listener: TcpListener,
+    intake: Arc<Intake>,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) {
     let limits = Arc::new(crate::client_addr::ConnectionLimits::new(
         intake.max_sessions,
         intake.max_sessions_per_client,
     ));
+    let mut sessions = tokio::task::JoinSet::new();
     loop {
-        match listener.accept().await {
+        while sessions.try_join_next().is_some() {}
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = session::stopped(&mut stopping) => break,
+        };
+        match accepted {
             Ok((mut stream, peer)) => {
                 let intake = intake.clone();
                 let limits = limits.clone();
-                tokio::spawn(async move {
+                let stopping = stopping.clone();
+                sessions.spawn(async move {
                     let _ = stream.set_nodelay(true);
                     let Some(_slot) = limits.enter(peer.ip()) else {
                         // Said at once and closed: nothing is read from a
@@ -269,7 +287,7 @@ pub async fn run(listener: TcpListener, intake: Arc<Intake>) {
                         %peer,
                         message = tracing::field::Empty
                     );
-                    let session = session::handle(intake, stream, peer);
+                    let session = session::handle(intake, stream, peer, stopping);
                     if let Err(e) = tracing::Instrument::instrument(session, span).await {
                         tracing::debug!(%peer, error = %e, "SMTP connection ended with an error");
                     }
@@ -280,6 +298,22 @@ pub async fn run(listener: TcpListener, intake: Arc<Intake>) {
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             }
         }
+    }
+    drop(listener);
+    tracing::info!(
+        sessions = sessions.len(),
+        "SMTP: no new sessions; finishing the messages being received"
+    );
+    let drained = tokio::time::timeout(DRAIN, async {
+        while sessions.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            sessions = sessions.len(),
+            "SMTP: sessions still open after 30 s are cut off"
+        );
+        sessions.abort_all();
     }
 }
 

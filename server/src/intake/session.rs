@@ -60,10 +60,15 @@ enum Ended {
     StartTls,
 }
 
+/// One SMTP session. When `stopping` turns true (the node shuts down), a
+/// message being received is still taken in and answered, and the session
+/// then ends with `421 4.3.2` at its next command: a message that heard
+/// `250` is stored, one that did not is sent again later by its client.
 pub async fn handle(
     intake: Arc<Intake>,
     mut stream: TcpStream,
     peer: SocketAddr,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let mut session = Session {
         peer,
@@ -80,7 +85,7 @@ pub async fn handle(
         format!("220 {} ESMTP sealpost\r\n", intake.hostname).as_bytes(),
     )
     .await?;
-    if let Ended::StartTls = converse(&intake, &mut stream, &mut session).await? {
+    if let Ended::StartTls = converse(&intake, &mut stream, &mut session, &mut stopping).await? {
         let Some(acceptor) = intake.tls.clone() else {
             return Ok(());
         };
@@ -94,9 +99,14 @@ pub async fn handle(
         session.tls = true;
         session.helo = None;
         session.reset();
-        converse(&intake, &mut tls, &mut session).await?;
+        converse(&intake, &mut tls, &mut session, &mut stopping).await?;
     }
     Ok(())
+}
+
+/// Completes once the node shuts down (or the signal's sender is gone).
+pub(super) async fn stopped(stopping: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = stopping.wait_for(|stop| *stop).await;
 }
 
 /// Writes all of `bytes`, or fails after `WRITE_TIMEOUT`.
@@ -112,6 +122,7 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
     intake: &Intake,
     stream: &mut S,
     session: &mut Session,
+    stopping: &mut tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<Ended> {
     let mut requests = RequestReceiver::default();
     let mut data: Option<DataReceiver> = None;
@@ -120,7 +131,19 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
     let mut oversize = false;
     let mut buf = vec![0u8; 64 * 1024];
     loop {
-        let n = match tokio::time::timeout(IDLE_TIMEOUT, stream.read(&mut buf)).await {
+        // Between commands (not inside a message or an AUTH exchange) a
+        // shutdown ends the session; inside one, the client finishes first.
+        let between = data.is_none() && auth.is_none();
+        let read = tokio::select! {
+            // A command that arrives after the shutdown is not taken.
+            biased;
+            () = stopped(stopping), if between => {
+                let _ = write(stream, b"421 4.3.2 Service shutting down, closing connection\r\n").await;
+                return Ok(Ended::Closed);
+            }
+            read = tokio::time::timeout(IDLE_TIMEOUT, stream.read(&mut buf)) => read,
+        };
+        let n = match read {
             Ok(read) => read?,
             Err(_) => {
                 let _ = write(stream, b"421 4.4.2 Idle too long, closing connection\r\n").await;

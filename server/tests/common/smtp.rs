@@ -34,7 +34,7 @@ impl SmtpSession {
     }
 
     /// Reads one reply, all its lines; returns the last.
-    async fn reply(&mut self) -> Option<String> {
+    pub async fn reply(&mut self) -> Option<String> {
         loop {
             let mut line = String::new();
             let n = tokio::time::timeout(Duration::from_secs(60), self.stream.read_line(&mut line))
@@ -48,6 +48,11 @@ impl SmtpSession {
                 return Some(line.trim_end().to_string());
             }
         }
+    }
+
+    /// Writes `text` as it is (part of a message's data, say).
+    pub async fn write(&mut self, text: &str) -> Option<()> {
+        self.stream.get_mut().write_all(text.as_bytes()).await.ok()
     }
 
     pub async fn command(&mut self, line: &str) -> Option<String> {

@@ -647,3 +647,65 @@ async fn two_nodes_on_one_postgres_one_killed_lose_nothing() {
     assert!(twice <= IN_FLIGHT, "{twice} delivered twice: {counts:?}");
     drop(b);
 }
+
+/// `systemctl stop` (SIGTERM) while a client is sending a message: the node
+/// takes no new session, finishes taking in the message and answers `250`,
+/// says `421 4.3.2` at the client's next command, and exits 0; the message
+/// it acknowledged is delivered, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_the_message_being_received() {
+    let catcher = catcher::Catcher::start().await;
+    let relay = catcher.url();
+    let db = TestDatabase::new(Backend::Sqlite).await;
+    let (smtp, http) = (free_addr(), free_addr());
+    let mut node = serve(&db, &relay, smtp, http);
+    wait_ready(smtp).await;
+
+    let mut session = SmtpSession::open(smtp).await.unwrap();
+    for (line, expect) in [
+        ("MAIL FROM:<alice@corp.example>", "250"),
+        ("RCPT TO:<bob@outside.example>", "250"),
+        ("DATA", "354"),
+    ] {
+        let reply = session.command(line).await.unwrap();
+        assert!(reply.starts_with(expect), "{line}: {reply}");
+    }
+    let raw = numbered("during-sigterm@corp.example", 8192);
+    let (head, tail) = raw.split_at(raw.len() / 2);
+    session.write(head).await.unwrap();
+
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &node.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        SmtpSession::open(smtp).await.is_none(),
+        "a new session is taken after SIGTERM"
+    );
+
+    session.write(&format!("{tail}\r\n.\r\n")).await.unwrap();
+    let reply = session.reply().await.expect("an answer to the message");
+    assert!(reply.starts_with("250"), "{reply}");
+    let next = session.command("MAIL FROM:<alice@corp.example>").await;
+    assert!(
+        next.as_deref().is_some_and(|r| r.starts_with("421 4.3.2")),
+        "{next:?}"
+    );
+
+    let mut exited = None;
+    for _ in 0..450 {
+        if let Some(status) = node.0.try_wait().unwrap() {
+            exited = Some(status);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let status = exited.expect("sealpost serve still runs 45 s after SIGTERM");
+    assert!(status.success(), "{status}");
+
+    // Whatever the stopped node had not relayed yet, the next one does.
+    let _node = serve(&db, &relay, smtp, http);
+    assert_each_delivered_once(&catcher, &["during-sigterm@corp.example".to_string()]).await;
+}
