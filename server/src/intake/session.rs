@@ -104,6 +104,8 @@ pub async fn handle(
     Ok(())
 }
 
+const SHUTTING_DOWN: &str = "421 4.3.2 Service shutting down, closing connection\r\n";
+
 /// Completes once the node shuts down (or the signal's sender is gone).
 pub(super) async fn stopped(stopping: &mut tokio::sync::watch::Receiver<bool>) {
     let _ = stopping.wait_for(|stop| *stop).await;
@@ -138,7 +140,7 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
             // A command that arrives after the shutdown is not taken.
             biased;
             () = stopped(stopping), if between => {
-                let _ = write(stream, b"421 4.3.2 Service shutting down, closing connection\r\n").await;
+                let _ = write(stream, SHUTTING_DOWN.as_bytes()).await;
                 return Ok(Ended::Closed);
             }
             read = tokio::time::timeout(IDLE_TIMEOUT, stream.read(&mut buf)) => read,
@@ -230,6 +232,14 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
             }
             match requests.ingest(&mut bytes) {
                 Ok(request) => {
+                    // Pipelined after the end of a message that arrived
+                    // during the shutdown: not taken, not a new message.
+                    let stop = *stopping.borrow();
+                    if stop {
+                        out.push_str(SHUTTING_DOWN);
+                        write(stream, out.as_bytes()).await?;
+                        return Ok(Ended::Closed);
+                    }
                     let request = request.into_owned();
                     let (reply, next) = session.command(intake, request);
                     out.push_str(&reply);
