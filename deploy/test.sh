@@ -101,6 +101,11 @@ make_cert "sealpost first"
 [ "$(stat -c '%a %G' /etc/sealpost/portal.key)" = "640 sealpost" ] || fail "the hook left the key $(stat -c '%a %G' /etc/sealpost/portal.key), not 640 sealpost"
 
 step "configuration (README: Deploying, step 2)"
+# What both set-ups below share: the intake, the relay, the organization.
+MAIL_SETTINGS="smtp_addr = \"127.0.0.1:$SMTP_PORT\"
+relay_url = \"smtp://127.0.0.1:$RETURN_PORT\"
+internal_domains = \"corp.example\"
+admin_email = \"admin@corp.example\""
 cat >> /etc/sealpost/sealpost.toml <<EOF
 
 # --- this deployment ---
@@ -108,10 +113,7 @@ public_url = "https://localhost:$HTTPS_PORT"
 http_addr = "127.0.0.1:$HTTPS_PORT"
 http_tls_cert = "/etc/sealpost/portal.crt"
 http_tls_key = "/etc/sealpost/portal.key"
-smtp_addr = "127.0.0.1:$SMTP_PORT"
-relay_url = "smtp://127.0.0.1:$RETURN_PORT"
-internal_domains = "corp.example"
-admin_email = "admin@corp.example"
+$MAIL_SETTINGS
 EOF
 
 step "systemd unit: systemd-analyze verify"
@@ -294,10 +296,7 @@ cat >> /etc/sealpost/sealpost.toml <<EOF
 public_url = "https://localhost:$PROXY_PORT"
 http_addr = "127.0.0.1:$BACKEND_PORT"
 trusted_proxies = "127.0.0.1/32"
-smtp_addr = "127.0.0.1:$SMTP_PORT"
-relay_url = "smtp://127.0.0.1:$RETURN_PORT"
-internal_domains = "corp.example"
-admin_email = "admin@corp.example"
+$MAIL_SETTINGS
 EOF
 "${AS_SERVICE[@]}" $EXEC > "$WORK/sealpost-2.out" 2> "$WORK/sealpost-2.log" &
 SEALPOST_PID=$!

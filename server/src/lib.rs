@@ -23,6 +23,7 @@ pub mod protected;
 pub mod queue;
 pub mod rules;
 pub mod services;
+pub mod shutdown;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

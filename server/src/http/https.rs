@@ -24,9 +24,6 @@ const HANDSHAKE: Duration = Duration::from_secs(30);
 /// the portal cannot take them all.
 const MAX_CONNECTIONS: usize = 16_384;
 
-/// How long requests in flight may take to finish once shutdown begins.
-const DRAIN: Duration = Duration::from_secs(30);
-
 /// Serves `router` over TLS until `shutdown` completes, then lets the
 /// requests in flight finish (connections are told to close: HTTP/2
 /// GOAWAY, HTTP/1.1 closes after the current response) for up to 30 s,
@@ -91,7 +88,7 @@ pub async fn serve(
                     }
                     Err(_) => return,
                 },
-                () = stopped(&mut stopping) => return,
+                () = crate::shutdown::stopped(&mut stopping) => return,
             };
             let service = tower::ServiceExt::map_request(
                 router,
@@ -117,31 +114,14 @@ pub async fn serve(
             tokio::pin!(connection);
             tokio::select! {
                 _ = connection.as_mut() => {}
-                () = stopped(&mut stopping) => {
+                () = crate::shutdown::stopped(&mut stopping) => {
                     connection.as_mut().graceful_shutdown();
                     let _ = connection.await;
                 }
             }
         });
     }
-    tracing::info!("HTTPS: no new connections; finishing requests in flight");
     stop.send_replace(true);
-    let drained = tokio::time::timeout(DRAIN, async {
-        while connections.join_next().await.is_some() {}
-    })
-    .await;
-    if drained.is_err() {
-        tracing::warn!(
-            connections = connections.len(),
-            "HTTPS: requests still in flight after 30 s are cut off"
-        );
-        connections.abort_all();
-    }
+    crate::shutdown::drain(&mut connections, "HTTPS connections").await;
     Ok(())
-}
-
-/// Completes when shutdown begins (the watch's guard is not held across
-/// an await, which would make the connection's task not `Send`).
-async fn stopped(stopping: &mut tokio::sync::watch::Receiver<bool>) {
-    let _ = stopping.wait_for(|stop| *stop).await;
 }

@@ -236,10 +236,6 @@ async fn write_batches(
     }
 }
 
-/// How long sessions may take to end once the node shuts down: a message
-/// being received is finished and answered.
-const DRAIN: std::time::Duration = std::time::Duration::from_secs(30);
-
 /// Accepts SMTP sessions until `stopping` turns true, then closes the port
 /// and gives the open sessions up to 30 s to end (each finishes the message
 /// it is receiving and says `421 4.3.2` at its next command).
@@ -257,7 +253,7 @@ pub async fn run(
         while sessions.try_join_next().is_some() {}
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
-            () = session::stopped(&mut stopping) => break,
+            () = crate::shutdown::stopped(&mut stopping) => break,
         };
         match accepted {
             Ok((mut stream, peer)) => {
@@ -300,21 +296,7 @@ pub async fn run(
         }
     }
     drop(listener);
-    tracing::info!(
-        sessions = sessions.len(),
-        "SMTP: no new sessions; finishing the messages being received"
-    );
-    let drained = tokio::time::timeout(DRAIN, async {
-        while sessions.join_next().await.is_some() {}
-    })
-    .await;
-    if drained.is_err() {
-        tracing::warn!(
-            sessions = sessions.len(),
-            "SMTP: sessions still open after 30 s are cut off"
-        );
-        sessions.abort_all();
-    }
+    crate::shutdown::drain(&mut sessions, "SMTP sessions").await;
 }
 
 fn envelope_digest(envelope: &Envelope, raw: &[u8]) -> Vec<u8> {

@@ -106,11 +106,6 @@ pub async fn handle(
 
 const SHUTTING_DOWN: &str = "421 4.3.2 Service shutting down, closing connection\r\n";
 
-/// Completes once the node shuts down (or the signal's sender is gone).
-pub(super) async fn stopped(stopping: &mut tokio::sync::watch::Receiver<bool>) {
-    let _ = stopping.wait_for(|stop| *stop).await;
-}
-
 /// Writes all of `bytes`, or fails after `WRITE_TIMEOUT`.
 async fn write<S: AsyncWrite + Unpin>(stream: &mut S, bytes: &[u8]) -> std::io::Result<()> {
     tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(bytes))
@@ -139,7 +134,7 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
         let read = tokio::select! {
             // A command that arrives after the shutdown is not taken.
             biased;
-            () = stopped(stopping), if between => {
+            () = crate::shutdown::stopped(stopping), if between => {
                 let _ = write(stream, SHUTTING_DOWN.as_bytes()).await;
                 return Ok(Ended::Closed);
             }

@@ -171,9 +171,10 @@ impl Tx {
             self.advance_recipients(*state, ids).await?;
         }
 
-        for i in 0..batch.len() {
-            if !pipeline.contains(&i) && !plain(&batch[i]) {
-                held[i] = self.apply_outcome(&batch[i], now, &mut events).await?;
+        // The rest, one by one: failures, reports, retries.
+        for (i, o) in batch.iter().enumerate() {
+            if !matches!(o.outcome, Outcome::Pipeline(_)) && !plain(o) {
+                held[i] = self.apply_outcome(o, now, &mut events).await?;
             }
         }
         self.insert_events(&events, now).await?;
