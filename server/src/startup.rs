@@ -260,6 +260,11 @@ impl Application {
                 std::time::Duration::from_secs(300),
                 64 << 20,
             )),
+            // As many pages as views: a page is its view and a few KB.
+            pages: Arc::new(crate::http::PageCache::new(
+                std::time::Duration::from_secs(300),
+                64 << 20,
+            )),
             opened: Arc::new(crate::portal::Opened::new(100_000)),
             event_log: crate::store::EventLog::start(store.clone()),
             metrics: metrics.clone(),

@@ -14,6 +14,7 @@ mod login;
 pub(crate) mod multipart;
 mod page_service;
 mod portal;
+mod portal_page;
 mod reply;
 mod sent;
 
@@ -36,6 +37,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 pub use page_service::PageService;
+pub use portal_page::PageCache;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -50,6 +52,9 @@ pub struct AppState {
     pub wake_outbound: Arc<tokio::sync::Notify>,
     /// Recently opened messages as the portal shows them.
     pub views: Arc<crate::portal::ViewCache>,
+    /// Their message pages as rendered, to be served with each reader's
+    /// own CSRF token.
+    pub pages: Arc<portal_page::PageCache>,
     /// Recipient sessions whose "opened" this node recorded already.
     pub opened: Arc<crate::portal::Opened>,
     /// Opens and downloads, committed in groups.
@@ -141,18 +146,24 @@ impl AppState {
 
     /// Renders the Leptos page at the request's path (what the handler put
     /// into the request's extensions reaches the page) with the given status.
-    async fn render(&self, mut parts: axum::http::request::Parts, status: StatusCode) -> Response {
+    async fn render(&self, parts: axum::http::request::Parts, status: StatusCode) -> Response {
+        let mut response = self.render_page(parts).await;
+        *response.status_mut() = status;
+        response
+    }
+
+    /// Renders the Leptos page at the request's path, with the status the
+    /// page sets.
+    async fn render_page(&self, mut parts: axum::http::request::Parts) -> Response {
         parts.method = axum::http::Method::GET;
         let options = self.leptos_options.clone();
         let handler =
             leptos_axum::render_app_async_with_context(self.leptos_context(), move || {
                 app::shell(options.clone())
             });
-        let mut response = handler(Request::from_parts(parts, Body::empty()))
+        handler(Request::from_parts(parts, Body::empty()))
             .await
-            .into_response();
-        *response.status_mut() = status;
-        response
+            .into_response()
     }
 }
 
@@ -221,9 +232,14 @@ pub fn router(
     // first serves.
     static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
         std::sync::OnceLock::new();
+    // The portal's page has a handler of its own (portal_page), which
+    // renders through Leptos when it must.
     let routes = ROUTES
         .get_or_init(|| leptos_axum::generate_route_list(app::App))
-        .clone();
+        .iter()
+        .filter(|route| route.path() != "/r/{token}")
+        .cloned()
+        .collect::<Vec<_>>();
     let shell_options = state.leptos_options.clone();
     // A form carrying a whole message: multipart framing and base64 grow
     // what the browser sends.
@@ -236,7 +252,7 @@ pub fn router(
         .route("/login", post(login::submit))
         .route("/logout", post(login::logout))
         .route("/account/password", post(account::change_password))
-        .route("/r/{token}", post(portal::submit))
+        .route("/r/{token}", get(portal_page::page).post(portal::submit))
         .route("/oauth/callback", get(portal::oauth_callback))
         .route("/sent/{id}", post(sent::remove_external_access))
         .route("/branding/{id}/logo", get(branding_logo))

@@ -152,6 +152,14 @@ impl AccountService for PageService {
         token: &str,
         request: &http::request::Parts,
     ) -> Result<PortalView, ServiceError> {
+        // Made by the page's handler for this request already.
+        if let Some(view) = request
+            .extensions
+            .get::<super::portal_page::Precomputed>()
+            .and_then(|made| made.take(token))
+        {
+            return view;
+        }
         let state = &self.state;
         let session = request
             .extensions

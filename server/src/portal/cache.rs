@@ -12,42 +12,43 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-pub struct ViewCache {
-    inner: Mutex<Inner>,
+/// What an entry costs the budget, in bytes.
+pub trait Weighed {
+    fn weight(&self) -> usize;
+}
+
+/// Entries kept for a time limit within a byte budget; one entry larger
+/// than a quarter of the budget is not kept at all.
+pub struct TimedCache<V> {
+    inner: Mutex<Inner<V>>,
     ttl: Duration,
     budget: usize,
 }
 
-#[derive(Default)]
-struct Inner {
-    entries: HashMap<String, (Instant, usize, Arc<MessageView>)>,
+struct Inner<V> {
+    entries: HashMap<String, (Instant, usize, Arc<V>)>,
     bytes: usize,
 }
 
-fn weight(view: &MessageView) -> usize {
-    view.body_html.as_ref().map_or(0, |h| h.len())
-        + view.body_text.len()
-        + view.subject.len()
-        + view.to.len()
-        + 256
-}
-
-impl ViewCache {
+impl<V: Weighed> TimedCache<V> {
     pub fn new(ttl: Duration, budget: usize) -> Self {
-        ViewCache {
-            inner: Mutex::default(),
+        TimedCache {
+            inner: Mutex::new(Inner {
+                entries: HashMap::new(),
+                bytes: 0,
+            }),
             ttl,
             budget,
         }
     }
 
-    /// The view of one recipient copy, if it was made within the time limit.
-    pub fn get(&self, copy: &str) -> Option<Arc<MessageView>> {
+    /// The entry, if it was made within the time limit.
+    pub fn get(&self, key: &str) -> Option<Arc<V>> {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        match inner.entries.get(copy) {
-            Some((made, _, view)) if made.elapsed() < self.ttl => Some(view.clone()),
+        match inner.entries.get(key) {
+            Some((made, _, value)) if made.elapsed() < self.ttl => Some(value.clone()),
             Some(_) => {
-                if let Some((_, size, _)) = inner.entries.remove(copy) {
+                if let Some((_, size, _)) = inner.entries.remove(key) {
                     inner.bytes -= size;
                 }
                 None
@@ -56,8 +57,8 @@ impl ViewCache {
         }
     }
 
-    pub fn put(&self, copy: &str, view: Arc<MessageView>) {
-        let size = weight(&view);
+    pub fn put(&self, key: &str, value: Arc<V>) {
+        let size = value.weight() + key.len() + 64;
         if size > self.budget / 4 {
             return;
         }
@@ -76,13 +77,31 @@ impl ViewCache {
         }
         if let Some((_, old, _)) = inner
             .entries
-            .insert(copy.to_string(), (Instant::now(), size, view))
+            .insert(key.to_string(), (Instant::now(), size, value))
         {
             inner.bytes -= old;
         }
         inner.bytes += size;
     }
+
+    #[cfg(test)]
+    fn bytes(&self) -> usize {
+        self.inner.lock().unwrap().bytes
+    }
 }
+
+impl Weighed for MessageView {
+    fn weight(&self) -> usize {
+        self.body_html.as_ref().map_or(0, |h| h.len())
+            + self.body_text.len()
+            + self.subject.len()
+            + self.to.len()
+            + 256
+    }
+}
+
+/// Sanitised views of recipient copies, by copy.
+pub type ViewCache = TimedCache<MessageView>;
 
 /// Which recipient sessions already had their "opened" recorded on this
 /// node: a message read again and again in one session is one event (a
@@ -152,7 +171,7 @@ mod tests {
 
         for i in 0..20 {
             cache.put(&i.to_string(), view(&"x".repeat(1000)));
-            assert!(cache.inner.lock().unwrap().bytes <= 10_000);
+            assert!(cache.bytes() <= 10_000);
         }
         assert!(cache.get("19").is_some(), "the newest entry is kept");
     }

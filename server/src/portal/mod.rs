@@ -7,7 +7,7 @@ pub mod oauth;
 pub(crate) mod render;
 pub mod reply;
 
-pub use cache::{Opened, ViewCache};
+pub use cache::{Opened, TimedCache, ViewCache, Weighed};
 pub use render::{ViewOf, attachment, body, message_view};
 
 use crate::crypto::{SecretKey, hmac_sha256, random_bytes, sha256};

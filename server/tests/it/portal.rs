@@ -225,6 +225,79 @@ async fn a_recipient_reads_the_message_after_a_passcode(backend: Backend) {
 }
 both!(a_recipient_reads_the_message_after_a_passcode);
 
+/// The message page is rendered once per copy and language and kept: each
+/// reader still gets forms bound to their own session, in their language,
+/// and a change to what the page shows is there on the next view.
+async fn each_reader_of_a_kept_page_gets_forms_of_their_own(backend: Backend) {
+    let p = Portal::start(backend).await;
+    let link = p.send("Numbers", &["bob@gmail.example"]).await.remove(0);
+    // Bob on his laptop and on his phone: two sessions.
+    let laptop = browser();
+    let phone = browser();
+    for reader in [&laptop, &phone] {
+        let (_, code) = p.request_code(reader, &link).await;
+        assert_eq!(p.verify(reader, &link, &code).await.status(), 303);
+    }
+    let mut tokens = Vec::new();
+    for reader in [&laptop, &phone, &laptop, &phone] {
+        let (status, page) = p.get(reader, &link).await;
+        assert_eq!(status, 200);
+        tokens.push(csrf_of(&page));
+        assert_eq!(
+            page.matches(&format!(
+                r#"name="csrf" value="{}""#,
+                tokens.last().unwrap()
+            ))
+            .count(),
+            page.matches(r#"name="csrf""#).count(),
+            "every form on the page carries the reader's token"
+        );
+    }
+    // The phone switches to Japanese: its views are in Japanese from then
+    // on, the laptop's still in English.
+    assert_eq!(p.get(&phone, &format!("{link}?lang=ja")).await.0, 200);
+    let (_, japanese) = p.get(&phone, &link).await;
+    let (_, english) = p.get(&laptop, &link).await;
+    assert!(japanese.contains(r#"<html lang="ja""#), "{japanese}");
+    assert!(english.contains(r#"<html lang="en""#), "{english}");
+    assert_eq!(tokens[0], tokens[2], "one session, one token");
+    assert_ne!(tokens[0], tokens[1], "two sessions, two tokens");
+
+    // The laptop's token does not work for the phone's session.
+    let r = p
+        .post(&phone, &link, &[("csrf", &tokens[0]), ("step", "signout")])
+        .await;
+    assert_eq!(r.status(), 403);
+    // Bob replies from his laptop: the reply is on the next view.
+    let r = laptop
+        .post(p.app.url(&format!("{link}/reply")))
+        .multipart(
+            reqwest::multipart::Form::new()
+                .text("csrf", tokens[0].clone())
+                .text("body", "Thanks, got them.")
+                .text("all", "no"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let (_, page) = p.get(&laptop, &link).await;
+    assert!(page.contains("Thanks, got them."), "{page}");
+    // Signing out with its own token works, and the next view is the
+    // landing page again.
+    let r = p
+        .post(&phone, &link, &[("csrf", &tokens[1]), ("step", "signout")])
+        .await;
+    assert_eq!(r.status(), 303);
+    let (status, page) = p.get(&phone, &link).await;
+    assert_eq!(status, 200);
+    assert!(!page.contains("Thanks, got them."), "{page}");
+    // Revoked: the next view says so, kept page or not.
+    p.sql("UPDATE messages SET revoked_at = 1").await;
+    assert_eq!(p.get(&laptop, &link).await.0, 410);
+}
+both!(each_reader_of_a_kept_page_gets_forms_of_their_own);
+
 /// The `Max-Age` of the session cookie a response sets, in seconds.
 fn session_max_age(r: &reqwest::Response) -> Option<i64> {
     r.headers()
