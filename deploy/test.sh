@@ -20,7 +20,10 @@
 #     hook, which reloads sealpost (SIGHUP): the new certificate is served
 #     without a restart; SIGTERM ends it cleanly;
 #   - starts it again on loopback behind nginx with exactly
-#     deploy/nginx/sealpost.conf, and opens the link through the proxy.
+#     deploy/nginx/sealpost.conf, and opens the link through the proxy;
+#   - runs two nodes on one PostgreSQL database behind that nginx (the
+#     file's second server line): a passcode sign-in across both, a
+#     revocation both answer at once, one node killed while the other serves.
 # It refuses to touch an /etc/sealpost it did not make.
 #
 # Usage: deploy/test.sh BINARY SITE_DIR   (make test passes the debug build)
@@ -37,7 +40,7 @@ step() { printf '==> deploy: %s\n' "$*"; }
 fail() { printf 'deploy test FAILED: %s\n' "$*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || fail "it runs as root: it installs a service user, /etc/sealpost and a Postfix instance"
-for tool in postfix postqueue smtp-sink sendmail systemd-analyze openssl curl runuser setpriv useradd python3 base64 nginx; do
+for tool in postfix postqueue smtp-sink sendmail systemd-analyze openssl curl runuser setpriv useradd python3 base64 nginx psql; do
   command -v $tool >/dev/null || fail "$tool is missing (scripts/install-test-deps.sh installs it)"
 done
 # What it installs, it removes afterwards; what it did not make, it leaves.
@@ -49,16 +52,17 @@ if [ ! -e /etc/sealpost/.deploy-test ]; then
 fi
 
 # Loopback ports of the test's own.
-HTTPS_PORT=18443 PROXY_PORT=18444 PROXY_HTTP_PORT=18080 BACKEND_PORT=13000 SMTP_PORT=12525 RETURN_PORT=10025 INTERNET_PORT=12601 MAILBOX_PORT=12602
+HTTPS_PORT=18443 PROXY_PORT=18444 PROXY_HTTP_PORT=18080 BACKEND_PORT=13000 BACKEND2_PORT=13001 SMTP_PORT=12525 SMTP2_PORT=12526 RETURN_PORT=10025 INTERNET_PORT=12601 MAILBOX_PORT=12602
 WORK=$(mktemp -d /tmp/sealpost-deploy.XXXXXX)
 chmod 755 "$WORK"
 PF="$WORK/postfix"
 SEALPOST_PID=""
 cleanup() {
-  [ -n "$SEALPOST_PID" ] && kill "$SEALPOST_PID" 2>/dev/null || true
+  [ -n "$SEALPOST_PID" ] && kill $SEALPOST_PID 2>/dev/null || true
   postfix -c "$PF/etc" stop >/dev/null 2>&1 || true
   [ -f "$WORK/nginx/nginx.pid" ] && kill "$(cat "$WORK/nginx/nginx.pid")" 2>/dev/null || true
   [ -n "${SINKS:-}" ] && kill $SINKS 2>/dev/null || true
+  [ -n "${DB:-}" ] && psql -h 127.0.0.1 -U postgres -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
   if [ "${KEEP:-}" != 1 ]; then rm -rf "$WORK" "${INSTALLED[@]}"; else echo "kept $WORK and the installation"; fi
 }
 trap cleanup EXIT
@@ -106,15 +110,15 @@ MAIL_SETTINGS="smtp_addr = \"127.0.0.1:$SMTP_PORT\"
 relay_url = \"smtp://127.0.0.1:$RETURN_PORT\"
 internal_domains = \"corp.example\"
 admin_email = \"admin@corp.example\""
-cat >> /etc/sealpost/sealpost.toml <<EOF
-
-# --- this deployment ---
-public_url = "https://localhost:$HTTPS_PORT"
-http_addr = "127.0.0.1:$HTTPS_PORT"
-http_tls_cert = "/etc/sealpost/portal.crt"
-http_tls_key = "/etc/sealpost/portal.key"
-$MAIL_SETTINGS
-EOF
+# The file's last block is the set-up at hand; the next one replaces it.
+deployment() { # title, the set-up's own settings
+  sed -i '/^# --- this deployment/,$d' /etc/sealpost/sealpost.toml
+  printf '# --- this deployment: %s ---\n%s\n%s\n' "$1" "$2" "$MAIL_SETTINGS" >> /etc/sealpost/sealpost.toml
+}
+deployment "HTTPS by sealpost" "public_url = \"https://localhost:$HTTPS_PORT\"
+http_addr = \"127.0.0.1:$HTTPS_PORT\"
+http_tls_cert = \"/etc/sealpost/portal.crt\"
+http_tls_key = \"/etc/sealpost/portal.key\""
 
 step "systemd unit: systemd-analyze verify"
 systemd-analyze verify deploy/systemd/sealpost.service
@@ -290,14 +294,9 @@ fi
 step "behind nginx instead (deploy/nginx/sealpost.conf): TLS at the proxy, sealpost on loopback"
 # The configuration as the file's comment says: no http_tls_*, loopback,
 # the proxy trusted.
-sed -i '/^# --- this deployment ---$/,$d' /etc/sealpost/sealpost.toml
-cat >> /etc/sealpost/sealpost.toml <<EOF
-# --- this deployment, behind nginx ---
-public_url = "https://localhost:$PROXY_PORT"
-http_addr = "127.0.0.1:$BACKEND_PORT"
-trusted_proxies = "127.0.0.1/32"
-$MAIL_SETTINGS
-EOF
+deployment "behind nginx" "public_url = \"https://localhost:$PROXY_PORT\"
+http_addr = \"127.0.0.1:$BACKEND_PORT\"
+trusted_proxies = \"127.0.0.1/32\""
 "${AS_SERVICE[@]}" $EXEC > "$WORK/sealpost-2.out" 2> "$WORK/sealpost-2.log" &
 SEALPOST_PID=$!
 echo $SEALPOST_PID > "$WORK/sealpost.pid"
@@ -340,7 +339,7 @@ cat > "$WORK/bin-nginx/systemctl" <<EOF
 #!/bin/sh
 case "\$*" in
   "is-active --quiet nginx"|"is-active --quiet sealpost") exit 0 ;;
-  "reload nginx") nginx -q -s reload -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" 2>/dev/null ;;
+  "reload nginx") nginx -q -s reload -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" 2>>"$WORK/nginx/reload.log" ;;
   "reload sealpost") kill -HUP "\$(cat "$WORK/sealpost.pid")" ;;
   *) echo "systemctl \$*: not in this test" >&2; exit 1 ;;
 esac
@@ -348,12 +347,111 @@ EOF
 chmod 755 "$WORK/bin-nginx/systemctl"
 HOOK_BIN="$WORK/bin-nginx" make_cert "sealpost behind nginx"
 proxied() { openssl s_client -connect 127.0.0.1:$PROXY_PORT -servername localhost </dev/null 2>/dev/null | openssl x509 -noout -subject; }
-for _ in $(seq 1 50); do proxied | grep -q "sealpost behind nginx" && break; sleep 0.1; done
-proxied | grep -q "sealpost behind nginx" || fail "nginx does not serve the renewed certificate after the hook"
-kill "$(cat "$WORK/nginx/nginx.pid")"
+# nginx reloads asynchronously: new workers start with the new certificate
+# while the old ones finish what they hold, so give it time on a busy machine.
+for _ in $(seq 1 300); do proxied | grep -q "sealpost behind nginx" && break; sleep 0.1; done
+if ! proxied | grep -q "sealpost behind nginx"; then
+  echo "served: $(proxied)" >&2
+  cat "$WORK/nginx/reload.log" "$WORK/nginx/error.log" >&2 2>/dev/null || true
+  fail "nginx does not serve the renewed certificate after the hook"
+fi
 kill -TERM $SEALPOST_PID
 STATUS=0; wait $SEALPOST_PID || STATUS=$?
 SEALPOST_PID=""; rm -f "$WORK/sealpost.pid"
 [ "$STATUS" = 0 ] || { tail -5 "$WORK/sealpost-2.log"; fail "sealpost behind nginx exited with $STATUS on SIGTERM"; }
+kill "$(cat "$WORK/nginx/nginx.pid")"
+for _ in $(seq 1 50); do [ -f "$WORK/nginx/nginx.pid" ] || break; sleep 0.1; done
 
-echo "deploy test passed: install, systemd-analyze verify, sealpost check, Postfix round trip, HTTPS, SIGHUP, SIGTERM, behind nginx"
+step "two nodes behind one load balancer (README: Deploying, two or more nodes): one PostgreSQL database"
+# The machine's PostgreSQL (trust on loopback) holds a database of this
+# test's; both nodes run the same binary, configuration and root key, each
+# on its own ports, and nginx balances the portal between them.
+DB="sealpost_deploy_$$"
+PSQL=(psql -h 127.0.0.1 -U postgres -X -qAt -v ON_ERROR_STOP=1 -d postgres)
+"${PSQL[@]}" -c "CREATE DATABASE $DB" || fail "no PostgreSQL on 127.0.0.1:5432 for the two nodes"
+deployment "two nodes behind nginx" "public_url = \"https://localhost:$PROXY_PORT\"
+http_addr = \"127.0.0.1:$BACKEND_PORT\"
+trusted_proxies = \"127.0.0.1/32\"
+database_url = \"postgres://postgres@127.0.0.1/$DB?sslmode=disable\""
+# The first node's first start makes the organization's keys: the second
+# starts once it answers. Each node's own addresses come from its
+# environment here (on two machines, each has its own file).
+start_node() { # name, extra environment...
+  local name=$1; shift
+  "${AS_SERVICE[@]}" "$@" $EXEC > "$WORK/$name.out" 2> "$WORK/$name.log" &
+  NODE=$!
+}
+healthy() { curl -sf "http://127.0.0.1:$1/healthz" >/dev/null 2>&1; }
+start_node node1; NODE1=$NODE; SEALPOST_PID=$NODE1
+for _ in $(seq 1 150); do healthy $BACKEND_PORT && break; sleep 0.2; done
+healthy $BACKEND_PORT || { cat "$WORK/node1.log"; fail "the first node did not start on PostgreSQL"; }
+start_node node2 SEALPOST_HTTP_ADDR=127.0.0.1:$BACKEND2_PORT SEALPOST_SMTP_ADDR=127.0.0.1:$SMTP2_PORT; NODE2=$NODE
+SEALPOST_PID="$NODE1 $NODE2"
+for _ in $(seq 1 150); do healthy $BACKEND2_PORT && break; sleep 0.2; done
+healthy $BACKEND2_PORT || { cat "$WORK/node2.log"; fail "the second node did not start on PostgreSQL"; }
+# The shipped file with its second server line, and a log of which node
+# answered each request.
+sed -i "s/# server 10.0.0.12:3000 /server 127.0.0.1:$BACKEND2_PORT /" "$WORK/nginx/sealpost.conf"
+grep -q "server 127.0.0.1:$BACKEND2_PORT " "$WORK/nginx/sealpost.conf" || fail "deploy/nginx/sealpost.conf has no second server line to uncomment"
+sed -i "s|access_log off;|log_format node '\$upstream_addr \$status \$request_method'; access_log $WORK/nginx/access.log node;|" "$WORK/nginx/nginx.conf"
+nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" || { cat "$WORK/nginx/error.log" || true; fail "nginx did not start in front of two nodes"; }
+
+rm -f "$WORK"/internet/*
+sendmail -C "$PF/etc" -f alice@corp.example bob@gmail.example <<EOF
+From: Alice <alice@corp.example>
+To: bob@gmail.example
+Subject: [secure] Numbers for two nodes
+Message-ID: <deploy-two-$$@corp.example>
+
+The numbers, again.
+EOF
+wait_for_files "$WORK/internet" 1 || { tail -n 20 "$PF/maillog" "$WORK/node1.log" || true; fail "no notification from the two nodes"; }
+LINK=$(decoded "$WORK"/internet/* | grep -o "https://localhost:$PROXY_PORT/r/[A-Za-z0-9_-]\{43\}" | head -n 1 || true)
+[ -n "$LINK" ] || fail "no link through the load balancer in the notification"
+# Bob signs in with a passcode through the load balancer: his requests
+# land on either node, and the session, the code and the throttles are
+# the database's.
+JAR="$WORK/bob.cookies"
+bob() { curl -ks -b "$JAR" -c "$JAR" "$@"; }
+csrf() { grep -o 'name="csrf" value="[^"]*"' "$1" | head -n 1 | sed 's/.*value="//; s/"$//'; }
+bob -o "$WORK/landing.html" "$LINK"
+grep -q "alice@corp.example" "$WORK/landing.html" || fail "the landing page through the load balancer does not name the sender"
+bob -o "$WORK/code-sent.html" -d "csrf=$(csrf "$WORK/landing.html")&step=passcode" "$LINK"
+grep -q 'id="code-sent"' "$WORK/code-sent.html" || fail "no passcode was sent through the load balancer"
+wait_for_files "$WORK/internet" 2 || fail "the passcode did not reach the internet"
+CODE=$(for f in "$WORK"/internet/*; do decoded "$f"; done | grep -o "Your one-time passcode is [0-9]\{8\}" | grep -o "[0-9]\{8\}" | head -n 1 || true)
+[ -n "$CODE" ] || fail "no passcode in the mail"
+STATUS=$(bob -o /dev/null -w '%{http_code}' -d "csrf=$(csrf "$WORK/code-sent.html")&step=verify&code=$CODE" "$LINK")
+[ "$STATUS" = 303 ] || fail "the passcode did not sign Bob in through the load balancer ($STATUS)"
+for i in 1 2 3 4; do
+  STATUS=$(bob -o "$WORK/message-$i.html" -w '%{http_code}' "$LINK")
+  { [ "$STATUS" = 200 ] && grep -q "The numbers, again." "$WORK/message-$i.html"; } || fail "view $i through the load balancer answered $STATUS without the message"
+done
+for port in $BACKEND_PORT $BACKEND2_PORT; do
+  grep -q "^127.0.0.1:$port 200 GET" "$WORK/nginx/access.log" || fail "the node on $port served no page: $(cat "$WORK/nginx/access.log")"
+done
+# Revoked from the command line: the next request, on either node, says so.
+sealpost_admin message revoke --message-id "deploy-two-$$@corp.example" | grep -q "successfully revoked" || fail "message revoke failed"
+: > "$WORK/nginx/access.log"
+for i in 1 2; do
+  STATUS=$(bob -o /dev/null -w '%{http_code}' "$LINK")
+  [ "$STATUS" = 410 ] || fail "request $i after the revocation answered $STATUS, not 410"
+done
+for port in $BACKEND_PORT $BACKEND2_PORT; do
+  grep -q "^127.0.0.1:$port 410 GET" "$WORK/nginx/access.log" || fail "the node on $port did not answer 410 after the revocation: $(cat "$WORK/nginx/access.log")"
+done
+# One node dies: the other answers every request.
+kill -9 $NODE1
+wait $NODE1 2>/dev/null || true
+SEALPOST_PID=$NODE2
+for i in 1 2 3; do
+  STATUS=$(bob -o /dev/null -w '%{http_code}' "$LINK")
+  [ "$STATUS" = 410 ] || fail "with one node down, request $i answered $STATUS"
+done
+kill -TERM $NODE2
+STATUS=0; wait $NODE2 || STATUS=$?
+SEALPOST_PID=""
+[ "$STATUS" = 0 ] || { tail -5 "$WORK/node2.log"; fail "the second node exited with $STATUS on SIGTERM"; }
+kill "$(cat "$WORK/nginx/nginx.pid")"
+
+echo "deploy test passed: install, systemd-analyze verify, sealpost check, Postfix round trip, HTTPS, SIGHUP, SIGTERM, behind nginx, two nodes on PostgreSQL"
