@@ -18,6 +18,7 @@ use crate::portal::Weighed;
 use app::dto::PortalView;
 use app::service::{AccountService, ServiceError};
 use axum::body::{Body, Bytes};
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -46,9 +47,21 @@ enum Hole {
 
 impl Weighed for RenderedPage {
     fn weight(&self) -> usize {
-        // The view's bodies are shared with the view cache; the page's
-        // own bytes are what it adds.
-        self.pieces.iter().map(Bytes::len).sum::<usize>() + 1024
+        // The view it keeps holds the decrypted bodies and replies too:
+        // they stay alive as long as the page, whatever the view cache does.
+        let view = match &self.view {
+            PortalView::Message {
+                message, replies, ..
+            } => {
+                message.weight()
+                    + replies
+                        .iter()
+                        .map(|r| r.body_text.len() + r.to.len() + 64)
+                        .sum::<usize>()
+            }
+            _ => 0,
+        };
+        self.pieces.iter().map(Bytes::len).sum::<usize>() + view + 1024
     }
 }
 
@@ -63,40 +76,53 @@ fn policy_nonce(headers: &HeaderMap) -> Option<String> {
 }
 
 impl RenderedPage {
-    fn new(view: PortalView, headers: HeaderMap, html: Bytes, csrf_token: &str) -> RenderedPage {
+    /// The page split at its holes; `None` when what differs per response
+    /// is not only where the holes are (kept, the page would hand one
+    /// reader's token to the next).
+    fn new(
+        view: PortalView,
+        headers: HeaderMap,
+        html: Bytes,
+        csrf_token: &str,
+    ) -> Option<RenderedPage> {
         let nonce = policy_nonce(&headers).filter(|n| !n.is_empty());
-        // An attribute's value: its name and quotes stay in the pieces.
-        let mut needles = vec![(Hole::Csrf, "value=\"", csrf_token)];
-        if let Some(nonce) = &nonce {
-            needles.push((Hole::Nonce, "nonce=\"", nonce.as_str()));
+        // Where the value stands as an attribute's, and whether it stands
+        // anywhere else too (then it is no hole that can be filled).
+        let holes_of = |hole: Hole, value: &str| {
+            let needle = format!("=\"{value}\"");
+            let holes: Vec<(usize, Hole, usize)> =
+                memchr::memmem::find_iter(&html, needle.as_bytes())
+                    .map(|at| (at + 2, hole, value.len()))
+                    .collect();
+            let only_there =
+                memchr::memmem::find_iter(&html, value.as_bytes()).count() == holes.len();
+            (holes, only_there)
+        };
+        let (mut found, csrf_alone) = holes_of(Hole::Csrf, csrf_token);
+        let (nonces, nonce_alone) = nonce
+            .as_deref()
+            .map_or((Vec::new(), true), |n| holes_of(Hole::Nonce, n));
+        if found.is_empty() || !csrf_alone || !nonce_alone {
+            return None;
         }
-        let needles: Vec<(Hole, usize, String)> = needles
-            .into_iter()
-            .map(|(hole, name, value)| (hole, name.len(), format!("{name}{value}\"")))
-            .collect();
-        let mut pieces = Vec::new();
-        let mut holes = Vec::new();
+        found.extend(nonces);
+        found.sort_unstable_by_key(|(at, ..)| *at);
+        let mut pieces = Vec::with_capacity(found.len() + 1);
+        let mut holes = Vec::with_capacity(found.len());
         let mut from = 0;
-        while let Some((at, hole, name, len)) = needles
-            .iter()
-            .filter_map(|(hole, name, needle)| {
-                find(&html[from..], needle.as_bytes()).map(|at| (at, *hole, *name, needle.len()))
-            })
-            .min_by_key(|(at, ..)| *at)
-        {
-            pieces.push(html.slice(from..from + at + name));
+        for (at, hole, len) in found {
+            pieces.push(html.slice(from..at));
             holes.push(hole);
-            // The closing quote starts the next piece.
-            from += at + len - 1;
+            from = at + len;
         }
         pieces.push(html.slice(from..));
-        RenderedPage {
+        Some(RenderedPage {
             view,
             headers,
             pieces,
             holes,
             nonce,
-        }
+        })
     }
 
     fn respond(&self, csrf_token: &str) -> Response {
@@ -137,10 +163,6 @@ impl RenderedPage {
     }
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
 /// The view the portal's page loads, made by the handler before the page
 /// renders so that the checks and their side effects happen once.
 #[derive(Clone)]
@@ -179,11 +201,25 @@ fn key(token: &str, lang: app::i18n::Lang) -> String {
 /// GET /r/{token}.
 pub async fn page(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    token: Result<Path<String>, PathRejection>,
     request: Request<Body>,
 ) -> Response {
     let (mut parts, _) = request.into_parts();
+    // A path that is no text at all (`/r/%FF`) is a link that is not
+    // valid: the page says so, as for any other.
+    let Ok(Path(token)) = token else {
+        return state.render_page(parts).await;
+    };
     let view = PageService::new(state.clone()).portal(&token, &parts).await;
+    if matches!(
+        view,
+        Ok(PortalView::Revoked { .. } | PortalView::Removed { .. } | PortalView::Expired { .. })
+    ) {
+        // Never served again: not kept either.
+        for lang in app::i18n::Lang::ALL {
+            state.pages.remove(&key(&token, lang));
+        }
+    }
     // A language chosen in the query sets a cookie; the page is rendered.
     let (lang, _) = app::i18n::Lang::of_parts(&parts);
     let kept = match &view {
@@ -212,7 +248,7 @@ pub async fn page(
     }
     parts.extensions.insert(Precomputed::new(&token, view));
     let response = state.render_page(parts).await;
-    if response.status() != StatusCode::OK {
+    if response.status() != StatusCode::OK || !state.pages.fits(blank_weight(&blank)) {
         return response;
     }
     let (mut head, body) = response.into_parts();
@@ -227,9 +263,22 @@ pub async fn page(
     // What is per response stays out of the kept page.
     head.headers.remove(header::SET_COOKIE);
     head.headers.remove(header::CONTENT_LENGTH);
-    let page = Arc::new(RenderedPage::new(blank, head.headers, html, &csrf_token));
+    let Some(page) = RenderedPage::new(blank, head.headers.clone(), html.clone(), &csrf_token)
+    else {
+        tracing::warn!("a message page could not be split at its CSRF token: not kept");
+        return Response::from_parts(head, Body::from(html));
+    };
+    let page = Arc::new(page);
     state.pages.put(&key, page.clone());
     page.respond(&csrf_token)
+}
+
+/// What a page made from the view would weigh, before it is rendered.
+fn blank_weight(view: &PortalView) -> usize {
+    match view {
+        PortalView::Message { message, .. } => 2 * message.weight(),
+        _ => 0,
+    }
 }
 
 #[cfg(test)]
@@ -261,7 +310,8 @@ mod tests {
             headers,
             Bytes::from_static(html.as_bytes()),
             "AAA",
-        );
+        )
+        .unwrap();
         assert_eq!(page.holes, [Hole::Csrf, Hole::Csrf, Hole::Nonce]);
         let (first, first_policy) = served(&page, "BBB").await;
         let nonce = first_policy
@@ -278,5 +328,24 @@ mod tests {
         let (second, second_policy) = served(&page, "AAA").await;
         assert_ne!(first_policy, second_policy, "a nonce per response");
         assert!(second.contains(r#"value="AAA""#) && !second.contains("BBB"));
+    }
+
+    #[test]
+    fn a_page_whose_token_is_not_only_in_its_forms_is_not_kept() {
+        let split = |html: &'static str| {
+            RenderedPage::new(
+                PortalView::Invalid,
+                HeaderMap::new(),
+                Bytes::from_static(html.as_bytes()),
+                "AAA",
+            )
+            .is_some()
+        };
+        assert!(split(r#"<input name="csrf" value="AAA">"#));
+        assert!(
+            !split("<p>no form</p>"),
+            "no hole: the token went elsewhere"
+        );
+        assert!(!split(r#"<input value="AAA"><a href="/x?t=AAA">"#));
     }
 }

@@ -59,7 +59,7 @@ impl<V: Weighed> TimedCache<V> {
 
     pub fn put(&self, key: &str, value: Arc<V>) {
         let size = value.weight() + key.len() + 64;
-        if size > self.budget / 4 {
+        if !self.fits(size) {
             return;
         }
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
@@ -82,6 +82,18 @@ impl<V: Weighed> TimedCache<V> {
             inner.bytes -= old;
         }
         inner.bytes += size;
+    }
+
+    /// Whether an entry of this weight would be kept at all.
+    pub fn fits(&self, weight: usize) -> bool {
+        weight <= self.budget / 4
+    }
+
+    pub fn remove(&self, key: &str) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, size, _)) = inner.entries.remove(key) {
+            inner.bytes -= size;
+        }
     }
 
     #[cfg(test)]

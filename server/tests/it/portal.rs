@@ -459,7 +459,8 @@ both!(a_japanese_browser_reads_the_portal_and_its_mail_in_japanese);
 
 async fn links_that_do_not_open_say_why(backend: Backend) {
     let p = Portal::start(backend).await;
-    for path in ["/r/short", &format!("/r/{}", "A".repeat(43))] {
+    // Not even text: the same page, not the router's own refusal.
+    for path in ["/r/short", &format!("/r/{}", "A".repeat(43)), "/r/%FF%FE"] {
         let (status, page) = p.get(&browser(), path).await;
         assert_eq!(status, 404, "{path}");
         assert!(page.contains("This link is not valid."));
