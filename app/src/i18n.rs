@@ -2,8 +2,8 @@
 //!
 //! The server picks the language per request (a `?lang=` switch, then the
 //! `lang` cookie the switch leaves, then `Accept-Language`) and writes it into
-//! `<html lang>`; the browser reads it back from there when it hydrates, so
-//! both render the same words without another round trip.
+//! `<html lang>`. The recipient's pages load no script, and the islands of
+//! the organization's pages (in English) use no words from here.
 
 use serde::{Deserialize, Serialize};
 

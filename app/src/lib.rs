@@ -52,7 +52,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="stylesheet" href="/main.css"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <meta name="application-name" content=site.0/>
-                {scripts.then(|| view! { <HydrationScripts options/> })}
+                {scripts.then(|| view! { <HydrationScripts options islands=true/> })}
                 <MetaTags/>
             </head>
             <body>
@@ -64,18 +64,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 
 /// Every page renders completely on the server before it is sent (no
 /// out-of-order streaming), so pages work without JavaScript and redirects
-/// and status codes are set before the first byte.
+/// and status codes are set before the first byte. The few parts that act
+/// in the browser are islands (`#[island]`): only they are compiled to
+/// wasm and hydrated, with their props; the rest of a page stays the
+/// server's HTML and no page data is sent twice.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Effects run only in the browser: the mark tells tests (and curious
-    // people) that the page hydrated.
-    Effect::new(|_| {
-        #[cfg(feature = "hydrate")]
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
     view! {
         <Router>
             <Routes fallback=pages::NotFoundPage>
@@ -110,24 +105,7 @@ pub fn App() -> impl IntoView {
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    // The server wrote the language it rendered in into <html lang>.
-    let lang = document()
-        .document_element()
-        .and_then(|html| html.get_attribute("lang"))
-        .and_then(|code| Lang::parse(&code))
-        .unwrap_or_default();
-    let site = document()
-        .query_selector("meta[name=application-name]")
-        .ok()
-        .flatten()
-        .and_then(|meta| meta.get_attribute("content"))
-        .map(SiteName)
-        .unwrap_or_default();
-    leptos::mount::hydrate_body(move || {
-        provide_context(lang);
-        provide_context(site.clone());
-        view! { <App/> }
-    });
+    leptos::mount::hydrate_islands();
 }
 
 /// The language of the page being rendered.
@@ -137,7 +115,7 @@ pub fn use_lang() -> Lang {
 
 /// The name page titles end with: the organization's when it set one
 /// (`SEALPOST_ORGANIZATION_NAME`). The server provides it and writes it
-/// into `<meta name="application-name">`, where the browser reads it back.
+/// into `<meta name="application-name">` too.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SiteName(pub String);
 

@@ -7,7 +7,6 @@ use leptos_router::components::Redirect;
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let context = use_page_context();
-    let (show_password, set_show_password) = signal(false);
     view! {
         <Frame title="Sign in">
             <Suspense>
@@ -25,16 +24,7 @@ pub fn LoginPage() -> impl IntoView {
                                     <input id="email" name="email" type="email" autocomplete="username"
                                         required value=email/>
                                     <label for="password">"Password"</label>
-                                    <div class="password-row">
-                                        <input id="password" name="password" autocomplete="current-password" required
-                                            type=move || if show_password.get() { "text" } else { "password" }/>
-                                        <button type="button" class="secondary" id="toggle-password"
-                                            aria-controls="password"
-                                            aria-pressed=move || show_password.get().to_string()
-                                            on:click=move |_| set_show_password.update(|s| *s = !*s)>
-                                            {move || if show_password.get() { "Hide password" } else { "Show password" }}
-                                        </button>
-                                    </div>
+                                    <PasswordRow/>
                                     <button type="submit">"Sign in"</button>
                                 </form>
                             }.into_any()
@@ -43,5 +33,24 @@ pub fn LoginPage() -> impl IntoView {
                 })}
             </Suspense>
         </Frame>
+    }
+}
+
+/// The password field and its "Show password" button (an island: the
+/// button works once it hydrated).
+#[island]
+fn PasswordRow() -> impl IntoView {
+    let (show_password, set_show_password) = signal(false);
+    view! {
+        <div class="password-row">
+            <input id="password" name="password" autocomplete="current-password" required
+                type=move || if show_password.get() { "text" } else { "password" }/>
+            <button type="button" class="secondary" id="toggle-password"
+                aria-controls="password"
+                aria-pressed=move || show_password.get().to_string()
+                on:click=move |_| set_show_password.update(|s| *s = !*s)>
+                {move || if show_password.get() { "Hide password" } else { "Show password" }}
+            </button>
+        </div>
     }
 }

@@ -26,7 +26,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_location;
 
 /// Loads the page context once per page; during server rendering it is
-/// awaited before the HTML is sent, and hydration reuses the same value.
+/// awaited before the HTML is sent (pages are not hydrated as a whole, so
+/// it is not sent again as data).
 pub(crate) fn use_page_context() -> Resource<Result<PageContext, ServerFnError>> {
     Resource::new_blocking(|| (), |_| load_page_context())
 }
@@ -52,7 +53,21 @@ pub(crate) fn Frame(
             <h1>{title}</h1>
             {children()}
         </main>
+        <HydrationMark/>
     }
+}
+
+/// The last island of every organization page: islands hydrate in the
+/// order of the page, so when this one runs the page's controls work. It
+/// marks the body for tests (and curious people).
+#[island]
+fn HydrationMark() -> impl IntoView {
+    Effect::new(|_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
 }
 
 /// A page for signed-in organization users: the frame, a sign-in redirect

@@ -89,6 +89,24 @@ fn TextField(
 }
 
 fn edit_form(ctx: PageContext, t: TemplateFields) -> impl IntoView {
+    let action = format!("/admin/templates/{}", encode(&t.name));
+    let is_default = t.is_default;
+    view! {
+        <NoticeBox notice=ctx.notice.clone()/>
+        <TemplateEditor csrf=ctx.csrf_token.clone() t/>
+        {(!is_default).then(|| view! {
+            <form method="post" action=format!("{action}/remove")>
+                <CsrfField token=ctx.csrf_token.clone()/>
+                <button type="submit" class="secondary">"Remove this template"</button>
+            </form>
+        })}
+    }
+}
+
+/// The form and its live preview (an island: the preview follows the
+/// fields as they are typed once it hydrated; the form posts without it).
+#[island]
+fn TemplateEditor(csrf: String, t: TemplateFields) -> impl IntoView {
     let color = RwSignal::new(if t.background_color.is_empty() {
         "#1f4e79".to_string()
     } else {
@@ -106,10 +124,9 @@ fn edit_form(ctx: PageContext, t: TemplateFields) -> impl IntoView {
     let action = format!("/admin/templates/{}", encode(&t.name));
     let logo = t.logo_url.clone();
     view! {
-        <NoticeBox notice=ctx.notice.clone()/>
         <div class="template-editor">
             <form method="post" action=action.clone() enctype="multipart/form-data" class="card" id="template-form">
-                <CsrfField token=ctx.csrf_token.clone()/>
+                <CsrfField token=csrf/>
                 <TextField id="name" label="Name" value=t.name.clone() max=64/>
                 <label for="background_color">"Background color"</label>
                 <input id="background_color" name="background_color" type="color" prop:value=move || color.get()
@@ -159,11 +176,5 @@ fn edit_form(ctx: PageContext, t: TemplateFields) -> impl IntoView {
                 </div>
             </section>
         </div>
-        {(!t.is_default).then(|| view! {
-            <form method="post" action=format!("{action}/remove")>
-                <CsrfField token=ctx.csrf_token.clone()/>
-                <button type="submit" class="secondary">"Remove this template"</button>
-            </form>
-        })}
     }
 }
