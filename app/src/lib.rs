@@ -67,7 +67,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// and status codes are set before the first byte. The few parts that act
 /// in the browser are islands (`#[island]`): only they are compiled to
 /// wasm and hydrated, with their props; the rest of a page stays the
-/// server's HTML and no page data is sent twice.
+/// server's HTML, and its data is not sent again for hydration.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();

@@ -97,7 +97,12 @@ test('the pages work without JavaScript', async () => {
   await page.goto(`${node.url}/login`);
   await page.fill('#email', node.admin.email);
   await page.fill('#password', 'my own long password');
+  // A button that could not work is not shown.
+  assert.equal(await page.isVisible('#toggle-password'), false);
   await Promise.all([page.waitForURL(`${node.url}/`), page.click('button[type=submit]')]);
   assert.equal((await page.textContent('#signed-in-as')).trim(), 'Signed in as admin@localhost (admin)');
+  // "About this deployment" opens without a script.
+  await page.click('#toggle-details');
+  assert.match(await page.textContent('#details'), /sealpost version \d+\.\d+\.\d+/);
   await context.close();
 });

@@ -29,29 +29,15 @@ pub fn HomePage() -> impl IntoView {
                                         <button type="submit" class="secondary">"Sign out"</button>
                                     </form>
                                 </nav>
-                                <DeploymentDetails version=ctx.version.clone()/>
+                                <details>
+                                    <summary id="toggle-details">"About this deployment"</summary>
+                                    <div id="details"><p>"sealpost version " {ctx.version.clone()}</p></div>
+                                </details>
                             }.into_any(),
                         },
                     }
                 })}
             </Suspense>
         </Frame>
-    }
-}
-
-/// "About this deployment": a button that shows the version (an island).
-#[island]
-fn DeploymentDetails(version: String) -> impl IntoView {
-    let (details_open, set_details_open) = signal(false);
-    view! {
-        <button type="button" class="secondary" id="toggle-details"
-            aria-expanded=move || details_open.get().to_string()
-            aria-controls="details"
-            on:click=move |_| set_details_open.update(|o| *o = !*o)>
-            "About this deployment"
-        </button>
-        <div id="details" hidden=move || !details_open.get()>
-            <p>"sealpost version " {version}</p>
-        </div>
     }
 }

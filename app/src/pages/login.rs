@@ -36,20 +36,25 @@ pub fn LoginPage() -> impl IntoView {
     }
 }
 
-/// The password field and its "Show password" button (an island: the
-/// button works once it hydrated).
+/// The password field and its "Show password" button (an island). The
+/// button does nothing before the island hydrates, so it is hidden until
+/// then (and without JavaScript); `aria-pressed` says whether the password
+/// shows, the label stays.
 #[island]
 fn PasswordRow() -> impl IntoView {
     let (show_password, set_show_password) = signal(false);
+    let (working, set_working) = signal(false);
+    Effect::new(move |_| set_working.set(true));
     view! {
         <div class="password-row">
             <input id="password" name="password" autocomplete="current-password" required
                 type=move || if show_password.get() { "text" } else { "password" }/>
             <button type="button" class="secondary" id="toggle-password"
+                hidden=move || !working.get()
                 aria-controls="password"
                 aria-pressed=move || show_password.get().to_string()
                 on:click=move |_| set_show_password.update(|s| *s = !*s)>
-                {move || if show_password.get() { "Hide password" } else { "Show password" }}
+                "Show password"
             </button>
         </div>
     }

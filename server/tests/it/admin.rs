@@ -203,6 +203,9 @@ async fn a_changed_template_brands_the_next_notification_and_portal(backend: Bac
     let (status, edit) = a.page("/admin/templates/Default").await;
     assert_eq!(status, 200);
     assert!(edit.contains("id=\"preview-mail\"") && edit.contains("id=\"preview-portal\""));
+    // The color is in the form as served: saved without JavaScript (or
+    // before the editor hydrates) it stays what it was.
+    assert!(edit.contains(r##"type="color" value="#1f4e79""##), "{edit}");
     let logo = b"\x89PNG\r\n\x1a\nstand-in logo".to_vec();
     let form = Form::new()
         .text("csrf", csrf_of(&edit))

@@ -129,7 +129,9 @@ fn TemplateEditor(csrf: String, t: TemplateFields) -> impl IntoView {
                 <CsrfField token=csrf/>
                 <TextField id="name" label="Name" value=t.name.clone() max=64/>
                 <label for="background_color">"Background color"</label>
-                <input id="background_color" name="background_color" type="color" prop:value=move || color.get()
+                // `value` for the server's HTML (a form saved before, or
+                // without, hydration keeps the color), `prop:` as it changes.
+                <input id="background_color" name="background_color" type="color" value=color.get_untracked() prop:value=move || color.get()
                     on:input=move |ev| color.set(event_target_value(&ev))/>
                 <label for="logo">"Logo (PNG or JPEG, at most 256 KB)"</label>
                 <input id="logo" name="logo" type="file" accept="image/png,image/jpeg"/>
