@@ -40,7 +40,7 @@ step() { printf '==> deploy: %s\n' "$*"; }
 fail() { printf 'deploy test FAILED: %s\n' "$*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || fail "it runs as root: it installs a service user, /etc/sealpost and a Postfix instance"
-for tool in postfix postqueue smtp-sink sendmail systemd-analyze openssl curl runuser setpriv useradd python3 base64 nginx psql; do
+for tool in postfix postqueue smtp-sink sendmail systemd-analyze openssl curl runuser setpriv useradd python3 base64 nginx psql ss; do
   command -v $tool >/dev/null || fail "$tool is missing (scripts/install-test-deps.sh installs it)"
 done
 # What it installs, it removes afterwards; what it did not make, it leaves.
@@ -304,6 +304,10 @@ for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$BACKEND_PORT/healthz" >/de
 curl -sf "http://127.0.0.1:$BACKEND_PORT/healthz" >/dev/null || { cat "$WORK/sealpost-2.log"; fail "sealpost did not start on loopback"; }
 # The shipped file on this test's ports and paths (the test machine may have
 # no IPv6, so its [::] lines go), in an nginx of its own.
+# A listener left from an earlier run would answer in this nginx's place.
+for port in $PROXY_PORT $PROXY_HTTP_PORT; do
+  if ss -Hltn "sport = :$port" | grep -q .; then fail "something already listens on 127.0.0.1:$port: $(ss -Hltnp "sport = :$port")"; fi
+done
 mkdir -p "$WORK/nginx" "$WORK/acme/.well-known/acme-challenge"
 sed -e "s/listen 443 /listen 127.0.0.1:$PROXY_PORT /" -e "s/listen 80;/listen 127.0.0.1:$PROXY_HTTP_PORT;/" \
   -e '/listen \[::\]:/d' -e "s|/var/www/letsencrypt|$WORK/acme|" \

@@ -42,6 +42,13 @@ if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
   apt-get update -qq
   apt-get install -y -qq nginx >/dev/null
 fi
+# ss (iproute2): the deployment test checks its ports are free.
+if ! command -v ss >/dev/null; then
+  step "installing Debian's iproute2 (for ss)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq iproute2 >/dev/null
+fi
 if ! command -v systemd-analyze >/dev/null; then
   step "installing Debian's systemd (for systemd-analyze)"
   export DEBIAN_FRONTEND=noninteractive
