@@ -271,11 +271,16 @@ grep -qi "^set-cookie: .*; Secure" "$WORK/headers" || fail "cookies are not Secu
 grep -q "Quarterly numbers\|alice@corp.example" "$WORK/page.html" || fail "the landing page does not name the message's sender"
 
 step "certificate renewed: the deploy hook reloads sealpost (SIGHUP), served without a restart"
-served() { openssl s_client -connect 127.0.0.1:$HTTPS_PORT -servername localhost </dev/null 2>/dev/null | openssl x509 -noout -subject; }
-served | grep -q "sealpost first" || fail "the first certificate is not the one served"
+served() { openssl s_client -connect "127.0.0.1:$1" -servername localhost </dev/null 2>/dev/null | openssl x509 -noout -subject; }
+# A reload is asynchronous (nginx's new workers start while the old ones
+# finish what they hold): up to 30 s on a busy machine.
+serves() { # port, subject
+  for _ in $(seq 1 300); do served "$1" | grep -q "$2" && return 0; sleep 0.1; done
+  return 1
+}
+served $HTTPS_PORT | grep -q "sealpost first" || fail "the first certificate is not the one served"
 make_cert "sealpost renewed"
-for _ in $(seq 1 50); do served | grep -q "sealpost renewed" && break; sleep 0.1; done
-served | grep -q "sealpost renewed" || fail "the renewed certificate is not served after SIGHUP"
+serves $HTTPS_PORT "sealpost renewed" || fail "the renewed certificate is not served after SIGHUP"
 kill -0 $SEALPOST_PID 2>/dev/null || fail "sealpost stopped on SIGHUP"
 
 step "SIGTERM (systemctl stop): a clean exit"
@@ -350,12 +355,8 @@ esac
 EOF
 chmod 755 "$WORK/bin-nginx/systemctl"
 HOOK_BIN="$WORK/bin-nginx" make_cert "sealpost behind nginx"
-proxied() { openssl s_client -connect 127.0.0.1:$PROXY_PORT -servername localhost </dev/null 2>/dev/null | openssl x509 -noout -subject; }
-# nginx reloads asynchronously: new workers start with the new certificate
-# while the old ones finish what they hold, so give it time on a busy machine.
-for _ in $(seq 1 300); do proxied | grep -q "sealpost behind nginx" && break; sleep 0.1; done
-if ! proxied | grep -q "sealpost behind nginx"; then
-  echo "served: $(proxied)" >&2
+if ! serves $PROXY_PORT "sealpost behind nginx"; then
+  echo "served: $(served $PROXY_PORT)" >&2
   cat "$WORK/nginx/reload.log" "$WORK/nginx/error.log" >&2 2>/dev/null || true
   fail "nginx does not serve the renewed certificate after the hook"
 fi

@@ -126,12 +126,11 @@ impl RenderedPage {
     }
 
     fn respond(&self, csrf_token: &str) -> Response {
-        use base64::Engine;
-        let nonce = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(crate::crypto::random_bytes::<16>());
+        // Made as Leptos makes the nonce of a page it renders.
+        let nonce = leptos::nonce::Nonce::new();
         let fill = |hole: &Hole| match hole {
             Hole::Csrf => csrf_token,
-            Hole::Nonce => nonce.as_str(),
+            Hole::Nonce => &*nonce,
         };
         let size = self.pieces.iter().map(Bytes::len).sum::<usize>()
             + self.holes.iter().map(|h| fill(h).len()).sum::<usize>();
@@ -223,16 +222,18 @@ pub async fn page(
     // A language chosen in the query sets a cookie; the page is rendered.
     let (lang, _) = app::i18n::Lang::of_parts(&parts);
     let kept = match &view {
-        Ok(PortalView::Message {
-            notice: None,
-            csrf_token,
-            ..
-        }) if parts.uri.query().is_none() && !csrf_token.is_empty() => {
-            let mut blank = view.as_ref().ok().cloned();
-            if let Some(PortalView::Message { csrf_token, .. }) = blank.as_mut() {
+        Ok(
+            message @ PortalView::Message {
+                notice: None,
+                csrf_token,
+                ..
+            },
+        ) if parts.uri.query().is_none() && !csrf_token.is_empty() => {
+            let mut blank = message.clone();
+            if let PortalView::Message { csrf_token, .. } = &mut blank {
                 csrf_token.clear();
             }
-            blank.map(|blank| (csrf_token.clone(), blank))
+            Some((csrf_token.clone(), blank))
         }
         _ => None,
     };
